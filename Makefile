@@ -1,0 +1,120 @@
+# SplitKV Lab — build, test and run.
+#
+#   make            build build/skv (with the CUDA kernels when nvcc is found)
+#   make run        install missing Debian packages, build, run experiments/default.yaml
+#   make test       install missing packages, build and run the Check suites under
+#                   ASan/UBSan, compile the kernels (compile-only) when nvcc is found,
+#                   run the GPU tests only on a host with a GPU (else: reported skipped)
+#   make test-gpu   build and run the GPU tests (needs a GPU)
+#   make bundle     self-contained build/skv and build/skv_gpu_tests (static libyaml,
+#                   Check and cudart; needs only the driver and libcupti) to copy to a GPU host
+#   make kernels    compile the .cu files only
+#   make ptxas      the compiler's register / shared memory / spill report per kernel
+#   make fuzz       fuzz the YAML suite parser with libFuzzer (FUZZ_SECONDS, default 60)
+#
+# CUDA is found at $(CUDA_HOME) (default /usr/local/cuda). GPU=0 forces a CPU-only build.
+
+SHELL := /bin/bash
+CUDA_HOME ?= /usr/local/cuda
+NVCC := $(CUDA_HOME)/bin/nvcc
+HAVE_NVCC := $(shell test -x $(NVCC) && echo 1)
+GPU ?= $(if $(HAVE_NVCC),1,0)
+
+CC := gcc
+BUILD := build
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LIBDIR := /usr/lib/x86_64-linux-gnu
+
+CPPFLAGS := -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE -DSKV_VERSION='"$(VERSION)"'
+CWARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+CFLAGS := $(CWARN) -O2 -g -MMD -MP
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+TEST_CFLAGS := $(CWARN) -O1 -g -MMD -MP $(SANFLAGS)
+
+# Kernels: Hopper (sm_90a, for wgmma/setmaxnreg-capable code) and Ampere (sm_80).
+CU_ARCH := -gencode arch=compute_90a,code=sm_90a -gencode arch=compute_80,code=sm_80
+NVCCFLAGS := -O3 -std=c++17 $(CU_ARCH) -lineinfo -Xcompiler -Wall,-Wextra -Werror all-warnings \
+             -Isim -Ikernels -D_DEFAULT_SOURCE
+
+SIM_SRC := $(sort $(wildcard sim/*.c))
+HARNESS_ALL := $(sort $(wildcard harness/*.c))
+# harness/gpu_*.c need the CUDA runtime; harness/nogpu.c stands in for them in a CPU-only build.
+HARNESS_GPU := $(filter harness/gpu_%.c,$(HARNESS_ALL))
+HARNESS_CPU := $(filter-out harness/gpu_%.c harness/nogpu.c harness/main.c,$(HARNESS_ALL))
+CU_SRC := $(sort $(wildcard kernels/*.cu))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+GPU_TEST_SRC := $(sort $(wildcard tests/gpu/*.c))
+
+YAML_LIBS := $(LIBDIR)/libyaml.a
+CHECK_LIBS := $(LIBDIR)/libcheck.a $(LIBDIR)/libsubunit.a -lrt -lm -lpthread
+
+ifeq ($(GPU),1)
+  CPPFLAGS += -DSKV_WITH_CUDA -I$(CUDA_HOME)/include
+  HARNESS_SRC := $(HARNESS_CPU) $(HARNESS_GPU)
+  CU_OBJ := $(CU_SRC:%.cu=$(BUILD)/%.o)
+  LINK := $(NVCC) $(CU_ARCH)
+  LINK_LIBS := -cudart static -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/extras/CUPTI/lib64 -lcupti -ldl -lrt -lpthread -lm \
+               -Xlinker -rpath -Xlinker $(CUDA_HOME)/lib64 -Xlinker -rpath -Xlinker $(CUDA_HOME)/extras/CUPTI/lib64
+else
+  HARNESS_SRC := $(HARNESS_CPU) $(wildcard harness/nogpu.c)
+  CU_OBJ :=
+  LINK := $(CC)
+  LINK_LIBS := -lm
+endif
+
+SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/%.o)
+HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/harness/main.o
+
+# Test build: sim/ and the CPU harness under ASan/UBSan.
+SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
+           $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
+
+.PHONY: all deps run test test-gpu test-cpu kernels bundle ptxas fuzz clean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/skv
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/kernels/%.o: kernels/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ)
+	$(LINK) -o $@ $^ $(YAML_LIBS) $(LINK_LIBS)
+
+$(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ)
+	$(CC) $(SANFLAGS) -o $@ $^ $(YAML_LIBS) $(CHECK_LIBS)
+
+test-cpu: $(BUILD)/skv_tests $(BUILD)/skv
+	@echo "== Check suites (ASan + UBSan)"
+	@cd $(BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./skv_tests
+
+kernels: $(if $(HAVE_NVCC),$(CU_SRC:%.cu=$(BUILD)/kernels/%.o),)
+	@if [ -n "$(HAVE_NVCC)" ]; then echo "kernels: compiled $(words $(CU_SRC)) CUDA files for sm_90a and sm_80"; \
+	 else echo "kernels: SKIPPED (no nvcc at $(NVCC))"; fi
+
+test: deps
+	@$(MAKE) --no-print-directory test-cpu
+	@$(MAKE) --no-print-directory kernels
+	@bash scripts/gpu_tests_or_skip.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/skv plan --policy fa2 --sms 132 --batch 8 --seqlen 4096
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,7 @@
+/* commands.h — the skv subcommands; each takes the arguments after its name and returns an exit code. */
+#ifndef SKV_COMMANDS_H
+#define SKV_COMMANDS_H
+
+int skv_cmd_plan(int argc, char **argv);
+
+#endif /* SKV_COMMANDS_H */

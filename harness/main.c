@@ -1,0 +1,49 @@
+/* main.c — the skv command line: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+
+#ifndef SKV_VERSION
+#define SKV_VERSION "unknown"
+#endif
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} command;
+
+static const command commands[] = {
+    {"plan", skv_cmd_plan, "plan a batch under a split-KV policy (table or --json)"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: skv <command> [flags]    (skv <command> --help for its flags)\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "  %-8s %s\n", "version", "print the version (git commit) and build options");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? SKV_EXIT_USAGE : SKV_EXIT_OK;
+  }
+  if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+    printf("skv %s (%s)\n", SKV_VERSION,
+#ifdef SKV_WITH_CUDA
+           "with CUDA kernels"
+#else
+           "CPU only: built without CUDA"
+#endif
+    );
+    return SKV_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+  fprintf(stderr, "skv: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return SKV_EXIT_USAGE;
+}

@@ -1,0 +1,53 @@
+/* merge.c — state merge with the -inf conventions of DESIGN.md. */
+#include "merge.h"
+
+#include <math.h>
+
+void skv_merge_states(int32_t d, const double *o_a, double lse_a, const double *o_b, double lse_b, double *o_out,
+                      double *lse_out, bool base2) {
+  if (base2) {
+    lse_a *= M_LN2;
+    lse_b *= M_LN2;
+  }
+  double lse;
+  if (lse_a == -INFINITY && lse_b == -INFINITY) {
+    for (int32_t i = 0; i < d; i++) o_out[i] = 0.0;
+    lse = -INFINITY;
+  } else if (lse_b == -INFINITY) {
+    for (int32_t i = 0; i < d; i++) o_out[i] = o_a[i];
+    lse = lse_a;
+  } else if (lse_a == -INFINITY) {
+    for (int32_t i = 0; i < d; i++) o_out[i] = o_b[i];
+    lse = lse_b;
+  } else {
+    const double m = lse_a > lse_b ? lse_a : lse_b;
+    const double ea = exp(lse_a - m), eb = exp(lse_b - m), sum = ea + eb;
+    const double wa = ea / sum, wb = eb / sum;
+    for (int32_t i = 0; i < d; i++) o_out[i] = wa * o_a[i] + wb * o_b[i];
+    lse = m + log(sum);
+  }
+  *lse_out = base2 ? lse / M_LN2 : lse;
+}
+
+void skv_merge_states_f32(int32_t d, const float *o_a, float lse_a, const float *o_b, float lse_b, float *o_out,
+                          float *lse_out) {
+  if (lse_a == -INFINITY && lse_b == -INFINITY) {
+    for (int32_t i = 0; i < d; i++) o_out[i] = 0.0f;
+    *lse_out = -INFINITY;
+    return;
+  }
+  if (lse_b == -INFINITY) {
+    for (int32_t i = 0; i < d; i++) o_out[i] = o_a[i];
+    *lse_out = lse_a;
+    return;
+  }
+  if (lse_a == -INFINITY) {
+    for (int32_t i = 0; i < d; i++) o_out[i] = o_b[i];
+    *lse_out = lse_b;
+    return;
+  }
+  const float m = lse_a > lse_b ? lse_a : lse_b;
+  const float ea = expf(lse_a - m), eb = expf(lse_b - m), sum = ea + eb;
+  for (int32_t i = 0; i < d; i++) o_out[i] = (ea * o_a[i] + eb * o_b[i]) / sum;
+  *lse_out = m + logf(sum);
+}

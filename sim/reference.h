@@ -1,0 +1,30 @@
+/* reference.h — CPU reference attention in double precision over a paged KV workload, unsplit or following a plan. */
+#ifndef SKV_REFERENCE_H
+#define SKV_REFERENCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plan.h"
+#include "workload.h"
+
+/* Attention states of request r's queries for the q heads of KV head kv_head
+ * over KV positions [kv_begin, kv_end), each query also limited by causality
+ * by absolute position: query i (0-based) of a request with KV length L and
+ * query length Q sees keys < L - Q + i + 1. Scores are q.k * softmax_scale
+ * (dequantized values, quant.h). Outputs, natural-log LSE:
+ *   o[qlen][group][head_dim], lse[qlen][group]
+ * A query that sees no key gets lse = -inf and o = 0. False when out of memory. */
+bool skv_ref_states(const skv_workload *w, int32_t r, int32_t kv_head, int64_t kv_begin, int64_t kv_end, double *o,
+                    double *lse);
+
+/* Unsplit attention of the whole batch: o[total_q][hq][head_dim] and
+ * lse[hq][total_q] (the logical layout merge_attn_states reads), base-2 LSE if
+ * base2. False when out of memory. */
+bool skv_ref_attention(const skv_workload *w, bool base2, double *o, double *lse);
+
+/* The same computed the way plan p splits it: every chunk's state, then a
+ * merge in ascending chunk order. Same output layout. */
+bool skv_ref_execute_plan(const skv_workload *w, const skv_plan *p, bool base2, double *o, double *lse);
+
+#endif /* SKV_REFERENCE_H */

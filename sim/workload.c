@@ -1,0 +1,339 @@
+/* workload.c — seeded data for a batch: q, paged K/V pools (materialized or regenerated), page table, scales. */
+#include "workload.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datagen.h"
+#include "rng.h"
+
+void skv_workload_opts_default(skv_workload_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->seed = 1;
+  o->q_dtype = SKV_BF16;
+  o->q_amp = 2.0f;
+  o->materialize = true;
+  skv_quant_params_default(&o->quant);
+}
+
+int64_t skv_workload_pool_elems(const skv_workload *w) {
+  return w->num_pages * w->batch.page_size * w->batch.num_kv_heads * w->batch.head_dim;
+}
+
+int64_t skv_workload_q_elems(const skv_workload *w) {
+  return w->cu_seqlens_q[w->batch.num_requests] * w->batch.num_q_heads * w->batch.head_dim;
+}
+
+static skv_dtype v_dtype_of(const skv_workload *w) {
+  skv_dtype v = w->opts.quant.v_dtype;
+  return v == SKV_DTYPE_COUNT ? w->batch.kv_dtype : v;
+}
+
+/* Index of the per-token-head scale of a pool element (flat / head_dim), and
+ * which amplitude stream it draws from: K at 2i, V at 2i + 1; per-channel V
+ * scales far above any token index. */
+static int64_t token_scale_index(const skv_workload *w, int64_t flat) { return flat / w->batch.head_dim; }
+#define SKV_CHANNEL_SCALE_BASE ((int64_t)1 << 60)
+
+static float token_amp(const skv_workload *w, bool is_v, int64_t ti) {
+  return skv_quant_amplitude(w->opts.seed, 2 * ti + (is_v ? 1 : 0));
+}
+
+static float channel_amp(const skv_workload *w, int64_t flat) {
+  int64_t h = (flat / w->batch.head_dim) % w->batch.num_kv_heads, c = flat % w->batch.head_dim;
+  return skv_quant_amplitude(w->opts.seed, SKV_CHANNEL_SCALE_BASE + h * w->batch.head_dim + c);
+}
+
+/* The stored scale that goes with element `flat` of K or V (1 when none). */
+static float kv_scale_of(const skv_workload *w, bool is_v, int64_t flat) {
+  const skv_dtype t = is_v ? v_dtype_of(w) : w->batch.kv_dtype;
+  const skv_quant_params *qp = &w->opts.quant;
+  if (t == SKV_FP8_E4M3) {
+    if (qp->kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD) return token_amp(w, is_v, token_scale_index(w, flat)) / 448.0f;
+    return is_v ? qp->v_scale : qp->k_scale;
+  }
+  if (t == SKV_INT8) {
+    if (is_v) return channel_amp(w, flat) / 127.0f;
+    return token_amp(w, false, token_scale_index(w, flat)) / 127.0f;
+  }
+  return 1.0f;
+}
+
+/* The unquantized value behind element `flat`: uniform [-1, 1) times the
+ * per-token / per-channel amplitude where the mode has one. */
+static float kv_true_value(const skv_workload *w, bool is_v, int64_t flat) {
+  const skv_dtype t = is_v ? v_dtype_of(w) : w->batch.kv_dtype;
+  float x = skv_gen_uniform(w->opts.seed, is_v ? SKV_TENSOR_V : SKV_TENSOR_K, (uint64_t)flat);
+  if (t == SKV_INT8) return x * (is_v ? channel_amp(w, flat) : token_amp(w, false, token_scale_index(w, flat)));
+  if (t == SKV_FP8_E4M3 && w->opts.quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD)
+    return x * token_amp(w, is_v, token_scale_index(w, flat));
+  return x;
+}
+
+static uint32_t encode(skv_dtype t, float x, float scale) {
+  switch (t) {
+  case SKV_BF16: return skv_f32_to_bf16(x);
+  case SKV_FP16: return skv_f32_to_fp16(x);
+  case SKV_FP8_E4M3: return skv_f32_to_e4m3(x / scale);
+  case SKV_INT8: return (uint8_t)skv_f32_to_int8(x, scale);
+  default: return 0;
+  }
+}
+
+static double decode(skv_dtype t, uint32_t bits) {
+  switch (t) {
+  case SKV_BF16: return skv_bf16_to_f32((uint16_t)bits);
+  case SKV_FP16: return skv_fp16_to_f32((uint16_t)bits);
+  case SKV_FP8_E4M3: return skv_e4m3_to_f32((uint8_t)bits);
+  case SKV_INT8: return (int8_t)(uint8_t)bits;
+  default: return NAN;
+  }
+}
+
+static uint32_t load_bits(skv_dtype t, const void *buf, int64_t i) {
+  return skv_dtype_size(t) == 2 ? ((const uint16_t *)buf)[i] : ((const uint8_t *)buf)[i];
+}
+
+static void store_bits(skv_dtype t, void *buf, int64_t i, uint32_t bits) {
+  if (skv_dtype_size(t) == 2) ((uint16_t *)buf)[i] = (uint16_t)bits;
+  else ((uint8_t *)buf)[i] = (uint8_t)bits;
+}
+
+uint32_t skv_workload_kv_bits(const skv_workload *w, bool is_v, int64_t flat) {
+  const skv_dtype t = is_v ? v_dtype_of(w) : w->batch.kv_dtype;
+  const void *pool = is_v ? w->v : w->k;
+  if (pool) return load_bits(t, pool, flat);
+  return encode(t, kv_true_value(w, is_v, flat), kv_scale_of(w, is_v, flat));
+}
+
+static float q_true_value(const skv_workload *w, int64_t flat) {
+  return skv_gen_uniform(w->opts.seed, SKV_TENSOR_Q, (uint64_t)flat) * w->opts.q_amp;
+}
+
+uint32_t skv_workload_q_bits(const skv_workload *w, int64_t flat) { return load_bits(w->opts.q_dtype, w->q, flat); }
+
+void skv_workload_kv_row(const skv_workload *w, bool is_v, int32_t r, int64_t t, int32_t h, double *out) {
+  const skv_batch *b = &w->batch;
+  const skv_dtype dt = is_v ? v_dtype_of(w) : b->kv_dtype;
+  const int64_t page = skv_workload_page(w, r, t), slot = t % b->page_size;
+  const int64_t base = ((page * b->page_size + slot) * b->num_kv_heads + h) * b->head_dim;
+  const bool drop = is_v ? w->opts.quant.drop_v_scale : w->opts.quant.drop_k_scale;
+  for (int32_t c = 0; c < b->head_dim; c++) {
+    double s = drop ? 1.0 : (double)kv_scale_of(w, is_v, base + c);
+    out[c] = decode(dt, skv_workload_kv_bits(w, is_v, base + c)) * s;
+  }
+}
+
+void skv_workload_q_row(const skv_workload *w, int32_t r, int64_t qi, int32_t h, double *out) {
+  const skv_batch *b = &w->batch;
+  const int64_t base = ((w->cu_seqlens_q[r] + qi) * b->num_q_heads + h) * b->head_dim;
+  const bool fp8 = w->opts.q_dtype == SKV_FP8_E4M3;
+  const double s = (fp8 && !w->opts.quant.drop_q_scale) ? (double)w->opts.quant.q_scale : 1.0;
+  for (int32_t c = 0; c < b->head_dim; c++) out[c] = decode(w->opts.q_dtype, skv_workload_q_bits(w, base + c)) * s;
+}
+
+void skv_workload_free(skv_workload *w) {
+  skv_batch_free(&w->batch);
+  free(w->cu_seqlens_q);
+  free(w->page_indptr);
+  free(w->page_table);
+  free(w->q);
+  if (!w->borrowed) {
+    free(w->k);
+    free(w->v);
+    free(w->scales.k_token);
+    free(w->scales.v_token);
+    free(w->scales.v_channel);
+  }
+  memset(w, 0, sizeof *w);
+}
+
+static bool fail(skv_workload *w, char *err, size_t errlen, const char *msg) {
+  snprintf(err, errlen, "%s", msg);
+  skv_workload_free(w);
+  return false;
+}
+
+static bool check_dtypes(const skv_workload_opts *o, const skv_batch *b, char *err, size_t errlen) {
+  if (o->q_dtype != SKV_BF16 && o->q_dtype != SKV_FP16 && o->q_dtype != SKV_FP8_E4M3) {
+    snprintf(err, errlen, "q_dtype: %s is not supported (allowed: bf16, fp16, fp8_e4m3)", skv_dtype_name(o->q_dtype));
+    return false;
+  }
+  skv_dtype k = b->kv_dtype, v = o->quant.v_dtype == SKV_DTYPE_COUNT ? k : o->quant.v_dtype;
+  if (k != SKV_BF16 && k != SKV_FP16 && k != SKV_FP8_E4M3 && k != SKV_INT8) {
+    snprintf(err, errlen, "kv_dtype: %s is not supported (allowed: bf16, fp16, fp8_e4m3, int8)", skv_dtype_name(k));
+    return false;
+  }
+  if (v != k && !(k == SKV_INT8 && (v == SKV_BF16 || v == SKV_FP16))) {
+    snprintf(err, errlen, "v_dtype: %s with %s K is not supported (only int8 K may keep V in bf16/fp16)",
+             skv_dtype_name(v), skv_dtype_name(k));
+    return false;
+  }
+  if (o->q_dtype == SKV_FP8_E4M3 && k != SKV_FP8_E4M3) {
+    snprintf(err, errlen, "q_dtype: fp8_e4m3 queries need an fp8_e4m3 KV cache");
+    return false;
+  }
+  const skv_quant_params *qp = &o->quant;
+  if (!(qp->q_scale > 0) || !(qp->k_scale > 0) || !(qp->v_scale > 0) || !isfinite(qp->q_scale) ||
+      !isfinite(qp->k_scale) || !isfinite(qp->v_scale)) {
+    snprintf(err, errlen, "scales: q/k/v scales must be finite and > 0");
+    return false;
+  }
+  return true;
+}
+
+bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workload *w, char *err, size_t errlen) {
+  memset(w, 0, sizeof *w);
+  if (!skv_batch_validate(b, err, errlen) || !check_dtypes(o, b, err, errlen)) return false;
+  const int32_t n = b->num_requests, ps = b->page_size;
+  if (o->shared_prefix < 0 || o->shared_prefix % ps != 0) {
+    snprintf(err, errlen, "shared prefix: %lld tokens is not a multiple of the page size %d",
+             (long long)o->shared_prefix, ps);
+    return false;
+  }
+  for (int32_t r = 0; r < n; r++) {
+    if (b->kvlen[r] < o->shared_prefix) {
+      snprintf(err, errlen, "shared prefix: %lld tokens is longer than request %d (%lld tokens)",
+               (long long)o->shared_prefix, r, (long long)b->kvlen[r]);
+      return false;
+    }
+  }
+  if (!skv_batch_slice(b, 0, n, &w->batch)) return fail(w, err, errlen, "workload: out of memory");
+  w->opts = *o;
+  w->softmax_scale = 1.0 / sqrt((double)b->head_dim);
+
+  const int64_t prefix_pages = o->shared_prefix / ps;
+  w->cu_seqlens_q = calloc((size_t)n + 1, sizeof *w->cu_seqlens_q);
+  w->page_indptr = calloc((size_t)n + 1, sizeof *w->page_indptr);
+  if (!w->cu_seqlens_q || !w->page_indptr) return fail(w, err, errlen, "workload: out of memory");
+  int64_t own_pages = 0;
+  for (int32_t r = 0; r < n; r++) {
+    w->cu_seqlens_q[r + 1] = w->cu_seqlens_q[r] + b->qlen[r];
+    w->page_indptr[r + 1] = w->page_indptr[r] + skv_batch_pages(b, r);
+    own_pages += skv_batch_pages(b, r) - prefix_pages;
+  }
+  w->num_pages = prefix_pages + own_pages;
+  if (w->num_pages < 1) w->num_pages = 1; /* a pool of all-empty requests still has one page */
+
+  /* Pages come from the pool in a random order, so a kernel that assumes
+   * contiguous pages fails. Prefix pages are shared by every request. */
+  int32_t *perm = malloc((size_t)w->num_pages * sizeof *perm);
+  w->page_table = malloc((size_t)(w->page_indptr[n] > 0 ? w->page_indptr[n] : 1) * sizeof *w->page_table);
+  if (!perm || !w->page_table) {
+    free(perm);
+    return fail(w, err, errlen, "workload: out of memory (page table)");
+  }
+  if (w->num_pages > INT32_MAX) {
+    free(perm);
+    return fail(w, err, errlen, "workload: more than 2^31 pages");
+  }
+  skv_rng rng;
+  skv_rng_seed(&rng, o->seed ^ 0x5EEDBA5Eull);
+  for (int64_t i = 0; i < w->num_pages; i++) perm[i] = (int32_t)i;
+  for (int64_t i = w->num_pages - 1; i > 0; i--) {
+    int64_t j = skv_rng_range(&rng, 0, i);
+    int32_t t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  int64_t next = prefix_pages;
+  for (int32_t r = 0; r < n; r++) {
+    int32_t *pt = w->page_table + w->page_indptr[r];
+    int64_t np = skv_batch_pages(b, r);
+    for (int64_t p = 0; p < np; p++) pt[p] = p < prefix_pages ? perm[p] : perm[next++];
+  }
+  free(perm);
+
+  /* Scale arrays the kernels read. */
+  const int64_t tokens = w->num_pages * ps * b->num_kv_heads;
+  const skv_dtype vt = v_dtype_of(w);
+  const bool k_tok = b->kv_dtype == SKV_INT8 || (b->kv_dtype == SKV_FP8_E4M3 && o->quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD);
+  const bool v_tok = vt == SKV_FP8_E4M3 && o->quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
+  if (k_tok && !(w->scales.k_token = malloc((size_t)tokens * sizeof(float))))
+    return fail(w, err, errlen, "workload: out of memory (scales)");
+  if (v_tok && !(w->scales.v_token = malloc((size_t)tokens * sizeof(float))))
+    return fail(w, err, errlen, "workload: out of memory (scales)");
+  if (vt == SKV_INT8 && !(w->scales.v_channel = malloc((size_t)b->num_kv_heads * b->head_dim * sizeof(float))))
+    return fail(w, err, errlen, "workload: out of memory (scales)");
+  for (int64_t i = 0; i < tokens; i++) {
+    if (w->scales.k_token) w->scales.k_token[i] = kv_scale_of(w, false, i * b->head_dim);
+    if (w->scales.v_token) w->scales.v_token[i] = kv_scale_of(w, true, i * b->head_dim);
+  }
+  if (w->scales.v_channel)
+    for (int64_t i = 0; i < (int64_t)b->num_kv_heads * b->head_dim; i++)
+      w->scales.v_channel[i] = kv_scale_of(w, true, i);
+
+  /* q is always held; quantized q is e4m3(q / q_scale). */
+  const int64_t qe = skv_workload_q_elems(w);
+  w->q = malloc((size_t)(qe > 0 ? qe : 1) * (size_t)skv_dtype_size(o->q_dtype));
+  if (!w->q) return fail(w, err, errlen, "workload: out of memory (q)");
+  for (int64_t i = 0; i < qe; i++)
+    store_bits(o->q_dtype, w->q, i, encode(o->q_dtype, q_true_value(w, i), o->quant.q_scale));
+
+  if (o->materialize) {
+    const int64_t pe = skv_workload_pool_elems(w);
+    w->k = malloc((size_t)pe * (size_t)skv_dtype_size(b->kv_dtype));
+    w->v = malloc((size_t)pe * (size_t)skv_dtype_size(vt));
+    if (!w->k || !w->v) return fail(w, err, errlen, "workload: out of memory (KV pools)");
+    void *k = w->k, *v = w->v;
+    w->k = w->v = NULL; /* generate through the same path as the virtual pool */
+    for (int64_t i = 0; i < pe; i++) {
+      store_bits(b->kv_dtype, k, i, skv_workload_kv_bits(w, false, i));
+      store_bits(vt, v, i, skv_workload_kv_bits(w, true, i));
+    }
+    w->k = k;
+    w->v = v;
+    if (o->poison_tails) {
+      /* NaN in the unused slots of each request's last page. int8 has no
+       * NaN: its tails get +-127, far off the data, so reading them shows. */
+      const int64_t row = (int64_t)b->num_kv_heads * b->head_dim;
+      for (int32_t r = 0; r < n; r++) {
+        if (b->kvlen[r] % ps == 0) continue;
+        int64_t page = skv_workload_page(w, r, b->kvlen[r] - 1);
+        for (int64_t s = b->kvlen[r] % ps; s < ps; s++)
+          for (int64_t e = 0; e < row; e++) {
+            int64_t i = (page * ps + s) * row + e;
+            store_bits(b->kv_dtype, w->k, i, skv_dtype_size(b->kv_dtype) == 2 ? 0x7FFFu : 0x7Fu);
+            store_bits(vt, w->v, i, skv_dtype_size(vt) == 2 ? 0x7FFFu : 0x7Fu);
+          }
+      }
+    }
+  }
+  return true;
+}
+
+bool skv_workload_extract(const skv_workload *w, int32_t r, skv_workload *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  skv_workload_opts o = w->opts;
+  o.materialize = false;
+  o.poison_tails = false;
+  o.shared_prefix = 0;
+  skv_batch one;
+  if (!skv_batch_slice(&w->batch, r, 1, &one)) {
+    snprintf(err, errlen, "workload: out of memory");
+    return false;
+  }
+  bool ok = skv_workload_make(&one, &o, out, err, errlen);
+  skv_batch_free(&one);
+  if (!ok) return false;
+  /* Same values: copy r's q rows and page list; borrow the parent's pools and
+   * scales (same page ids, so the same bytes), never copying them. */
+  const skv_batch *b = &w->batch;
+  const int64_t qrow = (int64_t)b->num_q_heads * b->head_dim, qsz = skv_dtype_size(o.q_dtype);
+  memcpy(out->q, (const char *)w->q + w->cu_seqlens_q[r] * qrow * qsz, (size_t)(b->qlen[r] * qrow * qsz));
+  free(out->scales.k_token);
+  free(out->scales.v_token);
+  free(out->scales.v_channel);
+  const int64_t np = w->page_indptr[r + 1] - w->page_indptr[r];
+  memcpy(out->page_table, w->page_table + w->page_indptr[r], (size_t)np * sizeof *out->page_table);
+  out->num_pages = w->num_pages;
+  out->opts.materialize = w->opts.materialize;
+  out->opts.poison_tails = w->opts.poison_tails;
+  out->k = w->k;
+  out->v = w->v;
+  out->scales = w->scales;
+  out->borrowed = true;
+  return true;
+}

@@ -1,0 +1,76 @@
+/* workload.h — a concrete batch: seeded Q, paged K/V pools and page table, as the reference and kernels read them. */
+#ifndef SKV_WORKLOAD_H
+#define SKV_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "quant.h"
+
+/* How to make a workload. */
+typedef struct skv_workload_opts {
+  uint64_t seed;              /* every value is a function of (seed, tensor, index): datagen.h */
+  skv_dtype q_dtype;          /* bf16, fp16 or fp8_e4m3 */
+  float q_amp;                /* q values are uniform in [-q_amp, q_amp) (default 2: scores spread ~1) */
+  int64_t shared_prefix;      /* tokens at the start of every request that share the same pages
+                                 (cascade); a multiple of page_size, <= every kvlen; 0: none */
+  bool materialize;           /* hold K and V in host memory (else rows are regenerated on demand) */
+  bool poison_tails;          /* materialized only: fill the unused slots of each request's last page
+                                 with NaN, so reading past a request's end shows */
+  skv_quant_params quant;     /* scales of quantized Q / KV (quant.h); ignored for bf16/fp16 */
+} skv_workload_opts;
+
+/* The batch with its data. K and V pools are NHD:
+ * [num_pages, page_size, num_kv_heads, head_dim]; request r's pages are
+ * page_table[page_indptr[r] .. page_indptr[r+1]), in token order, drawn at
+ * random from the pool (shared prefix pages first). */
+typedef struct skv_workload {
+  skv_batch batch;            /* owned copy */
+  skv_workload_opts opts;
+  double softmax_scale;       /* 1 / sqrt(head_dim) */
+  int64_t *cu_seqlens_q;      /* [num_requests + 1] */
+  int64_t *page_indptr;       /* [num_requests + 1] */
+  int32_t *page_table;        /* [page_indptr[num_requests]] */
+  int64_t num_pages;          /* pages in the pool */
+  void *q;                    /* [total_q, num_q_heads, head_dim] in opts.q_dtype */
+  void *k, *v;                /* pools in batch.kv_dtype, or NULL when not materialized */
+  skv_quant_tensors scales;   /* per-token / per-channel scale arrays (quant.h), when the mode needs them */
+  bool borrowed;              /* k, v and scales belong to another workload (skv_workload_extract) */
+} skv_workload;
+
+void skv_workload_opts_default(skv_workload_opts *o);
+/* Build a workload for batch b. False with a message in err on bad options or
+ * out of memory (then *w is zeroed). */
+bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workload *w, char *err, size_t errlen);
+void skv_workload_free(skv_workload *w);
+
+/* Elements of one K or V pool, and of q. */
+int64_t skv_workload_pool_elems(const skv_workload *w);
+int64_t skv_workload_q_elems(const skv_workload *w);
+
+/* Pool page holding token t of request r, and its slot. */
+static inline int32_t skv_workload_page(const skv_workload *w, int32_t r, int64_t t) {
+  return w->page_table[w->page_indptr[r] + t / w->batch.page_size];
+}
+
+/* The stored element of K (is_v false) or V at a pool flat index, as raw
+ * bits widened to 32 bits (bf16/fp16: 16 bits, fp8/int8: 8 bits), whether or
+ * not the pool is materialized: the single definition of the pool contents. */
+uint32_t skv_workload_kv_bits(const skv_workload *w, bool is_v, int64_t flat);
+/* The same for q at a flat index of [total_q, hq, d]. */
+uint32_t skv_workload_q_bits(const skv_workload *w, int64_t flat);
+
+/* Dequantized value (double) of head_dim elements of K or V for token t of
+ * request r and KV head h: exactly what the kernels must compute with. */
+void skv_workload_kv_row(const skv_workload *w, bool is_v, int32_t r, int64_t t, int32_t h, double *out);
+/* Dequantized q row [head_dim] for query token qi (0-based within request r) of q head h. */
+void skv_workload_q_row(const skv_workload *w, int32_t r, int64_t qi, int32_t h, double *out);
+
+/* A one-request workload with request r's q rows and page list, borrowing
+ * w's pools and scales (w must outlive it): the "request alone" of the
+ * batch-invariance check reads exactly the bytes it read inside the batch. */
+bool skv_workload_extract(const skv_workload *w, int32_t r, skv_workload *out, char *err, size_t errlen);
+
+#endif /* SKV_WORKLOAD_H */

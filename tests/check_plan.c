@@ -1,0 +1,402 @@
+/* check_plan.c — the planner: FA2 worked values, FlashInfer's search and options, invariants of every policy. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "rng.h"
+#include "suites.h"
+
+static skv_batch decode_batch(int32_t n, int64_t len, int32_t hq, int32_t hkv, int32_t d) {
+  skv_batch b;
+  ck_assert(skv_batch_alloc(&b, n));
+  for (int32_t r = 0; r < n; r++) b.kvlen[r] = len, b.qlen[r] = 1;
+  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = 16, b.kv_dtype = SKV_BF16;
+  return b;
+}
+
+/* Plan and return every request's num_splits if they agree, else -1. */
+static int64_t uniform_splits(const skv_batch *b, skv_policy p, const skv_policy_opts *o, int32_t sms) {
+  skv_plan pl;
+  char err[256];
+  ck_assert_msg(skv_plan_build(b, p, o, sms, &pl, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_check(&pl, b, err, sizeof err), "%s", err);
+  int64_t s = skv_plan_num_splits(&pl, 0);
+  for (int32_t r = 1; r < b->num_requests; r++)
+    if (skv_plan_num_splits(&pl, r) != s) s = -1;
+  skv_plan_free(&pl);
+  return s;
+}
+
+static int64_t fa2_splits(int32_t n, int64_t len, int32_t sms) {
+  skv_batch b = decode_batch(n, len, 32, 8, 128);
+  int64_t s = uniform_splits(&b, SKV_POLICY_FA2, NULL, sms);
+  skv_batch_free(&b);
+  return s;
+}
+
+START_TEST(fa2_heuristic_bhm48_on_108_sms_is_2) { ck_assert_int_eq(skv_fa2_num_splits_heuristic(48, 108, 256, 128), 2); }
+END_TEST
+
+START_TEST(fa2_heuristic_exits_early_at_0_8_sms) {
+  ck_assert_int_eq(skv_fa2_num_splits_heuristic(173, 216, 256, 128), 1);
+  ck_assert_int_ne(skv_fa2_num_splits_heuristic(172, 216, 256, 128), 1);
+}
+END_TEST
+
+START_TEST(fa2_skips_ineligible_split_counts) {
+  /* 256 blocks: 23 splits give ceil(256/23) = 12 blocks, like 22: not eligible. */
+  ck_assert_int_eq(skv_fa2_num_splits_heuristic(8, 216, 256, 128), 24);
+}
+END_TEST
+
+START_TEST(fa2_splits_a100_b16_l4096_is_3) { ck_assert_int_eq(fa2_splits(16, 4096, 108), 3); }
+END_TEST
+START_TEST(fa2_splits_a100_b8_l1024_is_3) { ck_assert_int_eq(fa2_splits(8, 1024, 108), 3); }
+END_TEST
+START_TEST(fa2_splits_a100_b2_l32768_is_12) { ck_assert_int_eq(fa2_splits(2, 32768, 108), 12); }
+END_TEST
+START_TEST(fa2_splits_a100_b1_l32768_is_24) { ck_assert_int_eq(fa2_splits(1, 32768, 108), 24); }
+END_TEST
+START_TEST(fa2_splits_a100_b22_is_1) { ck_assert_int_eq(fa2_splits(22, 4096, 108), 1); }
+END_TEST
+START_TEST(fa2_splits_h100_b1_l32768_is_29) { ck_assert_int_eq(fa2_splits(1, 32768, 132), 29); }
+END_TEST
+START_TEST(fa2_splits_h100_b27_l4096_is_1) { ck_assert_int_eq(fa2_splits(27, 4096, 132), 1); }
+END_TEST
+
+START_TEST(fa2_chunks_are_blocks_per_split_times_block_n) {
+  /* b=16, L=4096, 3 splits: ceil(32 / 3) = 11 blocks of 128 = 1408 tokens. */
+  skv_batch b = decode_batch(16, 4096, 32, 8, 128);
+  b.kvlen[3] = 1000; /* 8 blocks: ceil(8/3) = 3 blocks = 384 tokens: [0,384) [384,768) [768,1000) */
+  b.kvlen[5] = 100;  /* 1 block: one chunk; FA2 launches two empty splits for it */
+  skv_plan pl;
+  char err[256];
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, 108, &pl, err, sizeof err));
+  ck_assert_int_eq(pl.batch_num_splits, 3);
+  const skv_chunk *c = skv_plan_chunks(&pl, 0);
+  ck_assert_int_eq(c[0].end, 1408);
+  ck_assert_int_eq(c[2].begin, 2816);
+  ck_assert_int_eq(c[2].end, 4096);
+  ck_assert_int_eq(skv_plan_num_splits(&pl, 3), 3);
+  ck_assert_int_eq(skv_plan_chunks(&pl, 3)[1].end, 768);
+  ck_assert_int_eq(skv_plan_num_splits(&pl, 5), 1);
+  ck_assert_int_eq(pl.grid_ctas, 16 * 8 * 3);
+  ck_assert_int_eq(pl.num_work, (14 * 3 + 3 + 1) * 8);
+  ck_assert(pl.gqa_packed);
+  skv_plan_free(&pl);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(fa2_without_gqa_packing_counts_q_heads) {
+  /* qlen 2: no swap, h = hq = 32, m_blocks 1: b*h = 16*32 = 512 >= 0.8 * 216: 1 split. */
+  skv_batch b = decode_batch(16, 4096, 32, 8, 128);
+  for (int r = 0; r < 16; r++) b.qlen[r] = 2;
+  ck_assert_int_eq(uniform_splits(&b, SKV_POLICY_FA2, NULL, 108), 1);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(flashinfer_search_b2_l1024_4096_is_10_pages) {
+  int64_t kv[2] = {1024, 4096};
+  skv_batch b = decode_batch(2, 0, 32, 8, 128);
+  b.kvlen[0] = kv[0], b.kvlen[1] = kv[1];
+  skv_plan pl;
+  char err[256];
+  /* max_grid = 2 x 132 = 264; pages 64 and 256; smallest c >= 8 with
+   * (ceil(64/c) + ceil(256/c)) * 8 <= 264 is c = 10 (7 + 26 = 33 chunks). */
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_FLASHINFER, NULL, 132, &pl, err, sizeof err), "%s", err);
+  ck_assert_int_eq(skv_plan_num_splits(&pl, 0), 7);
+  ck_assert_int_eq(skv_plan_num_splits(&pl, 1), 26);
+  ck_assert_int_eq(skv_plan_chunks(&pl, 0)[0].end, 160);
+  ck_assert_int_eq(skv_plan_chunks(&pl, 0)[6].begin, 960);
+  ck_assert_int_eq(skv_plan_chunks(&pl, 1)[25].end, 4096);
+  ck_assert_int_eq(pl.num_work, 33 * 8);
+  skv_plan_free(&pl);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(flashinfer_short_request_is_not_split) {
+  /* 100 tokens = 7 pages < the 8-page minimum chunk: no split. */
+  skv_batch b = decode_batch(1, 100, 32, 8, 128);
+  ck_assert_int_eq(uniform_splits(&b, SKV_POLICY_FLASHINFER, NULL, 132), 1);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(flashinfer_full_grid_is_not_split) {
+  /* 33 x 8 = 264 >= max_grid: no split even for long requests. */
+  skv_batch b = decode_batch(33, 32768, 32, 8, 128);
+  ck_assert_int_eq(uniform_splits(&b, SKV_POLICY_FLASHINFER, NULL, 132), 1);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(flashinfer_cuda_graph_pads_the_grid) {
+  skv_batch b = decode_batch(4, 4096, 32, 8, 128);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.cuda_graph = true;
+  skv_plan pl;
+  char err[256];
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, 132, &pl, err, sizeof err));
+  ck_assert_int_eq(pl.grid_ctas, (264 / 8) * 8); /* padded_batch_size = max_grid / hkv */
+  ck_assert_int_le(pl.num_work, pl.grid_ctas);
+  skv_plan_free(&pl);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(flashinfer_fixed_split_size_is_independent_of_the_batch) {
+  skv_rng rng;
+  skv_rng_seed(&rng, 5);
+  skv_batch b = decode_batch(40, 0, 32, 8, 128);
+  for (int r = 0; r < 40; r++) b.kvlen[r] = skv_rng_range(&rng, 1, 30000);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.fixed_split_pages = 64;
+  skv_plan whole, alone;
+  char err[256];
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, 132, &whole, err, sizeof err));
+  for (int32_t r = 0; r < 40; r++) {
+    skv_batch one;
+    ck_assert(skv_batch_slice(&b, r, 1, &one));
+    ck_assert(skv_plan_build(&one, SKV_POLICY_FLASHINFER, &o, 132, &alone, err, sizeof err));
+    ck_assert_int_eq(skv_plan_num_splits(&alone, 0), skv_plan_num_splits(&whole, r));
+    ck_assert(memcmp(skv_plan_chunks(&alone, 0), skv_plan_chunks(&whole, r),
+                     (size_t)skv_plan_num_splits(&whole, r) * sizeof(skv_chunk)) == 0);
+    ck_assert_int_eq(skv_plan_chunks(&alone, 0)[0].end, b.kvlen[r] < 1024 ? b.kvlen[r] : 1024);
+    skv_plan_free(&alone);
+    skv_batch_free(&one);
+  }
+  skv_plan_free(&whole);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(flashinfer_default_split_depends_on_the_batch) {
+  /* The balanced search is not batch-invariant: the same request gets other chunks. */
+  skv_batch b = decode_batch(8, 8192, 32, 8, 128);
+  skv_batch one;
+  ck_assert(skv_batch_slice(&b, 0, 1, &one));
+  ck_assert_int_ne(uniform_splits(&b, SKV_POLICY_FLASHINFER, NULL, 132),
+                   uniform_splits(&one, SKV_POLICY_FLASHINFER, NULL, 132));
+  skv_batch_free(&one);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(flashinfer_disable_split_kv_gives_one_chunk) {
+  skv_batch b = decode_batch(1, 131072, 32, 8, 128);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.disable_split_kv = true;
+  ck_assert_int_eq(uniform_splits(&b, SKV_POLICY_FLASHINFER, &o, 132), 1);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(flashinfer_fixed_split_over_graph_padding_is_refused) {
+  skv_batch b = decode_batch(8, 65536, 32, 8, 128);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.fixed_split_pages = 8; /* 512 chunks per request, far over 33 */
+  o.cuda_graph = true;
+  skv_plan pl;
+  char err[256];
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, 132, &pl, err, sizeof err));
+  ck_assert(strstr(err, "padded batch"));
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(vllm_batch_invariant_forces_one_split) {
+  skv_batch b = decode_batch(1, 32768, 32, 8, 128);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  ck_assert_int_eq(uniform_splits(&b, SKV_POLICY_VLLM, &o, 132), 29); /* FA2's heuristic */
+  o.batch_invariant = true;
+  ck_assert_int_eq(uniform_splits(&b, SKV_POLICY_VLLM, &o, 132), 1);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(vllm_cuda_graph_caps_splits) {
+  skv_batch b = decode_batch(1, 32768, 32, 8, 128);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.cuda_graph = true;
+  o.max_splits = 16;
+  ck_assert_int_eq(uniform_splits(&b, SKV_POLICY_VLLM, &o, 132), 16);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(fa3_h100_gqa4_decode_static_15_dynamic_13) {
+  /* Static: total_mblocks = hkv * 1 = 8 on 132 SMs: first s with eff >= 0.85
+   * is 15. Dynamic: 64 blocks, blocks_per_sm = ceil(64 * 1.1 * 8 / 132) = 5,
+   * so ceil(64 / 5) = 13 splits of 5 blocks (640 tokens). */
+  skv_batch b = decode_batch(1, 8192, 32, 8, 128);
+  skv_plan pl;
+  char err[256];
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FA3, NULL, 132, &pl, err, sizeof err));
+  ck_assert_int_eq(pl.batch_num_splits, 15);
+  ck_assert_int_eq(skv_plan_num_splits(&pl, 0), 13);
+  ck_assert_int_eq(skv_plan_chunks(&pl, 0)[0].end, 640);
+  skv_plan_free(&pl);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(fixed_chunks_have_the_given_length) {
+  skv_batch b = decode_batch(2, 5000, 8, 8, 64);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.split_size = 2048;
+  skv_plan pl;
+  char err[256];
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  ck_assert_int_eq(skv_plan_num_splits(&pl, 1), 3);
+  ck_assert_int_eq(skv_plan_chunks(&pl, 1)[2].begin, 4096);
+  ck_assert_int_eq(skv_plan_chunks(&pl, 1)[2].end, 5000);
+  skv_plan_free(&pl);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(empty_kv_gets_one_empty_chunk) {
+  skv_batch b = decode_batch(3, 0, 8, 8, 64);
+  b.kvlen[1] = 5;
+  for (int p = 0; p < SKV_POLICY_COUNT; p++) {
+    skv_plan pl;
+    char err[256];
+    ck_assert_msg(skv_plan_build(&b, (skv_policy)p, NULL, 132, &pl, err, sizeof err), "%s", err);
+    ck_assert_msg(skv_plan_check(&pl, &b, err, sizeof err), "%s: %s", skv_policy_name(p), err);
+    ck_assert_int_eq(skv_plan_num_splits(&pl, 0), 1);
+    ck_assert_int_eq(skv_plan_chunks(&pl, 0)[0].end, 0);
+    skv_plan_free(&pl);
+  }
+  skv_batch_free(&b);
+}
+END_TEST
+
+/* Random batches under every policy with random options: every invariant of
+ * skv_plan_check holds, and the check itself catches a broken plan. */
+START_TEST(every_policy_partitions_random_batches) {
+  static const int32_t pages[] = {1, 16, 32, 64, 128, 256}, dims[] = {64, 128, 256}, hkvs[] = {1, 2, 8};
+  static const int32_t groups[] = {1, 4, 8};
+  skv_rng rng;
+  skv_rng_seed(&rng, 2024);
+  for (int iter = 0; iter < 300; iter++) {
+    skv_batch b;
+    int32_t n = (int32_t)skv_rng_range(&rng, 1, 64);
+    ck_assert(skv_batch_alloc(&b, n));
+    bool decode = skv_rng_range(&rng, 0, 3) != 0;
+    for (int32_t r = 0; r < n; r++) {
+      b.kvlen[r] = skv_rng_range(&rng, 0, 3) == 0 ? skv_rng_range(&rng, 0, 40) : skv_rng_range(&rng, 0, 70000);
+      b.qlen[r] = decode ? 1 : skv_rng_range(&rng, 1, 300);
+    }
+    b.num_kv_heads = hkvs[skv_rng_range(&rng, 0, 2)];
+    b.num_q_heads = b.num_kv_heads * groups[skv_rng_range(&rng, 0, 2)];
+    b.head_dim = dims[skv_rng_range(&rng, 0, 2)];
+    b.page_size = pages[skv_rng_range(&rng, 0, 5)];
+    b.kv_dtype = SKV_BF16;
+    skv_policy_opts o;
+    skv_policy_opts_default(&o);
+    o.split_size = skv_rng_range(&rng, 1, 9000);
+    o.fixed_split_pages = skv_rng_range(&rng, 0, 1) ? (int32_t)skv_rng_range(&rng, 1, 300) : 0;
+    o.disable_split_kv = skv_rng_range(&rng, 0, 5) == 0;
+    o.batch_invariant = skv_rng_range(&rng, 0, 5) == 0;
+    o.max_splits = (int32_t)skv_rng_range(&rng, 1, 64);
+    o.blocks_per_sm = (int32_t)skv_rng_range(&rng, 1, 8);
+    int32_t sms = (int32_t)skv_rng_range(&rng, 1, 200);
+    for (int p = 0; p < SKV_POLICY_COUNT; p++) {
+      skv_plan pl;
+      char err[256];
+      o.cuda_graph = false; /* FlashInfer may refuse fixed splits under a graph; tested above */
+      ck_assert_msg(skv_plan_build(&b, (skv_policy)p, &o, sms, &pl, err, sizeof err), "%s: %s",
+                    skv_policy_name(p), err);
+      ck_assert_msg(skv_plan_check(&pl, &b, err, sizeof err), "iter %d %s: %s", iter, skv_policy_name(p), err);
+      int64_t chunks = 0;
+      for (int32_t r = 0; r < n; r++) chunks += skv_plan_num_splits(&pl, r);
+      ck_assert_int_eq(pl.num_work, chunks * b.num_kv_heads);
+      ck_assert_int_ge(pl.grid_ctas, pl.num_work);
+      if (iter == 0 && pl.num_chunks > 1) {
+        /* A corrupted plan must be caught. */
+        pl.chunks[0].end -= 1;
+        ck_assert(!skv_plan_check(&pl, &b, err, sizeof err));
+        pl.chunks[0].end += 1;
+        pl.scratch_o_bytes += 4;
+        if (pl.num_partials > 0) ck_assert(!skv_plan_check(&pl, &b, err, sizeof err));
+      }
+      skv_plan_free(&pl);
+    }
+    skv_batch_free(&b);
+  }
+}
+END_TEST
+
+START_TEST(plan_rejects_bad_input_with_a_message) {
+  skv_batch b = decode_batch(2, 100, 30, 8, 128);
+  skv_plan pl;
+  char err[256];
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, 132, &pl, err, sizeof err));
+  ck_assert(strstr(err, "multiple of hkv"));
+  b.num_q_heads = 32;
+  b.head_dim = 96;
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, 132, &pl, err, sizeof err));
+  ck_assert(strstr(err, "head dim"));
+  b.head_dim = 128;
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, 0, &pl, err, sizeof err));
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.split_size = 0;
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  ck_assert(strstr(err, "split-size"));
+  skv_batch_free(&b);
+}
+END_TEST
+
+Suite *skv_suite_plan(void) {
+  Suite *s = suite_create("plan");
+  TCase *fa2 = tcase_create("fa2");
+  tcase_add_test(fa2, fa2_heuristic_bhm48_on_108_sms_is_2);
+  tcase_add_test(fa2, fa2_heuristic_exits_early_at_0_8_sms);
+  tcase_add_test(fa2, fa2_skips_ineligible_split_counts);
+  tcase_add_test(fa2, fa2_splits_a100_b16_l4096_is_3);
+  tcase_add_test(fa2, fa2_splits_a100_b8_l1024_is_3);
+  tcase_add_test(fa2, fa2_splits_a100_b2_l32768_is_12);
+  tcase_add_test(fa2, fa2_splits_a100_b1_l32768_is_24);
+  tcase_add_test(fa2, fa2_splits_a100_b22_is_1);
+  tcase_add_test(fa2, fa2_splits_h100_b1_l32768_is_29);
+  tcase_add_test(fa2, fa2_splits_h100_b27_l4096_is_1);
+  tcase_add_test(fa2, fa2_chunks_are_blocks_per_split_times_block_n);
+  tcase_add_test(fa2, fa2_without_gqa_packing_counts_q_heads);
+  suite_add_tcase(s, fa2);
+  TCase *fi = tcase_create("flashinfer");
+  tcase_add_test(fi, flashinfer_search_b2_l1024_4096_is_10_pages);
+  tcase_add_test(fi, flashinfer_short_request_is_not_split);
+  tcase_add_test(fi, flashinfer_full_grid_is_not_split);
+  tcase_add_test(fi, flashinfer_cuda_graph_pads_the_grid);
+  tcase_add_test(fi, flashinfer_fixed_split_size_is_independent_of_the_batch);
+  tcase_add_test(fi, flashinfer_default_split_depends_on_the_batch);
+  tcase_add_test(fi, flashinfer_disable_split_kv_gives_one_chunk);
+  tcase_add_test(fi, flashinfer_fixed_split_over_graph_padding_is_refused);
+  suite_add_tcase(s, fi);
+  TCase *other = tcase_create("vllm+fa3+fixed");
+  tcase_add_test(other, vllm_batch_invariant_forces_one_split);
+  tcase_add_test(other, vllm_cuda_graph_caps_splits);
+  tcase_add_test(other, fa3_h100_gqa4_decode_static_15_dynamic_13);
+  tcase_add_test(other, fixed_chunks_have_the_given_length);
+  suite_add_tcase(s, other);
+  TCase *inv = tcase_create("invariants");
+  tcase_set_timeout(inv, 120);
+  tcase_add_test(inv, empty_kv_gets_one_empty_chunk);
+  tcase_add_test(inv, every_policy_partitions_random_batches);
+  tcase_add_test(inv, plan_rejects_bad_input_with_a_message);
+  suite_add_tcase(s, inv);
+  return s;
+}

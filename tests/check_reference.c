@@ -1,0 +1,242 @@
+/* check_reference.c — the double-precision reference and merge_states. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merge.h"
+#include "plan.h"
+#include "reference.h"
+#include "rng.h"
+#include "suites.h"
+#include "workload.h"
+
+/* Naive attention of one query row: scores for every visible key, explicit
+ * max subtraction, sum, and weighted V; independent of skv_ref_states. */
+static double naive_attend(const skv_workload *w, int32_t r, int64_t qi, int32_t h, double *o) {
+  const skv_batch *b = &w->batch;
+  const int32_t d = b->head_dim, g = skv_batch_group(b), kvh = h / g;
+  const int64_t L = b->kvlen[r], Q = b->qlen[r], visible = L - Q + qi + 1 < 0 ? 0 : L - Q + qi + 1;
+  double *q = malloc(sizeof(double) * (size_t)d), *k = malloc(sizeof(double) * (size_t)d);
+  double *s = malloc(sizeof(double) * (size_t)(visible > 0 ? visible : 1));
+  skv_workload_q_row(w, r, qi, h, q);
+  double m = -INFINITY;
+  for (int64_t t = 0; t < visible; t++) {
+    skv_workload_kv_row(w, false, r, t, kvh, k);
+    double acc = 0;
+    for (int c = 0; c < d; c++) acc += q[c] * k[c];
+    s[t] = acc * w->softmax_scale;
+    if (s[t] > m) m = s[t];
+  }
+  double sum = 0;
+  memset(o, 0, sizeof(double) * (size_t)d);
+  for (int64_t t = 0; t < visible; t++) {
+    double p = exp(s[t] - m);
+    sum += p;
+    skv_workload_kv_row(w, true, r, t, kvh, k);
+    for (int c = 0; c < d; c++) o[c] += p * k[c];
+  }
+  for (int c = 0; c < d && sum > 0; c++) o[c] /= sum;
+  free(q), free(k), free(s);
+  return visible > 0 ? m + log(sum) : -INFINITY;
+}
+
+static skv_workload make_workload(const int64_t *kv, const int64_t *ql, int32_t n, int32_t hq, int32_t hkv,
+                                  int32_t d, int32_t ps, uint64_t seed) {
+  skv_batch b;
+  ck_assert(skv_batch_alloc(&b, n));
+  for (int32_t r = 0; r < n; r++) b.kvlen[r] = kv[r], b.qlen[r] = ql ? ql[r] : 1;
+  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = ps, b.kv_dtype = SKV_BF16;
+  skv_workload_opts o;
+  skv_workload_opts_default(&o);
+  o.seed = seed;
+  o.poison_tails = true;
+  skv_workload w;
+  char err[256];
+  ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);
+  skv_batch_free(&b);
+  return w;
+}
+
+typedef struct outputs {
+  double *o, *lse;
+} outputs;
+
+static outputs alloc_out(const skv_workload *w) {
+  int64_t tq = w->cu_seqlens_q[w->batch.num_requests];
+  outputs x = {calloc((size_t)(tq * w->batch.num_q_heads * w->batch.head_dim), sizeof(double)),
+               calloc((size_t)(tq * w->batch.num_q_heads), sizeof(double))};
+  ck_assert(x.o && x.lse);
+  return x;
+}
+
+START_TEST(reference_matches_naive_attention_with_causal_mask) {
+  int64_t kv[4] = {37, 1, 130, 5}, ql[4] = {3, 1, 7, 9}; /* request 3: 9 queries, 5 keys: 4 see nothing */
+  skv_workload w = make_workload(kv, ql, 4, 8, 2, 64, 16, 11);
+  outputs x = alloc_out(&w);
+  ck_assert(skv_ref_attention(&w, false, x.o, x.lse));
+  const int64_t tq = w.cu_seqlens_q[4];
+  double o[64];
+  int empty = 0;
+  for (int32_t r = 0; r < 4; r++)
+    for (int64_t i = 0; i < ql[r]; i++)
+      for (int32_t h = 0; h < 8; h++) {
+        double lse = naive_attend(&w, r, i, h, o);
+        int64_t tok = w.cu_seqlens_q[r] + i;
+        if (isinf(lse)) {
+          empty++;
+          ck_assert(isinf(x.lse[h * tq + tok]) && x.lse[h * tq + tok] < 0);
+        } else {
+          ck_assert_double_eq_tol(x.lse[h * tq + tok], lse, 1e-12);
+        }
+        for (int c = 0; c < 64; c++) ck_assert_double_eq_tol(x.o[(tok * 8 + h) * 64 + c], o[c], 1e-12);
+      }
+  ck_assert_int_eq(empty, 4 * 8);
+  free(x.o), free(x.lse);
+  skv_workload_free(&w);
+}
+END_TEST
+
+START_TEST(causal_mask_hides_future_keys) {
+  /* Query 0 of a request with L = 10, Q = 4 sees keys < 7: changing key 7's
+   * value must not change it, but must change query 1 (which sees key 7). */
+  int64_t kv[1] = {10}, ql[1] = {4};
+  skv_workload w = make_workload(kv, ql, 1, 1, 1, 64, 4, 3);
+  double o0[64], o1[64], p0[64], p1[64];
+  double l0 = naive_attend(&w, 0, 0, 0, o0), l1 = naive_attend(&w, 0, 1, 0, o1);
+  int64_t page = skv_workload_page(&w, 0, 7);
+  uint16_t *k = w.k;
+  for (int c = 0; c < 64; c++) k[(page * 4 + 3) * 64 + c] ^= 0x4000; /* perturb key 7 */
+  ck_assert_double_eq(naive_attend(&w, 0, 0, 0, p0), l0);
+  ck_assert(naive_attend(&w, 0, 1, 0, p1) != l1);
+  double so[4 * 64], sl[4];
+  ck_assert(skv_ref_states(&w, 0, 0, 0, 10, so, sl));
+  ck_assert_double_eq_tol(sl[0], l0, 1e-12);
+  for (int c = 0; c < 64; c++) ck_assert_double_eq_tol(so[c], o0[c], 1e-12);
+  skv_workload_free(&w);
+}
+END_TEST
+
+START_TEST(empty_kv_gives_minus_inf_and_zero) {
+  int64_t kv[2] = {0, 20};
+  skv_workload w = make_workload(kv, NULL, 2, 4, 4, 128, 16, 1);
+  outputs x = alloc_out(&w);
+  ck_assert(skv_ref_attention(&w, false, x.o, x.lse));
+  for (int h = 0; h < 4; h++) {
+    ck_assert(isinf(x.lse[h * 2 + 0]) && x.lse[h * 2] < 0);
+    ck_assert(isfinite(x.lse[h * 2 + 1]));
+    for (int c = 0; c < 128; c++) ck_assert(x.o[h * 128 + c] == 0.0);
+  }
+  free(x.o), free(x.lse);
+  skv_workload_free(&w);
+}
+END_TEST
+
+START_TEST(base2_lse_is_natural_over_ln2) {
+  int64_t kv[2] = {300, 17};
+  skv_workload w = make_workload(kv, NULL, 2, 8, 2, 128, 16, 9);
+  outputs a = alloc_out(&w), b2 = alloc_out(&w);
+  ck_assert(skv_ref_attention(&w, false, a.o, a.lse));
+  ck_assert(skv_ref_attention(&w, true, b2.o, b2.lse));
+  for (int i = 0; i < 16; i++) ck_assert_double_eq_tol(b2.lse[i], a.lse[i] / M_LN2, 1e-12);
+  free(a.o), free(a.lse), free(b2.o), free(b2.lse);
+  skv_workload_free(&w);
+}
+END_TEST
+
+/* The central claim of the simulator: any plan's chunks, merged in order,
+ * reproduce the unsplit attention. */
+START_TEST(merging_any_plans_chunks_reproduces_unsplit_attention) {
+  skv_rng rng;
+  skv_rng_seed(&rng, 77);
+  for (int iter = 0; iter < 12; iter++) {
+    int32_t n = (int32_t)skv_rng_range(&rng, 1, 5);
+    int64_t kv[5], ql[5];
+    bool decode = iter % 3 != 0;
+    for (int r = 0; r < n; r++) {
+      kv[r] = skv_rng_range(&rng, 0, 1500);
+      ql[r] = decode ? 1 : skv_rng_range(&rng, 1, 6);
+    }
+    static const int32_t ps[] = {1, 16, 64};
+    skv_workload w = make_workload(kv, ql, n, 8, (iter & 1) ? 2 : 8, iter % 2 ? 64 : 128, ps[iter % 3], 100 + iter);
+    outputs ref = alloc_out(&w), got = alloc_out(&w);
+    ck_assert(skv_ref_attention(&w, false, ref.o, ref.lse));
+    for (int p = 0; p < SKV_POLICY_COUNT; p++) {
+      skv_policy_opts o;
+      skv_policy_opts_default(&o);
+      o.split_size = 100 + iter * 37; /* fixed: page-unaligned chunks */
+      o.fixed_split_pages = p == SKV_POLICY_FLASHINFER && iter % 2 ? 3 : 0;
+      skv_plan pl;
+      char err[256];
+      ck_assert(skv_plan_build(&w.batch, (skv_policy)p, &o, 20, &pl, err, sizeof err));
+      ck_assert(skv_ref_execute_plan(&w, &pl, false, got.o, got.lse));
+      const int64_t tq = w.cu_seqlens_q[n];
+      for (int64_t i = 0; i < tq * 8; i++) {
+        if (isinf(ref.lse[i])) ck_assert(got.lse[i] == ref.lse[i]);
+        else ck_assert_double_eq_tol(got.lse[i], ref.lse[i], 1e-12);
+      }
+      for (int64_t i = 0; i < tq * 8 * w.batch.head_dim; i++) ck_assert_double_eq_tol(got.o[i], ref.o[i], 1e-12);
+      skv_plan_free(&pl);
+    }
+    free(ref.o), free(ref.lse), free(got.o), free(got.lse);
+    skv_workload_free(&w);
+  }
+}
+END_TEST
+
+START_TEST(merge_of_two_empty_states_is_empty_not_nan) {
+  double a[4] = {0, 0, 0, 0}, b[4] = {0, 0, 0, 0}, o[4], lse;
+  skv_merge_states(4, a, -INFINITY, b, -INFINITY, o, &lse, false);
+  ck_assert(isinf(lse) && lse < 0);
+  for (int i = 0; i < 4; i++) ck_assert(o[i] == 0.0);
+  float fa[2] = {0, 0}, fo[2], fl;
+  skv_merge_states_f32(2, fa, -INFINITY, fa, -INFINITY, fo, &fl);
+  ck_assert(isinf(fl) && fl < 0 && fo[0] == 0.0f && fo[1] == 0.0f);
+}
+END_TEST
+
+START_TEST(merge_with_an_empty_state_returns_the_other_unchanged) {
+  double a[3] = {0.1, -2.5, 3.75}, z[3] = {0, 0, 0}, o[3], lse;
+  skv_merge_states(3, a, 1.2345, z, -INFINITY, o, &lse, false);
+  ck_assert(memcmp(o, a, sizeof a) == 0 && lse == 1.2345);
+  skv_merge_states(3, z, -INFINITY, a, -7.5, o, &lse, false);
+  ck_assert(memcmp(o, a, sizeof a) == 0 && lse == -7.5);
+  skv_merge_states(3, z, -INFINITY, a, -7.5, o, &lse, true);
+  ck_assert(memcmp(o, a, sizeof a) == 0 && lse == -7.5);
+}
+END_TEST
+
+START_TEST(merge_weights_by_exp_lse) {
+  /* Two single-key states with scores s1, s2: merged lse = log(e^s1 + e^s2). */
+  double a[1] = {1.0}, b[1] = {3.0}, o[1], lse;
+  skv_merge_states(1, a, 0.5, b, 2.0, o, &lse, false);
+  double w1 = exp(0.5), w2 = exp(2.0);
+  ck_assert_double_eq_tol(lse, log(w1 + w2), 1e-15);
+  ck_assert_double_eq_tol(o[0], (w1 * 1.0 + w2 * 3.0) / (w1 + w2), 1e-15);
+  /* base 2: the same numbers in log2 */
+  skv_merge_states(1, a, 0.5 / M_LN2, b, 2.0 / M_LN2, o, &lse, true);
+  ck_assert_double_eq_tol(lse, log(w1 + w2) / M_LN2, 1e-14);
+  /* huge LSEs do not overflow */
+  skv_merge_states(1, a, 1000.0, b, 1000.0, o, &lse, false);
+  ck_assert_double_eq_tol(lse, 1000.0 + log(2.0), 1e-12);
+  ck_assert_double_eq_tol(o[0], 2.0, 1e-15);
+}
+END_TEST
+
+Suite *skv_suite_reference(void) {
+  Suite *s = suite_create("reference");
+  TCase *tc = tcase_create("attention");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, reference_matches_naive_attention_with_causal_mask);
+  tcase_add_test(tc, causal_mask_hides_future_keys);
+  tcase_add_test(tc, empty_kv_gives_minus_inf_and_zero);
+  tcase_add_test(tc, base2_lse_is_natural_over_ln2);
+  tcase_add_test(tc, merging_any_plans_chunks_reproduces_unsplit_attention);
+  suite_add_tcase(s, tc);
+  TCase *m = tcase_create("merge");
+  tcase_add_test(m, merge_of_two_empty_states_is_empty_not_nan);
+  tcase_add_test(m, merge_with_an_empty_state_returns_the_other_unchanged);
+  tcase_add_test(m, merge_weights_by_exp_lse);
+  suite_add_tcase(s, m);
+  return s;
+}

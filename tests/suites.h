@@ -1,0 +1,17 @@
+/* suites.h — the list of Check suites the runner executes (one per tests/check_*.c). */
+#ifndef SKV_TEST_SUITES_H
+#define SKV_TEST_SUITES_H
+
+#include <check.h>
+#include <stddef.h>
+
+Suite *skv_suite_dtype(void);
+Suite *skv_suite_plan(void);
+Suite *skv_suite_reference(void);
+Suite *skv_suite_cli(void);
+
+static Suite *(*const skv_test_suites[])(void) = {
+    skv_suite_dtype, skv_suite_plan, skv_suite_reference, skv_suite_cli, NULL,
+};
+
+#endif /* SKV_TEST_SUITES_H */
