@@ -8,6 +8,10 @@
 
 #include "dtype.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Head dims the reference and kernels support. */
 #define SKV_HEAD_DIMS_ALLOWED "64, 128 or 256"
 /* Page sizes the reference supports (kernels: see skv_kernels.h). */
@@ -48,5 +52,9 @@ int64_t skv_batch_total_q(const skv_batch *b);
 int64_t skv_batch_pages(const skv_batch *b, int32_t r);
 /* Bytes of K and V the whole batch reads once (all kv heads). */
 int64_t skv_batch_kv_bytes(const skv_batch *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_BATCH_H */

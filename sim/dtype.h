@@ -5,6 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "convert.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Storage types the lab knows. The reference always computes in double from
  * the exact stored values, so a conversion here is the single definition of
  * "what value a stored element has". */
@@ -24,17 +30,17 @@ const char *skv_dtype_name(skv_dtype t);
 /* Parse a name as above; returns false for an unknown one. */
 bool skv_dtype_parse(const char *name, skv_dtype *out);
 
-/* float <-> bf16/fp16 with round to nearest, ties to even; NaN stays NaN
- * (quiet), overflow goes to inf as IEEE rounding demands. */
-uint16_t skv_f32_to_bf16(float x);
-float skv_bf16_to_f32(uint16_t h);
-uint16_t skv_f32_to_fp16(float x);
-float skv_fp16_to_f32(uint16_t h);
+/* float <-> bf16/fp16 (round to nearest even; NaN stays NaN, overflow goes
+ * to inf) and e4m3/int8 live in convert.h, shared with the kernels. */
 
 /* Value of element i of a buffer of type t (bf16, fp16, fp32) as a double.
  * fp8 and int8 need scales: see quant.h. */
 double skv_load_as_double(skv_dtype t, const void *buf, int64_t i);
 /* Store x (rounded as above) as element i of a buffer of type t (bf16, fp16, fp32). */
 void skv_store_from_float(skv_dtype t, void *buf, int64_t i, float x);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_DTYPE_H */

@@ -5,6 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* (o_a, lse_a) and (o_b, lse_b) are softmax-weighted outputs over disjoint key
  * sets A and B with lse = log(sum exp(score)). Over A u B:
  *   lse = m + log(exp(lse_a - m) + exp(lse_b - m)),  m = max(lse_a, lse_b)
@@ -19,5 +23,9 @@ void skv_merge_states(int32_t d, const double *o_a, double lse_a, const double *
 /* The same in float, for the CPU models of fp32 kernels. */
 void skv_merge_states_f32(int32_t d, const float *o_a, float lse_a, const float *o_b, float lse_b, float *o_out,
                           float *lse_out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_MERGE_H */

@@ -9,6 +9,10 @@
 #include "batch.h"
 #include "policy.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A KV range [begin, end) in token positions of one request. */
 typedef struct skv_chunk {
   int64_t begin, end;
@@ -84,5 +88,9 @@ bool skv_plan_check(const skv_plan *pl, const skv_batch *b, char *err, size_t er
 
 /* Min / max / mean of num_splits over the requests. */
 void skv_plan_split_stats(const skv_plan *pl, int64_t *min, int64_t *max, double *mean);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_PLAN_H */

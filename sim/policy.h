@@ -8,6 +8,10 @@
 
 #include "batch.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Each policy models one implementation's rule (its file cites the source). */
 typedef enum skv_policy {
   SKV_POLICY_NONE = 0,    /* one chunk per request (plan_none.c) */
@@ -70,5 +74,9 @@ int32_t skv_fa2_num_splits_heuristic(int64_t batch_nheads_mblocks, int32_t num_s
                                      int32_t max_splits);
 /* FA2's split-kernel block_n for a head dim: 256 / 128 / 64 for d <= 64 / <= 128 / else. */
 int32_t skv_fa2_block_n(int32_t head_dim);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_POLICY_H */

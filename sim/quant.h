@@ -7,14 +7,11 @@
 
 #include "dtype.h"
 
-/* float -> OCP e4m3 ("e4m3fn"): round to nearest even, saturate to +-448
- * (inf too), NaN -> 0x7F (sign dropped), as CUDA's __nv_cvt_float_to_fp8
- * with __NV_SATFINITE and __NV_E4M3 does (cuda_fp8.hpp). */
-uint8_t skv_f32_to_e4m3(float x);
-/* e4m3 -> float, exact. 0x7F / 0xFF are NaN. */
-float skv_e4m3_to_f32(uint8_t b);
-/* Symmetric int8: round(x / scale) to nearest even, clamped to [-127, 127]. */
-int8_t skv_f32_to_int8(float x, float scale);
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The conversions themselves (e4m3, int8) are in convert.h, shared with the kernels. */
 
 /* How K/V scales are laid out. */
 typedef enum skv_scale_mode {
@@ -51,10 +48,8 @@ typedef struct skv_quant_tensors {
 
 void skv_quant_params_default(skv_quant_params *p);
 
-/* The synthetic "true" amplitude behind a per-token or per-channel scale:
- * uniform in [0.5, 2), a function of (seed, index) like all data (datagen.h).
- * The stored scale is amplitude / 448 (fp8) or / 127 (int8), and the true
- * value amplitude * uniform[-1, 1). */
-float skv_quant_amplitude(uint64_t seed, int64_t index);
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_QUANT_H */

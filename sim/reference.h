@@ -8,6 +8,10 @@
 #include "plan.h"
 #include "workload.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Attention states of request r's queries for the q heads of KV head kv_head
  * over KV positions [kv_begin, kv_end), each query also limited by causality
  * by absolute position: query i (0-based) of a request with KV length L and
@@ -26,5 +30,9 @@ bool skv_ref_attention(const skv_workload *w, bool base2, double *o, double *lse
 /* The same computed the way plan p splits it: every chunk's state, then a
  * merge in ascending chunk order. Same output layout. */
 bool skv_ref_execute_plan(const skv_workload *w, const skv_plan *p, bool base2, double *o, double *lse);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_REFERENCE_H */

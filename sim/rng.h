@@ -4,6 +4,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* State of xoshiro256** (Blackman and Vigna, prng.di.unimi.it). The same seed
  * gives the same stream on every machine, so a suite's data is reproducible. */
 typedef struct skv_rng {
@@ -18,5 +22,9 @@ double skv_rng_uniform(skv_rng *r);
 int64_t skv_rng_range(skv_rng *r, int64_t lo, int64_t hi);
 /* Standard normal (Box-Muller; one value per call). */
 double skv_rng_normal(skv_rng *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_RNG_H */

@@ -31,55 +31,15 @@ static skv_dtype v_dtype_of(const skv_workload *w) {
   return v == SKV_DTYPE_COUNT ? w->batch.kv_dtype : v;
 }
 
-/* Index of the per-token-head scale of a pool element (flat / head_dim), and
- * which amplitude stream it draws from: K at 2i, V at 2i + 1; per-channel V
- * scales far above any token index. */
-static int64_t token_scale_index(const skv_workload *w, int64_t flat) { return flat / w->batch.head_dim; }
-#define SKV_CHANNEL_SCALE_BASE ((int64_t)1 << 60)
-
-static float token_amp(const skv_workload *w, bool is_v, int64_t ti) {
-  return skv_quant_amplitude(w->opts.seed, 2 * ti + (is_v ? 1 : 0));
-}
-
-static float channel_amp(const skv_workload *w, int64_t flat) {
-  int64_t h = (flat / w->batch.head_dim) % w->batch.num_kv_heads, c = flat % w->batch.head_dim;
-  return skv_quant_amplitude(w->opts.seed, SKV_CHANNEL_SCALE_BASE + h * w->batch.head_dim + c);
-}
-
-/* The stored scale that goes with element `flat` of K or V (1 when none). */
-static float kv_scale_of(const skv_workload *w, bool is_v, int64_t flat) {
-  const skv_dtype t = is_v ? v_dtype_of(w) : w->batch.kv_dtype;
-  const skv_quant_params *qp = &w->opts.quant;
-  if (t == SKV_FP8_E4M3) {
-    if (qp->kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD) return token_amp(w, is_v, token_scale_index(w, flat)) / 448.0f;
-    return is_v ? qp->v_scale : qp->k_scale;
-  }
-  if (t == SKV_INT8) {
-    if (is_v) return channel_amp(w, flat) / 127.0f;
-    return token_amp(w, false, token_scale_index(w, flat)) / 127.0f;
-  }
-  return 1.0f;
-}
-
-/* The unquantized value behind element `flat`: uniform [-1, 1) times the
- * per-token / per-channel amplitude where the mode has one. */
-static float kv_true_value(const skv_workload *w, bool is_v, int64_t flat) {
-  const skv_dtype t = is_v ? v_dtype_of(w) : w->batch.kv_dtype;
-  float x = skv_gen_uniform(w->opts.seed, is_v ? SKV_TENSOR_V : SKV_TENSOR_K, (uint64_t)flat);
-  if (t == SKV_INT8) return x * (is_v ? channel_amp(w, flat) : token_amp(w, false, token_scale_index(w, flat)));
-  if (t == SKV_FP8_E4M3 && w->opts.quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD)
-    return x * token_amp(w, is_v, token_scale_index(w, flat));
-  return x;
-}
-
-static uint32_t encode(skv_dtype t, float x, float scale) {
-  switch (t) {
-  case SKV_BF16: return skv_f32_to_bf16(x);
-  case SKV_FP16: return skv_f32_to_fp16(x);
-  case SKV_FP8_E4M3: return skv_f32_to_e4m3(x / scale);
-  case SKV_INT8: return (uint8_t)skv_f32_to_int8(x, scale);
-  default: return 0;
-  }
+void skv_workload_kv_gen(const skv_workload *w, skv_kv_gen *g) {
+  g->seed = w->opts.seed;
+  g->head_dim = w->batch.head_dim;
+  g->num_kv_heads = w->batch.num_kv_heads;
+  g->k_dtype = w->batch.kv_dtype;
+  g->v_dtype = v_dtype_of(w);
+  g->per_token_head = w->opts.quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
+  g->k_scale = w->opts.quant.k_scale;
+  g->v_scale = w->opts.quant.v_scale;
 }
 
 static double decode(skv_dtype t, uint32_t bits) {
@@ -102,10 +62,17 @@ static void store_bits(skv_dtype t, void *buf, int64_t i, uint32_t bits) {
 }
 
 uint32_t skv_workload_kv_bits(const skv_workload *w, bool is_v, int64_t flat) {
-  const skv_dtype t = is_v ? v_dtype_of(w) : w->batch.kv_dtype;
   const void *pool = is_v ? w->v : w->k;
-  if (pool) return load_bits(t, pool, flat);
-  return encode(t, kv_true_value(w, is_v, flat), kv_scale_of(w, is_v, flat));
+  if (pool) return load_bits(is_v ? v_dtype_of(w) : w->batch.kv_dtype, pool, flat);
+  skv_kv_gen g;
+  skv_workload_kv_gen(w, &g);
+  return skv_kv_gen_bits(&g, is_v, flat);
+}
+
+float skv_workload_kv_scale(const skv_workload *w, bool is_v, int64_t flat) {
+  skv_kv_gen g;
+  skv_workload_kv_gen(w, &g);
+  return skv_kv_gen_scale(&g, is_v, flat);
 }
 
 static float q_true_value(const skv_workload *w, int64_t flat) {
@@ -120,9 +87,13 @@ void skv_workload_kv_row(const skv_workload *w, bool is_v, int32_t r, int64_t t,
   const int64_t page = skv_workload_page(w, r, t), slot = t % b->page_size;
   const int64_t base = ((page * b->page_size + slot) * b->num_kv_heads + h) * b->head_dim;
   const bool drop = is_v ? w->opts.quant.drop_v_scale : w->opts.quant.drop_k_scale;
+  const bool scaled = (dt == SKV_FP8_E4M3 || dt == SKV_INT8) && !drop;
+  const void *pool = is_v ? w->v : w->k;
+  skv_kv_gen g;
+  skv_workload_kv_gen(w, &g);
   for (int32_t c = 0; c < b->head_dim; c++) {
-    double s = drop ? 1.0 : (double)kv_scale_of(w, is_v, base + c);
-    out[c] = decode(dt, skv_workload_kv_bits(w, is_v, base + c)) * s;
+    const uint32_t bits = pool ? load_bits(dt, pool, base + c) : skv_kv_gen_bits(&g, is_v, base + c);
+    out[c] = decode(dt, bits) * (scaled ? (double)skv_kv_gen_scale(&g, is_v, base + c) : 1.0);
   }
 }
 
@@ -258,19 +229,19 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
   if (vt == SKV_INT8 && !(w->scales.v_channel = malloc((size_t)b->num_kv_heads * b->head_dim * sizeof(float))))
     return fail(w, err, errlen, "workload: out of memory (scales)");
   for (int64_t i = 0; i < tokens; i++) {
-    if (w->scales.k_token) w->scales.k_token[i] = kv_scale_of(w, false, i * b->head_dim);
-    if (w->scales.v_token) w->scales.v_token[i] = kv_scale_of(w, true, i * b->head_dim);
+    if (w->scales.k_token) w->scales.k_token[i] = skv_workload_kv_scale(w, false, i * b->head_dim);
+    if (w->scales.v_token) w->scales.v_token[i] = skv_workload_kv_scale(w, true, i * b->head_dim);
   }
   if (w->scales.v_channel)
     for (int64_t i = 0; i < (int64_t)b->num_kv_heads * b->head_dim; i++)
-      w->scales.v_channel[i] = kv_scale_of(w, true, i);
+      w->scales.v_channel[i] = skv_workload_kv_scale(w, true, i);
 
   /* q is always held; quantized q is e4m3(q / q_scale). */
   const int64_t qe = skv_workload_q_elems(w);
   w->q = malloc((size_t)(qe > 0 ? qe : 1) * (size_t)skv_dtype_size(o->q_dtype));
   if (!w->q) return fail(w, err, errlen, "workload: out of memory (q)");
   for (int64_t i = 0; i < qe; i++)
-    store_bits(o->q_dtype, w->q, i, encode(o->q_dtype, q_true_value(w, i), o->quant.q_scale));
+    store_bits(o->q_dtype, w->q, i, skv_encode(o->q_dtype, q_true_value(w, i), o->quant.q_scale));
 
   if (o->materialize) {
     const int64_t pe = skv_workload_pool_elems(w);

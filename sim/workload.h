@@ -7,7 +7,12 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "datagen.h"
 #include "quant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* How to make a workload. */
 typedef struct skv_workload_opts {
@@ -59,6 +64,10 @@ static inline int32_t skv_workload_page(const skv_workload *w, int32_t r, int64_
  * bits widened to 32 bits (bf16/fp16: 16 bits, fp8/int8: 8 bits), whether or
  * not the pool is materialized: the single definition of the pool contents. */
 uint32_t skv_workload_kv_bits(const skv_workload *w, bool is_v, int64_t flat);
+/* The generator settings of w's pools (for the GPU fill kernel), and the
+ * stored scale of a pool element (1 for bf16/fp16). */
+void skv_workload_kv_gen(const skv_workload *w, skv_kv_gen *g);
+float skv_workload_kv_scale(const skv_workload *w, bool is_v, int64_t flat);
 /* The same for q at a flat index of [total_q, hq, d]. */
 uint32_t skv_workload_q_bits(const skv_workload *w, int64_t flat);
 
@@ -72,5 +81,9 @@ void skv_workload_q_row(const skv_workload *w, int32_t r, int64_t qi, int32_t h,
  * w's pools and scales (w must outlive it): the "request alone" of the
  * batch-invariance check reads exactly the bytes it read inside the batch. */
 bool skv_workload_extract(const skv_workload *w, int32_t r, skv_workload *out, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_WORKLOAD_H */
