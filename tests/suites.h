@@ -9,9 +9,10 @@ Suite *skv_suite_dtype(void);
 Suite *skv_suite_plan(void);
 Suite *skv_suite_reference(void);
 Suite *skv_suite_cli(void);
+Suite *skv_suite_layout(void);
 
 static Suite *(*const skv_test_suites[])(void) = {
-    skv_suite_dtype, skv_suite_plan, skv_suite_reference, skv_suite_cli, NULL,
+    skv_suite_dtype, skv_suite_plan, skv_suite_reference, skv_suite_cli, skv_suite_layout, NULL,
 };
 
 #endif /* SKV_TEST_SUITES_H */
