@@ -62,9 +62,11 @@ else
   LINK_LIBS := -lm
 endif
 
-SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/%.o)
-HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/%.o)
-MAIN_OBJ := $(BUILD)/harness/main.o
+# Objects of the two build modes live apart (their flags differ); build/skv is relinked when the mode changes.
+OBJ := $(BUILD)/obj-$(if $(filter 1,$(GPU)),gpu,cpu)
+SIM_OBJ := $(SIM_SRC:%.c=$(OBJ)/%.o)
+HARNESS_OBJ := $(HARNESS_SRC:%.c=$(OBJ)/%.o)
+MAIN_OBJ := $(OBJ)/harness/main.o
 
 # Test build: sim/ and the CPU harness under ASan/UBSan.
 SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
@@ -79,9 +81,12 @@ all: $(BUILD)/skv
 deps:
 	@bash scripts/deps.sh
 
-$(BUILD)/%.o: %.c
+$(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/mode.$(GPU):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/mode.* && touch $@
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,17 +96,35 @@ $(BUILD)/kernels/%.o: kernels/%.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ)
-	$(LINK) -o $@ $^ $(YAML_LIBS) $(LINK_LIBS)
+$(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ) $(BUILD)/mode.$(GPU)
+	$(LINK) -o $@ $(filter %.o,$^) $(YAML_LIBS) $(LINK_LIBS)
 
 $(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ)
 	$(CC) $(SANFLAGS) -o $@ $^ $(YAML_LIBS) $(CHECK_LIBS)
+
+# GPU tests: plain (unsanitized) objects, the kernels, Check linked statically.
+GPU_TEST_OBJ := $(GPU_TEST_SRC:%.c=$(OBJ)/%.o)
+$(BUILD)/skv_gpu_tests: $(GPU_TEST_OBJ) $(filter-out $(MAIN_OBJ),$(HARNESS_OBJ)) $(SIM_OBJ) $(CU_OBJ)
+	@if [ "$(GPU)" != 1 ]; then echo "skv_gpu_tests needs nvcc (GPU=1)"; exit 2; fi
+	$(LINK) -o $@ $^ $(YAML_LIBS) $(CHECK_LIBS) $(LINK_LIBS)
+
+test-gpu: $(BUILD)/skv_gpu_tests
+	@echo "== GPU tests"
+	@cd $(BUILD) && ./skv_gpu_tests
+
+bundle: $(BUILD)/skv $(BUILD)/skv_gpu_tests
+	@echo "bundle: $(BUILD)/skv and $(BUILD)/skv_gpu_tests need only the NVIDIA driver and libcupti:"
+	@ldd $(BUILD)/skv | grep -v -E 'linux-vdso|ld-linux' | sed 's/^/  /'
+
+ptxas:
+	@for f in $(CU_SRC); do echo "== $$f"; $(NVCC) $(NVCCFLAGS) -Xptxas -v -c $$f -o /dev/null 2>&1 | \
+	  grep -E 'Compiling entry|registers|spill' | sed 's/ptxas info    : //'; done
 
 test-cpu: $(BUILD)/skv_tests $(BUILD)/skv
 	@echo "== Check suites (ASan + UBSan)"
 	@cd $(BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./skv_tests
 
-kernels: $(if $(HAVE_NVCC),$(CU_SRC:%.cu=$(BUILD)/kernels/%.o),)
+kernels: $(if $(HAVE_NVCC),$(CU_SRC:%.cu=$(BUILD)/%.o),)
 	@if [ -n "$(HAVE_NVCC)" ]; then echo "kernels: compiled $(words $(CU_SRC)) CUDA files for sm_90a and sm_80"; \
 	 else echo "kernels: SKIPPED (no nvcc at $(NVCC))"; fi
 

@@ -17,6 +17,8 @@ typedef struct command {
 
 static const command commands[] = {
     {"plan", skv_cmd_plan, "plan a batch under a split-KV policy (table or --json)"},
+    {"layout", skv_cmd_layout, "FA2 LSE layouts: kernel write x host code table; --demo: the PR #87 bug in numbers"},
+    {"bench", skv_cmd_bench, "bench decode: the decode kernels over the benchmark grid, with ceilings (GPU)"},
 };
 
 static void usage(FILE *f) {

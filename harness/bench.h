@@ -1,0 +1,35 @@
+/* bench.h — `skv bench decode`: options and the GPU runner (gpu_bench.c; nogpu.c without CUDA). */
+#ifndef SKV_BENCH_H
+#define SKV_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dtype.h"
+#include "policy.h"
+
+typedef struct skv_bench_point {
+  int32_t batch;
+  int64_t seqlen;
+} skv_bench_point;
+
+typedef struct skv_bench_opts {
+  const skv_bench_point *points;
+  int npoints;
+  const skv_policy *policies;
+  int npolicies;
+  int32_t hq, hkv, head_dim, page_size;
+  skv_dtype dtype;
+  int repeat, warmup;
+  int64_t ceiling_bytes;  /* buffer of the copy / read-stream ceilings (2 GiB) */
+  const char *csv_path;   /* optional CSV, written to a temporary name and renamed */
+  const char *version;    /* skv version (git commit) for the header */
+  bool use_cupti;         /* CUPTI kernel durations (else CUDA events: --no-cupti) */
+} skv_bench_opts;
+
+/* Run the benchmark; the table goes to out. 0 on success, 1 on a GPU or
+ * numerics failure (message on stderr). */
+int skv_bench_decode_run(const skv_bench_opts *o, FILE *out);
+
+#endif /* SKV_BENCH_H */

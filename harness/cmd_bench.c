@@ -1,0 +1,145 @@
+/* cmd_bench.c — `skv bench decode`: the decode benchmark grid with bandwidth ceilings (flags; the work is in gpu_bench.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "bench.h"
+#include "commands.h"
+
+#ifndef SKV_VERSION
+#define SKV_VERSION "unknown"
+#endif
+
+/* The grid: (B, L) points of hq 32, hkv 8, d 128, bf16, page 16. */
+static const skv_bench_point default_grid[] = {{1, 4096},  {1, 32768}, {1, 131072}, {8, 4096},  {8, 32768},
+                                               {32, 4096}, {32, 16384}, {128, 2048}, {128, 8192}};
+
+static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
+  fprintf(f, "usage: skv bench decode [flags]\n\n"
+             "Measure the read-only and copy bandwidth ceilings, then for every (B, L) point and\n"
+             "policy: check the kernels against the double reference, time decode + combine (CUDA\n"
+             "events, median), and print time, TB/s of K+V read, the fraction of the read ceiling,\n"
+             "the ratio to cuDNN's H100 figures, and combine's share. Needs a GPU.\n\nflags:\n");
+  skv_args_print_help(f, specs, n);
+}
+
+static bool parse_points(const char *text, skv_bench_point **out, int *count, char *err, size_t errlen) {
+  int n = 1;
+  for (const char *p = text; *p; p++) n += *p == ',';
+  skv_bench_point *pts = calloc((size_t)n, sizeof *pts);
+  if (!pts) return false;
+  const char *p = text;
+  for (int i = 0; i < n; i++) {
+    long long b, l;
+    int used = 0;
+    if (sscanf(p, "%lldx%lld%n", &b, &l, &used) != 2 || b < 1 || b > 100000 || l < 1 || l > (1ll << 32) ||
+        (p[used] != ',' && p[used] != '\0')) {
+      snprintf(err, errlen, "--grid: item %d of '%s' is not BxL (e.g. 8x4096)", i + 1, text);
+      free(pts);
+      return false;
+    }
+    pts[i].batch = (int32_t)b;
+    pts[i].seqlen = l;
+    p += used + (p[used] == ',');
+  }
+  *out = pts;
+  *count = n;
+  return true;
+}
+
+int skv_cmd_bench(int argc, char **argv) {
+  const char *grid = NULL, *policies = "fa2,fa3,flashinfer,vllm,fixed,none", *dtype = "bf16", *csv = NULL;
+  int32_t hq = 32, hkv = 8, d = 128, ps = 16, repeat = 50, warmup = 5;
+  int64_t ceiling_mib = 2048;
+  bool no_cupti = false;
+  skv_arg_spec specs[] = {
+      {"grid", SKV_ARG_STRING, &grid, "BxL,..", "points (default the 9-point grid 1x4096 .. 128x8192)", 0, 0, NULL},
+      {"policies", SKV_ARG_STRING, &policies, "P,..", "policies to run (default all six)", 0, 0, NULL},
+      {"hq", SKV_ARG_INT, &hq, "H", "query heads (default 32)", 1, 4096, NULL},
+      {"hkv", SKV_ARG_INT, &hkv, "K", "KV heads (default 8)", 1, 4096, NULL},
+      {"head-dim", SKV_ARG_INT, &d, "D", "64, 128 or 256 (default 128)", 1, 4096, NULL},
+      {"page-size", SKV_ARG_INT, &ps, "P", "tokens per page (default 16)", 1, 256, NULL},
+      {"dtype", SKV_ARG_STRING, &dtype, "T", "bf16 or fp16 (default bf16)", 0, 0, NULL},
+      {"repeat", SKV_ARG_INT, &repeat, "N", "timed runs per point, >= 20 (default 50)", 20, 100000, NULL},
+      {"warmup", SKV_ARG_INT, &warmup, "N", "untimed runs first (default 5)", 1, 100000, NULL},
+      {"ceiling-mib", SKV_ARG_INT64, &ceiling_mib, "MiB", "buffer of the bandwidth ceilings (default 2048)", 64,
+       65536, NULL},
+      {"csv", SKV_ARG_STRING, &csv, "FILE", "also write the rows as CSV", 0, 0, NULL},
+      {"no-cupti", SKV_ARG_FLAG, &no_cupti, NULL, "time with CUDA events (needed beside ncu / compute-sanitizer)", 0, 0,
+       NULL},
+  };
+  const size_t n = sizeof specs / sizeof specs[0];
+  char err[512];
+  const char *pos[1];
+  int npos;
+  bool help;
+  if (!skv_args_parse(argc, argv, specs, n, pos, 1, &npos, &help, err, sizeof err)) {
+    fprintf(stderr, "skv bench: %s\n", err);
+    return SKV_EXIT_USAGE;
+  }
+  if (help) {
+    usage(stdout, specs, n);
+    return SKV_EXIT_OK;
+  }
+  if (npos != 1 || strcmp(pos[0], "decode") != 0) {
+    fprintf(stderr, "skv bench: expected the benchmark name 'decode' (skv bench decode [flags])\n");
+    return SKV_EXIT_USAGE;
+  }
+  skv_bench_opts o;
+  memset(&o, 0, sizeof o);
+  skv_bench_point *pts = NULL;
+  if (grid) {
+    if (!parse_points(grid, &pts, &o.npoints, err, sizeof err)) {
+      fprintf(stderr, "skv bench: %s\n", err);
+      return SKV_EXIT_USAGE;
+    }
+    o.points = pts;
+  } else {
+    o.points = default_grid;
+    o.npoints = (int)(sizeof default_grid / sizeof default_grid[0]);
+  }
+  skv_policy pols[SKV_POLICY_COUNT * 4];
+  int np = 0;
+  for (const char *p = policies; *p && np < (int)(sizeof pols / sizeof pols[0]);) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    char name[32];
+    if (len == 0 || len >= sizeof name) break;
+    memcpy(name, p, len);
+    name[len] = '\0';
+    if (!skv_policy_parse(name, &pols[np])) {
+      fprintf(stderr, "skv bench: --policies: unknown policy '%s' (allowed: %s)\n", name, skv_policy_names());
+      free(pts);
+      return SKV_EXIT_USAGE;
+    }
+    np++;
+    p = comma ? comma + 1 : p + len;
+  }
+  if (np == 0) {
+    fprintf(stderr, "skv bench: --policies: empty list\n");
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
+  if (!skv_dtype_parse(dtype, &o.dtype) || (o.dtype != SKV_BF16 && o.dtype != SKV_FP16)) {
+    fprintf(stderr, "skv bench: --dtype: '%s' is not supported (allowed: bf16, fp16)\n", dtype);
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
+  if (hq % hkv != 0 || (d != 64 && d != 128 && d != 256)) {
+    fprintf(stderr, "skv bench: %s\n", hq % hkv ? "--hq: must be a multiple of --hkv" : "--head-dim: 64, 128 or 256");
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
+  o.policies = pols;
+  o.npolicies = np;
+  o.hq = hq, o.hkv = hkv, o.head_dim = d, o.page_size = ps;
+  o.repeat = repeat, o.warmup = warmup;
+  o.ceiling_bytes = ceiling_mib << 20;
+  o.csv_path = csv;
+  o.version = SKV_VERSION;
+  o.use_cupti = !no_cupti;
+  int rc = skv_bench_decode_run(&o, stdout);
+  free(pts);
+  return rc == 0 ? SKV_EXIT_OK : SKV_EXIT_FAIL;
+}

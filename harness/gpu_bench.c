@@ -1,0 +1,215 @@
+/* gpu_bench.c — `skv bench decode` on a GPU: ceilings, then every (B, L) point under every policy, checked then timed. */
+#include "bench.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_check.h"
+#include "gpu_ceiling.h"
+#include "gpu_exec.h"
+#include "gpu_cupti.h"
+#include "gpu_info.h"
+#include "gpu_timing.h"
+#include "numerics.h"
+#include "plan.h"
+#include "stats.h"
+
+/* cuDNN attention on an H100 80GB HBM3 (PyTorch, contiguous KV, bf16, hq 32, hkv 8, d 128), in TB/s,
+ * as given in the kernels issue; 0 where no figure was given. */
+static double cudnn_tbps(int32_t b, int64_t l) {
+  static const struct {
+    int32_t b;
+    int64_t l;
+    double tbps;
+  } t[] = {{1, 4096, 1.33}, {1, 32768, 2.67}, {1, 131072, 2.99}, {8, 4096, 2.66}, {32, 4096, 3.03}, {128, 8192, 3.08}};
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (t[i].b == b && t[i].l == l) return t[i].tbps;
+  return 0;
+}
+
+int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
+  char err[1024];
+  skv_gpu_info info;
+  if (!skv_gpu_present()) {
+    fprintf(stderr, "skv bench: no CUDA device on this host\n");
+    return 1;
+  }
+  if (!skv_gpu_info_get(&info, err, sizeof err)) {
+    fprintf(stderr, "skv bench: %s\n", err);
+    return 1;
+  }
+  if (o->use_cupti && !skv_cupti_start(err, sizeof err)) {
+    fprintf(stderr, "skv bench: CUPTI: %s (run with --no-cupti beside ncu or compute-sanitizer)\n", err);
+    return 1;
+  }
+  skv_ceilings ceil;
+  if (!skv_gpu_measure_ceilings(o->ceiling_bytes, 10, &ceil, err, sizeof err)) {
+    fprintf(stderr, "skv bench: ceilings: %s\n", err);
+    return 1;
+  }
+  fprintf(out, "# skv bench decode — %s, %d SMs, L2 %lld MB, driver %d, runtime %d, skv %s\n", info.name,
+          info.sm_count, (long long)(info.l2_bytes >> 20), info.driver_version, info.runtime_version, o->version);
+  fprintf(out,
+          "# ceilings (%.1f GiB buffers): read-only stream %.3f TB/s (best of %d launch shapes: #%d), device copy "
+          "%.3f TB/s (read+write)\n",
+          (double)o->ceiling_bytes / (1 << 30), ceil.read_tbps, SKV_READ_STREAM_VARIANTS, ceil.read_variant,
+          ceil.copy_tbps);
+  fprintf(out, "# %s, hq %d, hkv %d, d %d, page %d; median of %d runs after %d warm-ups; KV rotated past 4x L2\n",
+          skv_dtype_name(o->dtype), o->hq, o->hkv, o->head_dim, o->page_size, o->repeat, o->warmup);
+  fprintf(out, "# times: %s\n",
+          o->use_cupti ? "CUPTI kernel durations (total = decode + combine kernel time)"
+                       : "CUDA events around each kernel (include launch gaps)");
+  fprintf(out, "%5s %7s %-10s %6s %6s %9s %9s %9s %7s %6s %7s %8s %9s %9s\n", "B", "L", "policy", "splits", "CTAs",
+          "decode_us", "comb_us", "total_us", "TB/s", "/read", "/cuDNN", "combine%", "o_rel_err", "lse_err");
+  FILE *csv = NULL;
+  char tmp[1100];
+  if (o->csv_path) {
+    snprintf(tmp, sizeof tmp, "%s.tmp", o->csv_path);
+    csv = fopen(tmp, "w");
+    if (!csv) {
+      fprintf(stderr, "skv bench: --csv %s: cannot write %s\n", o->csv_path, tmp);
+      return 1;
+    }
+    fprintf(csv, "gpu,sms,skv_version,B,L,hq,hkv,head_dim,page_size,dtype,policy,num_splits_max,ctas,decode_us,"
+                 "combine_us,total_us,total_min_us,total_max_us,kv_bytes,tbps,read_ceiling_tbps,copy_ceiling_tbps,"
+                 "frac_of_read_ceiling,cudnn_tbps,ratio_to_cudnn,combine_share,o_rel_err,o_max_abs,lse_max_abs\n");
+  }
+  int rc = 0;
+  for (int pi = 0; pi < o->npoints && rc == 0; pi++) {
+    const int32_t B = o->points[pi].batch;
+    const int64_t L = o->points[pi].seqlen;
+    skv_batch b;
+    if (!skv_batch_alloc(&b, B)) return 1;
+    for (int32_t r = 0; r < B; r++) b.kvlen[r] = L, b.qlen[r] = 1;
+    b.num_q_heads = o->hq, b.num_kv_heads = o->hkv, b.head_dim = o->head_dim, b.page_size = o->page_size;
+    b.kv_dtype = o->dtype;
+    skv_workload_opts wo;
+    skv_workload_opts_default(&wo);
+    wo.seed = 2026 + (uint64_t)pi;
+    wo.q_dtype = o->dtype;
+    wo.materialize = false;
+    skv_workload w;
+    skv_gpu_batch g;
+    skv_gpu_rotation rot;
+    if (!skv_workload_make(&b, &wo, &w, err, sizeof err) || !skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err) ||
+        !skv_gpu_rotation_make(&g, &w, info.l2_bytes, &rot, err, sizeof err)) {
+      fprintf(stderr, "skv bench: B=%d L=%lld: %s\n", B, (long long)L, err);
+      skv_batch_free(&b);
+      return 1;
+    }
+    const double best_cudnn = cudnn_tbps(B, L);
+    /* The double reference of the first and last request, once per point. */
+    const int32_t reqs[2] = {0, B - 1};
+    const int32_t nreqs = B > 1 ? 2 : 1;
+    double *ref_o = NULL, *ref_lse = NULL;
+    if (!skv_numerics_reference(&w, reqs, nreqs, &ref_o, &ref_lse)) {
+      fprintf(stderr, "skv bench: out of memory for the reference\n");
+      return 1;
+    }
+    void *host_o = malloc((size_t)g.o_elems * 2);
+    float *host_lse = malloc((size_t)g.lse_elems * sizeof(float));
+    double best_tbps = 0, best_combine = 0;
+    const char *best_name = "-";
+    for (int k = 0; k < o->npolicies && rc == 0; k++) {
+      skv_plan pl;
+      skv_gpu_plan gp;
+      skv_policy_opts popts;
+      skv_policy_opts_default(&popts);
+      if (!skv_plan_build(&b, o->policies[k], &popts, info.sm_count, &pl, err, sizeof err) ||
+          !skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err)) {
+        fprintf(stderr, "skv bench: plan %s: %s\n", skv_policy_name(o->policies[k]), err);
+        rc = 1;
+        break;
+      }
+      /* Check before timing: first and last request against the double reference, all outputs written. */
+      skv_numerics num = {0, 0, 0, 0, 0};
+      skv_timing t;
+      memset(&t, 0, sizeof t);
+      bool ok = skv_gpu_poison(&g, err, sizeof err) && skv_gpu_run(&g, &gp, 0, err, sizeof err) &&
+                skv_gpu_download(&g, host_o, host_lse, err, sizeof err);
+      if (ok) {
+        int64_t nan = skv_count_nan(g.prob.o_dtype, host_o, g.o_elems, host_lse, g.lse_elems);
+        skv_numerics_compare(&w, g.prob.o_dtype, host_o, host_lse, &g.prob.lse_layout, reqs, nreqs, ref_o, ref_lse,
+                             &num);
+        const double tol = o->dtype == SKV_BF16 ? 1e-2 : 2e-3;
+        if (ok && (nan != 0 || num.o_rel_l2 > tol || num.lse_max_abs > 1e-3)) {
+          snprintf(err, sizeof err, "numerics failed: %lld unwritten, rel err %.3g, lse err %.3g", (long long)nan,
+                   num.o_rel_l2, num.lse_max_abs);
+          ok = false;
+        }
+      }
+      if (ok)
+        ok = skv_gpu_time(&g, &gp, &rot, o->warmup, o->repeat, o->use_cupti,
+                          ((uint64_t)(pi + 1) << 32) | ((uint64_t)(k + 1) << 20), &t, err, sizeof err);
+      if (!ok) {
+        fprintf(stderr, "skv bench: B=%d L=%lld %s: %s\n", B, (long long)L, skv_policy_name(o->policies[k]), err);
+        rc = 1;
+      } else {
+        int64_t smin, smax;
+        double smean;
+        skv_plan_split_stats(&pl, &smin, &smax, &smean);
+        const double tbps = (double)g.kv_bytes_read / (t.total_us * 1e-6) / 1e12;
+        if (tbps > best_tbps) {
+          best_tbps = tbps;
+          best_combine = t.combine_us / t.total_us;
+          best_name = skv_policy_name(o->policies[k]);
+        }
+        fprintf(out, "%5d %7lld %-10s %6lld %6lld %9.2f %9.2f %9.2f %7.3f %6.3f ", B, (long long)L,
+                skv_policy_name(o->policies[k]), (long long)smax, (long long)pl.num_work, t.decode_us, t.combine_us,
+                t.total_us, tbps, tbps / ceil.read_tbps);
+        if (best_cudnn > 0) fprintf(out, "%7.3f ", tbps / best_cudnn);
+        else fprintf(out, "%7s ", "-");
+        fprintf(out, "%7.1f%% %9.2e %9.2e\n", 100.0 * t.combine_us / t.total_us, num.o_rel_l2, num.lse_max_abs);
+        fflush(out);
+        if (csv)
+          fprintf(csv,
+                  "\"%s\",%d,%s,%d,%lld,%d,%d,%d,%d,%s,%s,%lld,%lld,%.3f,%.3f,%.3f,%.3f,%.3f,%lld,%.4f,%.4f,%.4f,"
+                  "%.4f,%.2f,%.4f,%.4f,%.3e,%.3e,%.3e\n",
+                  info.name, info.sm_count, o->version, B, (long long)L, o->hq, o->hkv, o->head_dim, o->page_size,
+                  skv_dtype_name(o->dtype), skv_policy_name(o->policies[k]), (long long)smax, (long long)pl.num_work,
+                  t.decode_us, t.combine_us, t.total_us, t.total_min_us, t.total_max_us, (long long)g.kv_bytes_read,
+                  tbps, ceil.read_tbps, ceil.copy_tbps, tbps / ceil.read_tbps, best_cudnn,
+                  best_cudnn > 0 ? tbps / best_cudnn : 0.0, t.combine_us / t.total_us, num.o_rel_l2, num.o_max_abs,
+                  num.lse_max_abs);
+      }
+      skv_gpu_plan_free(&gp);
+      skv_plan_free(&pl);
+    }
+    if (rc == 0) {
+      /* The kernels issue's targets, for the best policy at the point. */
+      const double frac = best_tbps / ceil.read_tbps;
+      double target = 0;
+      if (g.kv_bytes_read >= 1000000000ll) target = 0.92;
+      else if ((B == 1 && L == 32768) || (B == 8 && L == 4096)) target = 0.80;
+      else if (B == 1 && L == 4096) target = 0.40;
+      fprintf(out, "      best: %s %.3f TB/s = %.3f of the read ceiling", best_name, best_tbps, frac);
+      if (target > 0) fprintf(out, " (target %.2f: %s)", target, frac >= target ? "met" : "MISSED");
+      if (B == 1 && L == 131072)
+        fprintf(out, "; combine %.1f%% of total (target <= 5%%: %s)", 100 * best_combine,
+                best_combine <= 0.05 ? "met" : "MISSED");
+      fputc('\n', out);
+    }
+    free(host_o);
+    free(host_lse);
+    free(ref_o);
+    free(ref_lse);
+    skv_gpu_rotation_free(&rot);
+    skv_gpu_batch_free(&g);
+    skv_workload_free(&w);
+    skv_batch_free(&b);
+  }
+  if (o->use_cupti) skv_cupti_stop();
+  if (csv) {
+    if (fclose(csv) != 0 || rc != 0 || rename(tmp, o->csv_path) != 0) {
+      remove(tmp);
+      if (rc == 0) {
+        fprintf(stderr, "skv bench: --csv %s: could not write\n", o->csv_path);
+        rc = 1;
+      }
+    }
+  }
+  return rc;
+}

@@ -1,0 +1,100 @@
+/* skv_kernels.h — the CUDA kernels of SplitKV Lab as a plain C interface (no C++ here).
+ *
+ * The kernels execute a plan from sim/ (plan.h): decode runs one CTA per work
+ * item (a chunk of one request for one KV head, all q heads of the group
+ * packed), combine merges each split request's partial states in ascending
+ * chunk order. Every launch function checks its arguments first and reports an
+ * unsupported combination without launching; CUDA errors come back as
+ * "file:line: call: message" in err. Pointers named d_* are device memory. */
+#ifndef SKV_KERNELS_H
+#define SKV_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "datagen.h"
+#include "dtype.h"
+#include "layout.h"
+#include "plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* cudaStream_t without the CUDA headers (the same type). */
+typedef struct CUstream_st *skv_stream;
+
+/* Limits of the decode kernel. */
+#define SKV_KERNEL_MAX_GROUP 16      /* q heads per KV head (one 16-row MMA tile) */
+#define SKV_KERNEL_PAGE_SIZES "powers of two from 1 to 256"
+
+/* One decode batch on the device: query length 1 per request. */
+typedef struct skv_decode_problem {
+  int32_t num_requests, num_q_heads, num_kv_heads, head_dim, page_size;
+  skv_dtype q_dtype;           /* bf16, fp16 (fp8_e4m3: quantized variants) */
+  skv_dtype k_dtype, v_dtype;  /* pools' storage types */
+  const void *d_q;             /* [num_requests, hq, head_dim] */
+  const void *d_k, *d_v;       /* [num_pages, page_size, hkv, head_dim] */
+  const int32_t *d_page_table; /* request r's pages at d_page_table[page_indptr[r] ..] */
+  const int64_t *d_page_indptr;/* [num_requests + 1] */
+  float softmax_scale;
+  /* quantization (quant.h): per-tensor scales and per-token / per-channel arrays */
+  float q_scale, k_scale, v_scale;
+  bool per_token_head;
+  const float *d_k_token_scale, *d_v_token_scale; /* [num_pages * page_size * hkv] */
+  const float *d_v_channel_scale;                 /* [hkv * head_dim] */
+  /* outputs */
+  void *d_o;                   /* [num_requests, hq, head_dim] in o_dtype */
+  skv_dtype o_dtype;           /* bf16 or fp16 */
+  float *d_lse;                /* natural-log LSE, element (request, kv head, g) at lse_layout's offset */
+  skv_layout lse_layout;       /* rank 3 over (request, kv_head, g), shape (B, hkv, group) */
+} skv_decode_problem;
+
+/* A plan's work lists and scratch on the device. */
+typedef struct skv_plan_device {
+  const skv_work *d_work;
+  const int64_t *d_work_pages; /* [num_work]: page_indptr[work[i].request], loaded beside the work item */
+  int64_t num_work;
+  const skv_combine_item *d_combine;
+  int64_t num_combine;
+  int32_t max_chunks;          /* most chunks of any combine item (sizes combine's shared memory) */
+  float *d_partial_o;          /* [num_partials, group, head_dim] */
+  float *d_partial_lse;        /* [num_partials, group] (natural log) */
+} skv_plan_device;
+
+/* Whether the kernels support p (head dim, group, page size, dtypes, layout);
+ * false with a one-line reason. */
+bool skv_decode_supported(const skv_decode_problem *p, char *err, size_t errlen);
+
+/* Decode: one CTA per work item. Writes final O/LSE for one-chunk requests,
+ * partial states to scratch for the others. Returns 0 or a CUDA error code. */
+int skv_decode_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err, size_t errlen);
+/* Combine: one CTA per combine item (no launch when there is none). */
+int skv_combine_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err,
+                       size_t errlen);
+
+/* Fill a K (is_v false) or V pool of n elements on the device with the
+ * generator's bits (datagen.h): the same bytes the host would make. */
+int skv_fill_kv_launch(void *d_dst, bool is_v, const skv_kv_gen *g, int64_t n, skv_stream s, char *err,
+                       size_t errlen);
+
+/* Bandwidth ceiling: read `bytes` (a multiple of 16) once with wide loads,
+ * folding them into d_sink[0..1024) so the loads cannot be dropped. variant
+ * 0 .. SKV_READ_STREAM_VARIANTS-1 picks the launch shape (time them all). */
+#define SKV_READ_STREAM_VARIANTS 4
+int skv_read_stream_launch(const void *d_buf, int64_t bytes, uint32_t *d_sink, int32_t num_sms, int32_t variant,
+                           skv_stream s, char *err, size_t errlen);
+
+/* A plain fp32 reference on the GPU (for configurations too large for the
+ * CPU reference): one CTA per (request, q head) over the request's whole KV,
+ * two passes through a scores scratch of max_kvlen floats per CTA.
+ * d_o is fp32 [num_requests, hq, head_dim], d_lse [hq, num_requests]. */
+int skv_ref_fp32_launch(const skv_decode_problem *p, const int64_t *d_kvlen, int64_t max_kvlen, float *d_scores,
+                        float *d_o, float *d_lse, skv_stream s, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SKV_KERNELS_H */

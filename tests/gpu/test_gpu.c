@@ -1,0 +1,454 @@
+/* test_gpu.c — GPU tests (make test-gpu): the kernels against the double-precision reference, poisoning,
+ * determinism, batch invariance, device data generation and the fp32 GPU reference. */
+#include <check.h>
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_exec.h"
+#include "plan.h"
+#include "reference.h"
+#include "rng.h"
+#include "skv_kernels.h"
+#include "workload.h"
+
+/* ---- helpers ---------------------------------------------------------------------------------- */
+
+static skv_batch make_batch(int32_t n, const int64_t *kv, int32_t hq, int32_t hkv, int32_t d, int32_t ps,
+                            skv_dtype t) {
+  skv_batch b;
+  ck_assert(skv_batch_alloc(&b, n));
+  for (int32_t r = 0; r < n; r++) b.kvlen[r] = kv[r], b.qlen[r] = 1;
+  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = ps, b.kv_dtype = t;
+  return b;
+}
+
+static skv_workload make_workload(const skv_batch *b, uint64_t seed, bool materialize) {
+  skv_workload_opts o;
+  skv_workload_opts_default(&o);
+  o.seed = seed;
+  o.q_dtype = b->kv_dtype;
+  o.materialize = materialize;
+  o.poison_tails = materialize;
+  skv_workload w;
+  char err[512];
+  ck_assert_msg(skv_workload_make(b, &o, &w, err, sizeof err), "%s", err);
+  return w;
+}
+
+typedef struct result {
+  void *o;    /* [B, hq, d] bf16/fp16 bits */
+  float *lse; /* as the layout wrote it */
+} result;
+
+/* Plan, upload, poison, run, download. */
+static result run_gpu(const skv_workload *w, const skv_plan *pl, const skv_layout *layout) {
+  char err[512];
+  skv_gpu_batch g;
+  skv_gpu_plan gp;
+  ck_assert_msg(skv_gpu_batch_upload(w, layout, &g, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_gpu_plan_upload(pl, w->page_indptr, &gp, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_gpu_run(&g, &gp, 0, err, sizeof err), "%s", err);
+  result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
+  ck_assert(r.o && r.lse);
+  ck_assert_msg(skv_gpu_download(&g, r.o, r.lse, err, sizeof err), "%s", err);
+  skv_gpu_plan_free(&gp);
+  skv_gpu_batch_free(&g);
+  return r;
+}
+
+static void free_result(result *r) {
+  free(r->o);
+  free(r->lse);
+}
+
+static double o_value(skv_dtype t, const void *o, int64_t i) { return skv_load_as_double(t, o, i); }
+
+typedef struct errors {
+  double rel_l2, max_abs, lse_max_abs;
+  int64_t unwritten;
+} errors;
+
+/* Compare against the reference; lse read through the logical layout. */
+static errors compare(const skv_workload *w, const result *r) {
+  const skv_batch *b = &w->batch;
+  const int64_t n = b->num_requests, hq = b->num_q_heads, d = b->head_dim;
+  double *ro = malloc(sizeof(double) * (size_t)(n * hq * d)), *rl = malloc(sizeof(double) * (size_t)(n * hq));
+  ck_assert(ro && rl);
+  ck_assert(skv_ref_attention(w, false, ro, rl));
+  errors e = {0, 0, 0, 0};
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < n * hq * d; i++) {
+    double v = o_value(b->kv_dtype, r->o, i);
+    if (isnan(v)) {
+      e.unwritten++;
+      continue;
+    }
+    num += (v - ro[i]) * (v - ro[i]);
+    den += ro[i] * ro[i];
+    if (fabs(v - ro[i]) > e.max_abs) e.max_abs = fabs(v - ro[i]);
+  }
+  for (int64_t i = 0; i < n * hq; i++) {
+    double v = r->lse[i];
+    if (isnan(v)) {
+      e.unwritten++;
+    } else if (isinf(rl[i]) || isinf(v)) {
+      if (v != rl[i]) e.lse_max_abs = INFINITY;
+    } else if (fabs(v - rl[i]) > e.lse_max_abs) {
+      e.lse_max_abs = fabs(v - rl[i]);
+    }
+  }
+  e.rel_l2 = den > 0 ? sqrt(num / den) : sqrt(num);
+  free(ro);
+  free(rl);
+  return e;
+}
+
+static const char *tag(const skv_batch *b, skv_policy p) {
+  static char buf[160];
+  snprintf(buf, sizeof buf, "%s %s d=%d ps=%d hq=%d hkv=%d B=%d", skv_policy_name(p), skv_dtype_name(b->kv_dtype),
+           b->head_dim, b->page_size, b->num_q_heads, b->num_kv_heads, b->num_requests);
+  return buf;
+}
+
+/* ---- accuracy --------------------------------------------------------------------------------- */
+
+/* One case: plan under policy p, run, compare within the tolerances. */
+static void check_case(const skv_batch *b, skv_policy p, const skv_policy_opts *o, uint64_t seed) {
+  skv_workload w = make_workload(b, seed, true);
+  skv_plan pl;
+  char err[512];
+  ck_assert_msg(skv_plan_build(b, p, o, 132, &pl, err, sizeof err), "%s", err);
+  result r = run_gpu(&w, &pl, NULL);
+  errors e = compare(&w, &r);
+  const double tol = b->kv_dtype == SKV_BF16 ? 1e-2 : 2e-3;
+  printf("  %-58s splits<=%-3lld rel %.2e max %.2e lse %.2e\n", tag(b, p), (long long)pl.batch_num_splits, e.rel_l2,
+         e.max_abs, e.lse_max_abs);
+  ck_assert_msg(e.unwritten == 0, "%s: %lld outputs not written", tag(b, p), (long long)e.unwritten);
+  ck_assert_msg(e.rel_l2 <= tol, "%s: rel error %g > %g", tag(b, p), e.rel_l2, tol);
+  ck_assert_msg(e.lse_max_abs <= 1e-3, "%s: lse error %g", tag(b, p), e.lse_max_abs);
+  free_result(&r);
+  skv_plan_free(&pl);
+  skv_workload_free(&w);
+}
+
+START_TEST(decode_matches_reference_across_policies_dims_pages_groups) {
+  static const skv_dtype types[] = {SKV_BF16, SKV_FP16};
+  static const int32_t dims[] = {64, 128, 256}, pages[] = {16, 32, 64, 1}, groups[] = {1, 4, 8};
+  static const int32_t batches[] = {1, 5, 23, 64};
+  static const skv_policy pols[] = {SKV_POLICY_FA2, SKV_POLICY_FLASHINFER, SKV_POLICY_FIXED, SKV_POLICY_NONE};
+  skv_rng rng;
+  skv_rng_seed(&rng, 4242);
+  int k = 0;
+  for (int ti = 0; ti < 2; ti++)
+    for (int di = 0; di < 3; di++)
+      for (int pi = 0; pi < 4; pi++)
+        for (int gi = 0; gi < 3; gi++, k++) {
+          const int32_t n = batches[k % 4];
+          int64_t kv[64];
+          for (int r = 0; r < n; r++) {
+            /* lengths 1, page-unaligned, and mixed in one batch; long ones for the single request */
+            int64_t choice = skv_rng_range(&rng, 0, 4);
+            kv[r] = choice == 0 ? 1 : (n == 1 ? skv_rng_range(&rng, 3000, 9000) : skv_rng_range(&rng, 2, 1500));
+          }
+          skv_batch b = make_batch(n, kv, 2 * groups[gi], 2, dims[di], pages[pi], types[ti]);
+          skv_policy_opts o;
+          skv_policy_opts_default(&o);
+          o.split_size = 16 * (int64_t)skv_rng_range(&rng, 3, 40) + skv_rng_range(&rng, 0, 15);
+          check_case(&b, pols[k % 4], &o, 1000 + (uint64_t)k);
+          skv_batch_free(&b);
+        }
+}
+END_TEST
+
+START_TEST(decode_matches_reference_on_the_benchmark_shape) {
+  /* hq 32, hkv 8, d 128, page 16: every policy, mixed lengths, with split counts up to dozens. */
+  int64_t kv[9] = {1, 17, 4096, 300, 12000, 64, 2049, 777, 16};
+  for (int t = 0; t < 2; t++) {
+    skv_batch b = make_batch(9, kv, 32, 8, 128, 16, t ? SKV_FP16 : SKV_BF16);
+    for (int p = 0; p < SKV_POLICY_COUNT; p++) check_case(&b, (skv_policy)p, NULL, 77 + (uint64_t)p);
+    skv_batch_free(&b);
+  }
+  int64_t one[1] = {32768};
+  skv_batch b = make_batch(1, one, 32, 8, 128, 16, SKV_BF16);
+  check_case(&b, SKV_POLICY_FA2, NULL, 5);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(empty_kv_gives_minus_inf_and_zero_on_the_gpu) {
+  int64_t kv[3] = {0, 40, 0};
+  skv_batch b = make_batch(3, kv, 8, 2, 128, 16, SKV_BF16);
+  skv_workload w = make_workload(&b, 3, true);
+  skv_plan pl;
+  char err[512];
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, NULL, 132, &pl, err, sizeof err));
+  result r = run_gpu(&w, &pl, NULL);
+  for (int h = 0; h < 8; h++) {
+    ck_assert(isinf(r.lse[h * 3 + 0]) && r.lse[h * 3] < 0);
+    ck_assert(isfinite(r.lse[h * 3 + 1]));
+    for (int c = 0; c < 128; c++) ck_assert(o_value(SKV_BF16, r.o, (0 * 8 + h) * 128 + c) == 0.0);
+  }
+  free_result(&r);
+  skv_plan_free(&pl);
+  skv_workload_free(&w);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(smoke_split_and_single_chunk_paths) {
+  /* Small and quick (for compute-sanitizer): split + combine, one-chunk, empty, page 1, d 64/256. */
+  int64_t kv[4] = {700, 1, 0, 130};
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.split_size = 100;
+  skv_batch b = make_batch(4, kv, 8, 2, 128, 16, SKV_BF16);
+  check_case(&b, SKV_POLICY_FIXED, &o, 1);
+  skv_batch_free(&b);
+  b = make_batch(4, kv, 4, 4, 64, 1, SKV_FP16);
+  check_case(&b, SKV_POLICY_FIXED, &o, 2);
+  skv_batch_free(&b);
+  b = make_batch(4, kv, 16, 2, 256, 32, SKV_BF16);
+  check_case(&b, SKV_POLICY_FLASHINFER, NULL, 3);
+  skv_batch_free(&b);
+}
+END_TEST
+
+/* ---- layouts ---------------------------------------------------------------------------------- */
+
+START_TEST(lse_is_written_through_the_layout_descriptor) {
+  /* A transposed descriptor, (b, h, g) -> (h, b, g) as FA2's split kernel writes it: every LSE must
+   * land at the descriptor's offset, for split requests (combine) and single-chunk ones (decode). */
+  int64_t kv[5] = {5000, 33, 4096, 1, 900};
+  skv_batch b = make_batch(5, kv, 32, 8, 128, 16, SKV_BF16);
+  skv_workload w = make_workload(&b, 9, true);
+  skv_plan pl;
+  char err[512];
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, 132, &pl, err, sizeof err));
+  skv_layout hbg = {.rank = 3, .shape = {5, 8, 4}, .stride = {4, 5 * 4, 1}};
+  result r = run_gpu(&w, &pl, &hbg), ref = run_gpu(&w, &pl, NULL);
+  for (int64_t bb = 0; bb < 5; bb++)
+    for (int64_t h = 0; h < 8; h++)
+      for (int64_t g = 0; g < 4; g++) {
+        float got = r.lse[bb * 4 + h * 20 + g], want = ref.lse[(h * 4 + g) * 5 + bb];
+        ck_assert_msg(memcmp(&got, &want, 4) == 0, "lse (%lld,%lld,%lld)", (long long)bb, (long long)h,
+                      (long long)g);
+      }
+  free_result(&r);
+  free_result(&ref);
+  skv_plan_free(&pl);
+  skv_workload_free(&w);
+  skv_batch_free(&b);
+}
+END_TEST
+
+/* ---- determinism ------------------------------------------------------------------------------ */
+
+START_TEST(same_plan_twice_gives_the_same_bits) {
+  int64_t kv[6] = {70000, 3, 4100, 129, 20000, 1};
+  skv_batch b = make_batch(6, kv, 32, 8, 128, 16, SKV_BF16);
+  skv_workload w = make_workload(&b, 17, false);
+  for (int p = 0; p < SKV_POLICY_COUNT; p++) {
+    skv_plan pl;
+    char err[512];
+    ck_assert(skv_plan_build(&b, (skv_policy)p, NULL, 132, &pl, err, sizeof err));
+    result a = run_gpu(&w, &pl, NULL), c = run_gpu(&w, &pl, NULL);
+    ck_assert(memcmp(a.o, c.o, (size_t)6 * 32 * 128 * 2) == 0);
+    ck_assert(memcmp(a.lse, c.lse, (size_t)6 * 32 * 4) == 0);
+    free_result(&a);
+    free_result(&c);
+    skv_plan_free(&pl);
+  }
+  skv_workload_free(&w);
+  skv_batch_free(&b);
+}
+END_TEST
+
+/* Request 0 alone and inside a batch of 63 others of different lengths: how many of its O and LSE
+ * values differ bitwise. */
+static int64_t alone_vs_batch_diffs(skv_policy p, int64_t *num_splits_alone, int64_t *num_splits_batch) {
+  int64_t kv[64];
+  skv_rng rng;
+  skv_rng_seed(&rng, 64);
+  kv[0] = 20000;
+  for (int r = 1; r < 64; r++) kv[r] = skv_rng_range(&rng, 1, 9000);
+  skv_batch b = make_batch(64, kv, 32, 8, 128, 16, SKV_BF16);
+  skv_workload w = make_workload(&b, 31, false), one;
+  char err[512];
+  ck_assert(skv_workload_extract(&w, 0, &one, err, sizeof err));
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  skv_plan pb, p1;
+  ck_assert(skv_plan_build(&b, p, &o, 132, &pb, err, sizeof err));
+  ck_assert(skv_plan_build(&one.batch, p, &o, 132, &p1, err, sizeof err));
+  *num_splits_alone = skv_plan_num_splits(&p1, 0);
+  *num_splits_batch = skv_plan_num_splits(&pb, 0);
+  result rb = run_gpu(&w, &pb, NULL), r1 = run_gpu(&one, &p1, NULL);
+  int64_t diffs = 0;
+  const uint16_t *ob = rb.o, *o1 = r1.o;
+  for (int i = 0; i < 32 * 128; i++) diffs += ob[i] != o1[i]; /* request 0's rows come first */
+  for (int h = 0; h < 32; h++) diffs += memcmp(&rb.lse[h * 64], &r1.lse[h], 4) != 0;
+  free_result(&rb);
+  free_result(&r1);
+  skv_plan_free(&pb);
+  skv_plan_free(&p1);
+  skv_workload_free(&one);
+  skv_workload_free(&w);
+  skv_batch_free(&b);
+  return diffs;
+}
+
+START_TEST(fixed_policy_is_batch_invariant_bitwise) {
+  int64_t s1, sb;
+  int64_t d = alone_vs_batch_diffs(SKV_POLICY_FIXED, &s1, &sb);
+  printf("  fixed: request alone %lld splits, in batch %lld splits, %lld of 4128 values differ\n", (long long)s1,
+         (long long)sb, (long long)d);
+  ck_assert_int_eq(s1, sb);
+  ck_assert_int_eq(d, 0);
+}
+END_TEST
+
+START_TEST(fa2_batch_dependence_is_shown) {
+  /* FA2 picks one split count for the whole batch: the request's chunks change with the batch. The
+   * test asserts that fact and reports whether the bits change too (the note quotes the line). */
+  int64_t s1, sb;
+  int64_t d = alone_vs_batch_diffs(SKV_POLICY_FA2, &s1, &sb);
+  printf("  fa2: request alone %lld splits, in batch %lld splits, %lld of 4128 values differ bitwise\n",
+         (long long)s1, (long long)sb, (long long)d);
+  ck_assert_int_ne(s1, sb);
+}
+END_TEST
+
+/* ---- data generation and the fp32 reference --------------------------------------------------- */
+
+START_TEST(device_fill_matches_host_generator_bits) {
+  int64_t kv[3] = {1000, 77, 4000};
+  static const skv_dtype types[] = {SKV_BF16, SKV_FP16};
+  for (int t = 0; t < 2; t++) {
+    skv_batch b = make_batch(3, kv, 16, 4, 128, 16, types[t]);
+    skv_workload dev = make_workload(&b, 123, false), host;
+    skv_workload_opts ho;
+    skv_workload_opts_default(&ho);
+    ho.seed = 123;
+    ho.q_dtype = types[t];
+    char herr[512];
+    ck_assert(skv_workload_make(&b, &ho, &host, herr, sizeof herr)); /* materialized, no poisoned tails */
+    char err[512];
+    skv_gpu_batch g;
+    ck_assert_msg(skv_gpu_batch_upload(&dev, NULL, &g, err, sizeof err), "%s", err);
+    const size_t bytes = (size_t)g.pool_elems * 2;
+    uint16_t *k = malloc(bytes), *v = malloc(bytes);
+    ck_assert(k && v);
+    ck_assert(cudaMemcpy(k, g.prob.d_k, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
+    ck_assert(cudaMemcpy(v, g.prob.d_v, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
+    ck_assert(memcmp(k, host.k, bytes) == 0);
+    ck_assert(memcmp(v, host.v, bytes) == 0);
+    free(k);
+    free(v);
+    skv_gpu_batch_free(&g);
+    skv_workload_free(&host);
+    skv_workload_free(&dev);
+    skv_batch_free(&b);
+  }
+}
+END_TEST
+
+START_TEST(gpu_fp32_reference_matches_cpu_reference) {
+  int64_t kv[4] = {1, 3000, 257, 0};
+  skv_batch b = make_batch(4, kv, 16, 4, 128, 16, SKV_BF16);
+  skv_workload w = make_workload(&b, 8, true);
+  char err[512];
+  skv_gpu_batch g;
+  ck_assert(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err));
+  float *d_s, *d_o, *d_l;
+  ck_assert(cudaMalloc((void **)&d_s, (size_t)4 * 16 * 3000 * 4) == cudaSuccess);
+  ck_assert(cudaMalloc((void **)&d_o, (size_t)4 * 16 * 128 * 4) == cudaSuccess);
+  ck_assert(cudaMalloc((void **)&d_l, (size_t)4 * 16 * 4) == cudaSuccess);
+  ck_assert_msg(skv_ref_fp32_launch(&g.prob, g.d_kvlen, g.max_kvlen, d_s, d_o, d_l, 0, err, sizeof err) == 0, "%s",
+                err);
+  float o[4 * 16 * 128], l[64];
+  ck_assert(cudaMemcpy(o, d_o, sizeof o, cudaMemcpyDeviceToHost) == cudaSuccess);
+  ck_assert(cudaMemcpy(l, d_l, sizeof l, cudaMemcpyDeviceToHost) == cudaSuccess);
+  double ro[4 * 16 * 128], rl[64];
+  ck_assert(skv_ref_attention(&w, false, ro, rl));
+  double num = 0, den = 0;
+  for (int i = 0; i < 4 * 16 * 128; i++) num += (o[i] - ro[i]) * (o[i] - ro[i]), den += ro[i] * ro[i];
+  ck_assert_msg(sqrt(num / den) < 1e-5, "fp32 reference rel error %g", sqrt(num / den));
+  for (int i = 0; i < 64; i++) {
+    if (isinf(rl[i])) ck_assert(isinf(l[i]) && l[i] < 0);
+    else ck_assert_double_eq_tol(l[i], rl[i], 1e-5);
+  }
+  cudaFree(d_s);
+  cudaFree(d_o);
+  cudaFree(d_l);
+  skv_gpu_batch_free(&g);
+  skv_workload_free(&w);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(unsupported_combinations_are_refused_before_launch) {
+  skv_decode_problem p;
+  memset(&p, 0, sizeof p);
+  p.num_requests = 1, p.num_q_heads = 64, p.num_kv_heads = 2, p.head_dim = 128, p.page_size = 16;
+  p.q_dtype = p.k_dtype = p.v_dtype = p.o_dtype = SKV_BF16;
+  p.softmax_scale = 0.1f;
+  p.lse_layout = skv_lse_layout_logical(1, 2, 32);
+  char err[512];
+  ck_assert(!skv_decode_supported(&p, err, sizeof err));
+  ck_assert(strstr(err, "group"));
+  p.num_q_heads = 8;
+  p.page_size = 24;
+  ck_assert(!skv_decode_supported(&p, err, sizeof err));
+  ck_assert(strstr(err, "page size"));
+  p.page_size = 16;
+  p.head_dim = 96;
+  ck_assert(!skv_decode_supported(&p, err, sizeof err));
+  p.head_dim = 128;
+  p.v_dtype = SKV_FP16;
+  ck_assert(!skv_decode_supported(&p, err, sizeof err));
+}
+END_TEST
+
+int main(void) {
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    printf("GPU tests: SKIPPED (no CUDA device)\n");
+    return 0;
+  }
+  struct cudaDeviceProp prop;
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) printf("GPU tests on %s (%d SMs)\n", prop.name, prop.multiProcessorCount);
+  Suite *s = suite_create("gpu");
+  TCase *smoke = tcase_create("smoke");
+  tcase_set_timeout(smoke, 900);
+  tcase_add_test(smoke, smoke_split_and_single_chunk_paths);
+  suite_add_tcase(s, smoke);
+  TCase *acc = tcase_create("accuracy");
+  tcase_set_timeout(acc, 900);
+  tcase_add_test(acc, decode_matches_reference_across_policies_dims_pages_groups);
+  tcase_add_test(acc, decode_matches_reference_on_the_benchmark_shape);
+  tcase_add_test(acc, empty_kv_gives_minus_inf_and_zero_on_the_gpu);
+  tcase_add_test(acc, lse_is_written_through_the_layout_descriptor);
+  suite_add_tcase(s, acc);
+  TCase *det = tcase_create("determinism");
+  tcase_set_timeout(det, 300);
+  tcase_add_test(det, same_plan_twice_gives_the_same_bits);
+  tcase_add_test(det, fixed_policy_is_batch_invariant_bitwise);
+  tcase_add_test(det, fa2_batch_dependence_is_shown);
+  suite_add_tcase(s, det);
+  TCase *misc = tcase_create("data+reference");
+  tcase_set_timeout(misc, 300);
+  tcase_add_test(misc, device_fill_matches_host_generator_bits);
+  tcase_add_test(misc, gpu_fp32_reference_matches_cpu_reference);
+  tcase_add_test(misc, unsupported_combinations_are_refused_before_launch);
+  suite_add_tcase(s, misc);
+  SRunner *sr = srunner_create(s);
+  srunner_set_fork_status(sr, CK_NOFORK); /* one CUDA context for the whole run */
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}
