@@ -14,6 +14,9 @@ typedef struct skv_bench_point {
   int64_t seqlen;
 } skv_bench_point;
 
+/* Which merge paths a split plan is timed with. */
+typedef enum skv_bench_combine { SKV_BENCH_COMBINE_BOTH = 0, SKV_BENCH_COMBINE_KERNEL, SKV_BENCH_COMBINE_FUSED } skv_bench_combine;
+
 typedef struct skv_bench_opts {
   const skv_bench_point *points;
   int npoints;
@@ -26,6 +29,7 @@ typedef struct skv_bench_opts {
   const char *csv_path;   /* optional CSV, written to a temporary name and renamed */
   const char *version;    /* skv version (git commit) for the header */
   bool use_cupti;         /* CUPTI kernel durations (else CUDA events: --no-cupti) */
+  skv_bench_combine combine_modes;
 } skv_bench_opts;
 
 /* Run the benchmark; the table goes to out. 0 on success, 1 on a GPU or

@@ -53,6 +53,7 @@ int skv_cmd_bench(int argc, char **argv) {
   int32_t hq = 32, hkv = 8, d = 128, ps = 16, repeat = 50, warmup = 5;
   int64_t ceiling_mib = 2048;
   bool no_cupti = false;
+  const char *combine = "both";
   skv_arg_spec specs[] = {
       {"grid", SKV_ARG_STRING, &grid, "BxL,..", "points (default the 9-point grid 1x4096 .. 128x8192)", 0, 0, NULL},
       {"policies", SKV_ARG_STRING, &policies, "P,..", "policies to run (default all six)", 0, 0, NULL},
@@ -66,6 +67,8 @@ int skv_cmd_bench(int argc, char **argv) {
       {"ceiling-mib", SKV_ARG_INT64, &ceiling_mib, "MiB", "buffer of the bandwidth ceilings (default 2048)", 64,
        65536, NULL},
       {"csv", SKV_ARG_STRING, &csv, "FILE", "also write the rows as CSV", 0, 0, NULL},
+      {"combine", SKV_ARG_STRING, &combine, "MODE",
+       "split plans: kernel (combine kernel), fused (last CTA merges), both (default)", 0, 0, NULL},
       {"no-cupti", SKV_ARG_FLAG, &no_cupti, NULL, "time with CUDA events (needed beside ncu / compute-sanitizer)", 0, 0,
        NULL},
   };
@@ -139,6 +142,14 @@ int skv_cmd_bench(int argc, char **argv) {
   o.csv_path = csv;
   o.version = SKV_VERSION;
   o.use_cupti = !no_cupti;
+  if (strcmp(combine, "both") == 0) o.combine_modes = SKV_BENCH_COMBINE_BOTH;
+  else if (strcmp(combine, "kernel") == 0) o.combine_modes = SKV_BENCH_COMBINE_KERNEL;
+  else if (strcmp(combine, "fused") == 0) o.combine_modes = SKV_BENCH_COMBINE_FUSED;
+  else {
+    fprintf(stderr, "skv bench: --combine: '%s' is not kernel, fused or both\n", combine);
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
   int rc = skv_bench_decode_run(&o, stdout);
   free(pts);
   return rc == 0 ? SKV_EXIT_OK : SKV_EXIT_FAIL;

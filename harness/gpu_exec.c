@@ -125,6 +125,8 @@ void skv_gpu_plan_free(skv_gpu_plan *gp) {
   cudaFree((void *)gp->dev.d_combine);
   cudaFree(gp->dev.d_partial_o);
   cudaFree(gp->dev.d_partial_lse);
+  cudaFree((void *)gp->dev.d_work_item);
+  cudaFree(gp->dev.d_arrivals);
   memset(gp, 0, sizeof *gp);
 }
 
@@ -141,13 +143,37 @@ bool skv_gpu_plan_upload(const skv_plan *p, const int64_t *page_indptr, skv_gpu_
     return false;
   }
   for (int64_t i = 0; i < p->num_work; i++) pages[i] = page_indptr[p->work[i].request];
+  /* For the fused combine: each work item's combine item, found through the item of its request's
+   * first scratch row (combine items are per (request, kv head) with consecutive rows). */
+  int32_t *item = malloc(sizeof(int32_t) * (size_t)(p->num_work > 0 ? p->num_work : 1));
+  int64_t *item_of_row = malloc(sizeof(int64_t) * (size_t)(p->num_partials > 0 ? p->num_partials : 1));
+  if (!item || !item_of_row) {
+    free(pages), free(item), free(item_of_row);
+    snprintf(err, errlen, "gpu: out of memory (work list)");
+    return false;
+  }
+  for (int64_t j = 0; j < p->num_combine; j++)
+    for (int32_t k = 0; k < p->combine[j].num_chunks; k++) item_of_row[p->combine[j].first_partial + k] = j;
+  for (int64_t i = 0; i < p->num_work; i++)
+    item[i] = p->work[i].partial < 0 ? -1 : (int32_t)item_of_row[p->work[i].partial];
+  free(item_of_row);
   bool ok = alloc_copy((void **)&gp->dev.d_work, p->work, (size_t)p->num_work * sizeof(skv_work), err, errlen) &&
             alloc_copy((void **)&gp->dev.d_work_pages, pages, (size_t)p->num_work * sizeof(int64_t), err, errlen) &&
             alloc_copy((void **)&gp->dev.d_combine, p->combine, (size_t)p->num_combine * sizeof(skv_combine_item),
                        err, errlen) &&
             alloc_copy((void **)&gp->dev.d_partial_o, NULL, (size_t)p->scratch_o_bytes, err, errlen) &&
-            alloc_copy((void **)&gp->dev.d_partial_lse, NULL, (size_t)p->scratch_lse_bytes, err, errlen);
+            alloc_copy((void **)&gp->dev.d_partial_lse, NULL, (size_t)p->scratch_lse_bytes, err, errlen) &&
+            alloc_copy((void **)&gp->dev.d_work_item, item, (size_t)p->num_work * sizeof(int32_t), err, errlen) &&
+            alloc_copy((void **)&gp->dev.d_arrivals, NULL, (size_t)p->num_combine * sizeof(int32_t), err, errlen);
+  if (ok) {
+    cudaError_t e = cudaMemset(gp->dev.d_arrivals, 0, (size_t)(p->num_combine > 0 ? p->num_combine : 1) * sizeof(int32_t));
+    if (e != cudaSuccess) {
+      snprintf(err, errlen, "%s:%d: cudaMemset: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+      ok = false;
+    }
+  }
   free(pages);
+  free(item);
   if (!ok) skv_gpu_plan_free(gp);
   return ok;
 }

@@ -17,13 +17,15 @@
 // fragment is reused directly as the A operand of P.V (the FA2 register trick), V via ldmatrix.trans.
 // Scores are kept in log2 units (scale * log2 e) so exp2 does the exponentials. At the end the 4
 // warps' states are merged through shared memory in warp order, so the result is a fixed function
-// of the chunk's data: the same chunk gives the same bits in any batch.
+// of the chunk's data: the same chunk gives the same bits in any batch. With fused_combine the last
+// CTA of a split request merges its chunks (merge.cuh) instead of a second kernel.
 //
 // Build: part of `make` (kernels/*.cu, sm_90a and sm_80); `make ptxas` prints registers/spills.
 #include <cuda_runtime.h>
 #include <math.h>
 
 #include "cuda_check.h"
+#include "merge.cuh"
 #include "mma.cuh"
 #include "skv_kernels.h"
 
@@ -262,12 +264,29 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     }
     if (final_out) {
       T *out = static_cast<T *>(p.d_o) +
-               (static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G + g) * D;
-      out[c] = Mma<T>::from_float(o);
+               (static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G) * D;
+      out[static_cast<int64_t>(g) * D + c] = Mma<T>::from_float(o);
       if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, w.request, w.kv_head, g)] = lse;
     } else {
       pd.d_partial_o[(w.partial * G + g) * D + c] = o;
       if (c == 0) pd.d_partial_lse[w.partial * G + g] = lse;
+    }
+  }
+
+  // Fused combine: publish the partial (fence), count arrivals; the CTA that arrives last for its
+  // (request, KV head) merges all chunks (merge.cuh: ascending order, so the result does not depend
+  // on which CTA merges) and re-arms the counter for the next launch.
+  if (pd.fused_combine && !final_out) {
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    const int item = pd.d_work_item[blockIdx.x];
+    if (tid == 0) last = atomicAdd(&pd.d_arrivals[item], 1) == w.num_chunks - 1;
+    __syncthreads();
+    if (last) {
+      __threadfence();
+      merge_item<T>(p, pd, w.request, w.kv_head, w.num_chunks, w.partial - w.chunk, reinterpret_cast<float *>(pipe));
+      if (tid == 0) pd.d_arrivals[item] = 0;
     }
   }
 }
@@ -337,6 +356,15 @@ extern "C" bool skv_decode_supported(const skv_decode_problem *p, char *err, siz
 extern "C" int skv_decode_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err,
                                  size_t errlen) {
   if (!skv_decode_supported(p, err, errlen)) return (int)cudaErrorInvalidValue;
+  const int G = p->num_q_heads / p->num_kv_heads;
+  const size_t pipe = p->head_dim == 64 ? skv::Cfg<64>::kPipeBytes
+                                         : (p->head_dim == 128 ? skv::Cfg<128>::kPipeBytes : skv::Cfg<256>::kPipeBytes);
+  if (pd->fused_combine && pd->num_combine > 0 &&
+      (!pd->d_work_item || !pd->d_arrivals || skv::merge_smem_bytes(pd->max_chunks, G) > pipe)) {
+    snprintf(err, errlen, "decode kernel: fused combine needs work-item and arrival arrays and at most %zu chunks "
+             "per request (got %d); use the combine kernel", pipe / (sizeof(float) * (size_t)G) - 1, pd->max_chunks);
+    return (int)cudaErrorInvalidValue;
+  }
   if (pd->num_work == 0) return 0;
   if (pd->num_work > 0x7FFFFFFFll) {
     snprintf(err, errlen, "decode kernel: %lld work items exceed the grid limit", (long long)pd->num_work);

@@ -58,9 +58,16 @@ typedef struct skv_plan_device {
   int64_t num_work;
   const skv_combine_item *d_combine;
   int64_t num_combine;
-  int32_t max_chunks;          /* most chunks of any combine item (sizes combine's shared memory) */
+  int32_t max_chunks;          /* most chunks of any combine item (sizes the merge's shared memory) */
   float *d_partial_o;          /* [num_partials, group, head_dim] */
   float *d_partial_lse;        /* [num_partials, group] (natural log) */
+  /* Fused combine: the last decode CTA of a split (request, KV head) merges its partials, so no
+   * combine launch is needed (skv_combine_launch does nothing). d_work_item maps each work item to
+   * its combine item (-1: single chunk); d_arrivals counts finished CTAs per item and must start at
+   * 0 (the merging CTA re-arms it). */
+  bool fused_combine;
+  const int32_t *d_work_item;  /* [num_work] */
+  int32_t *d_arrivals;         /* [num_combine] */
 } skv_plan_device;
 
 /* Whether the kernels support p (head dim, group, page size, dtypes, layout);
@@ -68,9 +75,11 @@ typedef struct skv_plan_device {
 bool skv_decode_supported(const skv_decode_problem *p, char *err, size_t errlen);
 
 /* Decode: one CTA per work item. Writes final O/LSE for one-chunk requests,
- * partial states to scratch for the others. Returns 0 or a CUDA error code. */
+ * partial states to scratch for the others (and, with fused_combine, the
+ * last CTA of each split request merges them). Returns 0 or a CUDA error code. */
 int skv_decode_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err, size_t errlen);
-/* Combine: one CTA per combine item (no launch when there is none). */
+/* Combine: one CTA per combine item (no launch when there is none, or when
+ * the decode kernel fuses it). */
 int skv_combine_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err,
                        size_t errlen);
 

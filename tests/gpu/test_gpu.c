@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gpu_exec.h"
+#include "lse_layout.h"
 #include "plan.h"
 #include "reference.h"
 #include "rng.h"
@@ -43,13 +44,14 @@ typedef struct result {
   float *lse; /* as the layout wrote it */
 } result;
 
-/* Plan, upload, poison, run, download. */
-static result run_gpu(const skv_workload *w, const skv_plan *pl, const skv_layout *layout) {
+/* Plan, upload, poison, run (combine kernel, or fused into decode), download. */
+static result run_gpu_mode(const skv_workload *w, const skv_plan *pl, const skv_layout *layout, bool fused) {
   char err[512];
   skv_gpu_batch g;
   skv_gpu_plan gp;
   ck_assert_msg(skv_gpu_batch_upload(w, layout, &g, err, sizeof err), "%s", err);
   ck_assert_msg(skv_gpu_plan_upload(pl, w->page_indptr, &gp, err, sizeof err), "%s", err);
+  gp.dev.fused_combine = fused;
   ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
   ck_assert_msg(skv_gpu_run(&g, &gp, 0, err, sizeof err), "%s", err);
   result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
@@ -58,6 +60,10 @@ static result run_gpu(const skv_workload *w, const skv_plan *pl, const skv_layou
   skv_gpu_plan_free(&gp);
   skv_gpu_batch_free(&g);
   return r;
+}
+
+static result run_gpu(const skv_workload *w, const skv_plan *pl, const skv_layout *layout) {
+  return run_gpu_mode(w, pl, layout, false);
 }
 
 static void free_result(result *r) {
@@ -125,11 +131,20 @@ static void check_case(const skv_batch *b, skv_policy p, const skv_policy_opts *
   result r = run_gpu(&w, &pl, NULL);
   errors e = compare(&w, &r);
   const double tol = b->kv_dtype == SKV_BF16 ? 1e-2 : 2e-3;
-  printf("  %-58s splits<=%-3lld rel %.2e max %.2e lse %.2e\n", tag(b, p), (long long)pl.batch_num_splits, e.rel_l2,
-         e.max_abs, e.lse_max_abs);
+  int64_t smin, smax;
+  double smean;
+  skv_plan_split_stats(&pl, &smin, &smax, &smean);
+  printf("  %-58s splits<=%-3lld rel %.2e max %.2e lse %.2e\n", tag(b, p), (long long)smax, e.rel_l2, e.max_abs,
+         e.lse_max_abs);
   ck_assert_msg(e.unwritten == 0, "%s: %lld outputs not written", tag(b, p), (long long)e.unwritten);
   ck_assert_msg(e.rel_l2 <= tol, "%s: rel error %g > %g", tag(b, p), e.rel_l2, tol);
   ck_assert_msg(e.lse_max_abs <= 1e-3, "%s: lse error %g", tag(b, p), e.lse_max_abs);
+  /* The fused combine runs the same merge (merge.cuh): the same bits. */
+  result f = run_gpu_mode(&w, &pl, NULL, true);
+  const int64_t n = (int64_t)b->num_requests * b->num_q_heads;
+  ck_assert_msg(memcmp(f.o, r.o, (size_t)(n * b->head_dim * 2)) == 0, "%s: fused O differs", tag(b, p));
+  ck_assert_msg(memcmp(f.lse, r.lse, (size_t)n * sizeof(float)) == 0, "%s: fused LSE differs", tag(b, p));
+  free_result(&f);
   free_result(&r);
   skv_plan_free(&pl);
   skv_workload_free(&w);
@@ -245,6 +260,75 @@ START_TEST(lse_is_written_through_the_layout_descriptor) {
 }
 END_TEST
 
+/* The GPU writes LSE through FA2's layout descriptors (sim/lse_layout.h) as the combine kernel
+ * (split requests) or the decode kernel (one chunk: FA2's split-1 path); each host path then
+ * reshapes the buffer. What the caller receives must equal, bit for bit, what `skv layout`'s model
+ * predicts from the same values: the kernels' logical LSE pushed through the simulator. */
+START_TEST(lse_layouts_on_the_gpu_match_the_simulator_bit_for_bit) {
+  int64_t kv[3] = {3000, 700, 2500};
+  skv_batch b = make_batch(3, kv, 8, 2, 128, 16, SKV_BF16);
+  skv_workload w = make_workload(&b, 21, true);
+  char err[512];
+  int rows = 0, wrong = 0;
+  for (int kernel = SKV_LSE_SPLIT1; kernel <= SKV_LSE_COMBINE; kernel++) {
+    skv_policy_opts o;
+    skv_policy_opts_default(&o);
+    o.split_size = 512; /* combine: every request split */
+    skv_plan pl;
+    ck_assert(skv_plan_build(&b, kernel == SKV_LSE_COMBINE ? SKV_POLICY_FIXED : SKV_POLICY_NONE, &o, 132, &pl, err,
+                             sizeof err));
+    result logical = run_gpu(&w, &pl, NULL);
+    double internal[3 * 8], want[3 * 8], got[3 * 8];
+    for (int64_t r = 0; r < 3; r++) /* (b, h, m) row-major = (request, kv head, g) */
+      for (int64_t h = 0; h < 2; h++)
+        for (int64_t g = 0; g < 4; g++) internal[(r * 2 + h) * 4 + g] = logical.lse[(h * 4 + g) * 3 + r];
+    for (int unpadded = 0; unpadded <= 1; unpadded++)
+      for (int host = 0; host < SKV_LSE_HOST_COUNT; host++) {
+        skv_lse_case c = {.swapped = true, .unpadded = unpadded, .kernel = (skv_lse_kernel)kernel,
+                          .host = (skv_lse_host)host, .batch = 3, .kv_heads = 2, .groups = 4, .qlen = 1};
+        skv_layout L;
+        ck_assert_msg(skv_lse_write_layout(c.kernel, true, unpadded, 3, 2, 4, &L, err, sizeof err), "%s", err);
+        result r = run_gpu(&w, &pl, &L);
+        /* the host path on the GPU's buffer */
+        skv_lse_host_seq seq;
+        skv_lse_host_seq_of(&c, &seq);
+        skv_host_tensor t;
+        ck_assert(skv_host_tensor_empty(&t, seq.alloc_rank, seq.alloc_shape));
+        ck_assert_int_eq(t.numel, 24);
+        for (int i = 0; i < 24; i++) t.data[i] = r.lse[i];
+        for (int k = 0; k < seq.num_ops; k++) {
+          if (seq.ops[k].kind == SKV_HOST_RESHAPE)
+            ck_assert(skv_host_tensor_reshape(&t, seq.ops[k].rank, seq.ops[k].shape));
+          else ck_assert(skv_host_tensor_transpose(&t, seq.ops[k].dim0, seq.ops[k].dim1));
+        }
+        for (int64_t i = 0; i < 24; i++) {
+          int64_t coord[SKV_LAYOUT_MAX_RANK];
+          skv_layout_coord_row_major(&t.view, i, coord);
+          got[i] = skv_host_tensor_get(&t, coord);
+        }
+        /* the simulator's prediction from the same values */
+        ck_assert_msg(skv_lse_deliver(&c, internal, want, NULL, err, sizeof err), "%s", err);
+        ck_assert_msg(memcmp(got, want, sizeof got) == 0, "kernel %s host %s unpadded %d: GPU differs from model",
+                      skv_lse_kernel_name(c.kernel), skv_lse_host_name(c.host), unpadded);
+        skv_lse_row row;
+        ck_assert(skv_lse_evaluate(&c, &row, err, sizeof err));
+        rows++;
+        wrong += !row.correct;
+        skv_host_tensor_free(&t);
+        free_result(&r);
+      }
+    free_result(&logical);
+    skv_plan_free(&pl);
+  }
+  printf("  lse layouts: %d GPU rows match the simulator bit for bit (%d of them rows it calls WRONG)\n", rows,
+         wrong);
+  ck_assert_int_eq(rows, 12);
+  ck_assert_int_eq(wrong, 2); /* split-1 under fa2-upstream, combine under vllm-fork-before-fix */
+  skv_workload_free(&w);
+  skv_batch_free(&b);
+}
+END_TEST
+
 /* ---- determinism ------------------------------------------------------------------------------ */
 
 START_TEST(same_plan_twice_gives_the_same_bits) {
@@ -269,7 +353,7 @@ END_TEST
 
 /* Request 0 alone and inside a batch of 63 others of different lengths: how many of its O and LSE
  * values differ bitwise. */
-static int64_t alone_vs_batch_diffs(skv_policy p, int64_t *num_splits_alone, int64_t *num_splits_batch) {
+static int64_t alone_vs_batch_diffs(skv_policy p, bool fused, int64_t *num_splits_alone, int64_t *num_splits_batch) {
   int64_t kv[64];
   skv_rng rng;
   skv_rng_seed(&rng, 64);
@@ -286,7 +370,7 @@ static int64_t alone_vs_batch_diffs(skv_policy p, int64_t *num_splits_alone, int
   ck_assert(skv_plan_build(&one.batch, p, &o, 132, &p1, err, sizeof err));
   *num_splits_alone = skv_plan_num_splits(&p1, 0);
   *num_splits_batch = skv_plan_num_splits(&pb, 0);
-  result rb = run_gpu(&w, &pb, NULL), r1 = run_gpu(&one, &p1, NULL);
+  result rb = run_gpu_mode(&w, &pb, NULL, fused), r1 = run_gpu_mode(&one, &p1, NULL, fused);
   int64_t diffs = 0;
   const uint16_t *ob = rb.o, *o1 = r1.o;
   for (int i = 0; i < 32 * 128; i++) diffs += ob[i] != o1[i]; /* request 0's rows come first */
@@ -302,12 +386,14 @@ static int64_t alone_vs_batch_diffs(skv_policy p, int64_t *num_splits_alone, int
 }
 
 START_TEST(fixed_policy_is_batch_invariant_bitwise) {
-  int64_t s1, sb;
-  int64_t d = alone_vs_batch_diffs(SKV_POLICY_FIXED, &s1, &sb);
-  printf("  fixed: request alone %lld splits, in batch %lld splits, %lld of 4128 values differ\n", (long long)s1,
-         (long long)sb, (long long)d);
-  ck_assert_int_eq(s1, sb);
-  ck_assert_int_eq(d, 0);
+  for (int fused = 0; fused <= 1; fused++) {
+    int64_t s1, sb;
+    int64_t d = alone_vs_batch_diffs(SKV_POLICY_FIXED, fused, &s1, &sb);
+    printf("  fixed (%s combine): request alone %lld splits, in batch %lld splits, %lld of 4128 values differ\n",
+           fused ? "fused" : "kernel", (long long)s1, (long long)sb, (long long)d);
+    ck_assert_int_eq(s1, sb);
+    ck_assert_int_eq(d, 0);
+  }
 }
 END_TEST
 
@@ -315,7 +401,7 @@ START_TEST(fa2_batch_dependence_is_shown) {
   /* FA2 picks one split count for the whole batch: the request's chunks change with the batch. The
    * test asserts that fact and reports whether the bits change too (the note quotes the line). */
   int64_t s1, sb;
-  int64_t d = alone_vs_batch_diffs(SKV_POLICY_FA2, &s1, &sb);
+  int64_t d = alone_vs_batch_diffs(SKV_POLICY_FA2, false, &s1, &sb);
   printf("  fa2: request alone %lld splits, in batch %lld splits, %lld of 4128 values differ bitwise\n",
          (long long)s1, (long long)sb, (long long)d);
   ck_assert_int_ne(s1, sb);
@@ -432,6 +518,7 @@ int main(void) {
   tcase_add_test(acc, decode_matches_reference_on_the_benchmark_shape);
   tcase_add_test(acc, empty_kv_gives_minus_inf_and_zero_on_the_gpu);
   tcase_add_test(acc, lse_is_written_through_the_layout_descriptor);
+  tcase_add_test(acc, lse_layouts_on_the_gpu_match_the_simulator_bit_for_bit);
   suite_add_tcase(s, acc);
   TCase *det = tcase_create("determinism");
   tcase_set_timeout(det, 300);

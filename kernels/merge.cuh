@@ -1,0 +1,92 @@
+// merge.cuh — the merge of one split request's partial states, run by a whole CTA: the body of
+// combine.cu's kernel and of decode.cu's fused combine (the last CTA of a request merges).
+//
+// For chunks k = 0..n-1 of (request r, KV head h) and each q head g of the group, with m = max_k lse_k:
+//   lse = m + log(sum_k exp(lse_k - m)),  o = sum_k exp(lse_k - m) o_k / sum_k exp(lse_k - m)
+// (sim/merge.h's pairwise merge folded over all chunks at once; chunks with lse = -inf weigh 0; all
+// -inf gives lse = -inf and o = 0). Every sum runs in an order fixed by n alone (o: k = 0, 1, ...,
+// n-1; the softmax sums: a warp butterfly), whatever the batch or which CTA merges, so a request's
+// result depends only on its own chunks. O goes out in T at [r, h*G + g, :]; LSE (natural log,
+// fp32) at the offset of the output layout descriptor (sim/layout.h) for (r, h, g).
+//
+// How. The item's n x G chunk LSEs are loaded at once into shared memory and turned into weights
+// there (no thread walks a chain of dependent global loads); then each thread accumulates 4
+// consecutive columns of one head with 16-byte loads. Partials are read through L2 (ld.global.cg):
+// in the fused path other CTAs of the same launch wrote them.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <math.h>
+
+#include "skv_kernels.h"
+
+namespace skv {
+
+template <typename T>
+__device__ __forceinline__ T from_float(float x);
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
+template <>
+__device__ __forceinline__ __half from_float<__half>(float x) {
+  return __float2half_rn(x);
+}
+
+// Shared memory the merge needs: weights [n][G] and G final LSEs.
+__host__ __device__ inline size_t merge_smem_bytes(int n, int G) { return (size_t)(n + 1) * (size_t)G * sizeof(float); }
+
+// Called by every thread of the block (it synchronizes). wts: merge_smem_bytes(n, G) of shared memory.
+template <typename T>
+__device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &pd, int request, int kv_head,
+                           int n, int64_t first_partial, float *wts) {
+  const int G = p.num_q_heads / p.num_kv_heads, D = p.head_dim;
+  const float *plse = pd.d_partial_lse + first_partial * G;
+  const float *po = pd.d_partial_o + first_partial * G * D;
+  for (int i = threadIdx.x; i < n * G; i += blockDim.x) wts[i] = __ldcg(plse + i);
+  __syncthreads();
+  // Warp w takes heads g = w, w + nwarps, ...; its lanes stride over the chunks for the max, the
+  // sum (butterfly: every lane ends with the same bits) and the weights.
+  float *final_lse = wts + n * G;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+  for (int g = warp; g < G; g += nwarps) {
+    float m = -INFINITY;
+    for (int k = lane; k < n; k += 32) m = fmaxf(m, wts[k * G + g]);
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if (m == -INFINITY) {
+      for (int k = lane; k < n; k += 32) wts[k * G + g] = 0.f;
+      if (lane == 0) final_lse[g] = -INFINITY;
+      continue;
+    }
+    float sum = 0.f;
+    for (int k = lane; k < n; k += 32) sum += expf(wts[k * G + g] - m);
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    for (int k = lane; k < n; k += 32) wts[k * G + g] = expf(wts[k * G + g] - m) / sum;
+    if (lane == 0) final_lse[g] = m + logf(sum);
+  }
+  __syncthreads();
+  T *out = static_cast<T *>(p.d_o) +
+           (static_cast<int64_t>(request) * p.num_q_heads + static_cast<int64_t>(kv_head) * G) * D;
+  for (int idx = threadIdx.x; idx < G * D / 4; idx += blockDim.x) {
+    const int g = idx / (D / 4), c = (idx % (D / 4)) * 4;
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll 16
+    for (int k = 0; k < n; ++k) {  // 16 independent 16-byte loads in flight per thread
+      const float wk = wts[k * G + g];
+      const float4 v = __ldcg(reinterpret_cast<const float4 *>(po + (static_cast<int64_t>(k) * G + g) * D + c));
+      acc.x += wk * v.x;
+      acc.y += wk * v.y;
+      acc.z += wk * v.z;
+      acc.w += wk * v.w;
+    }
+    T *o = out + static_cast<int64_t>(g) * D + c;
+    o[0] = from_float<T>(acc.x);
+    o[1] = from_float<T>(acc.y);
+    o[2] = from_float<T>(acc.z);
+    o[3] = from_float<T>(acc.w);
+    if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, request, kv_head, g)] = final_lse[g];
+  }
+}
+
+}  // namespace skv
