@@ -73,7 +73,7 @@ SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
            $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps run test test-gpu test-cpu kernels bundle ptxas fuzz clean
+.PHONY: all deps run test test-gpu test-cpu test-smoke kernels bundle ptxas fuzz clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/skv
@@ -130,12 +130,34 @@ kernels: $(if $(HAVE_NVCC),$(CU_SRC:%.cu=$(BUILD)/%.o),)
 
 test: deps
 	@$(MAKE) --no-print-directory test-cpu
+	@$(MAKE) --no-print-directory test-smoke
 	@$(MAKE) --no-print-directory kernels
 	@bash scripts/gpu_tests_or_skip.sh
 
+# experiments/smoke.yaml through the simulator; its CSV must parse, carry the columns README.md
+# documents, and every plot must exist as PNG and SVG.
+test-smoke: $(BUILD)/skv
+	@echo "== skv run experiments/smoke.yaml --sim-only"
+	@rm -rf $(BUILD)/smoke-run
+	@$(BUILD)/skv run experiments/smoke.yaml --sim-only --out $(BUILD)/smoke-run
+	@bash scripts/check_results.sh $(BUILD)/smoke-run README.md latency_vs_seqlen bandwidth_fraction \
+	  predicted_vs_measured error
+
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/skv plan --policy fa2 --sms 132 --batch 8 --seqlen 4096
+	$(BUILD)/skv run experiments/default.yaml
+
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := tests/fuzz/fuzz_suite.c harness/suite.c harness/gpus.c harness/yaml_doc.c $(SIM_SRC)
+$(BUILD)/fuzz_suite: $(FUZZ_SRC) $(wildcard sim/*.h harness/suite.h harness/gpus.h harness/yaml_doc.h)
+	@mkdir -p $(BUILD)
+	clang -g -O1 -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Isim -Iharness -D_DEFAULT_SOURCE $(FUZZ_SRC) $(YAML_LIBS) -lm -o $@
+
+fuzz: $(BUILD)/fuzz_suite
+	@mkdir -p fuzz-out/corpus
+	$(BUILD)/fuzz_suite -dict=tests/fuzz/suite.dict -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	  -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=fuzz-out/ fuzz-out/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf $(BUILD)

@@ -23,7 +23,7 @@ void skv_batch_flags_default(skv_batch_flags *f) {
 size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *s) {
   const double big = 9.3e18, tok = (double)((int64_t)1 << 40);
   skv_arg_spec specs[SKV_BATCH_FLAG_COUNT] = {
-      {"policy", SKV_ARG_STRING, &f->policy, "NAME", "none, fixed, fa2, fa3, flashinfer, vllm (default fa2)", 0, 0, NULL},
+      {"policy", SKV_ARG_STRING, &f->policy, "NAME", "none, fixed, fa2, fa3, flashinfer, vllm, lab (default fa2)", 0, 0, NULL},
       {"sms", SKV_ARG_INT, &f->sms, "N", "SMs of the GPU model (default 132, H100 SXM; A100 108)", 1, 4096, NULL},
       {"batch", SKV_ARG_INT, &f->batch, "B", "requests (default 8)", 1, 1 << 20, &f->seen_batch},
       {"seqlen", SKV_ARG_INT64, &f->seqlen, "L", "KV length of every request (default 4096)", 0, tok, &f->seen_seqlen},

@@ -150,8 +150,8 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
         }
         if (ok)
           ok = skv_gpu_time(&g, &gp, &rot, o->warmup, o->repeat, o->use_cupti,
-                            ((uint64_t)(pi + 1) << 32) | ((uint64_t)(k + 1) << 20) | ((uint64_t)mode << 16), &t,
-                            err, sizeof err);
+                            ((uint64_t)(pi + 1) << 32) | ((uint64_t)(k + 1) << 20) | ((uint64_t)mode << 16), NULL,
+                            &t, err, sizeof err);
         if (!ok) {
           fprintf(stderr, "skv bench: B=%d L=%lld %s: %s\n", B, (long long)L, skv_policy_name(o->policies[k]), err);
           rc = 1;

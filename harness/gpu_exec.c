@@ -25,13 +25,15 @@ static bool alloc_copy(void **dst, const void *src, size_t bytes, char *err, siz
 void skv_gpu_batch_free(skv_gpu_batch *g) {
   skv_decode_problem *p = &g->prob;
   cudaFree((void *)p->d_q);
-  cudaFree((void *)p->d_k);
-  cudaFree((void *)p->d_v);
+  if (!g->borrowed_pools) {
+    cudaFree((void *)p->d_k);
+    cudaFree((void *)p->d_v);
+    cudaFree((void *)p->d_k_token_scale);
+    cudaFree((void *)p->d_v_token_scale);
+    cudaFree((void *)p->d_v_channel_scale);
+  }
   cudaFree(g->d_own_page_table);
   cudaFree((void *)p->d_page_indptr);
-  cudaFree((void *)p->d_k_token_scale);
-  cudaFree((void *)p->d_v_token_scale);
-  cudaFree((void *)p->d_v_channel_scale);
   cudaFree(p->d_o);
   cudaFree(p->d_lse);
   cudaFree(g->d_kvlen);
@@ -116,6 +118,39 @@ bool skv_gpu_batch_upload(const skv_workload *w, const skv_layout *lse_layout, s
     }
   }
   if (!ok) skv_gpu_batch_free(g);
+  return ok;
+}
+
+bool skv_gpu_batch_borrow(const skv_gpu_batch *g, const skv_workload *one, skv_gpu_batch *out, char *err,
+                          size_t errlen) {
+  memset(out, 0, sizeof *out);
+  *out = *g;
+  skv_decode_problem *p = &out->prob;
+  const skv_batch *b = &one->batch;
+  p->num_requests = b->num_requests;
+  p->lse_layout = skv_lse_layout_logical(b->num_requests, b->num_kv_heads, skv_batch_group(b));
+  p->d_q = p->d_page_indptr = NULL;
+  p->d_page_table = NULL;
+  p->d_o = NULL;
+  p->d_lse = NULL;
+  out->d_kvlen = NULL;
+  out->d_own_page_table = NULL;
+  out->borrowed_pools = true;
+  out->kv_bytes_read = skv_batch_kv_bytes(b);
+  out->max_kvlen = skv_batch_max_kvlen(b);
+  out->o_elems = (int64_t)b->num_requests * b->num_q_heads * b->head_dim;
+  out->lse_elems = (int64_t)b->num_requests * b->num_q_heads;
+  const int32_t n = b->num_requests;
+  bool ok = alloc_copy((void **)&p->d_q, one->q, (size_t)skv_workload_q_elems(one) * skv_dtype_size(p->q_dtype), err,
+                       errlen) &&
+            alloc_copy((void **)&p->d_page_table, one->page_table, (size_t)one->page_indptr[n] * sizeof(int32_t), err,
+                       errlen) &&
+            ((out->d_own_page_table = (int32_t *)p->d_page_table), true) &&
+            alloc_copy((void **)&p->d_page_indptr, one->page_indptr, (size_t)(n + 1) * sizeof(int64_t), err, errlen) &&
+            alloc_copy((void **)&out->d_kvlen, b->kvlen, (size_t)n * sizeof(int64_t), err, errlen) &&
+            alloc_copy(&p->d_o, NULL, (size_t)out->o_elems * (size_t)skv_dtype_size(p->o_dtype), err, errlen) &&
+            alloc_copy((void **)&p->d_lse, NULL, (size_t)out->lse_elems * sizeof(float), err, errlen);
+  if (!ok) skv_gpu_batch_free(out);
   return ok;
 }
 

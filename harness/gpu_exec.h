@@ -20,6 +20,7 @@ typedef struct skv_gpu_batch {
   int64_t max_kvlen;
   int64_t o_elems, lse_elems;
   int32_t *d_own_page_table; /* the page table this batch allocated (prob's may point at a rotation's) */
+  bool borrowed_pools;        /* d_k, d_v and the scales belong to another batch */
 } skv_gpu_batch;
 
 /* Upload w (query length 1 per request). A materialized pool is copied; a
@@ -28,6 +29,11 @@ typedef struct skv_gpu_batch {
 bool skv_gpu_batch_upload(const skv_workload *w, const skv_layout *lse_layout, skv_gpu_batch *g, char *err,
                           size_t errlen);
 void skv_gpu_batch_free(skv_gpu_batch *g);
+/* A batch for `one` (a workload made by skv_workload_extract from g's
+ * workload) that borrows g's device pools and scales: only q, the page table
+ * and the outputs are its own. Free with skv_gpu_batch_free (the pools stay). */
+bool skv_gpu_batch_borrow(const skv_gpu_batch *g, const skv_workload *one, skv_gpu_batch *out, char *err,
+                          size_t errlen);
 
 /* The plan's lists and scratch on the device. */
 typedef struct skv_gpu_plan {

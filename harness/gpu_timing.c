@@ -29,7 +29,7 @@ static void summarize(const double *dec, const double *com, int n, skv_timing *t
 }
 
 static bool time_cupti(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_rotation *rot, int warmup, int repeat,
-                       uint64_t ext_base, double *dec, double *com, char *err, size_t errlen) {
+                       uint64_t ext_base, skv_trace *trace, double *dec, double *com, char *err, size_t errlen) {
   for (int i = 0; i < warmup; i++)
     if (!launch(g, gp, rot, i, err, errlen)) return false;
   SKV_CUDA_TRY_B(cudaDeviceSynchronize());
@@ -58,6 +58,13 @@ static bool time_cupti(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_r
     if (id < ext_base || id >= ext_base + (uint64_t)repeat) continue;
     in_range++;
     const double us = (double)(recs[k].end_ns - recs[k].start_ns) * 1e-3;
+    if (trace && !skv_trace_add(trace, "kernel", strstr(recs[k].name, "decode_kernel") ? "decode" : "combine",
+                                recs[k].start_ns, recs[k].end_ns, recs[k].stream_id + 1)) {
+      free(recs);
+      free(seen);
+      snprintf(err, errlen, "trace: out of memory");
+      return false;
+    }
     if (strstr(recs[k].name, "decode_kernel")) {
       dec[id - ext_base] += us;
       seen[id - ext_base] = 1;
@@ -118,14 +125,14 @@ static bool time_events(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_
 }
 
 bool skv_gpu_time(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_rotation *rot, int warmup, int repeat,
-                  bool use_cupti, uint64_t ext_base, skv_timing *t, char *err, size_t errlen) {
+                  bool use_cupti, uint64_t ext_base, skv_trace *trace, skv_timing *t, char *err, size_t errlen) {
   memset(t, 0, sizeof *t);
   err[0] = '\0';
   double *dec = calloc((size_t)repeat, sizeof *dec), *com = calloc((size_t)repeat, sizeof *com);
   bool ok = dec && com;
   if (!ok) snprintf(err, errlen, "timing: out of memory");
   if (ok)
-    ok = use_cupti ? time_cupti(g, gp, rot, warmup, repeat, ext_base, dec, com, err, errlen)
+    ok = use_cupti ? time_cupti(g, gp, rot, warmup, repeat, ext_base, trace, dec, com, err, errlen)
                    : time_events(g, gp, rot, warmup, repeat, dec, com, err, errlen);
   if (ok) {
     summarize(dec, com, repeat, t);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "gpu_exec.h"
+#include "trace.h"
 
 /* Medians over the timed runs. With CUPTI these are kernel execution times
  * (GPU start to end of each kernel; total = decode + combine, launch gaps
@@ -22,8 +23,8 @@ typedef struct skv_timing {
 /* warmup untimed runs, then `repeat` timed ones, cycling the rotation's pool
  * replicas (rot may be NULL). With use_cupti, each run's launches carry the
  * external correlation id ext_base + run (skv_cupti_start must have been
- * called). */
+ * called); trace (may be NULL) then receives the timed kernels. */
 bool skv_gpu_time(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_rotation *rot, int warmup, int repeat,
-                  bool use_cupti, uint64_t ext_base, skv_timing *t, char *err, size_t errlen);
+                  bool use_cupti, uint64_t ext_base, skv_trace *trace, skv_timing *t, char *err, size_t errlen);
 
 #endif /* SKV_GPU_TIMING_H */

@@ -16,6 +16,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"run", skv_cmd_run, "run an experiment suite (YAML): plan, predict, run and check on the GPU, record, plot"},
     {"plan", skv_cmd_plan, "plan a batch under a split-KV policy (table or --json)"},
     {"layout", skv_cmd_layout, "FA2 LSE layouts: kernel write x host code table; --demo: the PR #87 bug in numbers"},
     {"bench", skv_cmd_bench, "bench decode: the decode kernels over the benchmark grid, with ceilings (GPU)"},

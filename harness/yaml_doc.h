@@ -10,8 +10,6 @@
 /* The harness reads small hand-written files; a larger one is refused before
  * parsing, so a stray huge file cannot make libyaml build millions of nodes. */
 #define SKV_YDOC_MAX_BYTES (1 << 20)
-/* Keys a mapping read through skv_ydoc_keys may know. */
-#define SKV_YDOC_MAX_KEYS 32
 
 /* A parsed file. Anchors and aliases are resolved by libyaml's loader (an
  * alias is the anchored node itself, so its position is the anchor's); the
@@ -27,7 +25,8 @@ typedef struct skv_ydoc {
 
 /* Read path (at most SKV_YDOC_MAX_BYTES), hash its bytes (FNV-1a 64) into
  * *hash when hash is not NULL, and parse exactly one YAML document with a
- * root node. False with the error in err (then nothing stays allocated). */
+ * root node and no tags. False with the error in err (then nothing stays
+ * allocated). */
 bool skv_ydoc_load(skv_ydoc *d, const char *path, uint64_t *hash, char *err, size_t errlen);
 void skv_ydoc_free(skv_ydoc *d);
 
@@ -79,8 +78,8 @@ typedef struct skv_ykv {
 } skv_ykv;
 
 /* Check that map is a mapping whose keys are scalars among names[0..n), each
- * at most once (n <= SKV_YDOC_MAX_KEYS); found[k] gets key k's nodes. An
- * unknown key is reported with the closest known name when one is near. */
+ * at most once; found[k] gets key k's nodes. An unknown key is reported with
+ * the closest known name when one is near. */
 bool skv_ydoc_keys(skv_ydoc *d, yaml_node_t *map, const char *what, const char *const *names, int32_t n,
                    skv_ykv *found);
 /* Pair p of a mapping that skv_ydoc_keys accepted: the index of its key in names. */

@@ -65,14 +65,11 @@ bool skv_plan_build(const skv_batch *b, skv_policy p, const skv_policy_opts *o, 
   memcpy(pl->why, choice.why, sizeof pl->why);
 
   /* Count chunks, CTAs, partial rows and combine items first. */
-  int64_t total_chunks = 0, partials = 0, combines = 0;
+  int64_t total_chunks = 0, combines = 0;
   for (int32_t r = 0; r < n; r++) {
     int64_t c = chunks_for(b->kvlen[r], choice.chunk_tokens[r]);
     total_chunks += c;
-    if (c > 1) {
-      partials += c * hkv;
-      combines += hkv;
-    }
+    if (c > 1) combines += hkv;
   }
   pl->chunk_offset = malloc((size_t)(n + 1) * sizeof *pl->chunk_offset);
   pl->chunks = malloc((size_t)total_chunks * sizeof *pl->chunks);

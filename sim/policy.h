@@ -20,6 +20,7 @@ typedef enum skv_policy {
   SKV_POLICY_FA3,         /* FlashAttention-3 get_num_splits (plan_fa3.c) */
   SKV_POLICY_FLASHINFER,  /* FlashInfer balanced partition (plan_flashinfer.c) */
   SKV_POLICY_VLLM,        /* vLLM FlashAttention backend (plan_vllm.c) */
+  SKV_POLICY_LAB,         /* the lab's: the chunk length the cost model predicts fastest (plan_lab.c) */
   SKV_POLICY_COUNT
 } skv_policy;
 
@@ -51,7 +52,7 @@ typedef struct skv_split_choice {
 void skv_policy_opts_default(skv_policy_opts *o);
 const char *skv_policy_name(skv_policy p);
 bool skv_policy_parse(const char *name, skv_policy *out);
-/* "none, fixed, fa2, fa3, flashinfer, vllm" for messages. */
+/* "none, fixed, fa2, fa3, flashinfer, vllm, lab" for messages. */
 const char *skv_policy_names(void);
 
 /* The policies. Each fills choice->chunk_tokens (allocated by the caller with
@@ -65,6 +66,7 @@ bool skv_policy_fa2(const skv_batch *, const skv_policy_opts *, int32_t, skv_spl
 bool skv_policy_fa3(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
 bool skv_policy_flashinfer(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
 bool skv_policy_vllm(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
+bool skv_policy_lab(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
 skv_policy_fn skv_policy_function(skv_policy p);
 
 /* FA2's num_splits_heuristic as a pure function (plan_fa2.c), exposed for tests

@@ -1,0 +1,71 @@
+/* results.h — one run's results.csv: the column list, row formatting, atomic rewrite after each configuration, resume. */
+#ifndef SKV_RESULTS_H
+#define SKV_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A tri-state check result: not run, failed, passed. */
+typedef enum skv_check { SKV_CHECK_NA = -1, SKV_CHECK_NO = 0, SKV_CHECK_YES = 1 } skv_check;
+
+/* Everything one configuration contributes to results.csv. Strings are the
+ * row's own copies; doubles that were not measured are NAN (written empty). */
+typedef struct skv_run_row {
+  char config[160], suite[65], run_id[64], mode[12]; /* mode: "measured" (GPU) or "sim" (no GPU / --sim-only) */
+  int64_t batch;
+  char seqlen[96];
+  int64_t kvlen_min, kvlen_max;
+  double kvlen_mean;
+  int64_t qlen, hq, hkv, head_dim, page_size;
+  char q_dtype[12], kv_dtype[12], v_dtype[12], kv_scale_mode[16];
+  double q_scale, k_scale, v_scale;
+  char drop_scale[8], policy[16], policy_options[160], lse_layout[16], host_path[24], gpu_model[32];
+  int64_t sms;
+  int64_t num_splits_min, num_splits_max;
+  double num_splits_mean;
+  int64_t ctas, grid_ctas;
+  double waves;
+  int64_t scratch_bytes, kv_bytes;
+  double predicted_decode_us, predicted_combine_us, predicted_us;
+  char combine[8], timer[8];      /* combine: kernel / fused / - ; timer: cupti / events / - */
+  double decode_us, combine_us, total_us, total_min_us, total_max_us;
+  double tbps, read_ceiling_tbps, frac_of_read_ceiling;
+  char reference[16];             /* cpu-double / gpu-fp32 / plan-cpu (sim) / none */
+  double o_rel_err, o_max_abs, lse_max_abs, quant_o_rel_err;
+  int64_t unwritten;
+  skv_check bitwise_repeat, batch_invariant, batch_invariant_predicted, lse_correct, lse_correct_predicted;
+} skv_run_row;
+
+/* The CSV columns, in order (README.md documents the same list). */
+extern const char *const skv_results_columns[];
+extern const int skv_results_ncolumns;
+/* Columns measured on the GPU (empty in sim mode) and columns the simulator predicts. */
+extern const char *const skv_results_measured[];
+extern const char *const skv_results_predicted[];
+
+/* An open results.csv: the rows so far (as written) and where to write. */
+typedef struct skv_results {
+  char path[1024];
+  char **lines;    /* formatted rows, header excluded */
+  char **configs;  /* config name of each row */
+  int64_t nlines, cap;
+} skv_results;
+
+/* Open dir/results.csv. With resume, the rows already there are kept (their
+ * configurations will be skipped) after checking the header; without it, an
+ * existing file is an error (nothing is overwritten). */
+bool skv_results_open(skv_results *r, const char *dir, bool resume, char *err, size_t errlen);
+/* Whether a configuration already has a row. */
+bool skv_results_has(const skv_results *r, const char *config);
+/* Add a row and rewrite the file: written to results.csv.tmp, then renamed. */
+bool skv_results_append(skv_results *r, const skv_run_row *row, char *err, size_t errlen);
+void skv_results_close(skv_results *r);
+
+/* A blank row (every double NAN, checks NA, strings empty). */
+void skv_run_row_init(skv_run_row *row);
+
+/* Write path atomically: content to path.tmp, fsync'd and renamed over path. */
+bool skv_write_file_atomic(const char *path, const char *content, size_t len, char *err, size_t errlen);
+
+#endif /* SKV_RESULTS_H */

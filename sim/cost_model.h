@@ -1,0 +1,55 @@
+/* cost_model.h — a first split-KV cost model: predicted decode + combine time of a plan on a GPU model. */
+#ifndef SKV_COST_MODEL_H
+#define SKV_COST_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the model knows about a GPU (experiments/gpus.yaml holds them per model). */
+typedef struct skv_gpu_params {
+  int32_t sms;
+  double read_tbps;       /* the read-stream ceiling */
+  double cta_gbps;        /* what one decode CTA streams on its own (its pipeline depth / latency) */
+  double launch_us;       /* fixed cost of a kernel launch as a kernel time (first CTA start to end) */
+  double cta_fixed_us;    /* per-CTA fixed cost: work item, page table and Q loads, final merge and stores */
+  double combine_item_us; /* one combine item (a request's chunks for one KV head), per wave of items */
+} skv_gpu_params;
+
+/* The lab's H100 SXM calibration (from skv bench decode on an H100 80GB HBM3, see README). */
+void skv_gpu_params_h100(skv_gpu_params *g);
+
+/* Resident decode CTAs per SM for a head dim: the decode kernel's shared
+ * memory per CTA (kernels/decode.cu: 66, 100 and 136 KB for d 64 / 128 / 256)
+ * against Hopper's 227 KB per SM. */
+int32_t skv_decode_ctas_per_sm(int32_t head_dim);
+
+typedef struct skv_prediction {
+  double decode_us, combine_us, total_us;
+  double bandwidth_us;  /* the bytes-over-bandwidth term alone */
+  double makespan_us;   /* the CTA schedule term alone (fixed costs, per-CTA rate, wave quantization) */
+  int64_t kv_bytes;
+} skv_prediction;
+
+/* Predict the kernels' time for plan p of batch b:
+ *   decode  = launch + max(cta_fixed + kv_bytes / read_bw, makespan)
+ *   makespan: CTAs go, in work-list order, to the earliest free of
+ *             sms * ctas_per_sm slots (the hardware's block scheduler), each
+ *             taking cta_fixed + its bytes / cta_bw;
+ *   combine = launch + combine_item_us * ceil(items / slots) + partial bytes / read_bw
+ *             (fused: the launch is saved, the merge cost stays).
+ * A plan with no split has no combine. */
+void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, bool fused,
+                      skv_prediction *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SKV_COST_MODEL_H */

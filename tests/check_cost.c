@@ -1,0 +1,96 @@
+/* check_cost.c — the split-KV cost model and the lab policy that uses it. */
+#include <check.h>
+#include <math.h>
+
+#include "cost_model.h"
+#include "plan.h"
+#include "suites.h"
+
+static skv_batch decode(int32_t n, int64_t len) {
+  skv_batch b;
+  ck_assert(skv_batch_alloc(&b, n));
+  for (int32_t r = 0; r < n; r++) b.kvlen[r] = len, b.qlen[r] = 1;
+  b.num_q_heads = 32, b.num_kv_heads = 8, b.head_dim = 128, b.page_size = 16, b.kv_dtype = SKV_BF16;
+  return b;
+}
+
+static skv_prediction predict(const skv_batch *b, skv_policy p, int64_t split, bool fused) {
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.split_size = split;
+  skv_plan pl;
+  char err[256];
+  ck_assert_msg(skv_plan_build(b, p, &o, 132, &pl, err, sizeof err), "%s", err);
+  skv_gpu_params g;
+  skv_gpu_params_h100(&g);
+  skv_prediction pr;
+  skv_cost_predict(&pl, b, &g, fused, &pr);
+  skv_plan_free(&pl);
+  return pr;
+}
+
+START_TEST(large_batch_is_bandwidth_bound) {
+  skv_batch b = decode(128, 8192);
+  skv_prediction pr = predict(&b, SKV_POLICY_NONE, 0, false);
+  const double bytes_us = (double)skv_batch_kv_bytes(&b) / (3.06 * 1e6);
+  ck_assert_int_eq(pr.kv_bytes, skv_batch_kv_bytes(&b));
+  ck_assert(pr.total_us >= bytes_us);
+  ck_assert(pr.total_us <= bytes_us * 1.05 + 10.0);
+  ck_assert(pr.combine_us == 0.0);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(one_long_request_unsplit_is_limited_by_one_cta_per_head) {
+  /* 8 CTAs of 16.8 MB each at 35 GB/s: ~480 us, far above bytes / bandwidth (44 us). */
+  skv_batch b = decode(1, 32768);
+  skv_prediction pr = predict(&b, SKV_POLICY_NONE, 0, false);
+  ck_assert(pr.makespan_us > 10 * pr.bandwidth_us);
+  ck_assert_double_eq_tol(pr.decode_us, 3.0 + 2.4 + 32768.0 * 512 / 35e3, 1e-6);
+  skv_prediction split = predict(&b, SKV_POLICY_FIXED, 1024, false);
+  ck_assert(split.total_us < pr.total_us / 5);
+  ck_assert(split.combine_us > 0);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(fusing_the_combine_saves_one_launch) {
+  skv_batch b = decode(1, 32768);
+  skv_prediction k = predict(&b, SKV_POLICY_FIXED, 1024, false), f = predict(&b, SKV_POLICY_FIXED, 1024, true);
+  ck_assert_double_eq_tol(k.total_us - f.total_us, 3.0, 1e-9);
+  skv_batch_free(&b);
+}
+END_TEST
+
+START_TEST(lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model) {
+  static const int32_t ns[] = {1, 8, 32};
+  static const int64_t ls[] = {4096, 32768};
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 2; j++) {
+      skv_batch b = decode(ns[i], ls[j]);
+      const double lab = predict(&b, SKV_POLICY_LAB, 0, true).total_us;
+      for (int64_t c = 64; c <= ls[j]; c *= 2) ck_assert(lab <= predict(&b, SKV_POLICY_FIXED, c, true).total_us + 1e-9);
+      skv_batch_free(&b);
+    }
+}
+END_TEST
+
+START_TEST(decode_ctas_per_sm_follow_shared_memory) {
+  ck_assert_int_eq(skv_decode_ctas_per_sm(64), 3);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(128), 2);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(256), 1);
+}
+END_TEST
+
+Suite *skv_suite_cost(void) {
+  Suite *s = suite_create("cost");
+  TCase *tc = tcase_create("model");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, large_batch_is_bandwidth_bound);
+  tcase_add_test(tc, one_long_request_unsplit_is_limited_by_one_cta_per_head);
+  tcase_add_test(tc, fusing_the_combine_saves_one_launch);
+  tcase_add_test(tc, lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model);
+  tcase_add_test(tc, decode_ctas_per_sm_follow_shared_memory);
+  suite_add_tcase(s, tc);
+  return s;
+}

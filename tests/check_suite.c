@@ -1,0 +1,807 @@
+/* check_suite.c — the YAML suite parser: expansion order, values, distributions, and every error at its line:col. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cost_model.h"
+#include "gpus.h"
+#include "suite.h"
+#include "suites.h"
+
+/* ---- A temporary directory per test ---- */
+
+static char dir[64], path[96], gpus_path[96];
+
+static void make_dir(void) {
+  snprintf(dir, sizeof dir, "/tmp/skv_suite_XXXXXX");
+  ck_assert(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/suite.yaml", dir);
+  snprintf(gpus_path, sizeof gpus_path, "%s/gpus.yaml", dir);
+}
+
+static void remove_dir(void) {
+  remove(path);
+  remove(gpus_path);
+  rmdir(dir);
+}
+
+static void write_file(const char *p, const char *text, size_t n) {
+  FILE *f = fopen(p, "wb");
+  ck_assert(f != NULL);
+  ck_assert_uint_eq(fwrite(text, 1, n, f), n);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+static void load_ok(const char *yaml, skv_suite *s) {
+  char err[512];
+  write_file(path, yaml, strlen(yaml));
+  ck_assert_msg(skv_suite_load(path, s, err, sizeof err), "%s", err);
+}
+
+/* The message after "PATH:" starts with want ("LINE:COL: message"). */
+static void assert_error_at(const char *err, const char *file, const char *want) {
+  const size_t n = strlen(file);
+  ck_assert_msg(strncmp(err, file, n) == 0 && err[n] == ':' && strncmp(err + n + 1, want, strlen(want)) == 0,
+                "got '%s', want '%s:%s'", err, file, want);
+}
+
+/* Loading the file fails with want, and the suite is left zeroed (nothing
+ * allocated: ASan's leak check sees the rest). */
+static void expect_file_error(const char *want) {
+  skv_suite s, zero;
+  char err[512];
+  memset(&s, 0xab, sizeof s);
+  memset(&zero, 0, sizeof zero);
+  ck_assert_msg(!skv_suite_load(path, &s, err, sizeof err), "loaded; wanted '%s'", want);
+  assert_error_at(err, path, want);
+  ck_assert(memcmp(&s, &zero, sizeof s) == 0);
+}
+
+static void expect_error(const char *yaml, const char *want) {
+  write_file(path, yaml, strlen(yaml));
+  expect_file_error(want);
+}
+
+#define HEAD "name: t\ndescription: a test\n"
+
+/* ---- Expansion and values ---- */
+
+/* The example of experiments/README.md, comments left out. */
+static const char example[] = "name: decode_grid\n"
+                              "description: \"FA2 against fixed splits over batch and length\"\n"
+                              "defaults:\n"
+                              "  hq: 32\n"
+                              "  hkv: 8\n"
+                              "  head_dim: 128\n"
+                              "  page_size: 16\n"
+                              "  dtype: bf16\n"
+                              "  gpu_model: h100-sxm\n"
+                              "sweep:\n"
+                              "  batch: [1, 8, 32]\n"
+                              "  seqlen: [4096, 32768]\n"
+                              "  policy:\n"
+                              "    - fa2\n"
+                              "    - {name: fixed, split_size: 2048}\n"
+                              "    - {name: fa2, num_splits: {range: [1, 64]}}\n"
+                              "repeat: 50\n"
+                              "warmup: 5\n"
+                              "checks:\n"
+                              "  reference: true\n"
+                              "  bitwise_repeat: false\n"
+                              "  batch_invariance: false\n"
+                              "plots: [latency_vs_seqlen, bandwidth_fraction, predicted_vs_measured, error]\n";
+
+START_TEST(documented_example_gives_3_x_2_x_66_configurations) {
+  skv_suite s;
+  load_ok(example, &s);
+  ck_assert_str_eq(s.name, "decode_grid");
+  ck_assert_str_eq(s.description, "FA2 against fixed splits over batch and length");
+  ck_assert_str_eq(s.path, path);
+  ck_assert_int_eq(s.repeat, 50);
+  ck_assert_int_eq(s.warmup, 5);
+  ck_assert(s.check_reference && !s.check_bitwise_repeat && !s.check_batch_invariance);
+  ck_assert_int_eq(s.nplots, 4);
+  ck_assert_str_eq(s.plots[2], "predicted_vs_measured");
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const char *c = example; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+  ck_assert(s.file_hash == h);
+
+  ck_assert_int_eq(s.nconfigs, 3 * 2 * 66);
+  const skv_config *c = s.configs;
+  ck_assert_str_eq(c[0].name, "b1-L4096-fa2");
+  ck_assert_str_eq(c[1].name, "b1-L4096-fixed-ss2048");
+  ck_assert_int_eq(c[1].policy, SKV_POLICY_FIXED);
+  ck_assert_int_eq(c[1].opts.split_size, 2048);
+  ck_assert_str_eq(c[2].name, "b1-L4096-fa2-ns1");
+  ck_assert_int_eq(c[2].opts.num_splits, 1);
+  ck_assert_str_eq(c[65].name, "b1-L4096-fa2-ns64");
+  ck_assert_int_eq(c[65].opts.num_splits, 64);
+  ck_assert_str_eq(c[66].name, "b1-L32768-fa2");
+  ck_assert_str_eq(c[395].name, "b32-L32768-fa2-ns64");
+  ck_assert_int_eq(c[395].batch, 32);
+  ck_assert_int_eq(c[395].seqlen.kind, SKV_SEQLEN_FIXED);
+  ck_assert_int_eq(c[395].seqlen.value, 32768);
+  for (int32_t i = 0; i < s.nconfigs; i++) {
+    ck_assert_int_eq(c[i].index, i);
+    ck_assert_int_eq(c[i].hq, 32);
+    ck_assert_int_eq(c[i].hkv, 8);
+    ck_assert_int_eq(c[i].head_dim, 128);
+    ck_assert_int_eq(c[i].page_size, 16);
+    ck_assert_int_eq(c[i].qlen, 1);
+    ck_assert_int_eq(c[i].q_dtype, SKV_BF16);
+    ck_assert_int_eq(c[i].kv_dtype, SKV_BF16);
+    ck_assert_int_eq(c[i].v_dtype, SKV_DTYPE_COUNT);
+    ck_assert_str_eq(c[i].gpu_model, "h100-sxm");
+    ck_assert_int_eq(c[i].sms, 0);
+    ck_assert(c[i].seed == 1);
+    ck_assert_str_eq(c[i].lse_layout, "logical");
+    ck_assert_str_eq(c[i].host_path, "none");
+    ck_assert(c[i].quant.q_scale == 1.0f && c[i].quant.k_scale == 1.0f && c[i].quant.v_scale == 1.0f);
+    ck_assert(!c[i].quant.drop_q_scale && !c[i].quant.drop_k_scale && !c[i].quant.drop_v_scale);
+  }
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(omitted_suite_keys_take_their_defaults) {
+  skv_suite s;
+  load_ok(HEAD "sweep: {seqlen: 100, policy: none}\n", &s);
+  ck_assert_int_eq(s.repeat, 50);
+  ck_assert_int_eq(s.warmup, 5);
+  ck_assert(s.check_reference && !s.check_bitwise_repeat && !s.check_batch_invariance);
+  ck_assert_int_eq(s.nplots, 4);
+  ck_assert_str_eq(s.plots[0], "latency_vs_seqlen");
+  ck_assert_str_eq(s.plots[3], "error");
+  ck_assert_int_eq(s.nconfigs, 1);
+  ck_assert_str_eq(s.configs[0].name, "b1-L100-none");
+  ck_assert_int_eq(s.configs[0].batch, 1);
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(sweep_is_cartesian_with_the_first_key_outermost) {
+  skv_suite s;
+  load_ok(HEAD "sweep:\n"
+               "  hq: [8, 16]\n"
+               "  seqlen: [1, 2, 3]\n"
+               "  policy: fa2\n"
+               "  hkv: [1, 2]\n",
+          &s);
+  ck_assert_int_eq(s.nconfigs, 12);
+  for (int32_t i = 0; i < 12; i++) {
+    ck_assert_int_eq(s.configs[i].hq, i / 6 == 0 ? 8 : 16);
+    ck_assert_int_eq(s.configs[i].seqlen.value, 1 + (i / 2) % 3);
+    ck_assert_int_eq(s.configs[i].hkv, 1 + i % 2);
+  }
+  /* b, L and the policy lead; the other sweep keys follow in the order written. */
+  ck_assert_str_eq(s.configs[0].name, "b1-L1-fa2-hq8-hkv1");
+  ck_assert_str_eq(s.configs[11].name, "b1-L3-fa2-hq16-hkv2");
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(sweep_overrides_defaults_and_defaults_override_builtins) {
+  skv_suite s;
+  load_ok(HEAD "defaults:\n"
+               "  q_dtype: fp8_e4m3\n"
+               "  kv_dtype: fp8_e4m3\n"
+               "  kv_scale_mode: per_token_head\n"
+               "  k_scale: 0.5\n"
+               "  drop_scale: k\n"
+               "  hq: 64\n"
+               "  seed: 18446744073709551615\n"
+               "  sms: 108\n"
+               "  qlen: 4\n"
+               "  lse_layout: fa2-combine\n"
+               "  host_path: vllm-fork-before-fix\n"
+               "sweep:\n"
+               "  seqlen: 10\n"
+               "  policy: fa3\n"
+               "  dtype: [fp16]\n"
+               "  hq: 16\n",
+          &s);
+  const skv_config *c = &s.configs[0];
+  ck_assert_int_eq(c->q_dtype, SKV_FP16); /* dtype under sweep sets both */
+  ck_assert_int_eq(c->kv_dtype, SKV_FP16);
+  ck_assert_int_eq(c->hq, 16);
+  ck_assert_int_eq(c->quant.kv_scale_mode, SKV_SCALE_PER_TOKEN_HEAD);
+  ck_assert(c->quant.k_scale == 0.5f && c->quant.q_scale == 1.0f);
+  ck_assert(c->quant.drop_k_scale && !c->quant.drop_q_scale && !c->quant.drop_v_scale);
+  ck_assert(c->seed == UINT64_MAX);
+  ck_assert_int_eq(c->sms, 108);
+  ck_assert_int_eq(c->qlen, 4);
+  ck_assert_str_eq(c->lse_layout, "fa2-combine");
+  ck_assert_str_eq(c->host_path, "vllm-fork-before-fix");
+  ck_assert_str_eq(c->name, "b1-L10-fa3-dtype=fp16-hq16");
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(int8_kv_may_keep_v_in_bf16) {
+  skv_suite s;
+  load_ok(HEAD "sweep: {seqlen: 10, policy: fa2, kv_dtype: int8, v_dtype: [same, bf16, fp16]}\n", &s);
+  ck_assert_int_eq(s.nconfigs, 3);
+  ck_assert_int_eq(s.configs[0].v_dtype, SKV_DTYPE_COUNT);
+  ck_assert_int_eq(s.configs[1].v_dtype, SKV_BF16);
+  ck_assert_int_eq(s.configs[1].quant.v_dtype, SKV_BF16);
+  ck_assert_int_eq(s.configs[2].quant.v_dtype, SKV_FP16);
+  ck_assert_str_eq(s.configs[1].name, "b1-L10-fa2-kv=int8-v=bf16");
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(policy_options_expand_in_the_order_written) {
+  skv_suite s;
+  load_ok(HEAD "sweep:\n"
+               "  seqlen: 100\n"
+               "  policy:\n"
+               "    - {name: flashinfer, fixed_split_pages: [0, 64], cuda_graph: [true, false]}\n"
+               "    - {name: fixed, split_size: {range: [1024, 4096, 1024]}}\n"
+               "    - {name: vllm, cuda_graph: true}\n",
+          &s);
+  ck_assert_int_eq(s.nconfigs, 4 + 4 + 1);
+  const skv_config *c = s.configs;
+  ck_assert_str_eq(c[0].name, "b1-L100-flashinfer-fsp0-graph1");
+  ck_assert_str_eq(c[1].name, "b1-L100-flashinfer-fsp0-graph0");
+  ck_assert_str_eq(c[2].name, "b1-L100-flashinfer-fsp64-graph1");
+  ck_assert_int_eq(c[2].opts.fixed_split_pages, 64);
+  ck_assert(c[2].opts.cuda_graph);
+  ck_assert(!c[3].opts.cuda_graph);
+  for (int32_t i = 0; i < 4; i++) ck_assert_int_eq(c[4 + i].opts.split_size, 1024 * (i + 1));
+  ck_assert_str_eq(c[7].name, "b1-L100-fixed-ss4096");
+  /* Options not written keep skv_policy_opts_default's values. */
+  ck_assert_int_eq(c[8].policy, SKV_POLICY_VLLM);
+  ck_assert(c[8].opts.cuda_graph);
+  ck_assert_int_eq(c[8].opts.max_splits, 32);
+  ck_assert_int_eq(c[8].opts.blocks_per_sm, 2);
+  ck_assert_int_eq(c[8].opts.split_size, 2048);
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(range_is_inclusive_and_steps) {
+  skv_suite s;
+  load_ok(HEAD "sweep: {batch: {range: [1, 10, 4]}, seqlen: {range: [7, 7]}, policy: fa2}\n", &s);
+  ck_assert_int_eq(s.nconfigs, 3);
+  ck_assert_int_eq(s.configs[0].batch, 1);
+  ck_assert_int_eq(s.configs[1].batch, 5);
+  ck_assert_int_eq(s.configs[2].batch, 9);
+  ck_assert_int_eq(s.configs[2].seqlen.value, 7);
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(aliases_resolve_to_the_anchored_value) {
+  skv_suite s;
+  load_ok(HEAD "sweep:\n"
+               "  seqlen: &lengths [1, 2]\n"
+               "  hkv: *lengths\n"
+               "  policy: fa2\n",
+          &s);
+  ck_assert_int_eq(s.nconfigs, 4);
+  ck_assert_int_eq(s.configs[3].seqlen.value, 2);
+  ck_assert_int_eq(s.configs[3].hkv, 2);
+  skv_suite_free(&s);
+}
+END_TEST
+
+/* ---- Seqlen distributions and batches ---- */
+
+static void make_batch(const skv_config *c, skv_batch *b) {
+  char err[256];
+  ck_assert_msg(skv_config_make_batch(c, b, err, sizeof err), "%s", err);
+}
+
+START_TEST(uniform_lengths_lie_in_lo_hi_and_repeat_with_the_seed) {
+  skv_suite s;
+  load_ok(HEAD "sweep:\n"
+               "  batch: 2000\n"
+               "  seqlen: [{dist: uniform, lo: 100, hi: 8000, seed: 3}, {dist: uniform, lo: 100, hi: 8000, seed: 4}]\n"
+               "  policy: fa2\n",
+          &s);
+  ck_assert_str_eq(s.configs[0].name, "b2000-Luniform(100,8000,seed=3)-fa2");
+  ck_assert(s.configs[0].seqlen.seed == 3);
+  skv_batch a, again, other;
+  make_batch(&s.configs[0], &a);
+  make_batch(&s.configs[0], &again);
+  make_batch(&s.configs[1], &other);
+  int64_t lo = INT64_MAX, hi = 0, differ = 0;
+  for (int32_t r = 0; r < 2000; r++) {
+    ck_assert(a.kvlen[r] >= 100 && a.kvlen[r] <= 8000);
+    ck_assert_int_eq(a.kvlen[r], again.kvlen[r]);
+    ck_assert_int_eq(a.qlen[r], 1);
+    differ += a.kvlen[r] != other.kvlen[r];
+    if (a.kvlen[r] < lo) lo = a.kvlen[r];
+    if (a.kvlen[r] > hi) hi = a.kvlen[r];
+  }
+  /* 2000 draws over 7901 values: both ends are approached within 1%. */
+  ck_assert_int_lt(lo, 180);
+  ck_assert_int_gt(hi, 7920);
+  ck_assert_int_gt(differ, 1900);
+  skv_batch_free(&a);
+  skv_batch_free(&again);
+  skv_batch_free(&other);
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(uniform_without_a_seed_takes_the_configuration_seed) {
+  skv_suite s;
+  load_ok(HEAD "sweep:\n"
+               "  seqlen: {dist: uniform, lo: 0, hi: 1000000}\n"
+               "  batch: 8\n"
+               "  policy: fa2\n"
+               "  seed: [7, 8]\n",
+          &s);
+  ck_assert_str_eq(s.configs[0].name, "b8-Luniform(0,1000000)-fa2-seed7");
+  ck_assert(s.configs[0].seqlen.seed == 7);
+  ck_assert(s.configs[1].seqlen.seed == 8);
+  skv_batch a, b;
+  make_batch(&s.configs[0], &a);
+  make_batch(&s.configs[1], &b);
+  ck_assert(memcmp(a.kvlen, b.kvlen, 8 * sizeof *a.kvlen) != 0);
+  skv_batch_free(&a);
+  skv_batch_free(&b);
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(list_lengths_are_cycled_over_the_batch) {
+  skv_suite s;
+  load_ok(HEAD "defaults: {hq: 16, hkv: 2, head_dim: 64, page_size: 32, kv_dtype: fp16, qlen: 2}\n"
+               "sweep:\n"
+               "  batch: 5\n"
+               "  seqlen: [{dist: list, values: [100, 200, 4000]}, {dist: fixed, value: 9}]\n"
+               "  policy: fa2\n",
+          &s);
+  const skv_config *c = &s.configs[0];
+  ck_assert_str_eq(c->name, "b5-Llist(100,200,4000)-fa2");
+  ck_assert_int_eq(c->seqlen.kind, SKV_SEQLEN_LIST);
+  ck_assert_int_eq(c->seqlen.nvalues, 3);
+  skv_batch b;
+  make_batch(c, &b);
+  const int64_t want[5] = {100, 200, 4000, 100, 200};
+  for (int32_t r = 0; r < 5; r++) {
+    ck_assert_int_eq(b.kvlen[r], want[r]);
+    ck_assert_int_eq(b.qlen[r], 2);
+  }
+  ck_assert_int_eq(b.num_requests, 5);
+  ck_assert_int_eq(b.num_q_heads, 16);
+  ck_assert_int_eq(b.num_kv_heads, 2);
+  ck_assert_int_eq(b.head_dim, 64);
+  ck_assert_int_eq(b.page_size, 32);
+  ck_assert_int_eq(b.kv_dtype, SKV_FP16);
+  skv_batch_free(&b);
+  ck_assert_str_eq(s.configs[1].name, "b5-L9-fa2");
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(long_list_is_named_by_its_count_and_hash) {
+  skv_suite s;
+  load_ok(HEAD "sweep:\n"
+               "  seqlen: [{dist: list, values: {range: [1000, 100000, 1000]}},"
+               " {dist: list, values: {range: [1000, 100000, 500]}}]\n"
+               "  policy: fa2\n",
+          &s);
+  ck_assert_int_eq(s.configs[0].seqlen.nvalues, 100);
+  ck_assert_int_eq(s.configs[1].seqlen.values[1], 1500);
+  ck_assert(strncmp(s.configs[0].name, "b1-Llist(n=100,h=", 17) == 0);
+  ck_assert(strncmp(s.configs[1].name, "b1-Llist(n=199,h=", 17) == 0);
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(names_are_unique_and_use_only_name_characters) {
+  skv_suite s;
+  load_ok(HEAD "sweep:\n"
+               "  batch: [1, 3]\n"
+               "  seqlen: [0, {dist: uniform, lo: 1, hi: 9}, {dist: list, values: [5, 6]}]\n"
+               "  policy: [none, lab, {name: vllm, batch_invariant: [yes, no], max_splits: 7}]\n"
+               "  q_scale: [0.1, 3e20]\n"
+               "  gpu_model: [h100-sxm, a100-sxm]\n"
+               "  kv_scale_mode: [per_tensor, per_token_head]\n"
+               "  lse_layout: [logical, fa2-padded]\n",
+          &s);
+  ck_assert_int_eq(s.nconfigs, 2 * 3 * 4 * 2 * 2 * 2 * 2);
+  for (int32_t i = 0; i < s.nconfigs; i++) {
+    const char *n = s.configs[i].name;
+    ck_assert_msg(strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.,()=-") == strlen(n), "%s",
+                  n);
+    for (int32_t j = 0; j < i; j++) ck_assert_str_ne(n, s.configs[j].name);
+  }
+  ck_assert_str_eq(s.configs[s.nconfigs - 1].name,
+                   "b3-Llist(5,6)-vllm-bi0-ms7-qs=3e20-gpu=a100-sxm-scales=per_token_head-lse=fa2-padded");
+  ck_assert_str_eq(s.configs[0].name, "b1-L0-none-qs=0.1-gpu=h100-sxm-scales=per_tensor-lse=logical");
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(describe_gives_the_name_and_the_values) {
+  skv_suite s;
+  char line[512];
+  load_ok(HEAD "sweep: {batch: 8, seqlen: {dist: uniform, lo: 5, hi: 9, seed: 2}, policy: fa2, sms: 108}\n", &s);
+  skv_config_describe(&s.configs[0], line, sizeof line);
+  ck_assert_msg(strstr(line, "b8-Luniform(5,9,seed=2)-fa2-sms108: batch 8, seqlen uniform 5..9 seed 2") == line, "%s",
+                line);
+  ck_assert(strstr(line, "policy fa2, h100-sxm (108 SMs)"));
+  skv_suite_free(&s);
+}
+END_TEST
+
+/* ---- Errors: each class at its line:col ---- */
+
+START_TEST(unknown_key_is_an_error_at_the_key) {
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nplot: [error]\n",
+               "4:1: unknown key 'plot' in the suite (did you mean 'plots'?)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nfoo: 1\n", "4:1: unknown key 'foo' in the suite (allowed: name,");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {reference: true, bitwise: true}\n",
+               "4:27: unknown key 'bitwise' in checks");
+  expect_error(HEAD "sweep: {seqlen: [{dist: uniform, low: 1, hi: 2}], policy: fa2}\n",
+               "3:34: unknown key 'low' in a seqlen distribution (did you mean 'lo'?)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: {name: fa2, splits: 2}}\n",
+               "3:40: unknown key 'splits' in a policy");
+  /* YAML merge keys are not part of the format */
+  expect_error(HEAD "defaults: &d {hq: 8}\nsweep: {<<: *d, seqlen: 1, policy: fa2}\n",
+               "4:9: unknown key '<<' in sweep");
+}
+END_TEST
+
+START_TEST(typo_in_defaults_is_an_error_not_a_default) {
+  expect_error(HEAD "defaults:\n  hq: 32\n  page_sise: 32\nsweep: {seqlen: 1, policy: fa2}\n",
+               "5:3: unknown key 'page_sise' in defaults (did you mean 'page_size'?)");
+  expect_error(HEAD "defaults:\n  batch: 8\nsweep: {seqlen: 1, policy: fa2}\n",
+               "4:3: 'batch' is set under sweep, not defaults");
+  expect_error(HEAD "defaults:\n  hq: [8, 16]\nsweep: {seqlen: 1, policy: fa2}\n",
+               "4:7: hq: defaults take one value (a list belongs under sweep)");
+}
+END_TEST
+
+START_TEST(wrong_type_is_an_error_at_the_value) {
+  expect_error(HEAD "defaults:\n  hq: \"32\"\nsweep: {seqlen: 1, policy: fa2}\n",
+               "4:7: hq: expected an integer 1..4096, got the string '32'");
+  expect_error(HEAD "defaults:\n  head_dim: abc\nsweep: {seqlen: 1, policy: fa2}\n",
+               "4:13: head_dim: expected an integer 64..256, got the string 'abc'");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, gpu_model: {a: 1}}\n",
+               "3:44: gpu_model: expected a string, got a mapping");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nplots: {error: true}\n",
+               "4:8: plots: expected a list, got a mapping");
+  expect_error(HEAD "sweep: [seqlen, policy]\n", "3:8: sweep: expected a mapping, got a list");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, dtype: fp8}\n",
+               "3:40: unknown dtype 'fp8' (allowed: bf16, fp16)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, hq: }\n", "3:37: hq: expected an integer 1..4096, got null");
+  expect_error("name: 12\ndescription: d\nsweep: {seqlen: 1, policy: fa2}\n",
+               "1:7: name: expected a string, got the integer 12 (quote it to mean the text)");
+}
+END_TEST
+
+START_TEST(bool_for_an_integer_is_an_error) {
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, batch: [1, true]}\n",
+               "3:44: batch: expected an integer 1..1048576, got the bool 'true'");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: {name: fa2, num_splits: no}}\n",
+               "3:52: num_splits: expected an integer 0..128, got the bool 'no'");
+}
+END_TEST
+
+START_TEST(float_for_an_integer_is_an_error) {
+  expect_error(HEAD "sweep:\n  seqlen: [4096, 4096.0]\n  policy: fa2\n",
+               "4:18: seqlen: expected an integer 0..1099511627776, got the float 4096.0");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, sms: 1e2}\n",
+               "3:38: sms: expected an integer 0..4096, got the float 1e2");
+}
+END_TEST
+
+START_TEST(yes_and_no_are_bools_only_for_bool_keys) {
+  skv_suite s;
+  load_ok(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {reference: no, bitwise_repeat: Yes, batch_invariance: TRUE}\n",
+          &s);
+  ck_assert(!s.check_reference && s.check_bitwise_repeat && s.check_batch_invariance);
+  skv_suite_free(&s);
+  expect_error("name: t\ndescription: yes\nsweep: {seqlen: 1, policy: fa2}\n",
+               "2:14: description: expected a string, got the bool 'yes' (quote it to mean the text)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {reference: on}\n",
+               "4:21: reference: expected a bool (true, false, yes, no), got the bool 'on'");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {reference: 1}\n",
+               "4:21: reference: expected a bool (true, false, yes, no), got the integer 1");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {reference: \"true\"}\n",
+               "4:21: reference: expected a bool (true, false, yes, no), got the string 'true'");
+}
+END_TEST
+
+START_TEST(empty_list_is_an_error) {
+  expect_error(HEAD "sweep:\n  seqlen: 1\n  policy: []\n", "5:11: policy: empty list (give at least one value)");
+  expect_error(HEAD "sweep: {seqlen: [{dist: list, values: []}], policy: fa2}\n",
+               "3:39: seqlen: empty list (give at least one value)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: {name: fa2, num_splits: []}}\n",
+               "3:52: num_splits: empty list (give at least one value)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nplots: []\n", "4:8: plots: empty list (give at least one value)");
+}
+END_TEST
+
+START_TEST(out_of_range_value_is_an_error) {
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, head_dim: [64, 96]}\n",
+               "3:48: head_dim: 96 is not supported (allowed: 64, 128, 256)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, page_size: 512}\n",
+               "3:44: page_size: 512 is out of range (allowed: 1..256)");
+  expect_error(HEAD "sweep: {seqlen: -1, policy: fa2}\n",
+               "3:17: seqlen: -1 is out of range (allowed: 0..1099511627776)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: {name: fa3, num_splits: 129}}\n",
+               "3:52: num_splits: 129 is out of range (allowed: 0..128)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, seed: 18446744073709551616}\n",
+               "3:39: seed: 18446744073709551616 is out of range (allowed: 0..18446744073709551615)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, batch: 99999999999999999999}\n",
+               "3:40: batch: 99999999999999999999 is out of range (allowed: 1..1048576)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, q_scale: 0}\n",
+               "3:42: q_scale: 0 is out of range (allowed: a finite number > 0)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, v_scale: .inf}\n",
+               "3:42: v_scale: .inf is out of range (allowed: a finite number > 0)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, k_scale: 1e39}\n",
+               "3:42: k_scale: 1e+39 is out of range for a 32-bit float scale");
+  expect_error(HEAD "sweep: {seqlen: {range: [9, 3]}, policy: fa2}\n",
+               "3:29: range: hi 3 is below lo 9 (the range would be empty)");
+  expect_error(HEAD "sweep: {seqlen: [{dist: uniform, lo: 9, hi: 3}], policy: fa2}\n", "3:45: hi: 3 is below lo 9");
+  expect_error(HEAD "sweep: {seqlen: {range: [1, 2, 0]}, policy: fa2}\n",
+               "3:32: range step: 0 is out of range (allowed: >= 1)");
+  expect_error(HEAD "sweep: {seqlen: {range: [1]}, policy: fa2}\n",
+               "3:25: range: expected [lo, hi] or [lo, hi, step], got a list of another length");
+  expect_error("name: results/x\ndescription: d\nsweep: {seqlen: 1, policy: fa2}\n",
+               "1:7: name: 1..64 of [A-Za-z0-9_-] (it names results/<name>/)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, gpu_model: \"h100 sxm\"}\n",
+               "3:44: gpu_model: not a GPU model name");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nrepeat: 0\n",
+               "4:9: repeat: 0 is out of range (allowed: 1..1000000)");
+}
+END_TEST
+
+START_TEST(duplicate_key_is_an_error_naming_the_first) {
+  expect_error(HEAD "sweep:\n  seqlen: 1\n  policy: fa2\n  seqlen: 2\n",
+               "6:3: duplicate key 'seqlen' in sweep (first at 4:3)");
+  expect_error("name: a\nname: b\ndescription: d\nsweep: {seqlen: 1, policy: fa2}\n",
+               "2:1: duplicate key 'name' in the suite (first at 1:1)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: {name: fa2, name: fa3}}\n",
+               "3:40: duplicate key 'name' in a policy (first at 3:29)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nplots: [error, quant_error, error]\n",
+               "4:29: plot 'error' is listed twice");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, dtype: bf16, kv_dtype: fp16}\n",
+               "3:33: dtype sets q_dtype and kv_dtype at once: give either dtype or q_dtype/kv_dtype in sweep");
+}
+END_TEST
+
+START_TEST(missing_key_points_at_the_enclosing_mapping) {
+  expect_error("description: d\nsweep: {seqlen: 1, policy: fa2}\n", "1:1: missing key 'name' in the suite");
+  expect_error(HEAD "sweep:\n  seqlen: 1\n", "4:3: missing key 'policy' in sweep");
+  expect_error(HEAD "sweep: {seqlen: [{lo: 1, hi: 2}], policy: fa2}\n",
+               "3:18: missing key 'dist' in a seqlen distribution");
+  expect_error(HEAD "sweep: {seqlen: [{dist: uniform, hi: 2}], policy: fa2}\n",
+               "3:18: missing key 'lo' in dist uniform");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: {num_splits: 2}}\n", "3:28: missing key 'name' in a policy");
+}
+END_TEST
+
+START_TEST(impossible_configuration_is_named_at_the_sweep) {
+  expect_error(HEAD "defaults:\n  hkv: 8\nsweep:\n  seqlen: 1\n  policy: fa2\n  hq: [32, 30]\n",
+               "6:3: configuration 'b1-L1-fa2-hq30': hq 30 is not a multiple of hkv 8");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, q_dtype: fp8_e4m3}\n",
+               "3:8: configuration 'b1-L1-fa2-q=fp8_e4m3': q_dtype fp8_e4m3 needs kv_dtype fp8_e4m3 (got bf16)");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, kv_dtype: fp8_e4m3, v_dtype: bf16}\n",
+               "3:8: configuration 'b1-L1-fa2-kv=fp8_e4m3-v=bf16': v_dtype bf16 with kv_dtype fp8_e4m3 is not "
+               "supported (only int8 K may keep V in bf16/fp16)");
+  expect_error(HEAD "sweep: {seqlen: [{dist: fixed, value: 8}, 8], policy: fa2}\n",
+               "3:8: configurations 0 and 1 are both 'b1-L8-fa2': a sweep list repeats a value");
+  expect_error(HEAD "sweep:\n  seqlen: 1\n  policy: fa2\n  gpu_model: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+                    "  host_path: vllm-fork-before-fix\n  kv_scale_mode: per_token_head\n  lse_layout: fa2-combine\n"
+                    "  seed: 18446744073709551615\n  drop_scale: none\n  v_dtype: same\n  hq: 32\n  hkv: 8\n",
+               "4:3: configuration 'b1-L1-fa2-gpu=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-host=vllm-fork...': "
+               "its name would have 161 characters, more than 159 (sweep fewer keys)");
+}
+END_TEST
+
+START_TEST(unknown_policy_and_inapplicable_option_are_errors) {
+  expect_error(HEAD "sweep:\n  seqlen: 1\n  policy: [fa2, fa4]\n",
+               "5:17: unknown policy 'fa4' (allowed: none, fixed, fa2, fa3, flashinfer, vllm");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: {name: fa2, split_size: 4096}}\n",
+               "3:40: option 'split_size' does not apply to policy fa2 (it reads: num_splits, blocks_per_sm)");
+  expect_error(HEAD "sweep: {seqlen: [{dist: fixed, value: 5, seed: 3}], policy: fa2}\n",
+               "3:42: key 'seed' does not apply to dist fixed (it takes: value)");
+}
+END_TEST
+
+START_TEST(unknown_gpu_model_points_where_it_was_set) {
+  static const char models[] = "models:\n"
+                               "  - {name: h100-sxm, sms: 132, read_tbps: 3.04, launch_us: 2.5, cta_fixed_us: 2,"
+                               " combine_item_us: 1.5, cta_gbps: 35}\n"
+                               "  - {name: a100-sxm, sms: 108, read_tbps: 1.9, launch_us: 2.5, cta_fixed_us: 2,"
+                               " combine_item_us: 1.5, cta_gbps: 35}\n";
+  write_file(gpus_path, models, strlen(models));
+  skv_gpu_model *m;
+  int32_t n;
+  char err[512];
+  ck_assert_msg(skv_gpu_models_load(gpus_path, &m, &n, err, sizeof err), "%s", err);
+  ck_assert_int_eq(n, 2);
+  skv_suite s;
+  load_ok(HEAD "sweep:\n  seqlen: 1\n  policy: fa2\n  gpu_model: [a100-sxm, b200]\n", &s);
+  ck_assert(!skv_suite_check_models(&s, m, n, err, sizeof err));
+  assert_error_at(err, path, "6:25: unknown gpu_model 'b200' (known: h100-sxm, a100-sxm)");
+  skv_suite_free(&s);
+  load_ok(HEAD "defaults:\n  gpu_model: a100\nsweep: {seqlen: 1, policy: fa2}\n", &s);
+  ck_assert(!skv_suite_check_models(&s, m, n, err, sizeof err));
+  assert_error_at(err, path, "4:14: unknown gpu_model 'a100'");
+  skv_suite_free(&s);
+  load_ok(HEAD "sweep: {seqlen: 1, policy: fa2, gpu_model: [h100-sxm, a100-sxm]}\n", &s);
+  ck_assert_msg(skv_suite_check_models(&s, m, n, err, sizeof err), "%s", err);
+  skv_suite_free(&s);
+  /* The built-in h100-sxm points at the sweep, the one mapping every suite has. */
+  load_ok(HEAD "sweep: {seqlen: 1, policy: fa2}\n", &s);
+  ck_assert(!skv_suite_check_models(&s, m + 1, 1, err, sizeof err));
+  assert_error_at(err, path, "3:8: unknown gpu_model 'h100-sxm' (known: a100-sxm)");
+  skv_suite_free(&s);
+  free(m);
+}
+END_TEST
+
+START_TEST(too_many_configurations_is_an_error) {
+  expect_error(HEAD "sweep:\n  batch: {range: [1, 1000]}\n  seqlen: {range: [1, 101]}\n  policy: fa2\n",
+               "5:11: the sweep gives more than 100000 configurations");
+  expect_error(HEAD "sweep:\n  seqlen: {range: [1, 1000]}\n  policy: [fa2, {name: fa3, num_splits: {range: [0, 99]}}]\n",
+               "5:41: the sweep gives more than 100000 configurations");
+  expect_error(HEAD "sweep: {seqlen: {range: [0, 1099511627776]}, policy: fa2}\n",
+               "3:17: the sweep gives more than 100000 configurations");
+  /* exactly the cap is allowed */
+  skv_suite s;
+  load_ok(HEAD "sweep: {batch: {range: [1, 1000]}, seqlen: {range: [1, 100]}, policy: fa2}\n", &s);
+  ck_assert_int_eq(s.nconfigs, 100000);
+  ck_assert_str_eq(s.configs[99999].name, "b1000-L100-fa2");
+  skv_suite_free(&s);
+}
+END_TEST
+
+START_TEST(malformed_yaml_is_an_error_at_its_position) {
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2\n", "4:1: YAML syntax error: did not find expected ',' or '}'");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\n---\nname: u\n",
+               "4:1: a second YAML document starts here; the file must hold exactly one");
+  expect_error("", "1:1: no YAML document in the file");
+  expect_error(HEAD "sweep: {seqlen: *nowhere, policy: fa2}\n", "3:17: YAML syntax error: found undefined alias");
+  expect_error("name: t\ndescription: \"\xff\"\n", "2:15: not readable as YAML text");
+  expect_error("name: t\ndescription: \"a\\0b\"\nsweep: {seqlen: 1, policy: fa2}\n",
+               "2:14: description: the string holds a NUL character");
+  expect_error("[1, 2]\n", "1:1: the suite: expected a mapping, got a list");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2, hq: !!float 8}\n",
+               "3:37: tag 'tag:yaml.org,2002:float': tags are not part of this format");
+}
+END_TEST
+
+START_TEST(deep_nesting_cycles_and_huge_input_give_errors) {
+  /* 100000 nested lists where an integer belongs */
+  const size_t depth = 100000, head = strlen(HEAD "sweep: {policy: fa2, seqlen: ");
+  char *deep = malloc(head + 2 * depth + 3);
+  ck_assert(deep != NULL);
+  memcpy(deep, HEAD "sweep: {policy: fa2, seqlen: ", head);
+  memset(deep + head, '[', depth);
+  memset(deep + head + depth, ']', depth);
+  memcpy(deep + head + 2 * depth, "}\n", 3);
+  expect_error(deep, "3:31: seqlen: expected an integer 0..1099511627776, got a list");
+  free(deep);
+  /* an alias inside its own anchor: a cyclic graph */
+  expect_error(HEAD "sweep: {policy: fa2, seqlen: &x [1, *x]}\n",
+               "3:30: seqlen: expected an integer 0..1099511627776, got a list");
+  /* a quadratic alias blow-up stays linear: the product cap stops it */
+  expect_error(HEAD "sweep:\n  batch: &a {range: [1, 1000]}\n  hq: *a\n  policy: fa2\n  seqlen: 1\n",
+               "4:10: the sweep gives more than 100000 configurations");
+  /* more than SKV_YDOC_MAX_BYTES */
+  const size_t big = (size_t)2 << 20;
+  char *huge = malloc(big);
+  ck_assert(huge != NULL);
+  memset(huge, '#', big);
+  write_file(path, huge, big);
+  free(huge);
+  expect_file_error("");
+  char err[512];
+  skv_suite s;
+  ck_assert(!skv_suite_load(path, &s, err, sizeof err));
+  ck_assert(strstr(err, "larger than 1048576 bytes"));
+  ck_assert(!skv_suite_load("/nonexistent/suite.yaml", &s, err, sizeof err));
+  ck_assert_str_eq(err, "/nonexistent/suite.yaml: cannot open: No such file or directory");
+}
+END_TEST
+
+/* ---- experiments/gpus.yaml ---- */
+
+START_TEST(project_gpu_models_hold_h100_h200_and_a100) {
+  char file[512], err[512];
+  snprintf(file, sizeof file, "%s/experiments/gpus.yaml", getenv("SKV_ROOT") ? getenv("SKV_ROOT") : "..");
+  skv_gpu_model *m;
+  int32_t n;
+  ck_assert_msg(skv_gpu_models_load(file, &m, &n, err, sizeof err), "%s", err);
+  const skv_gpu_model *h100 = skv_gpu_model_find(m, n, "h100-sxm"), *h200 = skv_gpu_model_find(m, n, "h200"),
+                      *a100 = skv_gpu_model_find(m, n, "a100-sxm");
+  ck_assert(h100 && h200 && a100 && !skv_gpu_model_find(m, n, "b200"));
+  /* The file's H100 is the cost model's built-in calibration (the lab policy uses the latter). */
+  skv_gpu_params g;
+  skv_gpu_params_h100(&g);
+  ck_assert_int_eq(h100->sms, g.sms);
+  ck_assert(h100->read_tbps == g.read_tbps && h100->launch_us == g.launch_us && h100->cta_fixed_us == g.cta_fixed_us);
+  ck_assert(h100->combine_item_us == g.combine_item_us && h100->cta_gbps == g.cta_gbps);
+  ck_assert_int_eq(h200->sms, 132);
+  ck_assert(h200->read_tbps == 4.3);
+  ck_assert_int_eq(a100->sms, 108);
+  ck_assert(a100->read_tbps == 1.9);
+  free(m);
+}
+END_TEST
+
+static void expect_models_error(const char *yaml, const char *want) {
+  skv_gpu_model *m = (skv_gpu_model *)&m;
+  int32_t n = -1;
+  char err[512];
+  write_file(gpus_path, yaml, strlen(yaml));
+  ck_assert_msg(!skv_gpu_models_load(gpus_path, &m, &n, err, sizeof err), "loaded; wanted '%s'", want);
+  assert_error_at(err, gpus_path, want);
+  ck_assert(m == NULL && n == 0);
+}
+
+START_TEST(gpu_model_errors_name_their_position) {
+  expect_models_error("models:\n  - name: x\n    sms: 10\n", "2:5: missing key 'read_tbps' in a GPU model");
+  expect_models_error("models:\n"
+                      "  - {name: x, sms: 1, read_tbps: 1, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
+                      " cta_gbps: 35}\n"
+                      "  - {name: x, sms: 1, read_tbps: 1, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
+                      " cta_gbps: 35}\n",
+                      "3:5: duplicate GPU model 'x' (first at 2:5)");
+  expect_models_error("models:\n"
+                      "  - {name: x, sms: 1, read_tbps: 0, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
+                      " cta_gbps: 35}\n",
+                      "2:34: read_tbps: 0 is out of range (allowed: a finite number > 0)");
+  expect_models_error("gpus: []\n", "1:1: unknown key 'gpus' in the GPU models file");
+  expect_models_error("models: []\n", "1:9: models: empty list");
+}
+END_TEST
+
+Suite *skv_suite_suite(void) {
+  Suite *s = suite_create("suite");
+  TCase *ok = tcase_create("expansion");
+  tcase_add_checked_fixture(ok, make_dir, remove_dir);
+  tcase_set_timeout(ok, 60);
+  tcase_add_test(ok, documented_example_gives_3_x_2_x_66_configurations);
+  tcase_add_test(ok, omitted_suite_keys_take_their_defaults);
+  tcase_add_test(ok, sweep_is_cartesian_with_the_first_key_outermost);
+  tcase_add_test(ok, sweep_overrides_defaults_and_defaults_override_builtins);
+  tcase_add_test(ok, int8_kv_may_keep_v_in_bf16);
+  tcase_add_test(ok, policy_options_expand_in_the_order_written);
+  tcase_add_test(ok, range_is_inclusive_and_steps);
+  tcase_add_test(ok, aliases_resolve_to_the_anchored_value);
+  tcase_add_test(ok, uniform_lengths_lie_in_lo_hi_and_repeat_with_the_seed);
+  tcase_add_test(ok, uniform_without_a_seed_takes_the_configuration_seed);
+  tcase_add_test(ok, list_lengths_are_cycled_over_the_batch);
+  tcase_add_test(ok, long_list_is_named_by_its_count_and_hash);
+  tcase_add_test(ok, names_are_unique_and_use_only_name_characters);
+  tcase_add_test(ok, describe_gives_the_name_and_the_values);
+  suite_add_tcase(s, ok);
+  TCase *bad = tcase_create("errors");
+  tcase_add_checked_fixture(bad, make_dir, remove_dir);
+  tcase_set_timeout(bad, 120);
+  tcase_add_test(bad, unknown_key_is_an_error_at_the_key);
+  tcase_add_test(bad, typo_in_defaults_is_an_error_not_a_default);
+  tcase_add_test(bad, wrong_type_is_an_error_at_the_value);
+  tcase_add_test(bad, bool_for_an_integer_is_an_error);
+  tcase_add_test(bad, float_for_an_integer_is_an_error);
+  tcase_add_test(bad, yes_and_no_are_bools_only_for_bool_keys);
+  tcase_add_test(bad, empty_list_is_an_error);
+  tcase_add_test(bad, out_of_range_value_is_an_error);
+  tcase_add_test(bad, duplicate_key_is_an_error_naming_the_first);
+  tcase_add_test(bad, missing_key_points_at_the_enclosing_mapping);
+  tcase_add_test(bad, impossible_configuration_is_named_at_the_sweep);
+  tcase_add_test(bad, unknown_policy_and_inapplicable_option_are_errors);
+  tcase_add_test(bad, unknown_gpu_model_points_where_it_was_set);
+  tcase_add_test(bad, too_many_configurations_is_an_error);
+  tcase_add_test(bad, malformed_yaml_is_an_error_at_its_position);
+  tcase_add_test(bad, deep_nesting_cycles_and_huge_input_give_errors);
+  suite_add_tcase(s, bad);
+  TCase *gpus = tcase_create("gpus");
+  tcase_add_checked_fixture(gpus, make_dir, remove_dir);
+  tcase_add_test(gpus, project_gpu_models_hold_h100_h200_and_a100);
+  tcase_add_test(gpus, gpu_model_errors_name_their_position);
+  suite_add_tcase(s, gpus);
+  return s;
+}
