@@ -73,7 +73,7 @@ SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
            $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps run test test-gpu test-cpu test-smoke kernels bundle ptxas fuzz clean
+.PHONY: all deps run test test-gpu test-cpu test-smoke test-conversions kernels bundle ptxas fuzz clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/skv
@@ -130,9 +130,21 @@ kernels: $(if $(HAVE_NVCC),$(CU_SRC:%.cu=$(BUILD)/%.o),)
 
 test: deps
 	@$(MAKE) --no-print-directory test-cpu
+	@$(MAKE) --no-print-directory test-conversions
 	@$(MAKE) --no-print-directory test-smoke
 	@$(MAKE) --no-print-directory kernels
 	@bash scripts/gpu_tests_or_skip.sh
+
+# sim/convert.h against CUDA's host conversions (cuda_fp8.h, cuda_fp16.h, cuda_bf16.h): host code
+# compiled by nvcc, no GPU needed.
+$(BUILD)/conversions_test: tests/cuda_host/conversions.cu sim/convert.h sim/hd.h
+	@mkdir -p $(BUILD)
+	$(NVCC) -std=c++17 -O1 -Isim -Xcompiler -Wall,-Wextra -Werror all-warnings $< -o $@
+
+test-conversions:
+	@if [ -n "$(HAVE_NVCC)" ]; then $(MAKE) --no-print-directory $(BUILD)/conversions_test && \
+	  echo "== conversions vs CUDA" && $(BUILD)/conversions_test; \
+	 else echo "conversions vs CUDA: SKIPPED (no nvcc at $(NVCC))"; fi
 
 # experiments/smoke.yaml through the simulator; its CSV must parse, carry the columns README.md
 # documents, and every plot must exist as PNG and SVG.

@@ -23,7 +23,10 @@ typedef struct skv_bench_opts {
   const skv_policy *policies;
   int npolicies;
   int32_t hq, hkv, head_dim, page_size;
-  skv_dtype dtype;
+  skv_dtype dtype;        /* q's type (bf16, fp16, fp8_e4m3) */
+  skv_dtype kv_dtype;     /* the cache's (bf16, fp16, fp8_e4m3, int8); V follows K except int8 with --v-dtype */
+  skv_dtype v_dtype;      /* SKV_DTYPE_COUNT: as K */
+  bool per_token_head;    /* fp8: per-token-head scales (int8 K always) */
   int repeat, warmup;
   int64_t ceiling_bytes;  /* buffer of the copy / read-stream ceilings (2 GiB) */
   const char *csv_path;   /* optional CSV, written to a temporary name and renamed */

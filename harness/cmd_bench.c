@@ -49,7 +49,8 @@ static bool parse_points(const char *text, skv_bench_point **out, int *count, ch
 }
 
 int skv_cmd_bench(int argc, char **argv) {
-  const char *grid = NULL, *policies = "fa2,fa3,flashinfer,vllm,fixed,none", *dtype = "bf16", *csv = NULL;
+  const char *grid = NULL, *policies = "fa2,fa3,flashinfer,vllm,fixed,none,lab", *dtype = "bf16", *csv = NULL;
+  const char *kv_dtype = NULL, *v_dtype = NULL, *scales = "per_tensor";
   int32_t hq = 32, hkv = 8, d = 128, ps = 16, repeat = 50, warmup = 5;
   int64_t ceiling_mib = 2048;
   bool no_cupti = false;
@@ -61,7 +62,13 @@ int skv_cmd_bench(int argc, char **argv) {
       {"hkv", SKV_ARG_INT, &hkv, "K", "KV heads (default 8)", 1, 4096, NULL},
       {"head-dim", SKV_ARG_INT, &d, "D", "64, 128 or 256 (default 128)", 1, 4096, NULL},
       {"page-size", SKV_ARG_INT, &ps, "P", "tokens per page (default 16)", 1, 256, NULL},
-      {"dtype", SKV_ARG_STRING, &dtype, "T", "bf16 or fp16 (default bf16)", 0, 0, NULL},
+      {"dtype", SKV_ARG_STRING, &dtype, "T", "q (and by default KV) type: bf16, fp16, fp8_e4m3 (default bf16)", 0,
+       0, NULL},
+      {"kv-dtype", SKV_ARG_STRING, &kv_dtype, "T", "KV cache type: bf16, fp16, fp8_e4m3, int8 (default --dtype)", 0,
+       0, NULL},
+      {"v-dtype", SKV_ARG_STRING, &v_dtype, "T", "int8 K only: keep V in bf16/fp16 (default int8)", 0, 0, NULL},
+      {"scales", SKV_ARG_STRING, &scales, "MODE", "fp8 KV: per_tensor or per_token_head (default per_tensor)", 0,
+       0, NULL},
       {"repeat", SKV_ARG_INT, &repeat, "N", "timed runs per point, >= 20 (default 50)", 20, 100000, NULL},
       {"warmup", SKV_ARG_INT, &warmup, "N", "untimed runs first (default 5)", 1, 100000, NULL},
       {"ceiling-mib", SKV_ARG_INT64, &ceiling_mib, "MiB", "buffer of the bandwidth ceilings (default 2048)", 64,
@@ -124,11 +131,29 @@ int skv_cmd_bench(int argc, char **argv) {
     free(pts);
     return SKV_EXIT_USAGE;
   }
-  if (!skv_dtype_parse(dtype, &o.dtype) || (o.dtype != SKV_BF16 && o.dtype != SKV_FP16)) {
-    fprintf(stderr, "skv bench: --dtype: '%s' is not supported (allowed: bf16, fp16)\n", dtype);
+  if (!skv_dtype_parse(dtype, &o.dtype) || (o.dtype != SKV_BF16 && o.dtype != SKV_FP16 && o.dtype != SKV_FP8_E4M3)) {
+    fprintf(stderr, "skv bench: --dtype: '%s' is not supported (allowed: bf16, fp16, fp8_e4m3)\n", dtype);
     free(pts);
     return SKV_EXIT_USAGE;
   }
+  o.kv_dtype = o.dtype;
+  if (kv_dtype && (!skv_dtype_parse(kv_dtype, &o.kv_dtype) || o.kv_dtype == SKV_FP32)) {
+    fprintf(stderr, "skv bench: --kv-dtype: '%s' is not supported (allowed: bf16, fp16, fp8_e4m3, int8)\n", kv_dtype);
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
+  o.v_dtype = SKV_DTYPE_COUNT;
+  if (v_dtype && (o.kv_dtype != SKV_INT8 || !skv_dtype_parse(v_dtype, &o.v_dtype) || (o.v_dtype != o.dtype))) {
+    fprintf(stderr, "skv bench: --v-dtype: only with --kv-dtype int8, and equal to --dtype (got '%s')\n", v_dtype);
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
+  if (strcmp(scales, "per_tensor") != 0 && strcmp(scales, "per_token_head") != 0) {
+    fprintf(stderr, "skv bench: --scales: '%s' is not per_tensor or per_token_head\n", scales);
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
+  o.per_token_head = strcmp(scales, "per_token_head") == 0;
   if (hq % hkv != 0 || (d != 64 && d != 128 && d != 256)) {
     fprintf(stderr, "skv bench: %s\n", hq % hkv ? "--hq: must be a multiple of --hkv" : "--head-dim: 64, 128 or 256");
     free(pts);

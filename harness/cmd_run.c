@@ -36,6 +36,8 @@ int skv_cmd_run(int argc, char **argv) {
       {"dump", SKV_ARG_STRING, &o.dump_dir, "DIR", "write each configuration's inputs/outputs as .npy + plan.json", 0,
        0, NULL},
       {"gpus", SKV_ARG_STRING, &o.gpus_path, "FILE", "GPU models (default experiments/gpus.yaml)", 0, 0, NULL},
+      {"plots-only", SKV_ARG_FLAG, &o.plots_only, NULL, "redraw the plots of the run in --out DIR from its results.csv",
+       0, 0, NULL},
   };
   const size_t n = sizeof specs / sizeof specs[0];
   char err[512];

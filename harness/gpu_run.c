@@ -177,9 +177,23 @@ bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_r
   if (ok && job->suite->check_reference) {
     skv_numerics num;
     if (job->cpu_reference) {
-      ok = skv_numerics_vs_reference(w, g.prob.o_dtype, o, lse, &g.prob.lse_layout, NULL, 0, &num);
+      /* The kernel against the dequantized reference with every scale (its arithmetic alone); the
+       * quantization error against the unquantized values, or, when the suite drops a scale to
+       * emulate a kernel that ignored it, what that bug costs. */
+      const skv_workload correct = skv_workload_view_correct(w), truth = skv_workload_view_unquantized(w);
+      ok = skv_numerics_vs_reference(&correct, g.prob.o_dtype, o, lse, &g.prob.lse_layout, NULL, 0, &num);
       snprintf(row->reference, sizeof row->reference, "cpu-double");
+      const bool dropped = w->opts.quant.drop_q_scale || w->opts.quant.drop_k_scale || w->opts.quant.drop_v_scale;
+      const bool quant = dropped || g.prob.q_dtype == SKV_FP8_E4M3 || g.prob.k_dtype == SKV_FP8_E4M3 ||
+                         g.prob.k_dtype == SKV_INT8;
+      skv_numerics qn;
+      if (ok && quant)
+        ok = dropped ? skv_numerics_ref_vs_ref(w, &truth, &qn)
+                     : skv_numerics_vs_reference(&truth, g.prob.o_dtype, o, lse, &g.prob.lse_layout, NULL, 0, &qn);
+      if (ok && quant) row->quant_o_rel_err = qn.o_rel_l2;
       if (!ok) snprintf(err, errlen, "reference: out of memory");
+    } else if (g.prob.k_dtype != g.prob.q_dtype || g.prob.q_dtype == SKV_FP8_E4M3) {
+      snprintf(row->reference, sizeof row->reference, "none"); /* the fp32 GPU reference reads 16-bit caches only */
     } else {
       ok = fp32_reference(&g, o, lse, &num, err, errlen);
       snprintf(row->reference, sizeof row->reference, "gpu-fp32");

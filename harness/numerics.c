@@ -110,3 +110,21 @@ int64_t skv_count_nan(skv_dtype o_dtype, const void *o, int64_t n, const float *
   for (int64_t i = 0; i < m; i++) c += isnan(lse[i]);
   return c;
 }
+
+bool skv_numerics_ref_vs_ref(const skv_workload *a, const skv_workload *b, skv_numerics *out) {
+  const skv_batch *bb = &b->batch;
+  const int64_t tq = b->cu_seqlens_q[bb->num_requests], no = tq * bb->num_q_heads * bb->head_dim,
+                nl = tq * bb->num_q_heads;
+  double *oa = malloc(sizeof(double) * (size_t)no), *ob = malloc(sizeof(double) * (size_t)no);
+  double *la = malloc(sizeof(double) * (size_t)nl), *lb = malloc(sizeof(double) * (size_t)nl);
+  bool ok = oa && ob && la && lb && skv_ref_attention(a, false, oa, la) && skv_ref_attention(b, false, ob, lb);
+  if (ok) {
+    *out = (skv_numerics){0, 0, 0, 0, 0};
+    acc s = {0, 0};
+    for (int64_t i = 0; i < no; i++) add_o(out, &s, oa[i], ob[i]);
+    for (int64_t i = 0; i < nl; i++) add_lse(out, la[i], lb[i]);
+    finish(out, &s);
+  }
+  free(oa), free(ob), free(la), free(lb);
+  return ok;
+}

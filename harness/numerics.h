@@ -37,6 +37,10 @@ void skv_numerics_vs_fp32(int32_t num_requests, int32_t hq, int32_t hkv, int32_t
                           const float *lse, const skv_layout *lse_layout, const float *ref_o, const float *ref_lse,
                           skv_numerics *out);
 
+/* Two references against each other (every request, double precision):
+ * ||O_a - O_b|| / ||O_b|| etc. False when out of memory. */
+bool skv_numerics_ref_vs_ref(const skv_workload *a, const skv_workload *b, skv_numerics *out);
+
 /* NaN count over a whole output (o: n elements of o_dtype; lse: m floats). */
 int64_t skv_count_nan(skv_dtype o_dtype, const void *o, int64_t n, const float *lse, int64_t m);
 

@@ -8,6 +8,7 @@ OUT=${OUT:-/tmp/skv-out}
 mkdir -p "$OUT"
 BIN=${SKV_BIN_DIR:-.devcarry/bin}
 STEPS=${SKV_STEPS:-info tests sanitize bench}
+export PATH="$PWD/$BIN:$PATH"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/extras/CUPTI/lib64:${LD_LIBRARY_PATH:-}
 for step in $STEPS; do
   echo "===== $step ($(date +%T))"
@@ -26,6 +27,19 @@ for step in $STEPS; do
       done ;;
     bench)
       "$BIN/skv" bench decode ${SKV_BENCH_ARGS:-} --csv "$OUT/bench.csv" 2>&1 | tee "$OUT/bench.log" ;;
+    bench_quant)
+      for kv in fp8_e4m3 int8; do
+        "$BIN/skv" bench decode --kv-dtype $kv --policies ${SKV_QUANT_POLICIES:-fa2,flashinfer,fixed,lab} \
+          --combine kernel --csv "$OUT/bench-$kv.csv" 2>&1 | tee "$OUT/bench-$kv.log" | grep -E "best|ceilings"
+      done ;;
+    suites)
+      # Every suite into results/<suite>/<run-id>/ in this copy; all of them come back as one tarball.
+      for s in ${SKV_SUITES:-default decode_grid splits_heuristic lse_layout quant}; do
+        echo "--- suite $s ($(date +%T))"
+        "$BIN/skv" run "experiments/$s.yaml" 2>"$OUT/run-$s.log" | tail -1
+        tail -2 "$OUT/run-$s.log"
+      done
+      tar czf "$OUT/results.tar.gz" results ;;
     ncu)
       ncu --clock-control none --kernel-name regex:decode_kernel --launch-skip 5 --launch-count 1 \
         --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
@@ -36,3 +50,6 @@ for step in $STEPS; do
     *) echo "unknown step $step" ;;
   esac
 done
+# At most 8 files come back from $OUT: pack the logs and CSVs into one archive.
+(cd "$OUT" && ls *.log *.csv >/dev/null 2>&1 && tar czf logs.tar.gz *.log *.csv 2>/dev/null && rm -f *.log *.csv)
+exit 0

@@ -83,6 +83,14 @@ uint32_t skv_workload_q_bits(const skv_workload *w, int64_t flat) { return load_
 
 void skv_workload_kv_row(const skv_workload *w, bool is_v, int32_t r, int64_t t, int32_t h, double *out) {
   const skv_batch *b = &w->batch;
+  if (w->true_values) {
+    skv_kv_gen g;
+    skv_workload_kv_gen(w, &g);
+    const int64_t page = skv_workload_page(w, r, t), slot = t % b->page_size;
+    const int64_t base = ((page * b->page_size + slot) * b->num_kv_heads + h) * b->head_dim;
+    for (int32_t c = 0; c < b->head_dim; c++) out[c] = skv_kv_gen_true(&g, is_v, base + c);
+    return;
+  }
   const skv_dtype dt = is_v ? v_dtype_of(w) : b->kv_dtype;
   const int64_t page = skv_workload_page(w, r, t), slot = t % b->page_size;
   const int64_t base = ((page * b->page_size + slot) * b->num_kv_heads + h) * b->head_dim;
@@ -100,6 +108,10 @@ void skv_workload_kv_row(const skv_workload *w, bool is_v, int32_t r, int64_t t,
 void skv_workload_q_row(const skv_workload *w, int32_t r, int64_t qi, int32_t h, double *out) {
   const skv_batch *b = &w->batch;
   const int64_t base = ((w->cu_seqlens_q[r] + qi) * b->num_q_heads + h) * b->head_dim;
+  if (w->true_values) {
+    for (int32_t c = 0; c < b->head_dim; c++) out[c] = q_true_value(w, base + c);
+    return;
+  }
   const bool fp8 = w->opts.q_dtype == SKV_FP8_E4M3;
   const double s = (fp8 && !w->opts.quant.drop_q_scale) ? (double)w->opts.quant.q_scale : 1.0;
   for (int32_t c = 0; c < b->head_dim; c++) out[c] = decode(w->opts.q_dtype, skv_workload_q_bits(w, base + c)) * s;
@@ -273,6 +285,19 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
     }
   }
   return true;
+}
+
+skv_workload skv_workload_view_correct(const skv_workload *w) {
+  skv_workload v = *w;
+  v.opts.quant.drop_q_scale = v.opts.quant.drop_k_scale = v.opts.quant.drop_v_scale = false;
+  v.true_values = false;
+  return v;
+}
+
+skv_workload skv_workload_view_unquantized(const skv_workload *w) {
+  skv_workload v = *w;
+  v.true_values = true;
+  return v;
 }
 
 bool skv_workload_extract(const skv_workload *w, int32_t r, skv_workload *out, char *err, size_t errlen) {

@@ -43,6 +43,8 @@ typedef struct skv_workload {
   void *k, *v;                /* pools in batch.kv_dtype, or NULL when not materialized */
   skv_quant_tensors scales;   /* per-token / per-channel scale arrays (quant.h), when the mode needs them */
   bool borrowed;              /* k, v and scales belong to another workload (skv_workload_extract) */
+  bool true_values;           /* reference only: rows give the unquantized values behind the stored ones
+                                 (datagen.h), so a reference on them measures the quantization error */
 } skv_workload;
 
 void skv_workload_opts_default(skv_workload_opts *o);
@@ -72,10 +74,17 @@ float skv_workload_kv_scale(const skv_workload *w, bool is_v, int64_t flat);
 uint32_t skv_workload_q_bits(const skv_workload *w, int64_t flat);
 
 /* Dequantized value (double) of head_dim elements of K or V for token t of
- * request r and KV head h: exactly what the kernels must compute with. */
+ * request r and KV head h: exactly what the kernels must compute with (with
+ * w->true_values: the unquantized values instead). */
 void skv_workload_kv_row(const skv_workload *w, bool is_v, int32_t r, int64_t t, int32_t h, double *out);
 /* Dequantized q row [head_dim] for query token qi (0-based within request r) of q head h. */
 void skv_workload_q_row(const skv_workload *w, int32_t r, int64_t qi, int32_t h, double *out);
+
+/* Views of w for the reference (struct copies sharing w's buffers; do not
+ * free them): the stored values with every scale applied (drop_* flags
+ * cleared: what a correct kernel computes), and the unquantized values. */
+skv_workload skv_workload_view_correct(const skv_workload *w);
+skv_workload skv_workload_view_unquantized(const skv_workload *w);
 
 /* A one-request workload with request r's q rows and page list, borrowing
  * w's pools and scales (w must outlive it): the "request alone" of the

@@ -12,10 +12,11 @@ Suite *skv_suite_cli(void);
 Suite *skv_suite_layout(void);
 Suite *skv_suite_cost(void);
 Suite *skv_suite_run(void);
+Suite *skv_suite_quant(void);
 Suite *skv_suite_suite(void);
 
 static Suite *(*const skv_test_suites[])(void) = {
-    skv_suite_dtype, skv_suite_plan, skv_suite_reference, skv_suite_cli, skv_suite_layout, skv_suite_cost, skv_suite_run,
+    skv_suite_dtype, skv_suite_plan, skv_suite_reference, skv_suite_cli, skv_suite_layout, skv_suite_cost, skv_suite_run, skv_suite_quant,
     skv_suite_suite, NULL,
 };
 

@@ -9,6 +9,7 @@
 
 #include "gpu_exec.h"
 #include "lse_layout.h"
+#include "numerics.h"
 #include "plan.h"
 #include "reference.h"
 #include "rng.h"
@@ -229,6 +230,105 @@ START_TEST(smoke_split_and_single_chunk_paths) {
   b = make_batch(4, kv, 16, 2, 256, 32, SKV_BF16);
   check_case(&b, SKV_POLICY_FLASHINFER, NULL, 3);
   skv_batch_free(&b);
+  /* a quantized path too: int8 K (per-token scales) with int8 V (per-channel) */
+  b = make_batch(4, kv, 8, 2, 128, 16, SKV_INT8);
+  skv_workload_opts wo;
+  skv_workload_opts_default(&wo);
+  wo.seed = 4;
+  wo.q_dtype = SKV_BF16;
+  wo.quant.kv_scale_mode = SKV_SCALE_PER_TOKEN_HEAD;
+  skv_workload w;
+  char err[512];
+  ck_assert_msg(skv_workload_make(&b, &wo, &w, err, sizeof err), "%s", err);
+  skv_plan pl;
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  result r = run_gpu(&w, &pl, NULL);
+  skv_numerics n;
+  const skv_layout L = skv_lse_layout_logical(4, 2, 4);
+  ck_assert(skv_numerics_vs_reference(&w, SKV_BF16, r.o, r.lse, &L, NULL, 0, &n));
+  ck_assert_msg(n.unwritten == 0 && n.o_rel_l2 <= 1e-2 && n.lse_max_abs <= 1e-3, "int8: rel %g lse %g", n.o_rel_l2,
+                n.lse_max_abs);
+  free_result(&r);
+  skv_plan_free(&pl);
+  skv_workload_free(&w);
+  skv_batch_free(&b);
+}
+END_TEST
+
+/* ---- quantized caches ---- */
+
+typedef struct qcase {
+  skv_dtype q, kv, v;
+  skv_scale_mode mode;
+} qcase;
+
+/* Every quantized variant, with the upstream fix's non-unit scales (q 0.75, k 0.5, v 0.25): the
+ * kernel matches the reference on the dequantized values, and is far from each reference that
+ * drops one scale (so it used every scale); fused and kernel combine give the same bits. */
+START_TEST(quantized_variants_match_the_dequantized_reference_and_use_every_scale) {
+  static const qcase cases[] = {
+      {SKV_BF16, SKV_FP8_E4M3, SKV_DTYPE_COUNT, SKV_SCALE_PER_TENSOR},
+      {SKV_FP16, SKV_FP8_E4M3, SKV_DTYPE_COUNT, SKV_SCALE_PER_TENSOR},
+      {SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_DTYPE_COUNT, SKV_SCALE_PER_TENSOR},
+      {SKV_BF16, SKV_FP8_E4M3, SKV_DTYPE_COUNT, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_FP16, SKV_FP8_E4M3, SKV_DTYPE_COUNT, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_BF16, SKV_INT8, SKV_INT8, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_FP16, SKV_INT8, SKV_INT8, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_BF16, SKV_INT8, SKV_BF16, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_FP16, SKV_INT8, SKV_FP16, SKV_SCALE_PER_TOKEN_HEAD},
+  };
+  static const int32_t dims[] = {64, 128, 256};
+  int64_t kv[5] = {1, 900, 3000, 77, 2048};
+  char err[512];
+  for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+    for (int di = 0; di < 3; di++) {
+      const qcase *qc = &cases[ci];
+      skv_batch b = make_batch(5, kv, 16, 4, dims[di], di == 1 ? 32 : 16, qc->kv);
+      skv_workload_opts o;
+      skv_workload_opts_default(&o);
+      o.seed = 300 + ci * 3 + (uint64_t)di;
+      o.q_dtype = qc->q;
+      o.quant.q_scale = 0.75f, o.quant.k_scale = 0.5f, o.quant.v_scale = 0.25f;
+      o.quant.kv_scale_mode = qc->mode;
+      o.quant.v_dtype = qc->v;
+      o.poison_tails = true;
+      skv_workload w;
+      ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);
+      skv_policy_opts po;
+      skv_policy_opts_default(&po);
+      po.split_size = 512;
+      skv_plan pl;
+      ck_assert(skv_plan_build(&b, (ci + di) % 2 ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &po, 132, &pl, err, sizeof err));
+      result r = run_gpu(&w, &pl, NULL), f = run_gpu_mode(&w, &pl, NULL, true);
+      const skv_dtype od = qc->q == SKV_FP16 ? SKV_FP16 : SKV_BF16;
+      skv_numerics n;
+      const skv_layout L = skv_lse_layout_logical(5, 4, 4);
+      ck_assert(skv_numerics_vs_reference(&w, od, r.o, r.lse, &L, NULL, 0, &n));
+      const double tol = qc->q == SKV_FP16 ? 2e-3 : 1e-2;
+      double dropped_min = INFINITY;
+      const bool has_q = qc->q == SKV_FP8_E4M3, has_kv = qc->kv == SKV_FP8_E4M3 && qc->mode == SKV_SCALE_PER_TENSOR;
+      for (int d = 0; d < 3; d++) {
+        if ((d == 0 && !has_q) || (d > 0 && !has_kv)) continue; /* per-token scales cannot be "dropped" per tensor */
+        skv_workload bad = w;
+        bad.opts.quant.drop_q_scale = d == 0, bad.opts.quant.drop_k_scale = d == 1, bad.opts.quant.drop_v_scale = d == 2;
+        skv_numerics nb;
+        ck_assert(skv_numerics_vs_reference(&bad, od, r.o, r.lse, &L, NULL, 0, &nb));
+        if (nb.o_rel_l2 < dropped_min) dropped_min = nb.o_rel_l2;
+      }
+      printf("  q=%s kv=%s v=%s %s d=%d: rel %.2e lse %.2e; nearest dropped-scale reference %.2e\n",
+             skv_dtype_name(qc->q), skv_dtype_name(qc->kv), skv_dtype_name(qc->v == SKV_DTYPE_COUNT ? qc->kv : qc->v),
+             skv_scale_mode_name(qc->mode), dims[di], n.o_rel_l2, n.lse_max_abs, dropped_min);
+      ck_assert_msg(n.unwritten == 0, "unwritten outputs");
+      ck_assert_msg(n.o_rel_l2 <= tol, "rel error %g", n.o_rel_l2);
+      ck_assert_msg(n.lse_max_abs <= 1e-3, "lse error %g", n.lse_max_abs);
+      ck_assert(dropped_min > 0.1);
+      ck_assert(memcmp(f.o, r.o, (size_t)5 * 16 * dims[di] * 2) == 0 && memcmp(f.lse, r.lse, 5 * 16 * 4) == 0);
+      free_result(&r);
+      free_result(&f);
+      skv_plan_free(&pl);
+      skv_workload_free(&w);
+      skv_batch_free(&b);
+    }
 }
 END_TEST
 
@@ -519,6 +619,7 @@ int main(void) {
   tcase_add_test(acc, empty_kv_gives_minus_inf_and_zero_on_the_gpu);
   tcase_add_test(acc, lse_is_written_through_the_layout_descriptor);
   tcase_add_test(acc, lse_layouts_on_the_gpu_match_the_simulator_bit_for_bit);
+  tcase_add_test(acc, quantized_variants_match_the_dequantized_reference_and_use_every_scale);
   suite_add_tcase(s, acc);
   TCase *det = tcase_create("determinism");
   tcase_set_timeout(det, 300);
