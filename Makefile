@@ -25,7 +25,7 @@ BUILD := build
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LIBDIR := /usr/lib/x86_64-linux-gnu
 
-CPPFLAGS := -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE -DSKV_VERSION='"$(VERSION)"'
+CPPFLAGS := -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE
 CWARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS := $(CWARN) -O2 -g -MMD -MP
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -73,7 +73,7 @@ SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
            $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps run test test-gpu test-cpu test-smoke test-conversions kernels bundle ptxas fuzz clean
+.PHONY: FORCE all deps run test test-gpu test-cpu test-smoke test-conversions kernels bundle ptxas fuzz clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/skv
@@ -84,6 +84,22 @@ deps:
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The commit, regenerated on every build but rewritten only when it changes (so nothing relinks
+# needlessly, and a binary never carries a stale one).
+$(BUILD)/version.c: FORCE
+	@mkdir -p $(BUILD)
+	@echo 'const char skv_version[] = "$(VERSION)";' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+FORCE:
+
+$(OBJ)/version.o: $(BUILD)/version.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/version.o: $(BUILD)/version.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 $(BUILD)/mode.$(GPU):
 	@mkdir -p $(BUILD) && rm -f $(BUILD)/mode.* && touch $@
@@ -96,15 +112,15 @@ $(BUILD)/kernels/%.o: kernels/%.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ) $(BUILD)/mode.$(GPU)
+$(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ) $(OBJ)/version.o $(BUILD)/mode.$(GPU)
 	$(LINK) -o $@ $(filter %.o,$^) $(YAML_LIBS) $(LINK_LIBS)
 
-$(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ)
+$(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ) $(BUILD)/san/version.o
 	$(CC) $(SANFLAGS) -o $@ $^ $(YAML_LIBS) $(CHECK_LIBS)
 
 # GPU tests: plain (unsanitized) objects, the kernels, Check linked statically.
 GPU_TEST_OBJ := $(GPU_TEST_SRC:%.c=$(OBJ)/%.o)
-$(BUILD)/skv_gpu_tests: $(GPU_TEST_OBJ) $(filter-out $(MAIN_OBJ),$(HARNESS_OBJ)) $(SIM_OBJ) $(CU_OBJ)
+$(BUILD)/skv_gpu_tests: $(GPU_TEST_OBJ) $(filter-out $(MAIN_OBJ),$(HARNESS_OBJ)) $(SIM_OBJ) $(CU_OBJ) $(OBJ)/version.o
 	@if [ "$(GPU)" != 1 ]; then echo "skv_gpu_tests needs nvcc (GPU=1)"; exit 2; fi
 	$(LINK) -o $@ $^ $(YAML_LIBS) $(CHECK_LIBS) $(LINK_LIBS)
 

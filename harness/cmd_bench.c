@@ -6,10 +6,8 @@
 #include "args.h"
 #include "bench.h"
 #include "commands.h"
+#include "version.h"
 
-#ifndef SKV_VERSION
-#define SKV_VERSION "unknown"
-#endif
 
 /* The grid: (B, L) points of hq 32, hkv 8, d 128, bf16, page 16. */
 static const skv_bench_point default_grid[] = {{1, 4096},  {1, 32768}, {1, 131072}, {8, 4096},  {8, 32768},
@@ -165,7 +163,7 @@ int skv_cmd_bench(int argc, char **argv) {
   o.repeat = repeat, o.warmup = warmup;
   o.ceiling_bytes = ceiling_mib << 20;
   o.csv_path = csv;
-  o.version = SKV_VERSION;
+  o.version = skv_version;
   o.use_cupti = !no_cupti;
   if (strcmp(combine, "both") == 0) o.combine_modes = SKV_BENCH_COMBINE_BOTH;
   else if (strcmp(combine, "kernel") == 0) o.combine_modes = SKV_BENCH_COMBINE_KERNEL;

@@ -4,10 +4,8 @@
 
 #include "args.h"
 #include "commands.h"
+#include "version.h"
 
-#ifndef SKV_VERSION
-#define SKV_VERSION "unknown"
-#endif
 
 typedef struct command {
   const char *name;
@@ -35,7 +33,7 @@ int main(int argc, char **argv) {
     return argc < 2 ? SKV_EXIT_USAGE : SKV_EXIT_OK;
   }
   if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-    printf("skv %s (%s)\n", SKV_VERSION,
+    printf("skv %s (%s)\n", skv_version,
 #ifdef SKV_WITH_CUDA
            "with CUDA kernels"
 #else

@@ -20,10 +20,8 @@
 #include "numerics.h"
 #include "progress.h"
 #include "reference.h"
+#include "version.h"
 
-#ifndef SKV_VERSION
-#define SKV_VERSION "unknown"
-#endif
 
 /* Double-precision work (multiply-adds) the CPU reference may spend on one configuration. */
 #define SKV_CPU_REF_BUDGET_SIM 2e8
@@ -347,7 +345,7 @@ static bool write_meta(const run_meta *m, char *err, size_t errlen) {
   snprintf(hash, sizeof hash, "%016llx", (unsigned long long)m->suite->file_hash);
   skv_json_kv_string(&j, "suite_hash_fnv1a64", hash);
   skv_json_kv_string(&j, "run_id", m->run_id);
-  skv_json_kv_string(&j, "skv_commit", SKV_VERSION);
+  skv_json_kv_string(&j, "skv_commit", skv_version);
   skv_json_kv_string(&j, "command", m->o->command ? m->o->command : "");
   skv_json_kv_string(&j, "mode", m->measured ? "measured" : "sim");
   skv_json_kv_string(&j, "mode_reason", m->mode_text);
@@ -604,7 +602,7 @@ int skv_run_suite(const skv_run_opts *o) {
   if (rc == SKV_EXIT_OK) {
     char stamp[32];
     utc_now(stamp, sizeof stamp, "%Y%m%d-%H%M%S");
-    snprintf(run_id, sizeof run_id, "%s-%s%s", stamp, SKV_VERSION, measured ? "" : "-sim");
+    snprintf(run_id, sizeof run_id, "%s-%s%s", stamp, skv_version, measured ? "" : "-sim");
     if (o->out_dir) snprintf(dir, sizeof dir, "%s", o->out_dir);
     else if (o->resume && !find_resume_dir(&suite, dir, sizeof dir, err, sizeof err)) rc = SKV_EXIT_USAGE;
     else if (!o->resume) snprintf(dir, sizeof dir, "results/%s/%s", suite.name, run_id);
