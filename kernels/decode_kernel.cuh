@@ -121,20 +121,30 @@ __device__ __forceinline__ uint32_t e4m3x2_to_f16x2(uint32_t two) {
 #endif
 }
 
-// Four 8-bit codes (one 32-bit word, lowest byte first) to four T values, exactly.
+// Four int8 codes to two f16 pairs, exactly: with the sign bit flipped each code u = b + 128 is an
+// unsigned byte; 0x6400 | u is the f16 1024 + u, and subtracting 1152 leaves b (all exact in f16).
+__device__ __forceinline__ void int8x4_to_f16(uint32_t w, uint32_t &lo, uint32_t &hi) {
+  const uint32_t u = w ^ 0x80808080u;
+  const uint32_t a = __byte_perm(u, 0x64646464u, 0x5140), b = __byte_perm(u, 0x64646464u, 0x7362);
+  const __half2 bias = __halves2half2(__ushort_as_half(0x6480u), __ushort_as_half(0x6480u)); /* 1152 */
+  const __half2 x = __hsub2(*reinterpret_cast<const __half2 *>(&a), bias);
+  const __half2 y = __hsub2(*reinterpret_cast<const __half2 *>(&b), bias);
+  lo = *reinterpret_cast<const uint32_t *>(&x);
+  hi = *reinterpret_cast<const uint32_t *>(&y);
+}
+
+// Four 8-bit codes (one 32-bit word, lowest byte first) to four T values, exactly. Quantized caches
+// run the fp16 MMA (e4m3 and int8 are exact in fp16, one or two instructions per pair), except an
+// int8 K with a bf16 V, which runs bf16 (the codes go through float).
 template <typename T, bool FP8>
 __device__ __forceinline__ void codes_to_t(uint32_t w, uint32_t &lo, uint32_t &hi) {
   if constexpr (FP8) {
-    const uint32_t h0 = e4m3x2_to_f16x2(w & 0xFFFFu), h1 = e4m3x2_to_f16x2(w >> 16);
-    if constexpr (!std::is_same<T, __half>::value) {  // bf16: through f32, still exact
-      const __half2 a = *reinterpret_cast<const __half2 *>(&h0), b = *reinterpret_cast<const __half2 *>(&h1);
-      lo = Mma<T>::pack(__low2float(a), __high2float(a));
-      hi = Mma<T>::pack(__low2float(b), __high2float(b));
-    } else {
-      lo = h0;
-      hi = h1;
-    }
-  } else {  // int8: exact in f16 and bf16 (|x| <= 127)
+    static_assert(std::is_same<T, __half>::value, "fp8 codes feed the fp16 MMA");
+    lo = e4m3x2_to_f16x2(w & 0xFFFFu);
+    hi = e4m3x2_to_f16x2(w >> 16);
+  } else if constexpr (std::is_same<T, __half>::value) {
+    int8x4_to_f16(w, lo, hi);
+  } else {
     const int8_t *c = reinterpret_cast<const int8_t *>(&w);
     lo = Mma<T>::pack(static_cast<float>(c[0]), static_cast<float>(c[1]));
     hi = Mma<T>::pack(static_cast<float>(c[2]), static_cast<float>(c[3]));
@@ -251,23 +261,44 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     }
   };
 
-  // Q tile: rows g < G hold the group's q heads (as T), rows G..15 zero. 16-bit q arrives by
-  // cp.async as its own group; fp8 q (the MMA type is then fp16) is converted on the way.
+  // Q tile: rows g < G hold the group's q heads (as T), rows G..15 zero. q of the MMA type arrives
+  // by cp.async as its own group; fp8 q, and bf16 q over a quantized cache (fp16 MMA), are
+  // converted on the way: fp8 exactly; bf16 to the nearest fp16, exact for magnitudes in
+  // [2^-14, 65504] (smaller ones keep an absolute error under 2^-25; the numerics checks see it).
   {
     const int64_t q0 = (static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G) * D;
-    if (p.q_dtype == SKV_FP8_E4M3) {
-      const unsigned char *q = static_cast<const unsigned char *>(p.d_q) + q0;
-      for (int i = tid; i < 16 * (D / 8); i += kThreads) {
-        const int row = i / (D / 8), ch = i % (D / 8);
-        uint4 v = make_uint4(0, 0, 0, 0);
-        if (row < G) {
-          const uint2 c = *reinterpret_cast<const uint2 *>(q + static_cast<int64_t>(row) * D + ch * 8);
-          codes_to_t<T, true>(c.x, v.x, v.y);
-          codes_to_t<T, true>(c.y, v.z, v.w);
+    bool converted = false;
+    if constexpr (std::is_same<T, __half>::value) {
+      if (p.q_dtype == SKV_BF16) {
+        const __nv_bfloat16 *q = static_cast<const __nv_bfloat16 *>(p.d_q) + q0;
+        for (int i = tid; i < 16 * (D / 8); i += kThreads) {
+          const int row = i / (D / 8), ch = i % (D / 8);
+          uint4 v = make_uint4(0, 0, 0, 0);
+          if (row < G) {
+            const uint4 c = *reinterpret_cast<const uint4 *>(q + static_cast<int64_t>(row) * D + ch * 8);
+            const __nv_bfloat162 *e = reinterpret_cast<const __nv_bfloat162 *>(&c);
+            uint32_t *o = reinterpret_cast<uint32_t *>(&v);
+            for (int k = 0; k < 4; ++k) o[k] = Mma<T>::pack(__low2float(e[k]), __high2float(e[k]));
+          }
+          *reinterpret_cast<uint4 *>(qtile + swz<D>(row, ch)) = v;
         }
-        *reinterpret_cast<uint4 *>(qtile + swz<D>(row, ch)) = v;
+        converted = true;
+      } else if (p.q_dtype == SKV_FP8_E4M3) {
+        const unsigned char *q = static_cast<const unsigned char *>(p.d_q) + q0;
+        for (int i = tid; i < 16 * (D / 8); i += kThreads) {
+          const int row = i / (D / 8), ch = i % (D / 8);
+          uint4 v = make_uint4(0, 0, 0, 0);
+          if (row < G) {
+            const uint2 c = *reinterpret_cast<const uint2 *>(q + static_cast<int64_t>(row) * D + ch * 8);
+            codes_to_t<T, true>(c.x, v.x, v.y);
+            codes_to_t<T, true>(c.y, v.z, v.w);
+          }
+          *reinterpret_cast<uint4 *>(qtile + swz<D>(row, ch)) = v;
+        }
+        converted = true;
       }
-    } else {
+    }
+    if (!converted) {
       const T *q = static_cast<const T *>(p.d_q) + q0;
       for (int i = tid; i < 16 * (D / 8); i += kThreads) {
         const int row = i / (D / 8), ch = i % (D / 8);

@@ -1,6 +1,8 @@
 // decode_quant.cu — the decode kernel (decode_kernel.cuh) instantiated for quantized KV caches:
 // fp8 e4m3 per tensor and per token-head, int8 (per-token-head K, per-channel V), int8 K with a
-// 16-bit V. The MMA type is q's type for 16-bit q, and fp16 for fp8 q (e4m3 is exact in fp16).
+// 16-bit V. The MMA type is fp16 (e4m3 and int8 codes are exact in it and convert in one or two
+// instructions per pair; bf16 or fp8 q is converted once per CTA), except int8 K with a 16-bit V,
+// which runs that V's type (q's).
 #include "decode_kernel.cuh"
 
 namespace skv {
@@ -10,21 +12,16 @@ static int variant_of(const skv_decode_problem *p) {
   return p->v_dtype == SKV_INT8 ? kKvInt8 : kKvInt8K16V;
 }
 
-template <typename T>
-static int launch_t(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s, char *err,
-                    size_t errlen) {
-  switch (variant_of(p)) {
-  case kKvFp8Tensor: return launch_decode_dim<T, kKvFp8Tensor>(p, pd, page_shift, s, err, errlen);
-  case kKvFp8Token: return launch_decode_dim<T, kKvFp8Token>(p, pd, page_shift, s, err, errlen);
-  case kKvInt8: return launch_decode_dim<T, kKvInt8>(p, pd, page_shift, s, err, errlen);
-  default: return launch_decode_dim<T, kKvInt8K16V>(p, pd, page_shift, s, err, errlen);
-  }
-}
-
 int launch_decode_quant(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
                         char *err, size_t errlen) {
-  if (p->q_dtype == SKV_BF16) return launch_t<__nv_bfloat16>(p, pd, page_shift, s, err, errlen);
-  return launch_t<__half>(p, pd, page_shift, s, err, errlen); /* fp16 q, or fp8 q */
+  if (variant_of(p) == kKvInt8K16V && p->q_dtype == SKV_BF16)
+    return launch_decode_dim<__nv_bfloat16, kKvInt8K16V>(p, pd, page_shift, s, err, errlen);
+  switch (variant_of(p)) {
+  case kKvFp8Tensor: return launch_decode_dim<__half, kKvFp8Tensor>(p, pd, page_shift, s, err, errlen);
+  case kKvFp8Token: return launch_decode_dim<__half, kKvFp8Token>(p, pd, page_shift, s, err, errlen);
+  case kKvInt8: return launch_decode_dim<__half, kKvInt8>(p, pd, page_shift, s, err, errlen);
+  default: return launch_decode_dim<__half, kKvInt8K16V>(p, pd, page_shift, s, err, errlen);
+  }
 }
 
 size_t loop_bytes_quant(const skv_decode_problem *p) {
