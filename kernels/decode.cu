@@ -14,6 +14,17 @@ namespace {
 
 bool is16(skv_dtype t) { return t == SKV_BF16 || t == SKV_FP16; }
 
+// The instantiation p selects: launch it, or with `occupancy` report its resident CTAs per SM.
+int launch_variant(const skv_decode_problem *p, const skv_plan_device *pd, cudaStream_t s, char *err, size_t errlen,
+                   int *occupancy) {
+  int shift = 0;
+  while ((1 << shift) < p->page_size) ++shift;
+  if (!is16(p->k_dtype)) return skv::launch_decode_quant(p, pd, shift, s, err, errlen, occupancy);
+  if (p->q_dtype == SKV_BF16)
+    return skv::launch_decode_dim<__nv_bfloat16, skv::kKv16>(p, pd, shift, s, err, errlen, occupancy);
+  return skv::launch_decode_dim<__half, skv::kKv16>(p, pd, shift, s, err, errlen, occupancy);
+}
+
 }  // namespace
 
 extern "C" bool skv_decode_supported(const skv_decode_problem *p, char *err, size_t errlen) {
@@ -83,9 +94,11 @@ extern "C" int skv_decode_launch(const skv_decode_problem *p, const skv_plan_dev
     snprintf(err, errlen, "decode kernel: %lld work items exceed the grid limit", (long long)pd->num_work);
     return (int)cudaErrorInvalidValue;
   }
-  int shift = 0;
-  while ((1 << shift) < p->page_size) ++shift;
-  if (quant) return skv::launch_decode_quant(p, pd, shift, s, err, errlen);
-  if (p->q_dtype == SKV_BF16) return skv::launch_decode_dim<__nv_bfloat16, skv::kKv16>(p, pd, shift, s, err, errlen);
-  return skv::launch_decode_dim<__half, skv::kKv16>(p, pd, shift, s, err, errlen);
+  return launch_variant(p, pd, s, err, errlen, nullptr);
+}
+
+extern "C" int skv_decode_occupancy(const skv_decode_problem *p, int *ctas_per_sm, char *err, size_t errlen) {
+  *ctas_per_sm = 0;
+  if (!skv_decode_supported(p, err, errlen)) return (int)cudaErrorInvalidValue;
+  return launch_variant(p, nullptr, 0, err, errlen, ctas_per_sm);
 }

@@ -23,9 +23,19 @@
 // of the chunk's data: the same chunk gives the same bits in any batch.
 //
 // Quantized caches (the KV variant V, fixed at compile time: no branch in the inner loop). 8-bit
-// codes arrive by cp.async into unswizzled stage tiles; each warp converts its own 16 rows into a
-// 16-bit swizzled tile of the MMA type T (e4m3 and int8 codes are exact in fp16, and in bf16), and
-// the 16-bit code path above runs on them. The scales never touch the codes:
+// codes arrive by cp.async into stage tiles swizzled for bytes (swizzle8.h) and go from shared
+// memory straight into MMA B fragments: one 16-byte load, converted in registers (e4m3 and int8
+// are exact in fp16, the MMA type T of every 8-bit variant but int8-K + bf16-V), no 16-bit copy.
+// For that the two reductions are re-indexed, which leaves the sums unchanged:
+//   - QK^T: lane (quad, c) needs B[k][n] for k = 2c, 2c+1, 2c+8, 2c+9 of every 16-dim k-step. Let
+//     k-step s = 4 blk + sub take, in those positions, the dims 64 blk + 16 c + 4 sub + {0,1,2,3}:
+//     the 16 bytes at 64 blk + 16 c of the token's row are then exactly the lane's B values for
+//     the 4 k-steps of block blk. The query fragments are loaded with the same permutation.
+//   - P.V: lane (quad, c) needs V[t][n] for its P tokens t = 2c, 2c+1, 2c+8, 2c+9 and, in output
+//     tile dt, column n = quad. Let column n of tile dt be dim n * D/8 + dt: the lane reads D/8
+//     contiguous bytes of each of its 4 token rows, and byte-permutes (prmt) pairs of rows into
+//     the (t, t+1) code pairs of its B fragments. The output dims are un-permuted when stored.
+// The scales never touch the codes:
 //   - per-tensor q_scale and k_scale fold into the one score scale (q_scale * k_scale * sm_scale);
 //   - a per-token K scale multiplies that token's score column;
 //   - a per-token V scale multiplies that token's probability before P.V (the row sums use the
@@ -43,6 +53,7 @@
 #include "merge.cuh"
 #include "mma.cuh"
 #include "skv_kernels.h"
+#include "swizzle8.h"
 
 namespace skv {
 
@@ -77,7 +88,7 @@ struct KvTraits {
 template <int D, int V>
 struct Cfg {
   using KV = KvTraits<V>;
-  static constexpr bool k8 = KV::kKBytes == 1;  // K (and maybe V) pass through a conversion buffer
+  static constexpr bool k8 = KV::kKBytes == 1;  // K (and maybe V) read as 8-bit codes into registers
   static constexpr int kStages = D == 256 ? 2 : (k8 ? 4 : (D == 128 ? 3 : 4));
   static constexpr int kKChunks = D * KV::kKBytes / 16;   // 16-byte chunks per K row
   static constexpr int kVChunks = D * KV::kVBytes / 16;
@@ -92,10 +103,8 @@ struct Cfg {
   static constexpr int kPipeBytes = kStages * kStageBytes;
   static constexpr int kMergeBytes = kWarps * 16 * (D + 2) * 4;  // per-warp acc, m, l for the final merge
   static constexpr int kLoopBytes = kPipeBytes > kMergeBytes ? kPipeBytes : kMergeBytes;
-  // Per-warp 16-bit tiles the 8-bit codes are converted into (K always, V when 8-bit).
-  static constexpr int kConvBytes = k8 ? kWarps * 16 * D * 2 * (KV::kVBytes == 1 ? 2 : 1) : 0;
   static constexpr int kQBytes = 16 * D * 2;
-  static constexpr int kSmem = kLoopBytes + kConvBytes + kQBytes;
+  static constexpr int kSmem = kLoopBytes + kQBytes;
 };
 
 // Two e4m3 codes (low byte first) to an f16 pair, exactly (every e4m3 value is an f16 value).
@@ -151,24 +160,6 @@ __device__ __forceinline__ void codes_to_t(uint32_t w, uint32_t &lo, uint32_t &h
   }
 }
 
-// A warp converts its 16 rows of an 8-bit stage tile (row-major, D bytes a row) into a 16-bit
-// swizzled tile (the layout ldmatrix reads).
-template <typename T, int D, bool FP8>
-__device__ __forceinline__ void convert_rows(const unsigned char *src, unsigned char *dst, int lane) {
-#pragma unroll
-  for (int i = 0; i < D / 32; ++i) {  // 16 rows x D/16 chunks of 16 bytes = D chunks, D/32 per lane
-    const int chunk = lane + 32 * i, row = chunk / (D / 16), col = chunk % (D / 16);
-    const uint4 v = *reinterpret_cast<const uint4 *>(src + row * D + col * 16);
-    uint4 a, b;
-    codes_to_t<T, FP8>(v.x, a.x, a.y);
-    codes_to_t<T, FP8>(v.y, a.z, a.w);
-    codes_to_t<T, FP8>(v.z, b.x, b.y);
-    codes_to_t<T, FP8>(v.w, b.z, b.w);
-    *reinterpret_cast<uint4 *>(dst + swz<D>(row, 2 * col)) = a;
-    *reinterpret_cast<uint4 *>(dst + swz<D>(row, 2 * col + 1)) = b;
-  }
-}
-
 __device__ __forceinline__ void cp_async_4(uint32_t smem_addr, const void *gmem, bool valid) {
   const int src_bytes = valid ? 4 : 0;
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr), "l"(gmem), "r"(src_bytes));
@@ -186,8 +177,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   using KV = KvTraits<V>;
   extern __shared__ __align__(128) unsigned char smem[];
   unsigned char *pipe = smem;
-  unsigned char *conv = smem + C::kLoopBytes;
-  unsigned char *qtile = conv + C::kConvBytes;
+  unsigned char *qtile = smem + C::kLoopBytes;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const skv_work w = pd.d_work[blockIdx.x];
@@ -234,7 +224,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
       const int64_t tok = tok_of(tile, row);
       const bool valid = tok < end;
       const unsigned char *src = kbase + pool_row(ids.k[pass], valid ? tok : begin) * D * KV::kKBytes + chunk * 16;
-      const uint32_t off = KV::kKBytes == 2 ? swz<D>(row, chunk) : static_cast<uint32_t>(row * D + chunk * 16);
+      const uint32_t off = KV::kKBytes == 2 ? swz<D>(row, chunk) : skv_swz8(D, row, chunk);
       cp_async_16(smem_u32(ks + off), src, valid);
     }
 #pragma unroll
@@ -244,7 +234,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
       const bool valid = tok < end;
       const int32_t page = kSameRows ? ids.k[pass] : ids.v[kSameRows ? 0 : pass];
       const unsigned char *src = vbase + pool_row(page, valid ? tok : begin) * D * KV::kVBytes + chunk * 16;
-      const uint32_t off = KV::kVBytes == 2 ? swz<D>(row, chunk) : static_cast<uint32_t>(row * D + chunk * 16);
+      const uint32_t off = KV::kVBytes == 2 ? swz<D>(row, chunk) : skv_swz8(D, row, chunk);
       cp_async_16(smem_u32(vs + off), src, valid);
     }
     if constexpr (C::kScaleBytes > 0) {
@@ -323,10 +313,25 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   __syncthreads();
 
   uint32_t qa[D / 16][4];
+  if constexpr (C::k8) {
+    // 8-bit K: k-step s = 4 blk + sub holds dims 64 blk + 16 c + 4 sub + {0,1 | 2,3} (see the top).
 #pragma unroll
-  for (int ks = 0; ks < D / 16; ++ks) {
-    const int mi = lane >> 3, ri = lane & 7;
-    ldmatrix_x4(qa[ks], smem_u32(qtile + swz<D>((mi & 1) * 8 + ri, ks * 2 + (mi >> 1))));
+    for (int ks = 0; ks < D / 16; ++ks) {
+      const int dim = 64 * (ks >> 2) + 16 * (lane & 3) + 4 * (ks & 3);
+      const int in_chunk = (dim % 8) * 2;  // byte offset of the 4 values in their 16-byte chunk
+      const uint2 lo = *reinterpret_cast<const uint2 *>(qtile + swz<D>(lane >> 2, dim / 8) + in_chunk);
+      const uint2 hi = *reinterpret_cast<const uint2 *>(qtile + swz<D>((lane >> 2) + 8, dim / 8) + in_chunk);
+      qa[ks][0] = lo.x;
+      qa[ks][1] = hi.x;
+      qa[ks][2] = lo.y;
+      qa[ks][3] = hi.y;
+    }
+  } else {
+#pragma unroll
+    for (int ks = 0; ks < D / 16; ++ks) {
+      const int mi = lane >> 3, ri = lane & 7;
+      ldmatrix_x4(qa[ks], smem_u32(qtile + swz<D>((mi & 1) * 8 + ri, ks * 2 + (mi >> 1))));
+    }
   }
 
   // One score scale: softmax scale in log2 units, times the per-tensor q and k scales.
@@ -338,9 +343,6 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   float acc[D / 8][4];
 #pragma unroll
   for (int i = 0; i < D / 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-
-  unsigned char *kconv = conv + warp * 16 * D * 2;                  // this warp's converted K rows
-  unsigned char *vconv = conv + (kWarps + warp) * 16 * D * 2;       // and V rows (8-bit V only)
 
   for (int i = 0; i < ntiles; ++i) {
     cp_async_wait<C::kStages - 2>();
@@ -355,28 +357,32 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     const unsigned char *ks = stage, *vs = stage + C::kKTileBytes;
     const float *sc = reinterpret_cast<const float *>(vs + C::kVTileBytes);
     const int mi = lane >> 3, ri = lane & 7;
-    // Rows of this warp's 16 tokens: in the stage tiles (16-bit) or the converted tiles (8-bit).
-    int kr0 = warp * kWarpTokens, vr0 = warp * kWarpTokens;
-    if constexpr (C::k8) {
-      convert_rows<T, D, KV::kKFp8>(ks + warp * kWarpTokens * D, kconv, lane);
-      ks = kconv;
-      kr0 = 0;
-      if constexpr (KV::kVBytes == 1) {
-        convert_rows<T, D, KV::kVFp8>(vs + warp * kWarpTokens * D, vconv, lane);
-        vs = vconv;
-        vr0 = 0;
-      }
-      __syncwarp();
-    }
+    const int r0 = warp * kWarpTokens;  // this warp's 16 token rows in the stage tiles
 
     // S = Q K^T for 16 rows x 16 tokens.
     float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+    if constexpr (C::k8) {
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      uint32_t kb[4];
-      ldmatrix_x4(kb, smem_u32(ks + swz<D>(kr0 + (mi >> 1) * 8 + ri, kk * 2 + (mi & 1))));
-      Mma<T>::run(s[0], qa[kk], kb[0], kb[1]);
-      Mma<T>::run(s[1], qa[kk], kb[2], kb[3]);
+      for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+        for (int blk = 0; blk < D / 64; ++blk) {
+          const uint4 c = *reinterpret_cast<const uint4 *>(ks + skv_swz8(D, r0 + 8 * nt + (lane >> 2), 4 * blk + (lane & 3)));
+          const uint32_t words[4] = {c.x, c.y, c.z, c.w};
+#pragma unroll
+          for (int sub = 0; sub < 4; ++sub) {
+            uint32_t b0, b1;
+            codes_to_t<T, KV::kKFp8>(words[sub], b0, b1);
+            Mma<T>::run(s[nt], qa[4 * blk + sub], b0, b1);
+          }
+        }
+    } else {
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t kb[4];
+        ldmatrix_x4(kb, smem_u32(ks + swz<D>(r0 + (mi >> 1) * 8 + ri, kk * 2 + (mi & 1))));
+        Mma<T>::run(s[0], qa[kk], kb[0], kb[1]);
+        Mma<T>::run(s[1], qa[kk], kb[2], kb[3]);
+      }
     }
     // Scale to log2 units (per-token K scales per column) and mask tokens past the range.
     float mx[2] = {-INFINITY, -INFINITY};
@@ -426,14 +432,52 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     // O += P V: the score fragments of tokens 0-7 and 8-15 are the A fragment of P.
     const uint32_t pa[4] = {Mma<T>::pack(s[0][0], s[0][1]), Mma<T>::pack(s[0][2], s[0][3]),
                             Mma<T>::pack(s[1][0], s[1][1]), Mma<T>::pack(s[1][2], s[1][3])};
+    if constexpr (KV::kVBytes == 1) {
+      // Rows 2c, 2c+1, 2c+8, 2c+9; bytes [quad D/8, (quad+1) D/8) = output tiles dt of column quad.
+      const int tr = r0 + 2 * (lane & 3), byte0 = (lane >> 2) * (D / 8);
 #pragma unroll
-    for (int dd = 0; dd < D / 16; ++dd) {
-      uint32_t vb[4];
-      ldmatrix_x4_trans(vb, smem_u32(vs + swz<D>(vr0 + (mi & 1) * 8 + ri, dd * 2 + (mi >> 1))));
-      Mma<T>::run(acc[2 * dd], pa, vb[0], vb[1]);
-      Mma<T>::run(acc[2 * dd + 1], pa, vb[2], vb[3]);
+      for (int piece = 0; piece < (D == 64 ? 1 : D / 128); ++piece) {
+        uint32_t v[4][4];  // [row][word]: 16 (D = 64: 8) bytes of each row
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int row = tr + (i >> 1) * 8 + (i & 1), byte = byte0 + 16 * piece;
+          const unsigned char *src = vs + skv_swz8(D, row, byte / 16) + byte % 16;
+          if constexpr (D == 64) {
+            const uint2 c = *reinterpret_cast<const uint2 *>(src);
+            v[i][0] = c.x;
+            v[i][1] = c.y;
+            v[i][2] = v[i][3] = 0;
+          } else {
+            const uint4 c = *reinterpret_cast<const uint4 *>(src);
+            v[i][0] = c.x;
+            v[i][1] = c.y;
+            v[i][2] = c.z;
+            v[i][3] = c.w;
+          }
+        }
+#pragma unroll
+        for (int wd = 0; wd < (D == 64 ? 2 : 4); ++wd) {
+          // Byte b of word wd is tile dt = 16 piece + 4 wd + b; pair the rows (t, t+1) per byte.
+          const uint32_t a01 = __byte_perm(v[0][wd], v[1][wd], 0x5140), b01 = __byte_perm(v[0][wd], v[1][wd], 0x7362);
+          const uint32_t a89 = __byte_perm(v[2][wd], v[3][wd], 0x5140), b89 = __byte_perm(v[2][wd], v[3][wd], 0x7362);
+          uint32_t lo[4], hi[4];  // B fragments (b0: tokens 2c,2c+1; b1: 2c+8,2c+9) of 4 tiles
+          codes_to_t<T, KV::kVFp8>(a01, lo[0], lo[1]);
+          codes_to_t<T, KV::kVFp8>(b01, lo[2], lo[3]);
+          codes_to_t<T, KV::kVFp8>(a89, hi[0], hi[1]);
+          codes_to_t<T, KV::kVFp8>(b89, hi[2], hi[3]);
+#pragma unroll
+          for (int b = 0; b < 4; ++b) Mma<T>::run(acc[16 * piece + 4 * wd + b], pa, lo[b], hi[b]);
+        }
+      }
+    } else {
+#pragma unroll
+      for (int dd = 0; dd < D / 16; ++dd) {
+        uint32_t vb[4];
+        ldmatrix_x4_trans(vb, smem_u32(vs + swz<D>(r0 + (mi & 1) * 8 + ri, dd * 2 + (mi >> 1))));
+        Mma<T>::run(acc[2 * dd], pa, vb[0], vb[1]);
+        Mma<T>::run(acc[2 * dd + 1], pa, vb[2], vb[3]);
+      }
     }
-    if constexpr (C::k8) __syncwarp();  // the converted tiles are rewritten next tile
   }
   cp_async_wait<0>();
   __syncthreads();  // pipeline buffers free: reuse them for the merge
@@ -448,12 +492,14 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   float *wml = reinterpret_cast<float *>(pipe) + kWarps * 16 * D + warp * 32;
   {
     const int quad = lane >> 2, pair = 2 * (lane & 3);
+    // The dim of column n of output tile dt: dt * 8 + n, or n * D/8 + dt for 8-bit V (see the top).
+    auto dim = [](int dt, int n) { return KV::kVBytes == 1 ? n * (D / 8) + dt : dt * 8 + n; };
 #pragma unroll
     for (int dt = 0; dt < D / 8; ++dt) {
-      wacc[quad * D + dt * 8 + pair] = acc[dt][0];
-      wacc[quad * D + dt * 8 + pair + 1] = acc[dt][1];
-      wacc[(quad + 8) * D + dt * 8 + pair] = acc[dt][2];
-      wacc[(quad + 8) * D + dt * 8 + pair + 1] = acc[dt][3];
+      wacc[quad * D + dim(dt, pair)] = acc[dt][0];
+      wacc[quad * D + dim(dt, pair + 1)] = acc[dt][1];
+      wacc[(quad + 8) * D + dim(dt, pair)] = acc[dt][2];
+      wacc[(quad + 8) * D + dim(dt, pair + 1)] = acc[dt][3];
     }
     if ((lane & 3) == 0) {
       wml[quad] = m[0];
@@ -518,15 +564,20 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   }
 }
 
-// Launch one instantiation (its shared memory opt-in once per process).
+// Launch one instantiation (its shared memory opt-in once per process); with `occupancy`, only
+// report its resident CTAs per SM instead.
 template <typename T, int D, int V>
 int launch_decode(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s, char *err,
-                  size_t errlen) {
+                  size_t errlen, int *occupancy) {
   constexpr int smem = Cfg<D, V>::kSmem;
   static bool smem_set = false;
   if (!smem_set) {
     SKV_CUDA_TRY(cudaFuncSetAttribute(decode_kernel<T, D, V>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     smem_set = true;
+  }
+  if (occupancy) {
+    SKV_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, decode_kernel<T, D, V>, kThreads, smem));
+    return 0;
   }
   decode_kernel<T, D, V><<<static_cast<unsigned>(pd->num_work), kThreads, smem, s>>>(*p, *pd, page_shift);
   SKV_CUDA_LAUNCH("decode_kernel");
@@ -535,11 +586,11 @@ int launch_decode(const skv_decode_problem *p, const skv_plan_device *pd, int pa
 
 template <typename T, int V>
 int launch_decode_dim(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
-                      char *err, size_t errlen) {
+                      char *err, size_t errlen, int *occupancy) {
   switch (p->head_dim) {
-  case 64: return launch_decode<T, 64, V>(p, pd, page_shift, s, err, errlen);
-  case 128: return launch_decode<T, 128, V>(p, pd, page_shift, s, err, errlen);
-  default: return launch_decode<T, 256, V>(p, pd, page_shift, s, err, errlen);
+  case 64: return launch_decode<T, 64, V>(p, pd, page_shift, s, err, errlen, occupancy);
+  case 128: return launch_decode<T, 128, V>(p, pd, page_shift, s, err, errlen, occupancy);
+  default: return launch_decode<T, 256, V>(p, pd, page_shift, s, err, errlen, occupancy);
   }
 }
 
@@ -551,7 +602,7 @@ size_t loop_bytes(int head_dim) {
 
 // Quantized variants (decode_quant.cu).
 int launch_decode_quant(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
-                        char *err, size_t errlen);
+                        char *err, size_t errlen, int *occupancy);
 size_t loop_bytes_quant(const skv_decode_problem *p);
 
 }  // namespace skv

@@ -13,14 +13,14 @@ static int variant_of(const skv_decode_problem *p) {
 }
 
 int launch_decode_quant(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
-                        char *err, size_t errlen) {
+                        char *err, size_t errlen, int *occupancy) {
   if (variant_of(p) == kKvInt8K16V && p->q_dtype == SKV_BF16)
-    return launch_decode_dim<__nv_bfloat16, kKvInt8K16V>(p, pd, page_shift, s, err, errlen);
+    return launch_decode_dim<__nv_bfloat16, kKvInt8K16V>(p, pd, page_shift, s, err, errlen, occupancy);
   switch (variant_of(p)) {
-  case kKvFp8Tensor: return launch_decode_dim<__half, kKvFp8Tensor>(p, pd, page_shift, s, err, errlen);
-  case kKvFp8Token: return launch_decode_dim<__half, kKvFp8Token>(p, pd, page_shift, s, err, errlen);
-  case kKvInt8: return launch_decode_dim<__half, kKvInt8>(p, pd, page_shift, s, err, errlen);
-  default: return launch_decode_dim<__half, kKvInt8K16V>(p, pd, page_shift, s, err, errlen);
+  case kKvFp8Tensor: return launch_decode_dim<__half, kKvFp8Tensor>(p, pd, page_shift, s, err, errlen, occupancy);
+  case kKvFp8Token: return launch_decode_dim<__half, kKvFp8Token>(p, pd, page_shift, s, err, errlen, occupancy);
+  case kKvInt8: return launch_decode_dim<__half, kKvInt8>(p, pd, page_shift, s, err, errlen, occupancy);
+  default: return launch_decode_dim<__half, kKvInt8K16V>(p, pd, page_shift, s, err, errlen, occupancy);
   }
 }
 

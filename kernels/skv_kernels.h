@@ -78,6 +78,10 @@ bool skv_decode_supported(const skv_decode_problem *p, char *err, size_t errlen)
  * partial states to scratch for the others (and, with fused_combine, the
  * last CTA of each split request merges them). Returns 0 or a CUDA error code. */
 int skv_decode_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err, size_t errlen);
+/* Resident CTAs per SM of the decode kernel instantiation p selects (head dim, dtypes), as
+ * cudaOccupancyMaxActiveBlocksPerMultiprocessor reports it with the kernel's shared memory.
+ * Returns 0 or a CUDA error code (*ctas_per_sm = 0). */
+int skv_decode_occupancy(const skv_decode_problem *p, int *ctas_per_sm, char *err, size_t errlen);
 /* Combine: one CTA per combine item (no launch when there is none, or when
  * the decode kernel fuses it). */
 int skv_combine_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err,

@@ -18,7 +18,10 @@ void skv_gpu_params_h100(skv_gpu_params *g) {
   g->combine_item_us = 1.9;
 }
 
-int32_t skv_decode_ctas_per_sm(int32_t head_dim) { return head_dim <= 64 ? 3 : (head_dim <= 128 ? 2 : 1); }
+int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes) {
+  if (kv_elem_bytes == 1) return head_dim <= 64 ? 5 : (head_dim <= 128 ? 3 : 2);
+  return head_dim <= 64 ? 3 : (head_dim <= 128 ? 2 : 1);
+}
 
 /* A min-heap of slot finish times. */
 static void sift_down(double *h, int64_t n, int64_t i) {
@@ -37,7 +40,7 @@ static void sift_down(double *h, int64_t n, int64_t i) {
 void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, bool fused,
                       skv_prediction *out) {
   const int64_t token_bytes = 2 * (int64_t)b->head_dim * skv_dtype_size(b->kv_dtype);
-  const int64_t slots = (int64_t)g->sms * skv_decode_ctas_per_sm(b->head_dim);
+  const int64_t slots = (int64_t)g->sms * skv_decode_ctas_per_sm(b->head_dim, (int32_t)skv_dtype_size(b->kv_dtype));
   const double read_bpus = g->read_tbps * 1e6, cta_bpus = g->cta_gbps * 1e3; /* bytes per us */
   int64_t kv_bytes = 0;
   for (int64_t i = 0; i < p->num_work; i++) kv_bytes += (p->work[i].kv_end - p->work[i].kv_begin) * token_bytes;

@@ -25,10 +25,13 @@ typedef struct skv_gpu_params {
 /* The lab's H100 SXM calibration (from skv bench decode on an H100 80GB HBM3, see README). */
 void skv_gpu_params_h100(skv_gpu_params *g);
 
-/* Resident decode CTAs per SM for a head dim: the decode kernel's shared
- * memory per CTA (kernels/decode.cu: 66, 100 and 136 KB for d 64 / 128 / 256)
- * against Hopper's 227 KB per SM. */
-int32_t skv_decode_ctas_per_sm(int32_t head_dim);
+/* Resident decode CTAs per SM for a head dim and KV element size (2: bf16/fp16,
+ * 1: fp8/int8) on sm_90a, as the occupancy API reports them for the kernel's
+ * shared memory and registers (kernels/decode_kernel.cuh, Cfg). 16-bit: shared
+ * memory bound, 66 / 100 / 136 KB per CTA for d 64 / 128 / 256 -> 3 / 2 / 1.
+ * 8-bit: 36 / 68 / 74 KB and 96 / 160 / 255 registers -> 5 / 3 / 2.
+ * tests/gpu/test_gpu.c checks the table against cudaOccupancyMaxActiveBlocksPerMultiprocessor. */
+int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes);
 
 typedef struct skv_prediction {
   double decode_us, combine_us, total_us;

@@ -76,9 +76,12 @@ START_TEST(lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model) {
 END_TEST
 
 START_TEST(decode_ctas_per_sm_follow_shared_memory) {
-  ck_assert_int_eq(skv_decode_ctas_per_sm(64), 3);
-  ck_assert_int_eq(skv_decode_ctas_per_sm(128), 2);
-  ck_assert_int_eq(skv_decode_ctas_per_sm(256), 1);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(64, 2), 3);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(128, 2), 2);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(256, 2), 1);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(64, 1), 5);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(128, 1), 3);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(256, 1), 2);
 }
 END_TEST
 

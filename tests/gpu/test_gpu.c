@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost_model.h"
 #include "gpu_exec.h"
 #include "lse_layout.h"
 #include "numerics.h"
@@ -577,6 +578,34 @@ START_TEST(gpu_fp32_reference_matches_cpu_reference) {
 }
 END_TEST
 
+START_TEST(occupancy_matches_the_cost_model_table) {
+  /* The cost model's resident CTAs per SM (sim/cost_model.c) are those of the sm_90a build. */
+  struct cudaDeviceProp prop;
+  ck_assert(cudaGetDeviceProperties(&prop, 0) == cudaSuccess);
+  static float dummy;
+  const skv_dtype kv[] = {SKV_BF16, SKV_FP16, SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_INT8};
+  for (int d = 64; d <= 256; d *= 2)
+    for (int k = 0; k < 5; k++) {
+      skv_decode_problem p;
+      memset(&p, 0, sizeof p);
+      p.num_requests = 1, p.num_q_heads = 8, p.num_kv_heads = 2, p.head_dim = d, p.page_size = 16;
+      p.k_dtype = p.v_dtype = kv[k];
+      p.q_dtype = p.o_dtype = kv[k] == SKV_FP16 ? SKV_FP16 : SKV_BF16;
+      p.per_token_head = k == 3;
+      p.d_k_token_scale = p.d_v_token_scale = p.d_v_channel_scale = &dummy; /* not read: nothing launches */
+      p.softmax_scale = 0.1f;
+      p.lse_layout = skv_lse_layout_logical(1, 2, 4);
+      char err[512];
+      int n = 0;
+      ck_assert_msg(skv_decode_occupancy(&p, &n, err, sizeof err) == 0, "%s", err);
+      const int table = skv_decode_ctas_per_sm(d, (int32_t)skv_dtype_size(kv[k]));
+      printf("  occupancy d=%d kv=%s%s: %d CTAs/SM (cost model %d)\n", d, skv_dtype_name(kv[k]),
+             k == 3 ? " per-token" : "", n, table);
+      if (prop.major == 9) ck_assert_int_eq(n, table);
+    }
+}
+END_TEST
+
 START_TEST(unsupported_combinations_are_refused_before_launch) {
   skv_decode_problem p;
   memset(&p, 0, sizeof p);
@@ -633,6 +662,7 @@ int main(void) {
   tcase_add_test(misc, device_fill_matches_host_generator_bits);
   tcase_add_test(misc, gpu_fp32_reference_matches_cpu_reference);
   tcase_add_test(misc, unsupported_combinations_are_refused_before_launch);
+  tcase_add_test(misc, occupancy_matches_the_cost_model_table);
   suite_add_tcase(s, misc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK); /* one CUDA context for the whole run */
