@@ -422,12 +422,16 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
       }
     l[0] = l[0] * alpha[0] + rowsum[0];
     l[1] = l[1] * alpha[1] + rowsum[1];
+    // Once the running maxima settle, alpha is exactly 1 for every row of the warp most tiles:
+    // skip the D/2 multiplies by 1 then (the same bits either way, so determinism is untouched).
+    if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
 #pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt) {
-      acc[dt][0] *= alpha[0];
-      acc[dt][1] *= alpha[0];
-      acc[dt][2] *= alpha[1];
-      acc[dt][3] *= alpha[1];
+      for (int dt = 0; dt < D / 8; ++dt) {
+        acc[dt][0] *= alpha[0];
+        acc[dt][1] *= alpha[0];
+        acc[dt][2] *= alpha[1];
+        acc[dt][3] *= alpha[1];
+      }
     }
     // O += P V: the score fragments of tokens 0-7 and 8-15 are the A fragment of P.
     const uint32_t pa[4] = {Mma<T>::pack(s[0][0], s[0][1]), Mma<T>::pack(s[0][2], s[0][3]),
