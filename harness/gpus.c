@@ -6,9 +6,9 @@
 
 #include "yaml_doc.h"
 
-enum { G_NAME, G_SMS, G_READ_TBPS, G_LAUNCH_US, G_CTA_FIXED_US, G_COMBINE_ITEM_US, G_CTA_GBPS, G_COUNT };
+enum { G_NAME, G_SMS, G_READ_TBPS, G_LAUNCH_US, G_CTA_FIXED_US, G_COMBINE_ITEM_US, G_CTA_GBPS, G_CTA_GBPS_8BIT, G_COUNT };
 static const char *const model_keys[G_COUNT] = {
-    "name", "sms", "read_tbps", "launch_us", "cta_fixed_us", "combine_item_us", "cta_gbps",
+    "name", "sms", "read_tbps", "launch_us", "cta_fixed_us", "combine_item_us", "cta_gbps", "cta_gbps_8bit",
 };
 
 bool skv_gpu_model_name_ok(const char *name) {
@@ -47,7 +47,8 @@ static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu_model *m) {
       !skv_ydoc_float(d, f[G_LAUNCH_US].value, "launch_us", true, &m->launch_us) ||
       !skv_ydoc_float(d, f[G_CTA_FIXED_US].value, "cta_fixed_us", true, &m->cta_fixed_us) ||
       !skv_ydoc_float(d, f[G_COMBINE_ITEM_US].value, "combine_item_us", true, &m->combine_item_us) ||
-      !skv_ydoc_float(d, f[G_CTA_GBPS].value, "cta_gbps", false, &m->cta_gbps))
+      !skv_ydoc_float(d, f[G_CTA_GBPS].value, "cta_gbps", false, &m->cta_gbps) ||
+      !skv_ydoc_float(d, f[G_CTA_GBPS_8BIT].value, "cta_gbps_8bit", false, &m->cta_gbps_8bit))
     return false;
   m->sms = (int32_t)sms;
   return true;

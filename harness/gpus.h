@@ -15,6 +15,7 @@ typedef struct skv_gpu_model {
   double cta_fixed_us;    /* per-CTA fixed cost: prologue, Q load, epilogue */
   double combine_item_us; /* combine kernel per (request, head) item */
   double cta_gbps;        /* what one decode CTA streams on its own, GB/s (its pipeline depth over the latency) */
+  double cta_gbps_8bit;   /* the same over an fp8 / int8 cache (more work per byte: a lower byte rate) */
 } skv_gpu_model;
 
 /* Load a models file: "models:" a list of mappings with every field above.

@@ -463,6 +463,7 @@ static void model_params(const skv_gpu_model *m, int32_t sms, skv_gpu_params *g)
   g->cta_fixed_us = m->cta_fixed_us;
   g->combine_item_us = m->combine_item_us;
   g->cta_gbps = m->cta_gbps;
+  g->cta_gbps_8bit = m->cta_gbps_8bit;
 }
 
 /* --plots-only: draw the suite's plots from an existing run's results.csv (for a run made where

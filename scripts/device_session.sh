@@ -38,8 +38,8 @@ for step in $STEPS; do
         echo "--- suite $s ($(date +%T))"
         "$BIN/skv" run "experiments/$s.yaml" 2>"$OUT/run-$s.log" | tail -1
         tail -2 "$OUT/run-$s.log"
-      done
-      tar czf "$OUT/results.tar.gz" results ;;
+        tar czf "$OUT/results.tar.gz" results  # after each suite: a call cut short keeps what finished
+      done ;;
     ncu)
       ncu --clock-control none --kernel-name regex:decode_kernel --launch-skip 5 --launch-count 1 \
         --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \

@@ -17,6 +17,7 @@ typedef struct skv_gpu_params {
   int32_t sms;
   double read_tbps;       /* the read-stream ceiling */
   double cta_gbps;        /* what one decode CTA streams on its own (its pipeline depth / latency) */
+  double cta_gbps_8bit;   /* the same over an 8-bit (fp8 / int8) cache */
   double launch_us;       /* fixed cost of a kernel launch as a kernel time (first CTA start to end) */
   double cta_fixed_us;    /* per-CTA fixed cost: work item, page table and Q loads, final merge and stores */
   double combine_item_us; /* one combine item (a request's chunks for one KV head), per wave of items */

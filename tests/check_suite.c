@@ -611,9 +611,9 @@ END_TEST
 START_TEST(unknown_gpu_model_points_where_it_was_set) {
   static const char models[] = "models:\n"
                                "  - {name: h100-sxm, sms: 132, read_tbps: 3.04, launch_us: 2.5, cta_fixed_us: 2,"
-                               " combine_item_us: 1.5, cta_gbps: 35}\n"
+                               " combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18}\n"
                                "  - {name: a100-sxm, sms: 108, read_tbps: 1.9, launch_us: 2.5, cta_fixed_us: 2,"
-                               " combine_item_us: 1.5, cta_gbps: 35}\n";
+                               " combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18}\n";
   write_file(gpus_path, models, strlen(models));
   skv_gpu_model *m;
   int32_t n;
@@ -722,7 +722,8 @@ START_TEST(project_gpu_models_hold_h100_h200_and_a100) {
   skv_gpu_params_h100(&g);
   ck_assert_int_eq(h100->sms, g.sms);
   ck_assert(h100->read_tbps == g.read_tbps && h100->launch_us == g.launch_us && h100->cta_fixed_us == g.cta_fixed_us);
-  ck_assert(h100->combine_item_us == g.combine_item_us && h100->cta_gbps == g.cta_gbps);
+  ck_assert(h100->combine_item_us == g.combine_item_us && h100->cta_gbps == g.cta_gbps &&
+            h100->cta_gbps_8bit == g.cta_gbps_8bit);
   ck_assert_int_eq(h200->sms, 132);
   ck_assert(h200->read_tbps == 4.3);
   ck_assert_int_eq(a100->sms, 108);
@@ -745,13 +746,13 @@ START_TEST(gpu_model_errors_name_their_position) {
   expect_models_error("models:\n  - name: x\n    sms: 10\n", "2:5: missing key 'read_tbps' in a GPU model");
   expect_models_error("models:\n"
                       "  - {name: x, sms: 1, read_tbps: 1, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
-                      " cta_gbps: 35}\n"
+                      " cta_gbps: 35, cta_gbps_8bit: 18}\n"
                       "  - {name: x, sms: 1, read_tbps: 1, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
-                      " cta_gbps: 35}\n",
+                      " cta_gbps: 35, cta_gbps_8bit: 18}\n",
                       "3:5: duplicate GPU model 'x' (first at 2:5)");
   expect_models_error("models:\n"
                       "  - {name: x, sms: 1, read_tbps: 0, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
-                      " cta_gbps: 35}\n",
+                      " cta_gbps: 35, cta_gbps_8bit: 18}\n",
                       "2:34: read_tbps: 0 is out of range (allowed: a finite number > 0)");
   expect_models_error("gpus: []\n", "1:1: unknown key 'gpus' in the GPU models file");
   expect_models_error("models: []\n", "1:9: models: empty list");
