@@ -286,6 +286,26 @@ bool skv_gpu_rotation_make(skv_gpu_batch *g, const skv_workload *w, int64_t l2_b
     cudaFree((void *)g->prob.d_v);
     g->prob.d_k = k;
     g->prob.d_v = v;
+    /* Per-token scales are indexed by pool row, so replica j's pages (page + j * P) need their
+     * own copy of the scale array after the original's. */
+    const int64_t tokens = P * w->batch.page_size * w->batch.num_kv_heads;
+    const float **scales[2] = {&g->prob.d_k_token_scale, &g->prob.d_v_token_scale};
+    for (int i = 0; i < 2; i++) {
+      if (!*scales[i]) continue;
+      float *r = NULL;
+      SKV_CUDA_TRY_B(cudaMalloc((void **)&r, (size_t)(tokens * rot->replicas) * sizeof(float)));
+      for (int32_t j = 0; j < rot->replicas; j++) {
+        const cudaError_t c =
+            cudaMemcpy(r + j * tokens, *scales[i], (size_t)tokens * sizeof(float), cudaMemcpyDeviceToDevice);
+        if (c != cudaSuccess) {
+          cudaFree(r);
+          snprintf(err, errlen, "%s:%d: scale replicas: %s", __FILE__, __LINE__, cudaGetErrorString(c));
+          return false;
+        }
+      }
+      cudaFree((void *)*scales[i]);
+      *scales[i] = r;
+    }
   }
   return true;
 }

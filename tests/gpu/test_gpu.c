@@ -334,6 +334,69 @@ START_TEST(quantized_variants_match_the_dequantized_reference_and_use_every_scal
 }
 END_TEST
 
+/* The benchmark's L2 rotation replicates the pools; replica j's pages are page + j * P, so the
+ * per-token scales must be replicated too (each replica a copy of the original), and every replica
+ * must run in bounds with every output written. */
+START_TEST(rotation_replicates_per_token_scales) {
+  static const skv_dtype kvs[] = {SKV_FP8_E4M3, SKV_INT8};
+  int64_t kv[3] = {700, 2048, 33};
+  char err[512];
+  for (int k = 0; k < 2; k++) {
+    skv_batch b = make_batch(3, kv, 8, 2, 128, 16, kvs[k]);
+    skv_workload_opts o;
+    skv_workload_opts_default(&o);
+    o.seed = 77 + (uint64_t)k;
+    o.q_dtype = SKV_BF16;
+    o.quant.kv_scale_mode = SKV_SCALE_PER_TOKEN_HEAD;
+    o.quant.v_dtype = SKV_DTYPE_COUNT;
+    skv_workload w;
+    ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);
+    skv_plan pl;
+    skv_policy_opts po;
+    skv_policy_opts_default(&po);
+    ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, &po, 132, &pl, err, sizeof err));
+    skv_gpu_batch g;
+    skv_gpu_plan gp;
+    ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
+    ck_assert_msg(skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err), "%s", err);
+    skv_gpu_rotation rot;
+    const int64_t pool_bytes = g.pool_elems * 2; /* 8-bit K and V */
+    ck_assert_msg(skv_gpu_rotation_make(&g, &w, pool_bytes, &rot, err, sizeof err), "%s", err);
+    ck_assert_int_eq(rot.replicas, 4);
+    const int64_t tokens = w.num_pages * b.page_size * b.num_kv_heads;
+    float *sc = malloc((size_t)(tokens * rot.replicas) * sizeof(float));
+    ck_assert(sc);
+    const float *want[2] = {w.scales.k_token, w.scales.v_token}, *have[2] = {g.prob.d_k_token_scale, g.prob.d_v_token_scale};
+    for (int i = 0; i < 2; i++) {
+      if (!want[i]) continue;
+      ck_assert(cudaMemcpy(sc, have[i], (size_t)(tokens * rot.replicas) * sizeof(float), cudaMemcpyDeviceToHost) ==
+                cudaSuccess);
+      for (int32_t j = 0; j < rot.replicas; j++)
+        ck_assert_msg(memcmp(sc + j * tokens, want[i], (size_t)tokens * sizeof(float)) == 0,
+                      "%s scale replica %d differs", i ? "V" : "K", j);
+    }
+    result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
+    ck_assert(r.o && r.lse);
+    for (int32_t j = 0; j < rot.replicas; j++) {
+      skv_gpu_rotation_use(&g, &rot, j);
+      ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
+      ck_assert_msg(skv_gpu_run(&g, &gp, 0, err, sizeof err), "%s", err);
+      ck_assert_msg(skv_gpu_download(&g, r.o, r.lse, err, sizeof err), "replica %d: %s", j, err);
+      for (int64_t i = 0; i < g.o_elems; i++) ck_assert(isfinite(skv_load_as_double(SKV_BF16, r.o, i)));
+      for (int64_t i = 0; i < g.lse_elems; i++) ck_assert(isfinite(r.lse[i]));
+    }
+    free_result(&r);
+    free(sc);
+    skv_gpu_rotation_free(&rot);
+    skv_gpu_plan_free(&gp);
+    skv_gpu_batch_free(&g);
+    skv_plan_free(&pl);
+    skv_workload_free(&w);
+    skv_batch_free(&b);
+  }
+}
+END_TEST
+
 /* ---- layouts ---------------------------------------------------------------------------------- */
 
 START_TEST(lse_is_written_through_the_layout_descriptor) {
@@ -641,6 +704,7 @@ int main(void) {
   TCase *smoke = tcase_create("smoke");
   tcase_set_timeout(smoke, 900);
   tcase_add_test(smoke, smoke_split_and_single_chunk_paths);
+  tcase_add_test(smoke, rotation_replicates_per_token_scales);
   suite_add_tcase(s, smoke);
   TCase *acc = tcase_create("accuracy");
   tcase_set_timeout(acc, 900);
