@@ -3,6 +3,7 @@
 #
 # Binaries come prebuilt (make bundle, copied to .devcarry/bin); logs go to $OUT. Steps are chosen
 # with SKV_STEPS (default "info tests sanitize bench"); each step's output is also in $OUT/<step>.log.
+# SKV_BENCH_ARGS, SKV_QUANT_POLICIES, SKV_SUITES, SKV_NCU_GRID/POLICY/ARGS tune the steps.
 set -u
 OUT=${OUT:-/tmp/skv-out}
 mkdir -p "$OUT"
@@ -44,7 +45,7 @@ for step in $STEPS; do
       ncu --clock-control none --kernel-name regex:decode_kernel --launch-skip 5 --launch-count 1 \
         --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
         --section WarpStateStats --section SchedulerStats \
-        "$BIN/skv" bench decode --no-cupti --grid ${SKV_NCU_GRID:-128x8192} --policies ${SKV_NCU_POLICY:-fa2} --repeat 20 \
+        "$BIN/skv" bench decode --no-cupti --grid ${SKV_NCU_GRID:-128x8192} --policies ${SKV_NCU_POLICY:-fa2} --repeat 20 ${SKV_NCU_ARGS:-} \
         >"$OUT/ncu.log" 2>&1
       grep -E "Duration|Memory Throughput|DRAM Throughput|Achieved Occupancy|Registers|Eligible|Issued Warp|No Eligible|Theoretical Occ|L2 Hit|Stall" "$OUT/ncu.log" | head -40 ;;
     *) echo "unknown step $step" ;;
