@@ -196,7 +196,7 @@ static bool script_splits(FILE *f, const skv_csv_table *t, const char *y, const 
   snprintf(title, sizeof title, "Time of every split count (fa2 with num_splits forced) and each policy's pick (%s)",
            what);
   preamble(f, "splits_heuristic", title);
-  fprintf(f, "set xlabel \"num_splits\"\nset ylabel \"time (us)\"\nset key inside right top\n");
+  fprintf(f, "set xlabel \"num_splits\" noenhanced\nset ylabel \"time (us)\"\nset key inside right top\n");
   const int32_t cols = shapes.n < 3 ? shapes.n : 3, rows = (shapes.n + cols - 1) / (cols > 0 ? cols : 1);
   outputs_begin(f, "splits_heuristic");
   fprintf(f, "  set multiplot layout %d,%d title \"%s\" noenhanced\n", rows > 0 ? rows : 1, cols > 0 ? cols : 1,
