@@ -89,7 +89,7 @@ template <int D, int V>
 struct Cfg {
   using KV = KvTraits<V>;
   static constexpr bool k8 = KV::kKBytes == 1;  // K (and maybe V) read as 8-bit codes into registers
-  static constexpr int kStages = D == 256 ? 2 : (k8 ? 3 : (D == 128 ? 3 : 4));
+  static constexpr int kStages = D == 256 ? 2 : (k8 ? 4 : (D == 128 ? 3 : 4));
   static constexpr int kKChunks = D * KV::kKBytes / 16;   // 16-byte chunks per K row
   static constexpr int kVChunks = D * KV::kVBytes / 16;
   static constexpr int kKRowsPerPass = kThreads / kKChunks;
@@ -105,9 +105,6 @@ struct Cfg {
   static constexpr int kLoopBytes = kPipeBytes > kMergeBytes ? kPipeBytes : kMergeBytes;
   static constexpr int kQBytes = 16 * D * 2;
   static constexpr int kSmem = kLoopBytes + kQBytes;
-  // Resident CTAs per SM the registers are budgeted for (sim/cost_model.c's table).
-  static constexpr int kMinBlocks = KV::kKBytes == 1 && KV::kVBytes == 1 ? (D == 64 ? 5 : (D == 128 ? 4 : 2))
-                                                                          : (D == 64 ? 3 : (D == 128 ? 2 : 1));
 };
 
 // Two e4m3 codes (low byte first) to an f16 pair, exactly (every e4m3 value is an f16 value).
@@ -174,7 +171,7 @@ __device__ __forceinline__ void store_out(skv_dtype t, void *base, int64_t i, fl
 }
 
 template <typename T, int D, int V>
-__global__ void __launch_bounds__(kThreads, Cfg<D, V>::kMinBlocks) decode_kernel(const skv_decode_problem p, const skv_plan_device pd,
+__global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_problem p, const skv_plan_device pd,
                                                           const int page_shift) {
   using C = Cfg<D, V>;
   using KV = KvTraits<V>;

@@ -22,7 +22,7 @@ void skv_gpu_params_h100(skv_gpu_params *g) {
 }
 
 int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes) {
-  if (kv_elem_bytes == 1) return head_dim <= 64 ? 5 : (head_dim <= 128 ? 4 : 2);
+  if (kv_elem_bytes == 1) return head_dim <= 64 ? 5 : (head_dim <= 128 ? 3 : 2);
   return head_dim <= 64 ? 3 : (head_dim <= 128 ? 2 : 1);
 }
 

@@ -80,7 +80,7 @@ START_TEST(decode_ctas_per_sm_follow_shared_memory) {
   ck_assert_int_eq(skv_decode_ctas_per_sm(128, 2), 2);
   ck_assert_int_eq(skv_decode_ctas_per_sm(256, 2), 1);
   ck_assert_int_eq(skv_decode_ctas_per_sm(64, 1), 5);
-  ck_assert_int_eq(skv_decode_ctas_per_sm(128, 1), 4);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(128, 1), 3);
   ck_assert_int_eq(skv_decode_ctas_per_sm(256, 1), 2);
 }
 END_TEST
