@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "layout.h"
 #include "lse_layout.h"
 #include "rng.h"
+#include "skv_cmd.h"
 #include "suites.h"
 
 /* ---------------------------------------------------------------- algebra */
@@ -433,41 +433,13 @@ END_TEST
 
 /* ---------------------------------------------------------------- the command */
 
-/* Run "skv ARGS" with stdout and stderr captured; return the exit code
- * (the helper of check_cli.c). */
-static int run_skv(const char *args, char *out, size_t outlen, char *errbuf, size_t errlen) {
-  const char *bin = getenv("SKV_BIN") ? getenv("SKV_BIN") : "./skv";
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "%s %s 2>skv_layout_stderr.txt", bin, args);
-  FILE *p = popen(cmd, "r");
-  ck_assert(p != NULL);
-  size_t n = fread(out, 1, outlen - 1, p);
-  out[n] = '\0';
-  while (fgetc(p) != EOF) {
-  }
-  int status = pclose(p);
-  FILE *e = fopen("skv_layout_stderr.txt", "r");
-  ck_assert(e != NULL);
-  n = fread(errbuf, 1, errlen - 1, e);
-  errbuf[n] = '\0';
-  fclose(e);
-  remove("skv_layout_stderr.txt");
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int count(const char *hay, const char *needle) {
-  int c = 0;
-  for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) c++;
-  return c;
-}
-
 static char out[1 << 20], err[8192];
 
 START_TEST(layout_json_lists_36_rows_4_wrong) {
-  ck_assert_int_eq(run_skv("layout --json", out, sizeof out, err, sizeof err), 0);
-  ck_assert_int_eq(count(out, "\"kernel_path\""), 36);
-  ck_assert_int_eq(count(out, "\"correct\": false"), 4);
-  ck_assert_int_eq(run_skv("layout", out, sizeof out, err, sizeof err), 0);
+  ck_assert_int_eq(skv_test_run("layout --json", out, sizeof out, err, sizeof err), 0);
+  ck_assert_int_eq(skv_test_count(out, "\"kernel_path\""), 36);
+  ck_assert_int_eq(skv_test_count(out, "\"correct\": false"), 4);
+  ck_assert_int_eq(skv_test_run("layout", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "summary"));
   ck_assert(strstr(out, "right in all 8 rows"));
 }
@@ -481,7 +453,7 @@ static double json_number_after(const char *from, const char *key) {
 }
 
 START_TEST(demo_default_error_above_1e_2_before_fix_below_1e_12_after) {
-  ck_assert_int_eq(run_skv("layout --demo --json", out, sizeof out, err, sizeof err), 0);
+  ck_assert_int_eq(skv_test_run("layout --demo --json", out, sizeof out, err, sizeof err), 0);
   const char *split = strstr(out, "\"num_splits\": 3"), *one = strstr(out, "\"num_splits\": 1");
   ck_assert(split && one && split < one);
   const char *before = strstr(split, "\"host_path\": \"vllm-fork-before-fix\"");
@@ -495,30 +467,21 @@ START_TEST(demo_default_error_above_1e_2_before_fix_below_1e_12_after) {
 }
 END_TEST
 
-/* Each bad input: exit 2, nothing on stdout, one line on stderr naming the flag. */
-static void expect_usage_error(const char *args, const char *needle) {
-  int rc = run_skv(args, out, sizeof out, err, sizeof err);
-  ck_assert_msg(rc == 2, "'%s' exited %d", args, rc);
-  ck_assert_msg(out[0] == '\0', "'%s' printed to stdout: %s", args, out);
-  ck_assert_msg(strstr(err, needle), "'%s': stderr '%s' lacks '%s'", args, err, needle);
-  ck_assert_int_eq(count(err, "\n"), 1);
-}
-
 START_TEST(layout_bad_flags_exit_2_with_a_message) {
-  expect_usage_error("layout --batch 0", "--batch");
-  expect_usage_error("layout --bogus", "--bogus: unknown flag");
-  expect_usage_error("layout --groups 3 --hkv 0", "--hkv");
-  expect_usage_error("layout --groups 1", "--groups");
-  expect_usage_error("layout --groups 65", "--groups");
-  expect_usage_error("layout --sms 108", "--sms: only with --demo");
-  expect_usage_error("layout --seqlen 4096", "--seqlen: only with --demo");
-  expect_usage_error("layout --demo --prefix 100", "--prefix");
-  expect_usage_error("layout --demo --seqlen 0", "--seqlen");
-  expect_usage_error("layout --demo --sms x", "--sms");
-  expect_usage_error("layout --batch 4096 --hkv 256 --groups 64", "--batch");
-  expect_usage_error("layout --json=1", "--json");
-  expect_usage_error("layout stray", "unexpected argument");
-  ck_assert_int_eq(run_skv("layout --help", out, sizeof out, err, sizeof err), 0);
+  skv_test_usage_error("layout --batch 0", "--batch");
+  skv_test_usage_error("layout --bogus", "--bogus: unknown flag");
+  skv_test_usage_error("layout --groups 3 --hkv 0", "--hkv");
+  skv_test_usage_error("layout --groups 1", "--groups");
+  skv_test_usage_error("layout --groups 65", "--groups");
+  skv_test_usage_error("layout --sms 108", "--sms: only with --demo");
+  skv_test_usage_error("layout --seqlen 4096", "--seqlen: only with --demo");
+  skv_test_usage_error("layout --demo --prefix 100", "--prefix");
+  skv_test_usage_error("layout --demo --seqlen 0", "--seqlen");
+  skv_test_usage_error("layout --demo --sms x", "--sms");
+  skv_test_usage_error("layout --batch 4096 --hkv 256 --groups 64", "--batch");
+  skv_test_usage_error("layout --json=1", "--json");
+  skv_test_usage_error("layout stray", "unexpected argument");
+  ck_assert_int_eq(skv_test_run("layout --help", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "--demo") && strstr(out, "--prefix"));
 }
 END_TEST
