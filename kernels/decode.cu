@@ -82,7 +82,7 @@ extern "C" int skv_decode_launch(const skv_decode_problem *p, const skv_plan_dev
   if (!skv_decode_supported(p, err, errlen)) return (int)cudaErrorInvalidValue;
   const bool quant = !is16(p->k_dtype);
   const int G = p->num_q_heads / p->num_kv_heads;
-  const size_t loop = quant ? skv::loop_bytes_quant(p) : skv::loop_bytes<skv::kKv16>(p->head_dim);
+  const size_t loop = quant ? skv::loop_bytes_quant(p) : skv::loop_bytes<skv::kKv16>(p);
   if (pd->fused_combine && pd->num_combine > 0 &&
       (!pd->d_work_item || !pd->d_arrivals || skv::merge_smem_bytes(pd->max_chunks, G) > loop)) {
     snprintf(err, errlen, "decode kernel: fused combine needs work-item and arrival arrays and at most %zu chunks "

@@ -15,26 +15,18 @@
 // permutation of the pool and chunks need not align with pages; they are loaded one tile ahead of
 // the copies they feed, so the page table's latency overlaps the compute. Warp w owns tokens
 // [16w, 16w+16) of every tile and keeps its own online-softmax state (running max m, sum l, output
-// acc) for 16 rows: the G q heads (rows G..15 are zero padding). Scores come from one 16x16 tile of
-// mma.sync m16n8k16 per 16 head-dim columns (A = Q from registers, B = K via ldmatrix); the score
-// fragment is reused directly as the A operand of P.V (the FA2 register trick), V via ldmatrix.trans.
-// Scores are kept in log2 units (scale * log2 e) so exp2 does the exponentials. At the end the 4
-// warps' states are merged through shared memory in warp order, so the result is a fixed function
-// of the chunk's data: the same chunk gives the same bits in any batch.
+// acc) for the group's q heads, in one of two forms fixed at compile time: the q heads as the rows
+// of mma.sync m16n8k16 (warp_rows.cuh: 16-bit caches, groups up to 16) or as its columns
+// (warp_cols.cuh: 8-bit K and V, groups up to 8, half the registers and MMAs). Scores are kept in
+// log2 units (scale * log2 e) so exp2 does the exponentials. At the end the 4 warps' states are
+// merged through shared memory in warp order, so the result is a fixed function of the chunk's
+// data: the same chunk gives the same bits in any batch.
 //
 // Quantized caches (the KV variant V, fixed at compile time: no branch in the inner loop). 8-bit
 // codes arrive by cp.async into stage tiles swizzled for bytes (swizzle8.h) and go from shared
-// memory straight into MMA B fragments: one 16-byte load, converted in registers (e4m3 and int8
-// are exact in fp16, the MMA type T of every 8-bit variant but int8-K + bf16-V), no 16-bit copy.
-// For that the two reductions are re-indexed, which leaves the sums unchanged:
-//   - QK^T: lane (quad, c) needs B[k][n] for k = 2c, 2c+1, 2c+8, 2c+9 of every 16-dim k-step. Let
-//     k-step s = 4 blk + sub take, in those positions, the dims 64 blk + 16 c + 4 sub + {0,1,2,3}:
-//     the 16 bytes at 64 blk + 16 c of the token's row are then exactly the lane's B values for
-//     the 4 k-steps of block blk. The query fragments are loaded with the same permutation.
-//   - P.V: lane (quad, c) needs V[t][n] for its P tokens t = 2c, 2c+1, 2c+8, 2c+9 and, in output
-//     tile dt, column n = quad. Let column n of tile dt be dim n * D/8 + dt: the lane reads D/8
-//     contiguous bytes of each of its 4 token rows, and byte-permutes (prmt) pairs of rows into
-//     the (t, t+1) code pairs of its B fragments. The output dims are un-permuted when stored.
+// memory straight into MMA fragments: one 16-byte load, converted in registers (decode_common.cuh:
+// e4m3 and int8 are exact in fp16, the MMA type of every 8-bit variant but int8-K + bf16-V), no
+// 16-bit copy; both forms re-index the head dim (and the output dims) for that.
 // The scales never touch the codes:
 //   - per-tensor q_scale and k_scale fold into the one score scale (q_scale * k_scale * sm_scale);
 //   - a per-token K scale multiplies that token's score column;
@@ -50,46 +42,25 @@
 #include <type_traits>
 
 #include "cuda_check.h"
+#include "decode_common.cuh"
 #include "merge.cuh"
 #include "mma.cuh"
 #include "skv_kernels.h"
 #include "swizzle8.h"
+#include "warp_cols.cuh"
+#include "warp_rows.cuh"
 
 namespace skv {
 
-constexpr int kWarps = 4;
-constexpr int kThreads = kWarps * 32;
-constexpr int kWarpTokens = 16;
-constexpr int kTileTokens = kWarps * kWarpTokens;
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
-
-// KV cache variants.
-enum KvVariant {
-  kKv16 = 0,     // K, V in T (bf16 / fp16), no scales
-  kKvFp8Tensor,  // K, V e4m3, per-tensor k_scale, v_scale
-  kKvFp8Token,   // K, V e4m3, per-token-head scales
-  kKvInt8,       // K int8 per-token-head scale, V int8 per-channel scale
-  kKvInt8K16V,   // K int8 per-token-head scale, V in T
-};
-
-template <int V>
-struct KvTraits {
-  static constexpr int kKBytes = V == kKv16 ? 2 : 1;
-  static constexpr int kVBytes = (V == kKv16 || V == kKvInt8K16V) ? 2 : 1;
-  static constexpr bool kKFp8 = V == kKvFp8Tensor || V == kKvFp8Token;
-  static constexpr bool kVFp8 = kKFp8;
-  static constexpr bool kKTokenScale = V == kKvFp8Token || V == kKvInt8 || V == kKvInt8K16V;
-  static constexpr bool kVTokenScale = V == kKvFp8Token;
-  static constexpr bool kVChannelScale = V == kKvInt8;
-  static constexpr bool kVTensorScale = V == kKvFp8Tensor;
-};
-
-template <int D, int V>
+// Shared-memory budget of one instantiation (SW: the column form of warp_cols.cuh). Pipeline depth:
+// 16-bit d128 and the column form's d128 take 3 stages, so 2 and 4 CTAs fit an SM (the column form
+// at 122 registers; H100, fp8 128x8192: 0.958 of the read ceiling with 3 stages and 4 CTAs/SM,
+// 0.941 with 4 stages and 3); d256 takes 2.
+template <int D, int V, bool SW = false>
 struct Cfg {
   using KV = KvTraits<V>;
   static constexpr bool k8 = KV::kKBytes == 1;  // K (and maybe V) read as 8-bit codes into registers
-  static constexpr int kStages = D == 256 ? 2 : (k8 ? 4 : (D == 128 ? 3 : 4));
+  static constexpr int kStages = D == 256 ? 2 : (D == 128 && (SW || !k8) ? 3 : 4);
   static constexpr int kKChunks = D * KV::kKBytes / 16;   // 16-byte chunks per K row
   static constexpr int kVChunks = D * KV::kVBytes / 16;
   static constexpr int kKRowsPerPass = kThreads / kKChunks;
@@ -107,59 +78,6 @@ struct Cfg {
   static constexpr int kSmem = kLoopBytes + kQBytes;
 };
 
-// Two e4m3 codes (low byte first) to an f16 pair, exactly (every e4m3 value is an f16 value).
-__device__ __forceinline__ uint32_t e4m3x2_to_f16x2(uint32_t two) {
-#if __CUDA_ARCH__ >= 890
-  uint32_t h;
-  asm("{cvt.rn.f16x2.e4m3x2 %0, %1;}\n" : "=r"(h) : "h"(static_cast<unsigned short>(two)));
-  return h;
-#else
-  // Before sm_89 no instruction does it: e4m3 S.EEEE.MMM (bias 7) is f16 S.EEEEE.MMMMMMMMMM (bias 15)
-  // with the exponent rebiased by 8 and the mantissa shifted by 7; subnormals (E = 0, value M * 2^-9)
-  // go through float, where they are exact.
-  uint32_t out = 0;
-  for (int i = 0; i < 2; ++i) {
-    const uint32_t b = (two >> (8 * i)) & 0xFFu, e = (b >> 3) & 0xFu, mant = b & 7u;
-    uint32_t h;
-    if (e == 15 && mant == 7) h = 0x7E00u;                                  // NaN
-    else if (e == 0) h = __half_as_ushort(__float2half_rn(static_cast<float>(mant) * 0x1.0p-9f));
-    else h = ((e + 8u) << 10) | (mant << 7);
-    out |= (h | ((b & 0x80u) << 8)) << (16 * i);
-  }
-  return out;
-#endif
-}
-
-// Four int8 codes to two f16 pairs, exactly: with the sign bit flipped each code u = b + 128 is an
-// unsigned byte; 0x6400 | u is the f16 1024 + u, and subtracting 1152 leaves b (all exact in f16).
-__device__ __forceinline__ void int8x4_to_f16(uint32_t w, uint32_t &lo, uint32_t &hi) {
-  const uint32_t u = w ^ 0x80808080u;
-  const uint32_t a = __byte_perm(u, 0x64646464u, 0x5140), b = __byte_perm(u, 0x64646464u, 0x7362);
-  const __half2 bias = __halves2half2(__ushort_as_half(0x6480u), __ushort_as_half(0x6480u)); /* 1152 */
-  const __half2 x = __hsub2(*reinterpret_cast<const __half2 *>(&a), bias);
-  const __half2 y = __hsub2(*reinterpret_cast<const __half2 *>(&b), bias);
-  lo = *reinterpret_cast<const uint32_t *>(&x);
-  hi = *reinterpret_cast<const uint32_t *>(&y);
-}
-
-// Four 8-bit codes (one 32-bit word, lowest byte first) to four T values, exactly. Quantized caches
-// run the fp16 MMA (e4m3 and int8 are exact in fp16, one or two instructions per pair), except an
-// int8 K with a bf16 V, which runs bf16 (the codes go through float).
-template <typename T, bool FP8>
-__device__ __forceinline__ void codes_to_t(uint32_t w, uint32_t &lo, uint32_t &hi) {
-  if constexpr (FP8) {
-    static_assert(std::is_same<T, __half>::value, "fp8 codes feed the fp16 MMA");
-    lo = e4m3x2_to_f16x2(w & 0xFFFFu);
-    hi = e4m3x2_to_f16x2(w >> 16);
-  } else if constexpr (std::is_same<T, __half>::value) {
-    int8x4_to_f16(w, lo, hi);
-  } else {
-    const int8_t *c = reinterpret_cast<const int8_t *>(&w);
-    lo = Mma<T>::pack(static_cast<float>(c[0]), static_cast<float>(c[1]));
-    hi = Mma<T>::pack(static_cast<float>(c[2]), static_cast<float>(c[3]));
-  }
-}
-
 __device__ __forceinline__ void cp_async_4(uint32_t smem_addr, const void *gmem, bool valid) {
   const int src_bytes = valid ? 4 : 0;
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr), "l"(gmem), "r"(src_bytes));
@@ -170,10 +88,11 @@ __device__ __forceinline__ void store_out(skv_dtype t, void *base, int64_t i, fl
   else static_cast<__nv_bfloat16 *>(base)[i] = __float2bfloat16_rn(x);
 }
 
-template <typename T, int D, int V>
+template <typename T, int D, int V, bool SW>
 __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_problem p, const skv_plan_device pd,
                                                           const int page_shift) {
-  using C = Cfg<D, V>;
+  using C = Cfg<D, V, SW>;
+  static_assert(!SW || (C::k8 && KvTraits<V>::kVBytes == 1), "the swapped form reads 8-bit K and V");
   using KV = KvTraits<V>;
   extern __shared__ __align__(128) unsigned char smem[];
   unsigned char *pipe = smem;
@@ -182,17 +101,22 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const skv_work w = pd.d_work[blockIdx.x];
   const int G = p.num_q_heads / p.num_kv_heads;
-  const int64_t begin = w.kv_begin, end = w.kv_end;
-  const int ntiles = static_cast<int>((end - begin + kTileTokens - 1) / kTileTokens);
-  const int32_t *pages = p.d_page_table + pd.d_work_pages[blockIdx.x];
+  // Tokens are counted from the chunk's start in 32 bits (a chunk is shorter than 2^31 tokens): the
+  // chunk's first page and its offset in that page are found once, so the per-tile page lookups,
+  // pool rows and range masks need no 64-bit arithmetic.
+  const int n = static_cast<int>(w.kv_end - w.kv_begin);
+  const int ntiles = (n + kTileTokens - 1) / kTileTokens;
   const int page_mask = (1 << page_shift) - 1;
+  const int32_t *pages = p.d_page_table + pd.d_work_pages[blockIdx.x] + (w.kv_begin >> page_shift);
+  const int off0 = static_cast<int>(w.kv_begin & page_mask);
+  const int rows_per_page = p.num_kv_heads << page_shift;
   const unsigned char *kbase = static_cast<const unsigned char *>(p.d_k);
   const unsigned char *vbase = static_cast<const unsigned char *>(p.d_v);
 
-  // The pool row (page, slot, this KV head) of token tok on page `page`: K/V elements at row * D,
+  // The pool row (page, slot, this KV head) of chunk token t on page `page`: K/V elements at row * D,
   // per-token scales at row (NHD pools: [num_pages, page_size, num_kv_heads, head_dim]).
-  auto pool_row = [&](int32_t page, int64_t tok) -> int64_t {
-    return ((static_cast<int64_t>(page) << page_shift) + (tok & page_mask)) * p.num_kv_heads + w.kv_head;
+  auto pool_row = [&](int32_t page, int t) -> int64_t {
+    return static_cast<int64_t>(page) * rows_per_page + (((off0 + t) & page_mask) * p.num_kv_heads + w.kv_head);
   };
   // Each thread copies 16-byte chunk (tid % chunks) of rows tid / chunks + pass * rows_per_pass of
   // K and of V, and (threads < 64 / 64..127) the scale of one token; its page ids are loaded one
@@ -202,8 +126,8 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   struct Ids {
     int32_t k[C::kKPasses], v[kSameRows ? 1 : C::kVPasses], s;
   };
-  auto tok_of = [&](int tile, int row) -> int64_t { return begin + static_cast<int64_t>(tile) * kTileTokens + row; };
-  auto page_of = [&](int64_t tok) -> int32_t { return pages[(tok < end ? tok : begin) >> page_shift]; };
+  auto tok_of = [&](int tile, int row) -> int { return tile * kTileTokens + row; };
+  auto page_of = [&](int t) -> int32_t { return pages[(off0 + (t < n ? t : 0)) >> page_shift]; };
   auto load_pages = [&](int tile, Ids &ids) {
 #pragma unroll
     for (int pass = 0; pass < C::kKPasses; ++pass)
@@ -221,28 +145,28 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
 #pragma unroll
     for (int pass = 0; pass < C::kKPasses; ++pass) {
       const int row = tid / C::kKChunks + pass * C::kKRowsPerPass, chunk = tid % C::kKChunks;
-      const int64_t tok = tok_of(tile, row);
-      const bool valid = tok < end;
-      const unsigned char *src = kbase + pool_row(ids.k[pass], valid ? tok : begin) * D * KV::kKBytes + chunk * 16;
+      const int tok = tok_of(tile, row);
+      const bool valid = tok < n;
+      const unsigned char *src = kbase + pool_row(ids.k[pass], valid ? tok : 0) * (D * KV::kKBytes) + chunk * 16;
       const uint32_t off = KV::kKBytes == 2 ? swz<D>(row, chunk) : skv_swz8(D, row, chunk);
       cp_async_16(smem_u32(ks + off), src, valid);
     }
 #pragma unroll
     for (int pass = 0; pass < C::kVPasses; ++pass) {
       const int row = tid / C::kVChunks + pass * C::kVRowsPerPass, chunk = tid % C::kVChunks;
-      const int64_t tok = tok_of(tile, row);
-      const bool valid = tok < end;
+      const int tok = tok_of(tile, row);
+      const bool valid = tok < n;
       const int32_t page = kSameRows ? ids.k[pass] : ids.v[kSameRows ? 0 : pass];
-      const unsigned char *src = vbase + pool_row(page, valid ? tok : begin) * D * KV::kVBytes + chunk * 16;
+      const unsigned char *src = vbase + pool_row(page, valid ? tok : 0) * (D * KV::kVBytes) + chunk * 16;
       const uint32_t off = KV::kVBytes == 2 ? swz<D>(row, chunk) : skv_swz8(D, row, chunk);
       cp_async_16(smem_u32(vs + off), src, valid);
     }
     if constexpr (C::kScaleBytes > 0) {
       float *sc = reinterpret_cast<float *>(vs + C::kVTileBytes);  // [0, 64): K scales, [64, 128): V scales
       const int row = tid & (kTileTokens - 1);
-      const int64_t tok = tok_of(tile, row);
-      const bool valid = tok < end;
-      const int64_t srow = pool_row(ids.s, valid ? tok : begin);
+      const int tok = tok_of(tile, row);
+      const bool valid = tok < n;
+      const int64_t srow = pool_row(ids.s, valid ? tok : 0);
       if (tid < kTileTokens) {
         if constexpr (KV::kKTokenScale) cp_async_4(smem_u32(sc + row), p.d_k_token_scale + srow, valid);
       } else {
@@ -250,6 +174,13 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
       }
     }
   };
+
+  // Prologue page ids: all requested before the first copy needs one.
+  Ids pro[C::kStages - 1], pg;
+#pragma unroll
+  for (int s = 0; s < C::kStages - 1; ++s)
+    if (s < ntiles) load_pages(s, pro[s]);
+  if (C::kStages - 1 < ntiles) load_pages(C::kStages - 1, pg);
 
   // Q tile: rows g < G hold the group's q heads (as T), rows G..15 zero. q of the MMA type arrives
   // by cp.async as its own group; fp8 q, and bf16 q over a quantized cache (fp16 MMA), are
@@ -298,12 +229,8 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     }
     cp_async_commit();
   }
-  // Prologue: all its page ids are requested before the first copy needs one.
-  Ids pro[C::kStages - 1], pg;
-#pragma unroll
-  for (int s = 0; s < C::kStages - 1; ++s)
-    if (s < ntiles) load_pages(s, pro[s]);
-  if (C::kStages - 1 < ntiles) load_pages(C::kStages - 1, pg);
+  // Prologue: the copies of the first tiles need their page ids, loaded above, before the Q tile
+  // (whose converted forms wait for their loads), so the two latencies overlap.
 #pragma unroll
   for (int s = 0; s < C::kStages - 1; ++s) {
     if (s < ntiles) issue_tile(s, s, pro[s]);
@@ -312,38 +239,15 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   cp_async_wait<C::kStages - 1>();  // the Q group has landed (the tile groups may not have)
   __syncthreads();
 
-  uint32_t qa[D / 16][4];
-  if constexpr (C::k8) {
-    // 8-bit K: k-step s = 4 blk + sub holds dims 64 blk + 16 c + 4 sub + {0,1 | 2,3} (see the top).
-#pragma unroll
-    for (int ks = 0; ks < D / 16; ++ks) {
-      const int dim = 64 * (ks >> 2) + 16 * (lane & 3) + 4 * (ks & 3);
-      const int in_chunk = (dim % 8) * 2;  // byte offset of the 4 values in their 16-byte chunk
-      const uint2 lo = *reinterpret_cast<const uint2 *>(qtile + swz<D>(lane >> 2, dim / 8) + in_chunk);
-      const uint2 hi = *reinterpret_cast<const uint2 *>(qtile + swz<D>((lane >> 2) + 8, dim / 8) + in_chunk);
-      qa[ks][0] = lo.x;
-      qa[ks][1] = hi.x;
-      qa[ks][2] = lo.y;
-      qa[ks][3] = hi.y;
-    }
-  } else {
-#pragma unroll
-    for (int ks = 0; ks < D / 16; ++ks) {
-      const int mi = lane >> 3, ri = lane & 7;
-      ldmatrix_x4(qa[ks], smem_u32(qtile + swz<D>((mi & 1) * 8 + ri, ks * 2 + (mi >> 1))));
-    }
-  }
+  // This warp's form of the online softmax: q heads as MMA columns (8-bit K and V, G <= 8) or rows.
+  using Warp = typename std::conditional<SW, WarpCols<T, D, V>, WarpRows<T, D, V>>::type;
+  Warp wt;
+  wt.init(qtile, lane);
 
   // One score scale: softmax scale in log2 units, times the per-tensor q and k scales.
   float scale = p.softmax_scale * kLog2e;
   if (p.q_dtype == SKV_FP8_E4M3) scale *= p.q_scale;
   if constexpr (V == kKvFp8Tensor) scale *= p.k_scale;
-  float m[2] = {-INFINITY, -INFINITY};  // running max (log2 units) of rows quad and quad + 8
-  float l[2] = {0.f, 0.f};              // this thread's share of the running sums
-  float acc[D / 8][4];
-#pragma unroll
-  for (int i = 0; i < D / 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-
   for (int i = 0; i < ntiles; ++i) {
     cp_async_wait<C::kStages - 2>();
     __syncthreads();  // tile i landed for all threads; every warp is done with tile i - 1
@@ -351,167 +255,17 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     cp_async_commit();
     if (i + C::kStages < ntiles) load_pages(i + C::kStages, pg);  // consumed next iteration
 
-    const int64_t tok0 = begin + static_cast<int64_t>(i) * kTileTokens + warp * kWarpTokens;
-    if (tok0 >= end) continue;  // this warp's 16 tokens are all past the range
-    const unsigned char *stage = pipe + (i % C::kStages) * C::kStageBytes;
-    const unsigned char *ks = stage, *vs = stage + C::kKTileBytes;
-    const float *sc = reinterpret_cast<const float *>(vs + C::kVTileBytes);
-    const int mi = lane >> 3, ri = lane & 7;
-    const int r0 = warp * kWarpTokens;  // this warp's 16 token rows in the stage tiles
-
-    // S = Q K^T for 16 rows x 16 tokens.
-    float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
-    if constexpr (C::k8) {
-#pragma unroll
-      for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-        for (int blk = 0; blk < D / 64; ++blk) {
-          const uint4 c = *reinterpret_cast<const uint4 *>(ks + skv_swz8(D, r0 + 8 * nt + (lane >> 2), 4 * blk + (lane & 3)));
-          const uint32_t words[4] = {c.x, c.y, c.z, c.w};
-#pragma unroll
-          for (int sub = 0; sub < 4; ++sub) {
-            uint32_t b0, b1;
-            codes_to_t<T, KV::kKFp8>(words[sub], b0, b1);
-            Mma<T>::run(s[nt], qa[4 * blk + sub], b0, b1);
-          }
-        }
-    } else {
-#pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        uint32_t kb[4];
-        ldmatrix_x4(kb, smem_u32(ks + swz<D>(r0 + (mi >> 1) * 8 + ri, kk * 2 + (mi & 1))));
-        Mma<T>::run(s[0], qa[kk], kb[0], kb[1]);
-        Mma<T>::run(s[1], qa[kk], kb[2], kb[3]);
-      }
-    }
-    // Scale to log2 units (per-token K scales per column) and mask tokens past the range.
-    float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-    for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const int col = warp * kWarpTokens + nt * 8 + 2 * (lane & 3) + (j & 1);
-        float v = s[nt][j] * scale;
-        if constexpr (KV::kKTokenScale) v *= sc[col];
-        v = tok0 + (col - warp * kWarpTokens) < end ? v : -INFINITY;
-        s[nt][j] = v;
-        mx[j >> 1] = fmaxf(mx[j >> 1], v);
-      }
-    // Online softmax update per row; the row max is shared by the 4 threads of a quad.
-    float alpha[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-      const float mnew = fmaxf(m[r], mx[r]);
-      const float ref = mnew == -INFINITY ? 0.f : mnew;  // all masked so far: keep everything at 0, not NaN
-      alpha[r] = exp2f(m[r] - ref);
-      m[r] = mnew;
-      mx[r] = ref;
-    }
-    float rowsum[2] = {0.f, 0.f};
-#pragma unroll
-    for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const float e = exp2f(s[nt][j] - mx[j >> 1]);
-        rowsum[j >> 1] += e;
-        float pv = e;  // what P.V weighs token col with
-        if constexpr (KV::kVTokenScale) pv *= sc[kTileTokens + warp * kWarpTokens + nt * 8 + 2 * (lane & 3) + (j & 1)];
-        s[nt][j] = pv;
-      }
-    l[0] = l[0] * alpha[0] + rowsum[0];
-    l[1] = l[1] * alpha[1] + rowsum[1];
-    // Once the running maxima settle, alpha is exactly 1 for every row of the warp most tiles:
-    // skip the D/2 multiplies by 1 then (the same bits either way, so determinism is untouched).
-    if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
-#pragma unroll
-      for (int dt = 0; dt < D / 8; ++dt) {
-        acc[dt][0] *= alpha[0];
-        acc[dt][1] *= alpha[0];
-        acc[dt][2] *= alpha[1];
-        acc[dt][3] *= alpha[1];
-      }
-    }
-    // O += P V: the score fragments of tokens 0-7 and 8-15 are the A fragment of P.
-    const uint32_t pa[4] = {Mma<T>::pack(s[0][0], s[0][1]), Mma<T>::pack(s[0][2], s[0][3]),
-                            Mma<T>::pack(s[1][0], s[1][1]), Mma<T>::pack(s[1][2], s[1][3])};
-    if constexpr (KV::kVBytes == 1) {
-      // Rows 2c, 2c+1, 2c+8, 2c+9; bytes [quad D/8, (quad+1) D/8) = output tiles dt of column quad.
-      const int tr = r0 + 2 * (lane & 3), byte0 = (lane >> 2) * (D / 8);
-#pragma unroll
-      for (int piece = 0; piece < (D == 64 ? 1 : D / 128); ++piece) {
-        uint32_t v[4][4];  // [row][word]: 16 (D = 64: 8) bytes of each row
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int row = tr + (i >> 1) * 8 + (i & 1), byte = byte0 + 16 * piece;
-          const unsigned char *src = vs + skv_swz8(D, row, byte / 16) + byte % 16;
-          if constexpr (D == 64) {
-            const uint2 c = *reinterpret_cast<const uint2 *>(src);
-            v[i][0] = c.x;
-            v[i][1] = c.y;
-            v[i][2] = v[i][3] = 0;
-          } else {
-            const uint4 c = *reinterpret_cast<const uint4 *>(src);
-            v[i][0] = c.x;
-            v[i][1] = c.y;
-            v[i][2] = c.z;
-            v[i][3] = c.w;
-          }
-        }
-#pragma unroll
-        for (int wd = 0; wd < (D == 64 ? 2 : 4); ++wd) {
-          // Byte b of word wd is tile dt = 16 piece + 4 wd + b; pair the rows (t, t+1) per byte.
-          const uint32_t a01 = __byte_perm(v[0][wd], v[1][wd], 0x5140), b01 = __byte_perm(v[0][wd], v[1][wd], 0x7362);
-          const uint32_t a89 = __byte_perm(v[2][wd], v[3][wd], 0x5140), b89 = __byte_perm(v[2][wd], v[3][wd], 0x7362);
-          uint32_t lo[4], hi[4];  // B fragments (b0: tokens 2c,2c+1; b1: 2c+8,2c+9) of 4 tiles
-          codes_to_t<T, KV::kVFp8>(a01, lo[0], lo[1]);
-          codes_to_t<T, KV::kVFp8>(b01, lo[2], lo[3]);
-          codes_to_t<T, KV::kVFp8>(a89, hi[0], hi[1]);
-          codes_to_t<T, KV::kVFp8>(b89, hi[2], hi[3]);
-#pragma unroll
-          for (int b = 0; b < 4; ++b) Mma<T>::run(acc[16 * piece + 4 * wd + b], pa, lo[b], hi[b]);
-        }
-      }
-    } else {
-#pragma unroll
-      for (int dd = 0; dd < D / 16; ++dd) {
-        uint32_t vb[4];
-        ldmatrix_x4_trans(vb, smem_u32(vs + swz<D>(r0 + (mi & 1) * 8 + ri, dd * 2 + (mi >> 1))));
-        Mma<T>::run(acc[2 * dd], pa, vb[0], vb[1]);
-        Mma<T>::run(acc[2 * dd + 1], pa, vb[2], vb[3]);
-      }
-    }
+    const int rel0 = i * kTileTokens + warp * kWarpTokens;  // this warp's first token in the chunk
+    if (rel0 >= n) continue;                                  // its 16 tokens are all past the range
+    const unsigned char *ks = pipe + (i % C::kStages) * C::kStageBytes, *vs = ks + C::kKTileBytes;
+    wt.tile(ks, vs, reinterpret_cast<const float *>(vs + C::kVTileBytes), warp * kWarpTokens, n - rel0, scale, lane);
   }
   cp_async_wait<0>();
   __syncthreads();  // pipeline buffers free: reuse them for the merge
 
-  // Each warp publishes (m, l, acc) of its 16 rows; l is first summed over the quad.
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-  }
-  float *wacc = reinterpret_cast<float *>(pipe) + warp * 16 * D;
-  float *wml = reinterpret_cast<float *>(pipe) + kWarps * 16 * D + warp * 32;
-  {
-    const int quad = lane >> 2, pair = 2 * (lane & 3);
-    // The dim of column n of output tile dt: dt * 8 + n, or n * D/8 + dt for 8-bit V (see the top).
-    auto dim = [](int dt, int n) { return KV::kVBytes == 1 ? n * (D / 8) + dt : dt * 8 + n; };
-#pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt) {
-      wacc[quad * D + dim(dt, pair)] = acc[dt][0];
-      wacc[quad * D + dim(dt, pair + 1)] = acc[dt][1];
-      wacc[(quad + 8) * D + dim(dt, pair)] = acc[dt][2];
-      wacc[(quad + 8) * D + dim(dt, pair + 1)] = acc[dt][3];
-    }
-    if ((lane & 3) == 0) {
-      wml[quad] = m[0];
-      wml[quad + 8] = m[1];
-      wml[16 + quad] = l[0];
-      wml[16 + quad + 8] = l[1];
-    }
-  }
+  // Each warp publishes (m, l, acc) of its rows (q heads).
+  wt.publish(reinterpret_cast<float *>(pipe) + warp * 16 * D, reinterpret_cast<float *>(pipe) + kWarps * 16 * D + warp * 32,
+             lane);
   __syncthreads();
 
   // Merge the warps in order 0..3, apply the V scale once, and write.
@@ -570,38 +324,60 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
 
 // Launch one instantiation (its shared memory opt-in once per process); with `occupancy`, only
 // report its resident CTAs per SM instead.
-template <typename T, int D, int V>
+template <typename T, int D, int V, bool SW>
 int launch_decode(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s, char *err,
                   size_t errlen, int *occupancy) {
-  constexpr int smem = Cfg<D, V>::kSmem;
+  constexpr int smem = Cfg<D, V, SW>::kSmem;
   static bool smem_set = false;
   if (!smem_set) {
-    SKV_CUDA_TRY(cudaFuncSetAttribute(decode_kernel<T, D, V>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    SKV_CUDA_TRY(cudaFuncSetAttribute(decode_kernel<T, D, V, SW>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     smem_set = true;
   }
   if (occupancy) {
-    SKV_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, decode_kernel<T, D, V>, kThreads, smem));
+    SKV_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, decode_kernel<T, D, V, SW>, kThreads, smem));
     return 0;
   }
-  decode_kernel<T, D, V><<<static_cast<unsigned>(pd->num_work), kThreads, smem, s>>>(*p, *pd, page_shift);
+  decode_kernel<T, D, V, SW><<<static_cast<unsigned>(pd->num_work), kThreads, smem, s>>>(*p, *pd, page_shift);
   SKV_CUDA_LAUNCH("decode_kernel");
   return 0;
+}
+
+// The form for p's group: 8-bit K and V caches with at most 8 q heads per KV head take the column
+// form (warp_cols.cuh), everything else the row form (warp_rows.cuh).
+template <int V>
+bool column_form(const skv_decode_problem *p) {
+  return KvTraits<V>::kKBytes == 1 && KvTraits<V>::kVBytes == 1 && p->num_q_heads / p->num_kv_heads <= 8;
+}
+
+template <typename T, int D, int V>
+int launch_decode_form(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
+                       char *err, size_t errlen, int *occupancy) {
+  if constexpr (KvTraits<V>::kKBytes == 1 && KvTraits<V>::kVBytes == 1) {
+    static_assert(WarpCols<T, D, V>::kRows == 8, "column_form's group bound");
+    if (column_form<V>(p)) return launch_decode<T, D, V, true>(p, pd, page_shift, s, err, errlen, occupancy);
+  }
+  return launch_decode<T, D, V, false>(p, pd, page_shift, s, err, errlen, occupancy);
 }
 
 template <typename T, int V>
 int launch_decode_dim(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
                       char *err, size_t errlen, int *occupancy) {
   switch (p->head_dim) {
-  case 64: return launch_decode<T, 64, V>(p, pd, page_shift, s, err, errlen, occupancy);
-  case 128: return launch_decode<T, 128, V>(p, pd, page_shift, s, err, errlen, occupancy);
-  default: return launch_decode<T, 256, V>(p, pd, page_shift, s, err, errlen, occupancy);
+  case 64: return launch_decode_form<T, 64, V>(p, pd, page_shift, s, err, errlen, occupancy);
+  case 128: return launch_decode_form<T, 128, V>(p, pd, page_shift, s, err, errlen, occupancy);
+  default: return launch_decode_form<T, 256, V>(p, pd, page_shift, s, err, errlen, occupancy);
   }
 }
 
 // The merge's shared memory must fit the kernel's loop region (the fused combine reuses it).
+template <int D, int V>
+size_t loop_bytes_dim(const skv_decode_problem *p) {
+  return column_form<V>(p) ? Cfg<D, V, true>::kLoopBytes : Cfg<D, V, false>::kLoopBytes;
+}
 template <int V>
-size_t loop_bytes(int head_dim) {
-  return head_dim == 64 ? Cfg<64, V>::kLoopBytes : (head_dim == 128 ? Cfg<128, V>::kLoopBytes : Cfg<256, V>::kLoopBytes);
+size_t loop_bytes(const skv_decode_problem *p) {
+  return p->head_dim == 64 ? loop_bytes_dim<64, V>(p)
+                           : (p->head_dim == 128 ? loop_bytes_dim<128, V>(p) : loop_bytes_dim<256, V>(p));
 }
 
 // Quantized variants (decode_quant.cu).

@@ -26,10 +26,10 @@ int launch_decode_quant(const skv_decode_problem *p, const skv_plan_device *pd, 
 
 size_t loop_bytes_quant(const skv_decode_problem *p) {
   switch (variant_of(p)) {
-  case kKvFp8Tensor: return loop_bytes<kKvFp8Tensor>(p->head_dim);
-  case kKvFp8Token: return loop_bytes<kKvFp8Token>(p->head_dim);
-  case kKvInt8: return loop_bytes<kKvInt8>(p->head_dim);
-  default: return loop_bytes<kKvInt8K16V>(p->head_dim);
+  case kKvFp8Tensor: return loop_bytes<kKvFp8Tensor>(p);
+  case kKvFp8Token: return loop_bytes<kKvFp8Token>(p);
+  case kKvInt8: return loop_bytes<kKvInt8>(p);
+  default: return loop_bytes<kKvInt8K16V>(p);
   }
 }
 

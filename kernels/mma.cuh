@@ -43,6 +43,14 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t add
                : "r"(addr));
 }
 
+// --- movmatrix: the transpose of an 8x8 b16 matrix held in the fragment layout (lane gives row quad,
+// cols pair..+1) comes back in the same layout (sm_75+, PTX ISA "movmatrix"). ---
+__device__ __forceinline__ uint32_t movmatrix_trans(uint32_t x) {
+  uint32_t y;
+  asm volatile("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;\n" : "=r"(y) : "r"(x));
+  return y;
+}
+
 // --- mma.sync m16n8k16 with fp32 accumulation, for bf16 and fp16 operands ---
 template <typename T>
 struct Mma;

@@ -26,13 +26,15 @@ typedef struct skv_gpu_params {
 /* The lab's H100 SXM calibration (from skv bench decode on an H100 80GB HBM3, see README). */
 void skv_gpu_params_h100(skv_gpu_params *g);
 
-/* Resident decode CTAs per SM for a head dim and KV element size (2: bf16/fp16,
- * 1: fp8/int8) on sm_90a, as the occupancy API reports them for the kernel's
- * shared memory and registers (kernels/decode_kernel.cuh, Cfg). 16-bit: shared
- * memory bound, 66 / 100 / 136 KB per CTA for d 64 / 128 / 256 -> 3 / 2 / 1.
- * 8-bit: 36 / 68 / 74 KB and 96 / 160 / 255 registers -> 5 / 3 / 2.
+/* Resident decode CTAs per SM for a head dim, KV element size (2: bf16/fp16,
+ * 1: fp8/int8) and GQA group on sm_90a, as the occupancy API reports them for
+ * the kernel's shared memory and registers (kernels/decode_kernel.cuh, Cfg).
+ * 16-bit: shared memory bound, 66 / 100 / 136 KB per CTA for d 64 / 128 / 256
+ * -> 3 / 2 / 1. 8-bit with groups up to 8 (the column form, warp_cols.cuh):
+ * 35 / 53 / 75 KB and 72 / 122 / 166 registers -> 6 / 4 / 3; larger groups (the
+ * row form): 36 / 68 / 74 KB and 96 / 160 / 255 registers -> 5 / 3 / 2.
  * tests/gpu/test_gpu.c checks the table against cudaOccupancyMaxActiveBlocksPerMultiprocessor. */
-int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes);
+int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes, int32_t group);
 
 typedef struct skv_prediction {
   double decode_us, combine_us, total_us;

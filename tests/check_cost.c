@@ -76,12 +76,17 @@ START_TEST(lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model) {
 END_TEST
 
 START_TEST(decode_ctas_per_sm_follow_shared_memory) {
-  ck_assert_int_eq(skv_decode_ctas_per_sm(64, 2), 3);
-  ck_assert_int_eq(skv_decode_ctas_per_sm(128, 2), 2);
-  ck_assert_int_eq(skv_decode_ctas_per_sm(256, 2), 1);
-  ck_assert_int_eq(skv_decode_ctas_per_sm(64, 1), 5);
-  ck_assert_int_eq(skv_decode_ctas_per_sm(128, 1), 3);
-  ck_assert_int_eq(skv_decode_ctas_per_sm(256, 1), 2);
+  for (int g = 1; g <= 16; g *= 2) {
+    ck_assert_int_eq(skv_decode_ctas_per_sm(64, 2, g), 3);
+    ck_assert_int_eq(skv_decode_ctas_per_sm(128, 2, g), 2);
+    ck_assert_int_eq(skv_decode_ctas_per_sm(256, 2, g), 1);
+  }
+  ck_assert_int_eq(skv_decode_ctas_per_sm(64, 1, 8), 6);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(128, 1, 4), 4);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(256, 1, 1), 3);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(64, 1, 16), 5);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(128, 1, 16), 3);
+  ck_assert_int_eq(skv_decode_ctas_per_sm(256, 1, 12), 2);
 }
 END_TEST
 
