@@ -3,7 +3,7 @@
 #
 # Binaries come prebuilt (make bundle, copied to .devcarry/bin); logs go to $OUT. Steps are chosen
 # with SKV_STEPS (default "info tests sanitize bench"); each step's output is also in $OUT/<step>.log.
-# SKV_BENCH_ARGS, SKV_QUANT_POLICIES, SKV_SUITES, SKV_NCU_GRID/POLICY/ARGS tune the steps.
+# SKV_BENCH_ARGS, SKV_QUANT_POLICIES, SKV_QUANT_COMBINE, SKV_SUITES, SKV_NCU_GRID/POLICY/ARGS tune the steps.
 set -u
 OUT=${OUT:-/tmp/skv-out}
 mkdir -p "$OUT"
@@ -31,7 +31,7 @@ for step in $STEPS; do
     bench_quant)
       for kv in fp8_e4m3 int8; do
         "$BIN/skv" bench decode --kv-dtype $kv --policies ${SKV_QUANT_POLICIES:-fa2,flashinfer,fixed,lab} \
-          --combine kernel --csv "$OUT/bench-$kv.csv" 2>&1 | tee "$OUT/bench-$kv.log" | grep -E "best|ceilings"
+          --combine ${SKV_QUANT_COMBINE:-both} --csv "$OUT/bench-$kv.csv" 2>&1 | tee "$OUT/bench-$kv.log" | grep -E "best|ceilings"
       done ;;
     suites)
       # Every suite into results/<suite>/<run-id>/ in this copy; all of them come back as one tarball.
