@@ -1,7 +1,9 @@
 /* swizzle8.h — where a 16-byte chunk of an 8-bit (e4m3 / int8) KV stage tile lives in shared memory.
  *
  * The decode kernel (decode_kernel.cuh) keeps 8-bit K and V tiles in shared memory as 64 token rows
- * of D bytes and reads them straight into MMA B fragments, without a 16-bit copy:
+ * of D bytes and reads them straight into MMA fragments, without a 16-bit copy (B fragments in the
+ * row form, warp_rows.cuh; A fragments in the column form, warp_cols.cuh, which reads the same
+ * rows and chunks per lane):
  *   K: lane (quad, c) = (lane / 4, lane % 4) reads 16 bytes, chunk 4 * blk + c of token row
  *      8 * nt + quad (nt = 0, 1; blk = 0 .. D/64 - 1): the head-dim is permuted so that one
  *      16-byte load holds its B values for four k-steps (the query is permuted the same way).

@@ -7,14 +7,14 @@
 void skv_gpu_params_h100(skv_gpu_params *g) {
   /* Fitted to skv bench decode on an H100 80GB HBM3 (CUPTI kernel times): the
    * read-stream ceiling 3.06 TB/s; one CTA alone (policy none, 1 request, 8 CTAs
-   * of 16.8 / 67.1 MB at 32k / 131k tokens: 419 / 1650 us) streams 41 GB/s;
+   * of 16.8 / 67.1 MB at 32k / 131k tokens: 419 / 1662 us) streams 40-41 GB/s;
    * decode of 16.8 MB in 256 CTAs takes 10.9 us against 5.5 us of bytes, so
    * launch + per-CTA fixed ~ 5.4 us; the combine kernel of 8 items takes 4.9 us. */
   g->sms = 132;
   g->read_tbps = 3.06;
   g->cta_gbps = 41.0;
   /* One CTA over an 8-bit cache (policy none, 1 request of 131k tokens, 8 CTAs of 33.5 MB; the
-   * column form of kernels/warp_cols.cuh): fp8 1301 us = 25.8 GB/s, int8 1419 us = 23.6 GB/s. */
+   * column form of kernels/warp_cols.cuh): fp8 1268 us = 26.5 GB/s, int8 1409 us = 23.8 GB/s. */
   g->cta_gbps_8bit = 25.0;
   g->launch_us = 3.0;
   g->cta_fixed_us = 2.4;
