@@ -183,60 +183,58 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   if (C::kStages - 1 < ntiles) load_pages(C::kStages - 1, pg);
 
   // Q tile: rows g < G hold the group's q heads (as T), rows G..15 zero. q of the MMA type arrives
-  // by cp.async as its own group; fp8 q, and bf16 q over a quantized cache (fp16 MMA), are
-  // converted on the way: fp8 exactly; bf16 to the nearest fp16, exact for magnitudes in
-  // [2^-14, 65504] (smaller ones keep an absolute error under 2^-25; the numerics checks see it).
-  {
-    const int64_t q0 = (static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G) * D;
-    bool converted = false;
-    if constexpr (std::is_same<T, __half>::value) {
-      if (p.q_dtype == SKV_BF16) {
-        const __nv_bfloat16 *q = static_cast<const __nv_bfloat16 *>(p.d_q) + q0;
-        for (int i = tid; i < 16 * (D / 8); i += kThreads) {
-          const int row = i / (D / 8), ch = i % (D / 8);
-          uint4 v = make_uint4(0, 0, 0, 0);
-          if (row < G) {
-            const uint4 c = *reinterpret_cast<const uint4 *>(q + static_cast<int64_t>(row) * D + ch * 8);
-            const __nv_bfloat162 *e = reinterpret_cast<const __nv_bfloat162 *>(&c);
-            uint32_t *o = reinterpret_cast<uint32_t *>(&v);
-            for (int k = 0; k < 4; ++k) o[k] = Mma<T>::pack(__low2float(e[k]), __high2float(e[k]));
-          }
-          *reinterpret_cast<uint4 *>(qtile + swz<D>(row, ch)) = v;
-        }
-        converted = true;
-      } else if (p.q_dtype == SKV_FP8_E4M3) {
-        const unsigned char *q = static_cast<const unsigned char *>(p.d_q) + q0;
-        for (int i = tid; i < 16 * (D / 8); i += kThreads) {
-          const int row = i / (D / 8), ch = i % (D / 8);
-          uint4 v = make_uint4(0, 0, 0, 0);
-          if (row < G) {
-            const uint2 c = *reinterpret_cast<const uint2 *>(q + static_cast<int64_t>(row) * D + ch * 8);
-            codes_to_t<T, true>(c.x, v.x, v.y);
-            codes_to_t<T, true>(c.y, v.z, v.w);
-          }
-          *reinterpret_cast<uint4 *>(qtile + swz<D>(row, ch)) = v;
-        }
-        converted = true;
-      }
+  // by cp.async as the first group; fp8 q, and bf16 q over a quantized cache (fp16 MMA), are
+  // converted through registers after the first tiles' copies are issued, so the loads' latency
+  // overlaps theirs: fp8 exactly; bf16 to the nearest fp16, exact for magnitudes in [2^-14, 65504]
+  // (smaller ones keep an absolute error under 2^-25; the numerics checks see it).
+  const int64_t q0 = (static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G) * D;
+  bool convert_q = false;
+  if constexpr (std::is_same<T, __half>::value) convert_q = p.q_dtype == SKV_BF16 || p.q_dtype == SKV_FP8_E4M3;
+  if (!convert_q) {
+    const T *q = static_cast<const T *>(p.d_q) + q0;
+    for (int i = tid; i < 16 * (D / 8); i += kThreads) {
+      const int row = i / (D / 8), ch = i % (D / 8);
+      cp_async_16(smem_u32(qtile + swz<D>(row, ch)), q + static_cast<int64_t>(row < G ? row : 0) * D + ch * 8,
+                  row < G);
     }
-    if (!converted) {
-      const T *q = static_cast<const T *>(p.d_q) + q0;
-      for (int i = tid; i < 16 * (D / 8); i += kThreads) {
-        const int row = i / (D / 8), ch = i % (D / 8);
-        cp_async_16(smem_u32(qtile + swz<D>(row, ch)), q + static_cast<int64_t>(row < G ? row : 0) * D + ch * 8,
-                    row < G);
-      }
-    }
-    cp_async_commit();
   }
-  // Prologue: the copies of the first tiles need their page ids, loaded above, before the Q tile
-  // (whose converted forms wait for their loads), so the two latencies overlap.
+  cp_async_commit();  // the Q group (empty when q is converted)
+  // Prologue: the first tiles' copies, with the page ids loaded above.
 #pragma unroll
   for (int s = 0; s < C::kStages - 1; ++s) {
     if (s < ntiles) issue_tile(s, s, pro[s]);
     cp_async_commit();
   }
-  cp_async_wait<C::kStages - 1>();  // the Q group has landed (the tile groups may not have)
+  if constexpr (std::is_same<T, __half>::value) {
+    if (p.q_dtype == SKV_BF16) {
+      const __nv_bfloat16 *q = static_cast<const __nv_bfloat16 *>(p.d_q) + q0;
+      for (int i = tid; i < 16 * (D / 8); i += kThreads) {
+        const int row = i / (D / 8), ch = i % (D / 8);
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (row < G) {
+          const uint4 c = *reinterpret_cast<const uint4 *>(q + static_cast<int64_t>(row) * D + ch * 8);
+          const __nv_bfloat162 *e = reinterpret_cast<const __nv_bfloat162 *>(&c);
+          uint32_t *o = reinterpret_cast<uint32_t *>(&v);
+          for (int k = 0; k < 4; ++k) o[k] = Mma<T>::pack(__low2float(e[k]), __high2float(e[k]));
+        }
+        *reinterpret_cast<uint4 *>(qtile + swz<D>(row, ch)) = v;
+      }
+    } else if (p.q_dtype == SKV_FP8_E4M3) {
+      const unsigned char *q = static_cast<const unsigned char *>(p.d_q) + q0;
+      for (int i = tid; i < 16 * (D / 8); i += kThreads) {
+        const int row = i / (D / 8), ch = i % (D / 8);
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (row < G) {
+          const uint2 c = *reinterpret_cast<const uint2 *>(q + static_cast<int64_t>(row) * D + ch * 8);
+          codes_to_t<T, true>(c.x, v.x, v.y);
+          codes_to_t<T, true>(c.y, v.z, v.w);
+        }
+        *reinterpret_cast<uint4 *>(qtile + swz<D>(row, ch)) = v;
+      }
+    }
+  }
+  cp_async_wait<C::kStages - 1>();  // the Q group has landed (the tile groups may not have); with the
+                                    // barrier, so have the converted rows
   __syncthreads();
 
   // This warp's form of the online softmax: q heads as MMA columns (8-bit K and V, G <= 8) or rows.
