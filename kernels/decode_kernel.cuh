@@ -256,18 +256,19 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     const int rel0 = i * kTileTokens + warp * kWarpTokens;  // this warp's first token in the chunk
     if (rel0 >= n) continue;                                  // its 16 tokens are all past the range
     const unsigned char *ks = pipe + (i % C::kStages) * C::kStageBytes, *vs = ks + C::kKTileBytes;
-    wt.tile(ks, vs, reinterpret_cast<const float *>(vs + C::kVTileBytes), warp * kWarpTokens, n - rel0, scale, lane);
+    const float *sc = reinterpret_cast<const float *>(vs + C::kVTileBytes);  // this stage's per-token scales
+    wt.tile(ks, vs, sc, warp * kWarpTokens, n - rel0, scale, lane);
   }
   cp_async_wait<0>();
   __syncthreads();  // pipeline buffers free: reuse them for the merge
 
   // Each warp publishes (m, l, acc) of its rows (q heads).
-  wt.publish(reinterpret_cast<float *>(pipe) + warp * 16 * D, reinterpret_cast<float *>(pipe) + kWarps * 16 * D + warp * 32,
-             lane);
+  float *merge = reinterpret_cast<float *>(pipe);
+  wt.publish(merge + warp * 16 * D, merge + kWarps * 16 * D + warp * 32, lane);
   __syncthreads();
 
   // Merge the warps in order 0..3, apply the V scale once, and write.
-  const float *ml = reinterpret_cast<const float *>(pipe) + kWarps * 16 * D;
+  const float *ml = merge + kWarps * 16 * D;
   const bool final_out = w.num_chunks == 1;
   for (int idx = tid; idx < G * D; idx += kThreads) {
     const int g = idx / D, c = idx % D;
@@ -281,7 +282,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
       for (int k = 0; k < kWarps; ++k) {
         const float f = exp2f(ml[k * 32 + g] - mmax);
         sum += ml[k * 32 + 16 + g] * f;
-        num += reinterpret_cast<const float *>(pipe)[(k * 16 + g) * D + c] * f;
+        num += merge[(k * 16 + g) * D + c] * f;
       }
       o = num / sum;
       if constexpr (KV::kVTensorScale) o *= p.v_scale;
@@ -311,10 +312,9 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     if (last) {
       __threadfence();
       if (p.o_dtype == SKV_FP16)
-        merge_item<__half>(p, pd, w.request, w.kv_head, w.num_chunks, w.partial - w.chunk, reinterpret_cast<float *>(pipe));
+        merge_item<__half>(p, pd, w.request, w.kv_head, w.num_chunks, w.partial - w.chunk, merge);
       else
-        merge_item<__nv_bfloat16>(p, pd, w.request, w.kv_head, w.num_chunks, w.partial - w.chunk,
-                                  reinterpret_cast<float *>(pipe));
+        merge_item<__nv_bfloat16>(p, pd, w.request, w.kv_head, w.num_chunks, w.partial - w.chunk, merge);
       if (tid == 0) pd.d_arrivals[item] = 0;
     }
   }

@@ -77,7 +77,8 @@ struct WarpRows {
       for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
         for (int blk = 0; blk < D / 64; ++blk) {
-          const uint4 c = *reinterpret_cast<const uint4 *>(ks + skv_swz8(D, r0 + 8 * nt + (lane >> 2), 4 * blk + (lane & 3)));
+          const int row = r0 + 8 * nt + (lane >> 2), chunk = 4 * blk + (lane & 3);
+          const uint4 c = *reinterpret_cast<const uint4 *>(ks + skv_swz8(D, row, chunk));
           const uint32_t words[4] = {c.x, c.y, c.z, c.w};
 #pragma unroll
           for (int sub = 0; sub < 4; ++sub) {
