@@ -9,7 +9,9 @@
 //   S^T = K Q^T      m16n8k16 with A = K (16 tokens x 16 dims), B = Q^T (16 dims x 8 heads)
 //   O^T += V^T P^T   m16n8k16 with A = V^T (16 dims x 16 tokens), B = P^T (16 tokens x 8 heads)
 // so the 8 heads are the n = 8 columns, the output fragment is D/16 x 4 floats and each product
-// takes D/16 MMAs for 16 tokens instead of D/8.
+// takes D/16 MMAs for 16 tokens instead of D/8. The same transposition serves few query columns in
+// llama.cpp's mma flash attention (ggml-org/llama.cpp, ggml/src/ggml-cuda/fattn-mma-f16.cuh: K as
+// the A operand, Q as B, column maxima reduced across the quads); here it also carries 8-bit codes.
 //
 // Fragments (mma.cuh's layouts; lane = (quad, c) = (lane / 4, lane % 4)):
 //   - K as A: a0/a2 = K[token quad][k-step positions 2c..2c+1 / 2c+8..2c+9], a1/a3 the same for
