@@ -63,7 +63,14 @@ void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_param
     free(heap);
   }
   out->kv_bytes = kv_bytes;
-  out->bandwidth_us = g->cta_fixed_us + (double)kv_bytes / read_bpus;
+  /* The resident CTAs together stream at most n * cta_bw and at most read_bw; near the knee, where
+   * n * cta_bw ~ read_bw, they reach less than either (each CTA's loads queue behind the others'):
+   * a soft minimum, ((n cta_bw)^-k + read_bw^-k)^(-1/k). */
+  const double active = (double)(p->num_work < slots ? p->num_work : slots);
+  const double agg_bpus = active > 0 ? pow(pow(active * cta_bpus, -SKV_COST_KNEE) + pow(read_bpus, -SKV_COST_KNEE),
+                                           -1.0 / SKV_COST_KNEE)
+                                     : read_bpus;
+  out->bandwidth_us = g->cta_fixed_us + (double)kv_bytes / agg_bpus;
   out->makespan_us = makespan;
   out->decode_us = p->num_work > 0 ? g->launch_us + fmax(out->bandwidth_us, makespan) : 0.0;
   out->combine_us = 0;
