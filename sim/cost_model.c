@@ -27,18 +27,70 @@ int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes, int32_t 
   return head_dim <= 64 ? 3 : (head_dim <= 128 ? 2 : 1);
 }
 
-/* A min-heap of slot finish times. */
-static void sift_down(double *h, int64_t n, int64_t i) {
-  for (;;) {
-    int64_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < n && h[l] < h[m]) m = l;
-    if (r < n && h[r] < h[m]) m = r;
-    if (m == i) return;
-    double t = h[i];
-    h[i] = h[m];
-    h[m] = t;
-    i = m;
+/* A binary min-heap of finish points. */
+typedef struct {
+  double key;
+} heap_item;
+
+static void heap_push(heap_item *h, int64_t *n, heap_item x) {
+  int64_t i = (*n)++;
+  while (i > 0 && h[(i - 1) / 2].key > x.key) {
+    h[i] = h[(i - 1) / 2];
+    i = (i - 1) / 2;
   }
+  h[i] = x;
+}
+
+static heap_item heap_pop(heap_item *h, int64_t *n) {
+  const heap_item top = h[0], last = h[--*n];
+  int64_t i = 0;
+  for (;;) {
+    int64_t c = 2 * i + 1;
+    if (c >= *n) break;
+    if (c + 1 < *n && h[c + 1].key < h[c].key) c++;
+    if (h[c].key >= last.key) break;
+    h[i] = h[c];
+    i = c;
+  }
+  if (*n > 0) h[i] = last;
+  return top;
+}
+
+/* The resident CTAs' aggregate rate (bytes/us) when n of them stream: at most n * cta and at
+ * most read; near the knee, where n * cta ~ read, less than either (each CTA's loads queue behind
+ * the others'): the soft minimum ((n cta)^-k + read^-k)^(-1/k). */
+static double aggregate_rate(double n, double cta, double read) {
+  return pow(pow(n * cta, -SKV_COST_KNEE) + pow(read, -SKV_COST_KNEE), -1.0 / SKV_COST_KNEE);
+}
+
+/* The decode schedule: CTAs start in work-list order in the first free of `slots` slots and
+ * stream their bytes while the n resident CTAs share aggregate_rate(n) equally (processor
+ * sharing). All of them gain service at one rate, so the next to finish is the one with the least
+ * bytes left: kept as finish points on the shared service clock v (bytes each resident CTA has
+ * had since time 0). Returns the time the last CTA ends; 0 when p has no work, -1 when out of
+ * memory. A CTA's fixed cost is not in here: CTAs desynchronize, so one CTA's fixed phase
+ * overlaps the others' streaming, and skv_cost_predict adds it once. */
+static double shared_schedule(const skv_plan *p, int64_t token_bytes, int64_t slots, double cta, double read) {
+  if (p->num_work == 0) return 0.0;
+  const int64_t cap = slots < p->num_work ? slots : p->num_work;
+  heap_item *resident = malloc(sizeof *resident * (size_t)cap);
+  if (!resident) return -1.0;
+  int64_t n = 0, next = 0;
+  double t = 0.0, v = 0.0;
+  for (; next < cap; next++)
+    heap_push(resident, &n, (heap_item){(double)((p->work[next].kv_end - p->work[next].kv_begin) * token_bytes)});
+  while (n > 0) {
+    const double rate = aggregate_rate((double)n, cta, read) / (double)n; /* bytes/us for each */
+    t += (resident[0].key - v) / rate;
+    v = resident[0].key;
+    heap_pop(resident, &n);
+    if (next < p->num_work) {
+      heap_push(resident, &n, (heap_item){v + (double)((p->work[next].kv_end - p->work[next].kv_begin) * token_bytes)});
+      next++;
+    }
+  }
+  free(resident);
+  return t;
 }
 
 void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, bool fused,
@@ -50,29 +102,11 @@ void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_param
       (skv_dtype_size(b->kv_dtype) == 1 ? g->cta_gbps_8bit : g->cta_gbps) * 1e3; /* bytes per us */
   int64_t kv_bytes = 0;
   for (int64_t i = 0; i < p->num_work; i++) kv_bytes += (p->work[i].kv_end - p->work[i].kv_begin) * token_bytes;
-  /* List scheduling over the slots. */
-  double makespan = 0;
-  double *heap = calloc((size_t)(slots > 0 ? slots : 1), sizeof *heap);
-  if (heap) {
-    for (int64_t i = 0; i < p->num_work; i++) {
-      const double t = g->cta_fixed_us + (double)((p->work[i].kv_end - p->work[i].kv_begin) * token_bytes) / cta_bpus;
-      heap[0] += t; /* the earliest free slot takes the next CTA */
-      if (heap[0] > makespan) makespan = heap[0];
-      sift_down(heap, slots, 0);
-    }
-    free(heap);
-  }
   out->kv_bytes = kv_bytes;
-  /* The resident CTAs together stream at most n * cta_bw and at most read_bw; near the knee, where
-   * n * cta_bw ~ read_bw, they reach less than either (each CTA's loads queue behind the others'):
-   * a soft minimum, ((n cta_bw)^-k + read_bw^-k)^(-1/k). */
-  const double active = (double)(p->num_work < slots ? p->num_work : slots);
-  const double agg_bpus = active > 0 ? pow(pow(active * cta_bpus, -SKV_COST_KNEE) + pow(read_bpus, -SKV_COST_KNEE),
-                                           -1.0 / SKV_COST_KNEE)
-                                     : read_bpus;
-  out->bandwidth_us = g->cta_fixed_us + (double)kv_bytes / agg_bpus;
-  out->makespan_us = makespan;
-  out->decode_us = p->num_work > 0 ? g->launch_us + fmax(out->bandwidth_us, makespan) : 0.0;
+  out->bandwidth_us = g->cta_fixed_us + (double)kv_bytes / read_bpus;
+  const double sched = shared_schedule(p, token_bytes, slots > 0 ? slots : 1, cta_bpus, read_bpus);
+  out->makespan_us = sched >= 0 ? g->cta_fixed_us + sched : out->bandwidth_us; /* no memory: the bandwidth bound */
+  out->decode_us = p->num_work > 0 ? g->launch_us + fmax(out->bandwidth_us, out->makespan_us) : 0.0;
   out->combine_us = 0;
   if (p->num_combine > 0) {
     const double waves = ceil((double)p->num_combine / (double)slots);

@@ -37,25 +37,28 @@ void skv_gpu_params_h100(skv_gpu_params *g);
 int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes, int32_t group);
 
 /* Sharpness of the bandwidth knee (skv_cost_predict): chosen on the H100 decode_grid run at
- * c558d5c (bf16, 54 configurations of the policies other than lab: with k = 4 the median
- * |predicted - measured| is 0.8% and the largest 9.3%, against 0.7% and 10.9% for a hard
- * minimum; k = 4 brings the measured 2.35 TB/s of 64 CTAs at 41 GB/s each and 2.5 TB/s of 80). */
+ * c558d5c (bf16; the 54 configurations of the policies other than lab): with k = 4 the median
+ * |predicted - measured| is 0.9% and the largest 9.3% (0.6% and 8.4% on the re-run at 62040f7),
+ * against 0.7% and 10.9% for the earlier model (a hard minimum of the two limits and a list
+ * schedule at the per-CTA rate); 64 CTAs at 41 GB/s each measure 2.35 TB/s, k = 4 gives 2.35. */
 #define SKV_COST_KNEE 4.0
 
 typedef struct skv_prediction {
   double decode_us, combine_us, total_us;
-  double bandwidth_us;  /* the bytes-over-aggregate-bandwidth term alone */
-  double makespan_us;   /* the CTA schedule term alone (fixed costs, per-CTA rate, wave quantization) */
+  double bandwidth_us;  /* cta_fixed + bytes over the read ceiling: the bound alone */
+  double makespan_us;   /* cta_fixed + the shared schedule (per-CTA rate, the knee, waves) alone */
   int64_t kv_bytes;
 } skv_prediction;
 
 /* Predict the kernels' time for plan p of batch b:
- *   decode  = launch + max(cta_fixed + kv_bytes / agg_bw, makespan)
- *   agg_bw:   the n = min(CTAs, slots) resident CTAs' aggregate rate, a soft minimum of
- *             n * cta_bw and read_bw: ((n cta_bw)^-k + read_bw^-k)^(-1/k), k = SKV_COST_KNEE
- *   makespan: CTAs go, in work-list order, to the earliest free of
- *             sms * ctas_per_sm slots (the hardware's block scheduler), each
- *             taking cta_fixed + its bytes / cta_bw;
+ *   decode  = launch + cta_fixed + max(kv_bytes / read_bw, schedule)
+ *   schedule: CTAs go, in work-list order, to the first free of sms * ctas_per_sm slots (the
+ *             hardware's block scheduler) and stream their bytes while the n resident CTAs
+ *             share agg_bw(n) equally (processor sharing), where agg_bw(n), their aggregate
+ *             rate, is a soft minimum of n * cta_bw and read_bw: ((n cta_bw)^-k + read_bw^-k)^(-1/k),
+ *             k = SKV_COST_KNEE (below the knee each CTA streams at cta_bw, above it they share
+ *             the read ceiling, near it they reach less than either); the per-CTA fixed cost is
+ *             counted once, as CTAs desynchronize and one's fixed phase overlaps others' streaming;
  *   combine = launch + combine_item_us * ceil(items / slots) + partial bytes / read_bw
  *             (fused: the launch is saved, the merge cost stays).
  * A plan with no split has no combine. */
