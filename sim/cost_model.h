@@ -36,11 +36,12 @@ void skv_gpu_params_h100(skv_gpu_params *g);
  * tests/gpu/test_gpu.c checks the table against cudaOccupancyMaxActiveBlocksPerMultiprocessor. */
 int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes, int32_t group);
 
-/* Sharpness of the bandwidth knee (skv_cost_predict): chosen on the H100 decode_grid run at
- * c558d5c (bf16; the 54 configurations of the policies other than lab): with k = 4 the median
- * |predicted - measured| is 0.9% and the largest 9.3% (0.6% and 8.4% on the re-run at 62040f7),
- * against 0.7% and 10.9% for the earlier model (a hard minimum of the two limits and a list
- * schedule at the per-CTA rate); 64 CTAs at 41 GB/s each measure 2.35 TB/s, k = 4 gives 2.35. */
+/* Sharpness of the bandwidth knee (skv_cost_predict): chosen on the measurements of the H100
+ * decode_grid run at c558d5c (results/decode_grid/20261122-120252-c558d5c; bf16, the 54
+ * configurations of the policies other than lab): with k = 4 the median |predicted - measured|
+ * is 0.9% and the largest 9.3%, against 0.7% and 10.9% for the earlier model (a hard minimum of
+ * the two limits and a list schedule at the per-CTA rate); 64 CTAs at 41 GB/s each measure
+ * 2.35 TB/s, k = 4 gives 2.35. Re-measured at e7c4ab7 (all 63): 0.55% median, 9.8% largest. */
 #define SKV_COST_KNEE 4.0
 
 typedef struct skv_prediction {
