@@ -28,32 +28,32 @@ int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes, int32_t 
 }
 
 /* A binary min-heap of finish points. */
-typedef struct {
-  double key;
-} heap_item;
-
-static void heap_push(heap_item *h, int64_t *n, heap_item x) {
+static void heap_push(double *h, int64_t *n, double x) {
   int64_t i = (*n)++;
-  while (i > 0 && h[(i - 1) / 2].key > x.key) {
+  while (i > 0 && h[(i - 1) / 2] > x) {
     h[i] = h[(i - 1) / 2];
     i = (i - 1) / 2;
   }
   h[i] = x;
 }
 
-static heap_item heap_pop(heap_item *h, int64_t *n) {
-  const heap_item top = h[0], last = h[--*n];
+static void heap_pop(double *h, int64_t *n) {
+  const double last = h[--*n];
   int64_t i = 0;
   for (;;) {
     int64_t c = 2 * i + 1;
     if (c >= *n) break;
-    if (c + 1 < *n && h[c + 1].key < h[c].key) c++;
-    if (h[c].key >= last.key) break;
+    if (c + 1 < *n && h[c + 1] < h[c]) c++;
+    if (h[c] >= last) break;
     h[i] = h[c];
     i = c;
   }
   if (*n > 0) h[i] = last;
-  return top;
+}
+
+/* Bytes of K and V that work item i reads. */
+static double work_bytes(const skv_plan *p, int64_t i, int64_t token_bytes) {
+  return (double)((p->work[i].kv_end - p->work[i].kv_begin) * token_bytes);
 }
 
 /* The resident CTAs' aggregate rate (bytes/us) when n of them stream: at most n * cta and at
@@ -73,19 +73,18 @@ static double aggregate_rate(double n, double cta, double read) {
 static double shared_schedule(const skv_plan *p, int64_t token_bytes, int64_t slots, double cta, double read) {
   if (p->num_work == 0) return 0.0;
   const int64_t cap = slots < p->num_work ? slots : p->num_work;
-  heap_item *resident = malloc(sizeof *resident * (size_t)cap);
+  double *resident = malloc(sizeof *resident * (size_t)cap);
   if (!resident) return -1.0;
   int64_t n = 0, next = 0;
   double t = 0.0, v = 0.0;
-  for (; next < cap; next++)
-    heap_push(resident, &n, (heap_item){(double)((p->work[next].kv_end - p->work[next].kv_begin) * token_bytes)});
+  for (; next < cap; next++) heap_push(resident, &n, work_bytes(p, next, token_bytes));
   while (n > 0) {
     const double rate = aggregate_rate((double)n, cta, read) / (double)n; /* bytes/us for each */
-    t += (resident[0].key - v) / rate;
-    v = resident[0].key;
+    t += (resident[0] - v) / rate;
+    v = resident[0];
     heap_pop(resident, &n);
     if (next < p->num_work) {
-      heap_push(resident, &n, (heap_item){v + (double)((p->work[next].kv_end - p->work[next].kv_begin) * token_bytes)});
+      heap_push(resident, &n, v + work_bytes(p, next, token_bytes));
       next++;
     }
   }
