@@ -33,6 +33,7 @@ typedef struct skv_bench_opts {
   const char *version;    /* skv version (git commit) for the header */
   bool use_cupti;         /* CUPTI kernel durations (else CUDA events: --no-cupti) */
   skv_bench_combine combine_modes;
+  const char *timeline_dir;  /* optional: one more run per row with CTA timelines, CSV + summary (cta_timeline.h) */
 } skv_bench_opts;
 
 /* Run the benchmark; the table goes to out. 0 on success, 1 on a GPU or

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "bench.h"
@@ -53,6 +55,7 @@ int skv_cmd_bench(int argc, char **argv) {
   int64_t ceiling_mib = 2048;
   bool no_cupti = false;
   const char *combine = "both";
+  const char *timeline = NULL;
   skv_arg_spec specs[] = {
       {"grid", SKV_ARG_STRING, &grid, "BxL,..", "points (default the 9-point grid 1x4096 .. 128x8192)", 0, 0, NULL},
       {"policies", SKV_ARG_STRING, &policies, "P,..", "policies to run (default all six)", 0, 0, NULL},
@@ -76,6 +79,10 @@ int skv_cmd_bench(int argc, char **argv) {
        "split plans: kernel (combine kernel), fused (last CTA merges), both (default)", 0, 0, NULL},
       {"no-cupti", SKV_ARG_FLAG, &no_cupti, NULL, "time with CUDA events (needed beside ncu / compute-sanitizer)", 0, 0,
        NULL},
+      {"timeline", SKV_ARG_STRING, &timeline, "DIR",
+       "CTA timelines: after timing each row, one more run recording when every decode CTA "
+       "started, streamed, ended and on which SM (CSV per row in DIR, a summary line)",
+       0, 0, NULL},
   };
   const size_t n = sizeof specs / sizeof specs[0];
   char err[512];
@@ -173,6 +180,13 @@ int skv_cmd_bench(int argc, char **argv) {
     free(pts);
     return SKV_EXIT_USAGE;
   }
+  struct stat st;
+  if (timeline && (stat(timeline, &st) != 0 || !S_ISDIR(st.st_mode) || access(timeline, W_OK) != 0)) {
+    fprintf(stderr, "skv bench: --timeline %s: not a writable directory\n", timeline);
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
+  o.timeline_dir = timeline;
   int rc = skv_bench_decode_run(&o, stdout);
   free(pts);
   return rc == 0 ? SKV_EXIT_OK : SKV_EXIT_FAIL;

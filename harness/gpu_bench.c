@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cta_timeline.h"
 #include "cuda_check.h"
 #include "gpu_ceiling.h"
 #include "gpu_exec.h"
@@ -28,6 +29,36 @@ static double cudnn_tbps(int32_t b, int64_t l) {
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
     if (t[i].b == b && t[i].l == l) return t[i].tbps;
   return 0;
+}
+
+/* --timeline: one more run of the row's plan with CTA timelines; the records go to
+ * <dir>/cta-<kv dtype>-<B>x<L>-<policy>[-fused].csv and a summary line to out. */
+static bool timeline_row(const skv_bench_opts *o, const skv_gpu_batch *g, skv_gpu_plan *gp, const skv_plan *pl,
+                         int32_t B, int64_t L, int k, bool fused, FILE *out, char *err, size_t errlen) {
+  skv_cta_times *t = malloc(sizeof *t * (size_t)(pl->num_work > 0 ? pl->num_work : 1));
+  if (!t) {
+    snprintf(err, errlen, "out of memory");
+    return false;
+  }
+  int64_t tokens = 0;
+  for (int64_t i = 0; i < pl->num_work; i++) tokens += pl->work[i].kv_end - pl->work[i].kv_begin;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/cta-%s-%dx%lld-%s%s.csv", o->timeline_dir, skv_dtype_name(o->kv_dtype), B,
+           (long long)L, skv_policy_name(o->policies[k]), fused ? "-fused" : "");
+  skv_cta_timeline_summary s;
+  const bool ok = skv_gpu_run_timed_ctas(g, gp, t, err, errlen) &&
+                  skv_cta_timeline_summarize(t, pl->work, pl->num_work,
+                                             tokens > 0 ? (double)g->kv_bytes_read / (double)tokens : 0, &s, err,
+                                             errlen) &&
+                  skv_cta_timeline_write_csv(path, t, pl->work, pl->num_work, err, errlen);
+  free(t);
+  if (ok)
+    fprintf(out,
+            "      CTA timeline: span %.1f us; prologue p50 %.2f, p90 %.2f us; per-SM GB/s min %.1f median %.1f max %.1f "
+            "(%d SMs); drain %.1f us -> %s\n",
+            s.span_us, s.prologue_p50_us, s.prologue_p90_us, s.sm_gbps_min, s.sm_gbps_median, s.sm_gbps_max, s.sms,
+            s.drain_us, path);
+  return ok;
 }
 
 int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
@@ -184,6 +215,11 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
           else fprintf(out, "%7s ", "-");
           fprintf(out, "%8.2f %7.1f%% %9.2e %9.2e\n", tokps / 1e9, 100.0 * t.combine_us / t.total_us, num.o_rel_l2,
                   num.lse_max_abs);
+          if (o->timeline_dir && !timeline_row(o, &g, &gp, &pl, B, L, k, fused, out, err, sizeof err)) {
+            fprintf(stderr, "skv bench: B=%d L=%lld %s: CTA timeline: %s\n", B, (long long)L,
+                    skv_policy_name(o->policies[k]), err);
+            rc = 1;
+          }
           fflush(out);
           if (csv)
             fprintf(csv,

@@ -218,6 +218,30 @@ bool skv_gpu_run(const skv_gpu_batch *g, const skv_gpu_plan *gp, skv_stream s, c
          skv_combine_launch(&g->prob, &gp->dev, s, err, errlen) == 0;
 }
 
+bool skv_gpu_run_timed_ctas(const skv_gpu_batch *g, skv_gpu_plan *gp, skv_cta_times *times, char *err,
+                            size_t errlen) {
+  const size_t bytes = (size_t)(gp->dev.num_work > 0 ? gp->dev.num_work : 1) * sizeof(skv_cta_times);
+  skv_cta_times *d = NULL;
+  SKV_CUDA_TRY_B(cudaMalloc((void **)&d, bytes));
+  bool ok = true;
+  cudaError_t e = cudaMemset(d, 0, bytes);
+  if (e != cudaSuccess) {
+    snprintf(err, errlen, "%s:%d: cudaMemset: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+    ok = false;
+  }
+  gp->dev.d_cta_times = d;
+  ok = ok && skv_gpu_run(g, gp, 0, err, errlen);
+  gp->dev.d_cta_times = NULL;
+  if (ok && (e = cudaDeviceSynchronize()) == cudaSuccess)
+    e = cudaMemcpy(times, d, (size_t)gp->dev.num_work * sizeof(skv_cta_times), cudaMemcpyDeviceToHost);
+  if (ok && e != cudaSuccess) {
+    snprintf(err, errlen, "%s:%d: CTA timeline: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+    ok = false;
+  }
+  cudaFree(d);
+  return ok;
+}
+
 bool skv_gpu_poison(const skv_gpu_batch *g, char *err, size_t errlen) {
   SKV_CUDA_TRY_B(cudaMemset(g->prob.d_o, 0xFF, (size_t)g->o_elems * (size_t)skv_dtype_size(g->prob.o_dtype)));
   SKV_CUDA_TRY_B(cudaMemset(g->prob.d_lse, 0xFF, (size_t)g->lse_elems * sizeof(float)));

@@ -48,6 +48,10 @@ void skv_gpu_plan_free(skv_gpu_plan *gp);
 
 /* Decode then combine on stream s (0: default). No synchronization. */
 bool skv_gpu_run(const skv_gpu_batch *g, const skv_gpu_plan *gp, skv_stream s, char *err, size_t errlen);
+/* One run (decode then combine) with the decode CTAs' timelines recorded into times
+ * ([gp->dev.num_work], host); synchronizes. */
+bool skv_gpu_run_timed_ctas(const skv_gpu_batch *g, skv_gpu_plan *gp, skv_cta_times *times, char *err,
+                            size_t errlen);
 /* Fill O and LSE with NaN bytes (0xFF), so unwritten outputs show. */
 bool skv_gpu_poison(const skv_gpu_batch *g, char *err, size_t errlen);
 /* Copy O (o_elems of the output dtype) and LSE (lse_elems floats) to the host; synchronizes. */

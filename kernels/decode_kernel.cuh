@@ -34,6 +34,9 @@
 //     unscaled probabilities);
 //   - a per-tensor V scale, or int8's per-channel V scale, multiplies the output once at the end.
 // The scale of token t is fetched by a 4-byte cp.async into the stage with the tile.
+//
+// Timeline (optional, pd.d_cta_times): thread 0 stores %globaltimer at the CTA's start, once its
+// first tile has landed, after its last tile and at its end, and the SM id (harness/cta_timeline.h).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -83,6 +86,13 @@ __device__ __forceinline__ void cp_async_4(uint32_t smem_addr, const void *gmem,
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr), "l"(gmem), "r"(src_bytes));
 }
 
+// The GPU's nanosecond clock (%globaltimer: one clock for all SMs), for CTA timelines.
+__device__ __forceinline__ uint64_t global_ns() {
+  uint64_t t;
+  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(t));
+  return t;
+}
+
 __device__ __forceinline__ void store_out(skv_dtype t, void *base, int64_t i, float x) {
   if (t == SKV_FP16) static_cast<__half *>(base)[i] = __float2half_rn(x);
   else static_cast<__nv_bfloat16 *>(base)[i] = __float2bfloat16_rn(x);
@@ -99,6 +109,9 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   unsigned char *qtile = smem + C::kLoopBytes;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  // CTA timeline (optional): thread 0 stores each reading at once, so none stays live in a register.
+  // (The pointer is re-read from the kernel parameters at each use rather than kept in registers.)
+  if (pd.d_cta_times && tid == 0) pd.d_cta_times[blockIdx.x].start_ns = global_ns();
   const skv_work w = pd.d_work[blockIdx.x];
   const int G = p.num_q_heads / p.num_kv_heads;
   // Tokens are counted from the chunk's start in 32 bits (a chunk is shorter than 2^31 tokens): the
@@ -246,6 +259,12 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   float scale = p.softmax_scale * kLog2e;
   if (p.q_dtype == SKV_FP8_E4M3) scale *= p.q_scale;
   if constexpr (V == kKvFp8Tensor) scale *= p.k_scale;
+  if (pd.d_cta_times && ntiles > 0) {
+    // Timeline only: the first iteration's wait, done here, so the loop carries no timing code.
+    cp_async_wait<C::kStages - 2>();
+    __syncthreads();
+    if (tid == 0) pd.d_cta_times[blockIdx.x].first_tile_ns = global_ns();
+  }
   for (int i = 0; i < ntiles; ++i) {
     cp_async_wait<C::kStages - 2>();
     __syncthreads();  // tile i landed for all threads; every warp is done with tile i - 1
@@ -259,6 +278,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     const float *sc = reinterpret_cast<const float *>(vs + C::kVTileBytes);  // this stage's per-token scales
     wt.tile(ks, vs, sc, warp * kWarpTokens, n - rel0, scale, lane);
   }
+  if (pd.d_cta_times && tid == 0) pd.d_cta_times[blockIdx.x].loop_end_ns = global_ns();
   cp_async_wait<0>();
   __syncthreads();  // pipeline buffers free: reuse them for the merge
 
@@ -316,6 +336,15 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
       else
         merge_item<__nv_bfloat16>(p, pd, w.request, w.kv_head, w.num_chunks, w.partial - w.chunk, merge);
       if (tid == 0) pd.d_arrivals[item] = 0;
+    }
+  }
+  if (pd.d_cta_times) {
+    __syncthreads();  // every thread's writes are issued
+    if (tid == 0) {
+      uint32_t sm;
+      asm volatile("mov.u32 %0, %smid;" : "=r"(sm));
+      pd.d_cta_times[blockIdx.x].end_ns = global_ns();
+      pd.d_cta_times[blockIdx.x].sm = sm;
     }
   }
 }

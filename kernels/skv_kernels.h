@@ -51,6 +51,17 @@ typedef struct skv_decode_problem {
   skv_layout lse_layout;       /* rank 3 over (request, kv_head, g), shape (B, hkv, group) */
 } skv_decode_problem;
 
+/* One decode CTA's timeline, read from %globaltimer (ns) when skv_plan_device.d_cta_times is set
+ * (harness/cta_timeline.h analyses it). */
+typedef struct skv_cta_times {
+  uint64_t start_ns;      /* the CTA began */
+  uint64_t first_tile_ns; /* its first K/V tile had landed in shared memory (0: an empty range) */
+  uint64_t loop_end_ns;   /* its last tile was consumed */
+  uint64_t end_ns;        /* its outputs were written (fused combine: and the merge, if it merged) */
+  uint32_t sm;            /* %smid of the SM it ran on */
+  uint32_t pad_;
+} skv_cta_times;
+
 /* A plan's work lists and scratch on the device. */
 typedef struct skv_plan_device {
   const skv_work *d_work;
@@ -68,6 +79,8 @@ typedef struct skv_plan_device {
   bool fused_combine;
   const int32_t *d_work_item;  /* [num_work] */
   int32_t *d_arrivals;         /* [num_combine] */
+  /* Optional [num_work] CTA timelines (NULL: none recorded; a few clock reads per CTA either way). */
+  skv_cta_times *d_cta_times;
 } skv_plan_device;
 
 /* Whether the kernels support p (head dim, group, page size, dtypes, layout);

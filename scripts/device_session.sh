@@ -3,12 +3,17 @@
 #
 # Binaries come prebuilt (make bundle, copied to .devcarry/bin); logs go to $OUT. Steps are chosen
 # with SKV_STEPS (default "info tests sanitize bench"); each step's output is also in $OUT/<step>.log.
-# SKV_BENCH_ARGS, SKV_QUANT_POLICIES, SKV_QUANT_COMBINE, SKV_SUITES, SKV_NCU_GRID/POLICY/ARGS tune the steps.
+# SKV_BENCH_ARGS, SKV_QUANT_POLICIES, SKV_QUANT_COMBINE, SKV_SUITES, SKV_NCU_GRID/POLICY/ARGS tune the steps;
+# SKV_TIMELINE=1 adds --timeline to the bench steps (CTA timelines, packed as timelines.tar.gz).
 set -u
 OUT=${OUT:-/tmp/skv-out}
 mkdir -p "$OUT"
 BIN=${SKV_BIN_DIR:-.devcarry/bin}
 STEPS=${SKV_STEPS:-info tests sanitize bench}
+# --timeline DIR for a bench step when SKV_TIMELINE is set (the directory is made here).
+timeline_flag() {
+  if [ -n "${SKV_TIMELINE:-}" ]; then mkdir -p "$OUT/timeline/$1" && echo "--timeline $OUT/timeline/$1"; fi
+}
 export PATH="$PWD/$BIN:$PATH"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/extras/CUPTI/lib64:${LD_LIBRARY_PATH:-}
 for step in $STEPS; do
@@ -27,10 +32,10 @@ for step in $STEPS; do
         grep -E "ERROR SUMMARY|100%|Checks" "$OUT/sanitize-$tool.log" | tail -3
       done ;;
     bench)
-      "$BIN/skv" bench decode ${SKV_BENCH_ARGS:-} --csv "$OUT/bench.csv" 2>&1 | tee "$OUT/bench.log" ;;
+      "$BIN/skv" bench decode ${SKV_BENCH_ARGS:-} $(timeline_flag bf16) --csv "$OUT/bench.csv" 2>&1 | tee "$OUT/bench.log" ;;
     bench_quant)
       for kv in fp8_e4m3 int8; do
-        "$BIN/skv" bench decode --kv-dtype $kv --policies ${SKV_QUANT_POLICIES:-fa2,flashinfer,fixed,lab} \
+        "$BIN/skv" bench decode --kv-dtype $kv --policies ${SKV_QUANT_POLICIES:-fa2,flashinfer,fixed,lab} $(timeline_flag $kv) \
           --combine ${SKV_QUANT_COMBINE:-both} --csv "$OUT/bench-$kv.csv" 2>&1 | tee "$OUT/bench-$kv.log" | grep -E "best|ceilings"
       done ;;
     suites)
@@ -51,6 +56,7 @@ for step in $STEPS; do
     *) echo "unknown step $step" ;;
   esac
 done
-# At most 8 files come back from $OUT: pack the logs and CSVs into one archive.
+# At most 8 files come back from $OUT: pack the logs and CSVs into one archive, the timelines into another.
+if [ -d "$OUT/timeline" ]; then (cd "$OUT" && tar czf timelines.tar.gz timeline && rm -rf timeline); fi
 (cd "$OUT" && ls *.log *.csv >/dev/null 2>&1 && tar czf logs.tar.gz *.log *.csv 2>/dev/null && rm -f *.log *.csv)
 exit 0

@@ -51,10 +51,22 @@ START_TEST(plan_bad_flags_exit_2_with_a_message) {
 }
 END_TEST
 
+START_TEST(bench_bad_flags_exit_2_before_any_gpu_work) {
+  /* checked before the GPU is looked for, so the answer is the same on a host without one */
+  skv_test_usage_error("bench decode --timeline /nonexistent-skv-dir", "--timeline");
+  skv_test_usage_error("bench decode --timeline", "--timeline: missing value");
+  skv_test_usage_error("bench decode --combine sometimes", "--combine");
+  skv_test_usage_error("bench decode --repeat 3", "--repeat");
+  skv_test_usage_error("bench decode --kv-dtype fp4", "--kv-dtype");
+}
+END_TEST
+
 START_TEST(help_is_printed_with_exit_0) {
   ck_assert_int_eq(skv_test_run("plan --help", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "--fixed-split-pages"));
   ck_assert(strstr(out, "--blocks-per-sm"));
+  ck_assert_int_eq(skv_test_run("bench --help", out, sizeof out, err, sizeof err), 0);
+  ck_assert(strstr(out, "--timeline DIR"));
   ck_assert_int_eq(skv_test_run("--help", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "plan"));
 }
@@ -67,6 +79,7 @@ Suite *skv_suite_cli(void) {
   tcase_add_test(tc, plan_example_gives_3_splits_for_every_request);
   tcase_add_test(tc, plan_table_lists_every_request);
   tcase_add_test(tc, plan_bad_flags_exit_2_with_a_message);
+  tcase_add_test(tc, bench_bad_flags_exit_2_before_any_gpu_work);
   tcase_add_test(tc, help_is_printed_with_exit_0);
   suite_add_tcase(s, tc);
   return s;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cost_model.h"
+#include "cta_timeline.h"
 #include "gpu_exec.h"
 #include "lse_layout.h"
 #include "numerics.h"
@@ -503,6 +504,66 @@ END_TEST
 
 /* ---- determinism ------------------------------------------------------------------------------ */
 
+/* CTA timelines (bench --timeline): every CTA of a launch records start <= first tile <= loop end <=
+ * end on a real SM (an empty range records no first tile), and recording changes no output bit. */
+START_TEST(cta_timelines_are_complete_and_leave_outputs_unchanged) {
+  int64_t kv[4] = {70000, 0, 4100, 129};
+  struct cudaDeviceProp prop;
+  ck_assert(cudaGetDeviceProperties(&prop, 0) == cudaSuccess);
+  const skv_dtype kvt[2] = {SKV_BF16, SKV_FP8_E4M3};
+  for (int d = 0; d < 2; d++) {
+    skv_batch b = make_batch(4, kv, 32, 8, 128, 16, kvt[d]);
+    skv_workload_opts wo;
+    skv_workload_opts_default(&wo);
+    wo.seed = 23;
+    wo.q_dtype = SKV_BF16;
+    skv_workload w;
+    char err[512];
+    ck_assert_msg(skv_workload_make(&b, &wo, &w, err, sizeof err), "%s", err);
+    skv_plan pl;
+    ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, prop.multiProcessorCount, &pl, err, sizeof err));
+    ck_assert(pl.num_combine > 0);
+    for (int fused = 0; fused < 2; fused++) {
+      result plain = run_gpu_mode(&w, &pl, NULL, fused);
+      skv_gpu_batch g;
+      skv_gpu_plan gp;
+      ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
+      ck_assert_msg(skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err), "%s", err);
+      gp.dev.fused_combine = fused;
+      ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
+      skv_cta_times *t = calloc((size_t)pl.num_work, sizeof *t);
+      ck_assert(t);
+      ck_assert_msg(skv_gpu_run_timed_ctas(&g, &gp, t, err, sizeof err), "%s", err);
+      ck_assert(gp.dev.d_cta_times == NULL);
+      result traced = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
+      ck_assert(traced.o && traced.lse);
+      ck_assert_msg(skv_gpu_download(&g, traced.o, traced.lse, err, sizeof err), "%s", err);
+      ck_assert(memcmp(plain.o, traced.o, (size_t)g.o_elems * 2) == 0);
+      ck_assert(memcmp(plain.lse, traced.lse, (size_t)g.lse_elems * sizeof(float)) == 0);
+      for (int64_t i = 0; i < pl.num_work; i++) {
+        ck_assert_msg(t[i].start_ns != 0 && t[i].end_ns >= t[i].start_ns, "CTA %lld", (long long)i);
+        ck_assert_int_lt(t[i].sm, prop.multiProcessorCount);
+        const bool empty = pl.work[i].kv_end == pl.work[i].kv_begin;
+        ck_assert_msg(empty == (t[i].first_tile_ns == 0), "CTA %lld: first tile %llu for %lld tokens", (long long)i,
+                      (unsigned long long)t[i].first_tile_ns, (long long)(pl.work[i].kv_end - pl.work[i].kv_begin));
+      }
+      skv_cta_timeline_summary sum;
+      ck_assert_msg(skv_cta_timeline_summarize(t, pl.work, pl.num_work, 1.0, &sum, err, sizeof err), "%s", err);
+      ck_assert_int_eq(sum.ctas, pl.num_work);
+      ck_assert(sum.span_us > 0 && sum.prologue_p50_us > 0 && sum.sm_gbps_max >= sum.sm_gbps_min);
+      free(t);
+      free_result(&plain);
+      free_result(&traced);
+      skv_gpu_plan_free(&gp);
+      skv_gpu_batch_free(&g);
+    }
+    skv_plan_free(&pl);
+    skv_workload_free(&w);
+    skv_batch_free(&b);
+  }
+}
+END_TEST
+
 START_TEST(same_plan_twice_gives_the_same_bits) {
   int64_t kv[6] = {70000, 3, 4100, 129, 20000, 1};
   skv_batch b = make_batch(6, kv, 32, 8, 128, 16, SKV_BF16);
@@ -715,6 +776,7 @@ int main(void) {
   tcase_set_timeout(smoke, 900);
   tcase_add_test(smoke, smoke_split_and_single_chunk_paths);
   tcase_add_test(smoke, rotation_replicates_per_token_scales);
+  tcase_add_test(smoke, cta_timelines_are_complete_and_leave_outputs_unchanged);
   suite_add_tcase(s, smoke);
   TCase *acc = tcase_create("accuracy");
   tcase_set_timeout(acc, 900);

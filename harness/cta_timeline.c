@@ -1,0 +1,132 @@
+/* cta_timeline.c — summary and CSV of a decode launch's CTA timelines (see cta_timeline.h). */
+#include "cta_timeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile q (0 < q <= 100) of sorted v[0..n). */
+static double nearest_rank(const double *v, int64_t n, double q) {
+  int64_t k = (int64_t)((q / 100.0) * (double)n + 0.999999999);
+  if (k < 1) k = 1;
+  if (k > n) k = n;
+  return v[k - 1];
+}
+
+static bool check_records(const skv_cta_times *t, int64_t n, char *err, size_t errlen) {
+  for (int64_t i = 0; i < n; i++) {
+    const skv_cta_times *c = &t[i];
+    if (c->start_ns == 0) {
+      snprintf(err, errlen, "CTA %lld recorded no timeline", (long long)i);
+      return false;
+    }
+    const bool tiles = c->first_tile_ns != 0;
+    if (c->end_ns < c->loop_end_ns || c->loop_end_ns < (tiles ? c->first_tile_ns : c->start_ns) ||
+        (tiles && c->first_tile_ns < c->start_ns)) {
+      snprintf(err, errlen, "CTA %lld: timeline out of order (start %llu, first tile %llu, loop end %llu, end %llu)",
+               (long long)i, (unsigned long long)c->start_ns, (unsigned long long)c->first_tile_ns,
+               (unsigned long long)c->loop_end_ns, (unsigned long long)c->end_ns);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool skv_cta_timeline_summarize(const skv_cta_times *t, const skv_work *w, int64_t n, double bytes_per_token,
+                                skv_cta_timeline_summary *s, char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
+  if (n <= 0) {
+    snprintf(err, errlen, "no CTAs");
+    return false;
+  }
+  if (!check_records(t, n, err, errlen)) return false;
+  uint32_t max_sm = 0;
+  uint64_t t0 = t[0].start_ns, t1 = t[0].end_ns;
+  for (int64_t i = 0; i < n; i++) {
+    if (t[i].sm > max_sm) max_sm = t[i].sm;
+    if (t[i].start_ns < t0) t0 = t[i].start_ns;
+    if (t[i].end_ns > t1) t1 = t[i].end_ns;
+  }
+  const size_t nsm = (size_t)max_sm + 1;
+  double *pro = malloc(sizeof(double) * (size_t)n);
+  double *bytes = calloc(nsm, sizeof(double));
+  uint64_t *first = calloc(nsm, sizeof(uint64_t)), *last = calloc(nsm, sizeof(uint64_t));
+  double *gbps = malloc(sizeof(double) * nsm);
+  if (!pro || !bytes || !first || !last || !gbps) {
+    free(pro), free(bytes), free(first), free(last), free(gbps);
+    snprintf(err, errlen, "out of memory (CTA timeline)");
+    return false;
+  }
+  int64_t np = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const skv_cta_times *c = &t[i];
+    if (c->first_tile_ns != 0) pro[np++] = (double)(c->first_tile_ns - c->start_ns) * 1e-3;
+    bytes[c->sm] += (double)(w[i].kv_end - w[i].kv_begin) * bytes_per_token;
+    if (first[c->sm] == 0 || c->start_ns < first[c->sm]) first[c->sm] = c->start_ns;
+    if (c->end_ns > last[c->sm]) last[c->sm] = c->end_ns;
+  }
+  int32_t used = 0;
+  uint64_t earliest_done = t1;
+  for (size_t k = 0; k < nsm; k++) {
+    if (first[k] == 0) continue;
+    const uint64_t busy = last[k] > first[k] ? last[k] - first[k] : 1;
+    gbps[used++] = bytes[k] / (double)busy; /* bytes per ns = GB/s */
+    if (last[k] < earliest_done) earliest_done = last[k];
+  }
+  qsort(pro, (size_t)np, sizeof *pro, cmp_double);
+  qsort(gbps, (size_t)used, sizeof *gbps, cmp_double);
+  s->ctas = n;
+  s->sms = used;
+  s->span_us = (double)(t1 - t0) * 1e-3;
+  if (np > 0) s->prologue_p50_us = nearest_rank(pro, np, 50), s->prologue_p90_us = nearest_rank(pro, np, 90);
+  s->sm_gbps_min = gbps[0];
+  s->sm_gbps_median = nearest_rank(gbps, used, 50);
+  s->sm_gbps_max = gbps[used - 1];
+  s->drain_us = (double)(t1 - earliest_done) * 1e-3;
+  free(pro), free(bytes), free(first), free(last), free(gbps);
+  return true;
+}
+
+bool skv_cta_timeline_write_csv(const char *path, const skv_cta_times *t, const skv_work *w, int64_t n, char *err,
+                                size_t errlen) {
+  if (n > 0 && !check_records(t, n, err, errlen)) return false;
+  char tmp[4096];
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+    snprintf(err, errlen, "%s: path too long", path);
+    return false;
+  }
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+    return false;
+  }
+  uint64_t t0 = n > 0 ? t[0].start_ns : 0;
+  for (int64_t i = 1; i < n; i++)
+    if (t[i].start_ns < t0) t0 = t[i].start_ns;
+  fprintf(f, "cta,sm,request,kv_head,chunk,tokens,start_us,first_tile_us,loop_end_us,end_us\n");
+  for (int64_t i = 0; i < n; i++) {
+    const skv_cta_times *c = &t[i];
+    fprintf(f, "%lld,%u,%d,%d,%d,%lld,%.3f,", (long long)i, c->sm, w[i].request, w[i].kv_head, w[i].chunk,
+            (long long)(w[i].kv_end - w[i].kv_begin), (double)(c->start_ns - t0) * 1e-3);
+    if (c->first_tile_ns != 0) fprintf(f, "%.3f", (double)(c->first_tile_ns - t0) * 1e-3);
+    fprintf(f, ",%.3f,%.3f\n", (double)(c->loop_end_ns - t0) * 1e-3, (double)(c->end_ns - t0) * 1e-3);
+  }
+  const bool bad = ferror(f) != 0;
+  if (fclose(f) != 0 || bad) {
+    snprintf(err, errlen, "%s: write failed", tmp);
+    remove(tmp);
+    return false;
+  }
+  if (rename(tmp, path) != 0) {
+    snprintf(err, errlen, "%s: rename to %s: %s", tmp, path, strerror(errno));
+    remove(tmp);
+    return false;
+  }
+  return true;
+}
