@@ -38,6 +38,15 @@ static bool check_records(const skv_cta_times *t, int64_t n, char *err, size_t e
   return true;
 }
 
+/* KV bytes read in [lo, hi) if CTA c reads its `bytes` evenly over [first tile, loop end]. */
+static double bytes_between(const skv_cta_times *c, double bytes, uint64_t lo, uint64_t hi) {
+  if (c->first_tile_ns == 0 || bytes <= 0 || hi <= lo) return 0;
+  const uint64_t a = c->first_tile_ns, b = c->loop_end_ns;
+  if (b <= a) return a >= lo && a < hi ? bytes : 0; /* an instant: all or nothing */
+  const uint64_t x = a > lo ? a : lo, y = b < hi ? b : hi;
+  return y > x ? bytes * (double)(y - x) / (double)(b - a) : 0;
+}
+
 bool skv_cta_timeline_summarize(const skv_cta_times *t, const skv_work *w, int64_t n, double bytes_per_token,
                                 skv_cta_timeline_summary *s, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
@@ -89,6 +98,14 @@ bool skv_cta_timeline_summarize(const skv_cta_times *t, const skv_work *w, int64
   s->sm_gbps_median = nearest_rank(gbps, used, 50);
   s->sm_gbps_max = gbps[used - 1];
   s->drain_us = (double)(t1 - earliest_done) * 1e-3;
+  double before = 0, in_drain = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double b = (double)(w[i].kv_end - w[i].kv_begin) * bytes_per_token;
+    before += bytes_between(&t[i], b, t0, earliest_done);
+    in_drain += bytes_between(&t[i], b, earliest_done, t1 + 1);
+  }
+  s->gbps_before_drain = earliest_done > t0 ? before / (double)(earliest_done - t0) : 0;
+  s->gbps_in_drain = t1 > earliest_done ? in_drain / (double)(t1 - earliest_done) : 0;
   free(pro), free(bytes), free(first), free(last), free(gbps);
   return true;
 }

@@ -9,7 +9,9 @@
  *     last end). SMs of one GPU do not get equal shares of DRAM bandwidth, and equal work per SM
  *     then finishes at different times;
  *   - drain: from the moment the first SM that worked has finished all its CTAs to the launch's
- *     end, time in which part of the GPU sits idle. */
+ *     end, time in which part of the GPU sits idle; whether that costs bandwidth shows in the
+ *     read rate before and during it. Those rates assume each CTA reads its bytes evenly between
+ *     its first tile and its loop end (the records have no finer progress). */
 #ifndef SKV_CTA_TIMELINE_H
 #define SKV_CTA_TIMELINE_H
 
@@ -27,6 +29,8 @@ typedef struct skv_cta_timeline_summary {
   double prologue_p50_us, prologue_p90_us;/* first_tile - start over CTAs with tiles (nearest rank) */
   double sm_gbps_min, sm_gbps_median, sm_gbps_max; /* per-SM KV bytes / busy time, GB/s */
   double drain_us;                        /* last end - earliest time an SM finished its last CTA */
+  double gbps_before_drain, gbps_in_drain;/* KV read rate (all SMs) from the first start to the drain,
+                                             and in the drain (0 when it is empty), GB/s */
 } skv_cta_timeline_summary;
 
 /* Summarize n CTA records t (CTA i ran work item w[i]); bytes_per_token: KV bytes one token of

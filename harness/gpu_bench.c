@@ -55,9 +55,9 @@ static bool timeline_row(const skv_bench_opts *o, const skv_gpu_batch *g, skv_gp
   if (ok)
     fprintf(out,
             "      CTA timeline: span %.1f us; prologue p50 %.2f, p90 %.2f us; per-SM GB/s min %.1f median %.1f max %.1f "
-            "(%d SMs); drain %.1f us -> %s\n",
+            "(%d SMs); drain %.1f us; TB/s before it %.2f, in it %.2f -> %s\n",
             s.span_us, s.prologue_p50_us, s.prologue_p90_us, s.sm_gbps_min, s.sm_gbps_median, s.sm_gbps_max, s.sms,
-            s.drain_us, path);
+            s.drain_us, s.gbps_before_drain * 1e-3, s.gbps_in_drain * 1e-3, path);
   return ok;
 }
 

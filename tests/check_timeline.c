@@ -15,7 +15,10 @@
  *   CTA 3: SM 3, start 1500, empty range, loop end 1500, end 2000
  * By hand: span 31000 - 1000 = 30 us; prologues 2, 1, 4 us -> nearest-rank p50 2 us, p90 4 us;
  * SM 0 reads 2000 bytes in 21000 - 1000 ns (0.1 GB/s), SM 3 6000 bytes in 30000 ns (0.2 GB/s);
- * SM 0 finishes at 21000, the launch at 31000: drain 10 us. */
+ * SM 0 finishes at 21000, the launch at 31000: drain 10 us. Reading evenly between first tile
+ * and loop end, [1000, 21000) gets CTA 0's and 1's 1000 bytes each and 16000 / 25000 of CTA 2's
+ * 6000 (3840): 5840 bytes in 20000 ns = 0.292 GB/s; the drain gets CTA 2's other 2160 bytes in
+ * 10000 ns = 0.216 GB/s. */
 static void records(skv_cta_times t[4], skv_work w[4]) {
   const uint64_t v[4][4] = {{1000, 3000, 11000, 12000}, {12000, 13000, 20000, 21000}, {1000, 5000, 30000, 31000},
                             {1500, 0, 1500, 2000}};
@@ -46,6 +49,8 @@ START_TEST(summary_matches_the_hand_computed_values) {
   ck_assert_double_eq_tol(s.sm_gbps_median, 0.1, 1e-12);
   ck_assert_double_eq_tol(s.sm_gbps_max, 0.2, 1e-12);
   ck_assert_double_eq_tol(s.drain_us, 10.0, 1e-9);
+  ck_assert_double_eq_tol(s.gbps_before_drain, 0.292, 1e-12);
+  ck_assert_double_eq_tol(s.gbps_in_drain, 0.216, 1e-12);
 }
 END_TEST
 
