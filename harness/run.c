@@ -661,7 +661,7 @@ int skv_run_suite(const skv_run_opts *o) {
     skv_gpu_params gp;
     model_params(m, sms, &gp);
     skv_prediction pr;
-    if (ok) skv_cost_predict(&p, &b, &gp, false, &pr);
+    if (ok) skv_cost_predict(&p, &b, &gp, &pr);
     const double cost = ref_cost(&b);
     const bool cpu_ref = suite.check_reference && cost <= (measured ? SKV_CPU_REF_BUDGET_GPU : SKV_CPU_REF_BUDGET_SIM);
     if (ok) {

@@ -92,8 +92,7 @@ static double shared_schedule(const skv_plan *p, int64_t token_bytes, int64_t sl
   return t;
 }
 
-void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, bool fused,
-                      skv_prediction *out) {
+void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, skv_prediction *out) {
   const int64_t token_bytes = 2 * (int64_t)b->head_dim * skv_dtype_size(b->kv_dtype);
   const int64_t slots = (int64_t)g->sms * skv_decode_ctas_per_sm(b->head_dim, (int32_t)skv_dtype_size(b->kv_dtype),
                                                                    skv_batch_group(b));
@@ -110,7 +109,7 @@ void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_param
   if (p->num_combine > 0) {
     const double waves = ceil((double)p->num_combine / (double)slots);
     const double partial = (double)(p->scratch_o_bytes + p->scratch_lse_bytes);
-    out->combine_us = g->combine_item_us * waves + partial / read_bpus + (fused ? 0.0 : g->launch_us);
+    out->combine_us = g->launch_us + g->combine_item_us * waves + partial / read_bpus;
   }
   out->total_us = out->decode_us + out->combine_us;
 }

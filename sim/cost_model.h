@@ -60,11 +60,14 @@ typedef struct skv_prediction {
  *             k = SKV_COST_KNEE (below the knee each CTA streams at cta_bw, above it they share
  *             the read ceiling, near it they reach less than either); the per-CTA fixed cost is
  *             counted once, as CTAs desynchronize and one's fixed phase overlaps others' streaming;
- *   combine = launch + combine_item_us * ceil(items / slots) + partial bytes / read_bw
- *             (fused: the launch is saved, the merge cost stays).
+ *   combine = launch + combine_item_us * ceil(items / slots) + partial bytes / read_bw,
+ *             the same for the combine kernel and the fused merge: the CTA that merges last does
+ *             so after every other chunk has arrived, a tail about as long as the second launch
+ *             (H100, 4aac36e, results/bench_decode/20261122-1347-4aac36e: over the 81 split rows
+ *             timed both ways, fused / kernel total has median 0.99, and the merge adds a median
+ *             3.7-3.9 us to the decode kernel; the launch term is 3.0).
  * A plan with no split has no combine. */
-void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, bool fused,
-                      skv_prediction *out);
+void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, skv_prediction *out);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
     skv_plan p;
     if (!skv_plan_build(b, SKV_POLICY_FIXED, &fixed, num_sms, &p, err, errlen)) return false;
     skv_prediction pr;
-    skv_cost_predict(&p, b, &g, true, &pr);
+    skv_cost_predict(&p, b, &g, &pr);
     skv_plan_free(&p);
     tried++;
     if (best_us < 0 || pr.total_us < best_us - 1e-9) {
@@ -43,7 +43,7 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
     }
   }
   for (int32_t r = 0; r < b->num_requests; r++) c->chunk_tokens[r] = best_chunk;
-  snprintf(c->why, sizeof c->why, "cost model (H100 calibration, %d SMs, fused combine): chunks of %lld tokens, "
+  snprintf(c->why, sizeof c->why, "cost model (H100 calibration, %d SMs): chunks of %lld tokens, "
            "predicted %.1f us (best of %lld candidates)",
            num_sms, (long long)best_chunk, best_us, (long long)tried);
   return true;
