@@ -1,10 +1,11 @@
 /* cta_timeline.c — summary and CSV of a decode launch's CTA timelines (see cta_timeline.h). */
 #include "cta_timeline.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "results.h"
 
 static int cmp_double(const void *a, const void *b) {
   const double x = *(const double *)a, y = *(const double *)b;
@@ -113,14 +114,11 @@ bool skv_cta_timeline_summarize(const skv_cta_times *t, const skv_work *w, int64
 bool skv_cta_timeline_write_csv(const char *path, const skv_cta_times *t, const skv_work *w, int64_t n, char *err,
                                 size_t errlen) {
   if (n > 0 && !check_records(t, n, err, errlen)) return false;
-  char tmp[4096];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-    snprintf(err, errlen, "%s: path too long", path);
-    return false;
-  }
-  FILE *f = fopen(tmp, "w");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
   if (!f) {
-    snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+    snprintf(err, errlen, "%s: out of memory", path);
     return false;
   }
   uint64_t t0 = n > 0 ? t[0].start_ns : 0;
@@ -136,14 +134,11 @@ bool skv_cta_timeline_write_csv(const char *path, const skv_cta_times *t, const 
   }
   const bool bad = ferror(f) != 0;
   if (fclose(f) != 0 || bad) {
-    snprintf(err, errlen, "%s: write failed", tmp);
-    remove(tmp);
+    free(buf);
+    snprintf(err, errlen, "%s: out of memory", path);
     return false;
   }
-  if (rename(tmp, path) != 0) {
-    snprintf(err, errlen, "%s: rename to %s: %s", tmp, path, strerror(errno));
-    remove(tmp);
-    return false;
-  }
-  return true;
+  const bool ok = skv_write_file_atomic(path, buf, len, err, errlen);
+  free(buf);
+  return ok;
 }

@@ -41,7 +41,7 @@ bool skv_cta_timeline_summarize(const skv_cta_times *t, const skv_work *w, int64
 
 /* Write the records as CSV (cta, sm, request, kv_head, chunk, tokens, start_us, first_tile_us,
  * loop_end_us, end_us; times in microseconds from the earliest start, first_tile_us empty for an
- * empty range) to path, through a temporary file renamed at the end. */
+ * empty range) to path, atomically (results.h: a temporary file renamed over it). */
 bool skv_cta_timeline_write_csv(const char *path, const skv_cta_times *t, const skv_work *w, int64_t n, char *err,
                                 size_t errlen);
 
