@@ -6,7 +6,19 @@
  * calibration (SM count from the caller) with the combine fused into decode;
  * the fastest wins, ties to the longer chunk. The choice depends on the whole
  * batch (its longest request and its size), so it is not batch-invariant:
- * `fixed` is the lab's batch-invariant policy. */
+ * `fixed` is the lab's batch-invariant policy.
+ *
+ * Then one rule the model does not see: fill the last wave. When the chosen plan
+ * has more CTAs than the GPU's slots (SMs x resident decode CTAs per SM) and its
+ * last wave is at most half full, the requests whose CTAs all fall in that wave
+ * are cut into k times shorter chunks, k = ceil(slots / CTAs of the last wave)
+ * (at most 8), so the tail covers the GPU. Why: the hardware gives a late CTA the
+ * slot of an SM that finished, 4 to an SM for 8-bit caches, and one SM reads at
+ * most ~28 GB/s (H100 CTA timelines: the per-SM maximum of
+ * results/bench_decode/20261122-1356-548eafd-timelines), so a part-filled last
+ * wave on few SMs cannot reach the read ceiling. Measured on the H100 (fp8, 96 x
+ * 8192: 768 CTAs on 528 slots): 0.873 of the read ceiling unsplit, 0.947 with
+ * the last wave's requests in halves (results/bench_decode/20261122-1428-...). */
 #include <stdio.h>
 
 #include "cost_model.h"
@@ -15,6 +27,40 @@
 
 #define LAB_TILE 64
 #define LAB_MAX_SPLITS 128
+
+/* CTAs of request r in chunks of `chunk` tokens (an empty request still has one chunk). */
+static int64_t request_ctas(const skv_batch *b, int32_t r, int64_t chunk) {
+  const int64_t chunks = b->kvlen[r] == 0 ? 1 : (b->kvlen[r] + chunk - 1) / chunk;
+  return chunks * b->num_kv_heads;
+}
+
+/* The rule above: cut the requests of a part-filled last wave into shorter chunks (in
+ * chunk_tokens). Returns the new chunk length and their count in *requests (0: no change). */
+static int64_t fill_last_wave(const skv_batch *b, int32_t num_sms, int64_t chunk, int64_t *chunk_tokens,
+                              int32_t *requests) {
+  *requests = 0;
+  const int64_t slots =
+      (int64_t)num_sms * skv_decode_ctas_per_sm(b->head_dim, (int32_t)skv_dtype_size(b->kv_dtype), skv_batch_group(b));
+  int64_t total = 0;
+  for (int32_t r = 0; r < b->num_requests; r++) total += request_ctas(b, r, chunk);
+  const int64_t last = total % slots;
+  if (slots <= 0 || total <= slots || last == 0 || 2 * last > slots) return chunk;
+  int64_t k = (slots + last - 1) / last;
+  if (k > 8) k = 8;
+  const int64_t shorter = ((chunk + k - 1) / k + LAB_TILE - 1) / LAB_TILE * LAB_TILE;
+  if (shorter >= chunk) return chunk;
+  /* CTAs start in work-list order (request by request): the last wave starts at CTA total - last. */
+  int64_t first = 0;
+  for (int32_t r = 0; r < b->num_requests; r++) {
+    const int64_t n = request_ctas(b, r, chunk);
+    if (first >= total - last && b->kvlen[r] > shorter) {
+      chunk_tokens[r] = shorter;
+      (*requests)++;
+    }
+    first += n;
+  }
+  return shorter;
+}
 
 bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms, skv_split_choice *c, char *err,
                     size_t errlen) {
@@ -43,8 +89,13 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
     }
   }
   for (int32_t r = 0; r < b->num_requests; r++) c->chunk_tokens[r] = best_chunk;
-  snprintf(c->why, sizeof c->why, "cost model (H100 calibration, %d SMs): chunks of %lld tokens, "
-           "predicted %.1f us (best of %lld candidates)",
-           num_sms, (long long)best_chunk, best_us, (long long)tried);
+  int32_t tail_requests = 0;
+  const int64_t tail_chunk = fill_last_wave(b, num_sms, best_chunk, c->chunk_tokens, &tail_requests);
+  int n = snprintf(c->why, sizeof c->why, "cost model (H100 calibration, %d SMs): chunks of %lld tokens, "
+                   "predicted %.1f us (best of %lld candidates)",
+                   num_sms, (long long)best_chunk, best_us, (long long)tried);
+  if (tail_requests > 0 && n > 0 && (size_t)n < sizeof c->why)
+    snprintf(c->why + n, sizeof c->why - (size_t)n, "; last wave filled: %d requests in chunks of %lld tokens",
+             tail_requests, (long long)tail_chunk);
   return true;
 }
