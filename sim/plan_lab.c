@@ -11,14 +11,15 @@
  * Then one rule the model does not see: fill the last wave. When the chosen plan
  * has more CTAs than the GPU's slots (SMs x resident decode CTAs per SM) and its
  * last wave is at most half full, the requests whose CTAs all fall in that wave
- * are cut into k times shorter chunks, k = ceil(slots / CTAs of the last wave)
- * (at most 8), so the tail covers the GPU. Why: the hardware gives a late CTA the
+ * are cut into k times shorter chunks, the least k that brings it to half a wave
+ * or more, k = ceil(slots / (2 x CTAs of the last wave)), at most 8. Why: the hardware gives a late CTA the
  * slot of an SM that finished, 4 to an SM for 8-bit caches, and one SM reads at
  * most ~28 GB/s (H100 CTA timelines: the per-SM maximum of
  * results/bench_decode/20261122-1356-548eafd-timelines), so a part-filled last
  * wave on few SMs cannot reach the read ceiling. Measured on the H100 (fp8, 96 x
- * 8192: 768 CTAs on 528 slots): 0.873 of the read ceiling unsplit, 0.947 with
- * the last wave's requests in halves (results/bench_decode/20261122-1428-...). */
+ * 8192: 768 CTAs on 528 slots, a last wave of 240): 0.873 of the read ceiling
+ * unsplit, 0.947 with that wave's requests in halves (k = 2), 0.908 in thirds
+ * (results/bench_decode/20261122-1430-65f0053-fill-last-wave). */
 #include <stdio.h>
 
 #include "cost_model.h"
@@ -45,7 +46,7 @@ static int64_t fill_last_wave(const skv_batch *b, int32_t num_sms, int64_t chunk
   for (int32_t r = 0; r < b->num_requests; r++) total += request_ctas(b, r, chunk);
   const int64_t last = total % slots;
   if (slots <= 0 || total <= slots || last == 0 || 2 * last > slots) return chunk;
-  int64_t k = (slots + last - 1) / last;
+  int64_t k = (slots + 2 * last - 1) / (2 * last);
   if (k > 8) k = 8;
   const int64_t shorter = ((chunk + k - 1) / k + LAB_TILE - 1) / LAB_TILE * LAB_TILE;
   if (shorter >= chunk) return chunk;
@@ -95,7 +96,7 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
                    "predicted %.1f us (best of %lld candidates)",
                    num_sms, (long long)best_chunk, best_us, (long long)tried);
   if (tail_requests > 0 && n > 0 && (size_t)n < sizeof c->why)
-    snprintf(c->why + n, sizeof c->why - (size_t)n, "; last wave filled: %d requests in chunks of %lld tokens",
-             tail_requests, (long long)tail_chunk);
+    snprintf(c->why + n, sizeof c->why - (size_t)n, "; last wave filled: %d request%s in chunks of %lld tokens",
+             tail_requests, tail_requests == 1 ? "" : "s", (long long)tail_chunk);
   return true;
 }

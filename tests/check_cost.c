@@ -1,6 +1,7 @@
 /* check_cost.c — the split-KV cost model and the lab policy that uses it. */
 #include <check.h>
 #include <math.h>
+#include <string.h>
 
 #include "cost_model.h"
 #include "plan.h"
@@ -108,6 +109,35 @@ START_TEST(lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model) {
 }
 END_TEST
 
+START_TEST(lab_fills_a_part_filled_last_wave) {
+  /* fp8, 96 x 8192, 132 SMs: the model keeps whole requests (768 CTAs); the slots are 132 x 4 =
+   * 528, so the last wave holds 240 CTAs (<= 264, half of them): k = ceil(528 / 480) = 2, and
+   * requests 66..95 (their CTAs start at 66 x 8 = 528) get 4096-token chunks: 66 x 8 + 30 x 16 =
+   * 1008 CTAs. */
+  skv_batch b = decode(96, 8192);
+  b.kv_dtype = SKV_FP8_E4M3;
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  skv_plan pl;
+  char err[256];
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, 132, &pl, err, sizeof err), "%s", err);
+  ck_assert_int_eq(pl.num_work, 1008);
+  for (int64_t i = 0; i < pl.num_work; i++) {
+    const skv_work *w = &pl.work[i];
+    ck_assert_int_eq(w->kv_end - w->kv_begin, w->request < 66 ? 8192 : 4096);
+  }
+  ck_assert(strstr(pl.why, "last wave filled: 30 requests in chunks of 4096 tokens"));
+  skv_plan_free(&pl);
+  /* bf16 at 2 CTAs per SM: 768 CTAs on 264 slots leave a last wave of 240 (> 132): unchanged. */
+  b.kv_dtype = SKV_BF16;
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, 132, &pl, err, sizeof err), "%s", err);
+  ck_assert_int_eq(pl.num_work, 768);
+  ck_assert(!strstr(pl.why, "last wave"));
+  skv_plan_free(&pl);
+  skv_batch_free(&b);
+}
+END_TEST
+
 START_TEST(decode_ctas_per_sm_follow_shared_memory) {
   for (int g = 1; g <= 16; g *= 2) {
     ck_assert_int_eq(skv_decode_ctas_per_sm(64, 2, g), 3);
@@ -132,6 +162,7 @@ Suite *skv_suite_cost(void) {
   tcase_add_test(tc, at_the_knee_the_ctas_reach_less_than_either_limit);
   tcase_add_test(tc, combine_is_launch_plus_item_waves_plus_partial_bytes);
   tcase_add_test(tc, lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model);
+  tcase_add_test(tc, lab_fills_a_part_filled_last_wave);
   tcase_add_test(tc, decode_ctas_per_sm_follow_shared_memory);
   suite_add_tcase(s, tc);
   return s;
