@@ -17,9 +17,9 @@
  * most ~28 GB/s (H100 CTA timelines: the per-SM maximum of
  * results/bench_decode/20261122-1356-548eafd-timelines), so a part-filled last
  * wave on few SMs cannot reach the read ceiling. Measured on the H100 (fp8, 96 x
- * 8192: 768 CTAs on 528 slots, a last wave of 240): 0.873 of the read ceiling
- * unsplit, 0.947 with that wave's requests in halves (k = 2), 0.908 in thirds
- * (results/bench_decode/20261122-1430-65f0053-fill-last-wave). */
+ * 8192: 768 CTAs on 528 slots, a last wave of 240): 0.873-0.878 of the read
+ * ceiling unsplit, 0.936-0.947 with that wave's requests in halves (k = 2; two
+ * calls), 0.908 in thirds (results/bench_decode/20261122-1430-65f0053-fill-last-wave). */
 #include <stdio.h>
 
 #include "cost_model.h"
