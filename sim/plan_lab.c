@@ -3,23 +3,25 @@
  * Candidates: one chunk per request, and every chunk length ceil(max_kvlen / s)
  * rounded up to the decode kernel's 64-token tile, for s = 2 .. 128. Each
  * candidate is planned like `fixed` and predicted with the lab's H100
- * calibration (SM count from the caller) with the combine fused into decode;
- * the fastest wins, ties to the longer chunk. The choice depends on the whole
- * batch (its longest request and its size), so it is not batch-invariant:
- * `fixed` is the lab's batch-invariant policy.
+ * calibration (SM count from the caller; the combine priced the same whether
+ * fused into decode or not, cost_model.h); the fastest wins, ties to the longer
+ * chunk. The choice depends on the whole batch (its longest request and its
+ * size), so it is not batch-invariant: `fixed` is the lab's batch-invariant
+ * policy.
  *
  * Then one rule the model does not see: fill the last wave. When the chosen plan
  * has more CTAs than the GPU's slots (SMs x resident decode CTAs per SM) and its
  * last wave is at most half full, the requests whose CTAs all fall in that wave
- * are cut into k times shorter chunks, the least k that brings it to half a wave
- * or more, k = ceil(slots / (2 x CTAs of the last wave)), at most 8. Why: the hardware gives a late CTA the
- * slot of an SM that finished, 4 to an SM for 8-bit caches, and one SM reads at
- * most ~28 GB/s (H100 CTA timelines: the per-SM maximum of
- * results/bench_decode/20261122-1356-548eafd-timelines), so a part-filled last
- * wave on few SMs cannot reach the read ceiling. Measured on the H100 (fp8, 96 x
- * 8192: 768 CTAs on 528 slots, a last wave of 240): 0.873-0.878 of the read
- * ceiling unsplit, 0.936-0.947 with that wave's requests in halves (k = 2; two
- * calls), 0.908 in thirds (results/bench_decode/20261122-1430-65f0053-fill-last-wave). */
+ * are cut into k times shorter chunks, the least k that brings it to half a
+ * wave or more: k = ceil(slots / (2 x CTAs of the last wave)), at most 8. Why:
+ * the hardware gives a late CTA the slot of an SM that finished, up to 4 to an
+ * SM for 8-bit caches, and one SM reads at most ~28 GB/s (H100 CTA timelines:
+ * the per-SM maximum of results/bench_decode/20261122-1356-548eafd-timelines),
+ * so a part-filled last wave on few SMs cannot reach the read ceiling. Measured
+ * on the H100 (fp8, 96 x 8192: 768 CTAs on 528 slots, a last wave of 240):
+ * 0.873-0.878 of the read ceiling unsplit, 0.936-0.947 with that wave's
+ * requests in halves (k = 2; two calls), 0.908 in thirds
+ * (results/bench_decode/20261122-1430-65f0053-fill-last-wave). */
 #include <stdio.h>
 
 #include "cost_model.h"
@@ -42,10 +44,11 @@ static int64_t fill_last_wave(const skv_batch *b, int32_t num_sms, int64_t chunk
   *requests = 0;
   const int64_t slots =
       (int64_t)num_sms * skv_decode_ctas_per_sm(b->head_dim, (int32_t)skv_dtype_size(b->kv_dtype), skv_batch_group(b));
+  if (slots <= 0) return chunk;
   int64_t total = 0;
   for (int32_t r = 0; r < b->num_requests; r++) total += request_ctas(b, r, chunk);
   const int64_t last = total % slots;
-  if (slots <= 0 || total <= slots || last == 0 || 2 * last > slots) return chunk;
+  if (total <= slots || last == 0 || 2 * last > slots) return chunk;
   int64_t k = (slots + 2 * last - 1) / (2 * last);
   if (k > 8) k = 8;
   const int64_t shorter = ((chunk + k - 1) / k + LAB_TILE - 1) / LAB_TILE * LAB_TILE;
