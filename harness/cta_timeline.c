@@ -87,7 +87,7 @@ bool skv_cta_timeline_summarize(const skv_cta_times *t, const skv_work *w, int64
     if (first[k] == 0) continue;
     const uint64_t busy = last[k] > first[k] ? last[k] - first[k] : 1;
     gbps[used++] = bytes[k] / (double)busy; /* bytes per ns = GB/s */
-    if (last[k] < earliest_done) earliest_done = last[k];
+    if (bytes[k] > 0 && last[k] < earliest_done) earliest_done = last[k];
   }
   qsort(pro, (size_t)np, sizeof *pro, cmp_double);
   qsort(gbps, (size_t)used, sizeof *gbps, cmp_double);

@@ -34,8 +34,9 @@ typedef struct skv_cta_timeline_summary {
 } skv_cta_timeline_summary;
 
 /* Summarize n CTA records t (CTA i ran work item w[i]); bytes_per_token: KV bytes one token of
- * one KV head reads (K and V rows, and scales). False with a reason when a record is missing
- * (start 0) or out of order. */
+ * one KV head reads (the bench passes its K and V rows; per-token scales are not counted). False
+ * with a reason when a record is missing (start 0) or out of order. An SM that ran only empty
+ * ranges does not end the busy part early (it is left out of the drain). */
 bool skv_cta_timeline_summarize(const skv_cta_times *t, const skv_work *w, int64_t n, double bytes_per_token,
                                 skv_cta_timeline_summary *s, char *err, size_t errlen);
 

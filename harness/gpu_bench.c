@@ -32,9 +32,11 @@ static double cudnn_tbps(int32_t b, int64_t l) {
 }
 
 /* --timeline: one more run of the row's plan with CTA timelines; the records go to
- * <dir>/cta-<kv dtype>-<B>x<L>-<policy>[-fused].csv and a summary line to out. */
-static bool timeline_row(const skv_bench_opts *o, const skv_gpu_batch *g, skv_gpu_plan *gp, const skv_plan *pl,
-                         int32_t B, int64_t L, int k, bool fused, FILE *out, char *err, size_t errlen) {
+ * <dir>/cta-<kv dtype>-<B>x<L>-<policy>[-fused].csv and a summary line to out. The run reads the
+ * pool replica the timed runs would have used next (the least recently read, so not from L2). */
+static bool timeline_row(const skv_bench_opts *o, skv_gpu_batch *g, skv_gpu_plan *gp, const skv_plan *pl,
+                         const skv_gpu_rotation *rot, int32_t B, int64_t L, int k, bool fused, FILE *out, char *err,
+                         size_t errlen) {
   skv_cta_times *t = malloc(sizeof *t * (size_t)(pl->num_work > 0 ? pl->num_work : 1));
   if (!t) {
     snprintf(err, errlen, "out of memory");
@@ -42,11 +44,18 @@ static bool timeline_row(const skv_bench_opts *o, const skv_gpu_batch *g, skv_gp
   }
   int64_t tokens = 0;
   for (int64_t i = 0; i < pl->num_work; i++) tokens += pl->work[i].kv_end - pl->work[i].kv_begin;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/cta-%s-%dx%lld-%s%s.csv", o->timeline_dir, skv_dtype_name(o->kv_dtype), B,
-           (long long)L, skv_policy_name(o->policies[k]), fused ? "-fused" : "");
+  char path[1000]; /* skv_write_file_atomic adds ".tmp" within its own 1100 bytes */
+  if ((size_t)snprintf(path, sizeof path, "%s/cta-%s-%dx%lld-%s%s.csv", o->timeline_dir, skv_dtype_name(o->kv_dtype),
+                       B, (long long)L, skv_policy_name(o->policies[k]), fused ? "-fused" : "") >= sizeof path) {
+    free(t);
+    snprintf(err, errlen, "--timeline: directory name too long");
+    return false;
+  }
   skv_cta_timeline_summary s;
-  const bool ok = skv_gpu_run_timed_ctas(g, gp, t, err, errlen) &&
+  skv_gpu_rotation_use(g, rot, (int64_t)o->warmup + o->repeat);
+  const bool ran = skv_gpu_run_timed_ctas(g, gp, t, err, errlen);
+  skv_gpu_rotation_use(g, rot, 0);
+  const bool ok = ran &&
                   skv_cta_timeline_summarize(t, pl->work, pl->num_work,
                                              tokens > 0 ? (double)g->kv_bytes_read / (double)tokens : 0, &s, err,
                                              errlen) &&
@@ -215,7 +224,7 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
           else fprintf(out, "%7s ", "-");
           fprintf(out, "%8.2f %7.1f%% %9.2e %9.2e\n", tokps / 1e9, 100.0 * t.combine_us / t.total_us, num.o_rel_l2,
                   num.lse_max_abs);
-          if (o->timeline_dir && !timeline_row(o, &g, &gp, &pl, B, L, k, fused, out, err, sizeof err)) {
+          if (o->timeline_dir && !timeline_row(o, &g, &gp, &pl, &rot, B, L, k, fused, out, err, sizeof err)) {
             fprintf(stderr, "skv bench: B=%d L=%lld %s: CTA timeline: %s\n", B, (long long)L,
                     skv_policy_name(o->policies[k]), err);
             rc = 1;

@@ -56,7 +56,7 @@ typedef struct skv_decode_problem {
 typedef struct skv_cta_times {
   uint64_t start_ns;      /* the CTA began */
   uint64_t first_tile_ns; /* its first K/V tile had landed in shared memory (0: an empty range) */
-  uint64_t loop_end_ns;   /* its last tile was consumed */
+  uint64_t loop_end_ns;   /* thread 0 consumed its last tile (the warps stay within a tile of it) */
   uint64_t end_ns;        /* its outputs were written (fused combine: and the merge, if it merged) */
   uint32_t sm;            /* %smid of the SM it ran on */
   uint32_t pad_;

@@ -65,7 +65,7 @@ typedef struct skv_prediction {
  *             so after every other chunk has arrived, a tail about as long as the second launch
  *             (H100, 4aac36e, results/bench_decode/20261122-1347-4aac36e: over the 81 split rows
  *             timed both ways, fused / kernel total has median 0.99, and the merge adds a median
- *             3.7-3.9 us to the decode kernel; the launch term is 3.0).
+ *             3.6-3.9 us to the decode kernel; the launch term is 3.0).
  * A plan with no split has no combine. */
 void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, skv_prediction *out);
 

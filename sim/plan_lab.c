@@ -12,8 +12,9 @@
  * Then one rule the model does not see: fill the last wave. When the chosen plan
  * has more CTAs than the GPU's slots (SMs x resident decode CTAs per SM) and its
  * last wave is at most half full, the requests whose CTAs all fall in that wave
- * are cut into k times shorter chunks, the least k that brings it to half a
- * wave or more: k = ceil(slots / (2 x CTAs of the last wave)), at most 8. Why:
+ * are cut into k times shorter chunks (rounded up to the tile), the least k
+ * from 2 to 8 that gives them half a wave of CTAs or more. The model does not
+ * price this step (it predicts the uniform plan a little faster). Why:
  * the hardware gives a late CTA the slot of an SM that finished, up to 4 to an
  * SM for 8-bit caches, and one SM reads at most ~28 GB/s (H100 CTA timelines:
  * the per-SM maximum of results/bench_decode/20261122-1356-548eafd-timelines),
@@ -49,21 +50,31 @@ static int64_t fill_last_wave(const skv_batch *b, int32_t num_sms, int64_t chunk
   for (int32_t r = 0; r < b->num_requests; r++) total += request_ctas(b, r, chunk);
   const int64_t last = total % slots;
   if (total <= slots || last == 0 || 2 * last > slots) return chunk;
-  int64_t k = (slots + 2 * last - 1) / (2 * last);
-  if (k > 8) k = 8;
-  const int64_t shorter = ((chunk + k - 1) / k + LAB_TILE - 1) / LAB_TILE * LAB_TILE;
+  /* CTAs start in work-list order (request by request): the last wave starts at CTA total - last,
+   * and the requests whose CTAs all start there make it up. The least k (2..8) whose chunks,
+   * rounded to the tile, give those requests half a wave of CTAs or more. */
+  int32_t first_tail = b->num_requests;
+  for (int64_t first = 0, r = 0; r < b->num_requests; r++) {
+    if (first >= total - last) {
+      first_tail = (int32_t)r;
+      break;
+    }
+    first += request_ctas(b, (int32_t)r, chunk);
+  }
+  int64_t shorter = chunk;
+  for (int64_t k = 2; k <= 8; k++) {
+    shorter = ((chunk + k - 1) / k + LAB_TILE - 1) / LAB_TILE * LAB_TILE;
+    int64_t tail = 0;
+    for (int32_t r = first_tail; r < b->num_requests; r++) tail += request_ctas(b, r, shorter);
+    if (2 * tail >= slots) break;
+  }
   if (shorter >= chunk) return chunk;
-  /* CTAs start in work-list order (request by request): the last wave starts at CTA total - last. */
-  int64_t first = 0;
-  for (int32_t r = 0; r < b->num_requests; r++) {
-    const int64_t n = request_ctas(b, r, chunk);
-    if (first >= total - last && b->kvlen[r] > shorter) {
+  for (int32_t r = first_tail; r < b->num_requests; r++)
+    if (b->kvlen[r] > shorter) {
       chunk_tokens[r] = shorter;
       (*requests)++;
     }
-    first += n;
-  }
-  return shorter;
+  return *requests > 0 ? shorter : chunk;
 }
 
 bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms, skv_split_choice *c, char *err,
@@ -96,7 +107,7 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
   int32_t tail_requests = 0;
   const int64_t tail_chunk = fill_last_wave(b, num_sms, best_chunk, c->chunk_tokens, &tail_requests);
   int n = snprintf(c->why, sizeof c->why, "cost model (H100 calibration, %d SMs): chunks of %lld tokens, "
-                   "predicted %.1f us (best of %lld candidates)",
+                   "predicted %.1f us uniform (best of %lld candidates)",
                    num_sms, (long long)best_chunk, best_us, (long long)tried);
   if (tail_requests > 0 && n > 0 && (size_t)n < sizeof c->why)
     snprintf(c->why + n, sizeof c->why - (size_t)n, "; last wave filled: %d request%s in chunks of %lld tokens",

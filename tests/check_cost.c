@@ -96,6 +96,8 @@ START_TEST(combine_is_launch_plus_item_waves_plus_partial_bytes) {
 }
 END_TEST
 
+/* bf16 batches of 1, 8 and 32 requests, where the last-wave rule (plan_lab.c) does not fire: lab's plan
+ * is then the model's own best uniform chunk. */
 START_TEST(lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model) {
   static const int32_t ns[] = {1, 8, 32};
   static const int64_t ls[] = {4096, 32768};
