@@ -6,19 +6,7 @@
 #include <string.h>
 
 #include "results.h"
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile q (0 < q <= 100) of sorted v[0..n). */
-static double nearest_rank(const double *v, int64_t n, double q) {
-  int64_t k = (int64_t)((q / 100.0) * (double)n + 0.999999999);
-  if (k < 1) k = 1;
-  if (k > n) k = n;
-  return v[k - 1];
-}
+#include "stats.h"
 
 static bool check_records(const skv_cta_times *t, int64_t n, char *err, size_t errlen) {
   for (int64_t i = 0; i < n; i++) {
@@ -89,14 +77,14 @@ bool skv_cta_timeline_summarize(const skv_cta_times *t, const skv_work *w, int64
     gbps[used++] = bytes[k] / (double)busy; /* bytes per ns = GB/s */
     if (bytes[k] > 0 && last[k] < earliest_done) earliest_done = last[k];
   }
-  qsort(pro, (size_t)np, sizeof *pro, cmp_double);
-  qsort(gbps, (size_t)used, sizeof *gbps, cmp_double);
+  skv_sort_doubles(pro, np);
+  skv_sort_doubles(gbps, used);
   s->ctas = n;
   s->sms = used;
   s->span_us = (double)(t1 - t0) * 1e-3;
-  if (np > 0) s->prologue_p50_us = nearest_rank(pro, np, 50), s->prologue_p90_us = nearest_rank(pro, np, 90);
+  if (np > 0) s->prologue_p50_us = skv_nearest_rank(pro, np, 50), s->prologue_p90_us = skv_nearest_rank(pro, np, 90);
   s->sm_gbps_min = gbps[0];
-  s->sm_gbps_median = nearest_rank(gbps, used, 50);
+  s->sm_gbps_median = skv_nearest_rank(gbps, used, 50);
   s->sm_gbps_max = gbps[used - 1];
   s->drain_us = (double)(t1 - earliest_done) * 1e-3;
   double before = 0, in_drain = 0;

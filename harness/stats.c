@@ -1,4 +1,4 @@
-/* stats.c — median / min / max of timings. */
+/* stats.c — median / min / max of timings, sorting and nearest-rank percentiles. */
 #include "stats.h"
 
 #include <stdlib.h>
@@ -32,4 +32,15 @@ double skv_max(const double *v, int n) {
   for (int i = 1; i < n; i++)
     if (v[i] > m) m = v[i];
   return m;
+}
+
+void skv_sort_doubles(double *v, int64_t n) {
+  if (n > 1) qsort(v, (size_t)n, sizeof *v, cmp_double);
+}
+
+double skv_nearest_rank(const double *v, int64_t n, double q) {
+  int64_t k = (int64_t)((q / 100.0) * (double)n + 0.999999999);
+  if (k < 1) k = 1;
+  if (k > n) k = n;
+  return v[k - 1];
 }
