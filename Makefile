@@ -45,7 +45,7 @@ CU_SRC := $(sort $(wildcard kernels/*.cu))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 GPU_TEST_SRC := $(sort $(wildcard tests/gpu/*.c))
 
-YAML_LIBS := $(LIBDIR)/libyaml.a
+YAML_LIBS := $(LIBDIR)/libyaml.a $(LIBDIR)/libjansson.a
 CHECK_LIBS := $(LIBDIR)/libcheck.a $(LIBDIR)/libsubunit.a -lrt -lm -lpthread
 
 ifeq ($(GPU),1)
@@ -73,7 +73,7 @@ SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
            $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 
-.PHONY: FORCE all deps run test test-gpu test-cpu test-smoke test-conversions kernels bundle ptxas fuzz clean
+.PHONY: FORCE all deps run test test-gpu test-cpu test-smoke test-conversions test-occupancy kernels bundle ptxas fuzz clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/skv
@@ -108,9 +108,12 @@ $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
+# ptxas's resource report of every kernel is kept beside its object (test-occupancy reads it);
+# whatever else the compilers print still shows.
 $(BUILD)/kernels/%.o: kernels/%.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+	$(NVCC) $(NVCCFLAGS) -Xptxas -v -MMD -MP -c $< -o $@ 2>$(@:.o=.ptxas); rc=$$?; \
+	  grep -v -e '^ptxas info' -e 'bytes stack frame' $(@:.o=.ptxas) >&2; exit $$rc
 
 $(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ) $(OBJ)/version.o $(BUILD)/mode.$(GPU)
 	$(LINK) -o $@ $(filter %.o,$^) $(YAML_LIBS) $(LINK_LIBS)
@@ -149,6 +152,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-conversions
 	@$(MAKE) --no-print-directory test-smoke
 	@$(MAKE) --no-print-directory kernels
+	@$(MAKE) --no-print-directory test-occupancy
 	@bash scripts/gpu_tests_or_skip.sh
 
 # sim/convert.h against CUDA's host conversions (cuda_fp8.h, cuda_fp16.h, cuda_bf16.h): host code
@@ -156,6 +160,19 @@ test: deps
 $(BUILD)/conversions_test: tests/cuda_host/conversions.cu sim/convert.h sim/hd.h
 	@mkdir -p $(BUILD)
 	$(NVCC) -std=c++17 -O1 -Isim -Xcompiler -Wall,-Wextra -Werror all-warnings $< -o $@
+
+# The cost model's occupancy table (sim/cost_model.c) against the compiled kernels' registers and
+# shared memory under the sm_90 limits: host code, no GPU needed.
+$(BUILD)/occupancy_test: tests/cuda_host/occupancy.cu sim/cost_model.c sim/batch.c sim/dtype.c $(wildcard sim/*.h kernels/*.cuh kernels/*.h)
+	@mkdir -p $(BUILD)
+	$(NVCC) -std=c++17 -O1 $(CU_ARCH) -Isim -Ikernels -D_DEFAULT_SOURCE -Xcompiler -Wall,-Wextra -Werror all-warnings \
+	  tests/cuda_host/occupancy.cu sim/cost_model.c sim/batch.c sim/dtype.c -o $@
+
+test-occupancy:
+	@if [ -n "$(HAVE_NVCC)" ]; then $(MAKE) --no-print-directory $(BUILD)/kernels/decode.o $(BUILD)/kernels/decode_quant.o \
+	  $(BUILD)/occupancy_test && echo "== occupancy table vs the compiled kernels (sm_90)" && \
+	  $(BUILD)/occupancy_test $(BUILD)/kernels/decode.ptxas $(BUILD)/kernels/decode_quant.ptxas; \
+	 else echo "occupancy table vs the compiled kernels: SKIPPED (no nvcc at $(NVCC))"; fi
 
 test-conversions:
 	@if [ -n "$(HAVE_NVCC)" ]; then $(MAKE) --no-print-directory $(BUILD)/conversions_test && \

@@ -105,7 +105,7 @@ bool skv_batch_flags_resolve(const skv_batch_flags *f, skv_batch *b, skv_policy 
   b->num_kv_heads = f->hkv;
   b->head_dim = f->head_dim;
   b->page_size = f->page_size;
-  b->kv_dtype = kv;
+  b->kv_dtype = b->v_dtype = kv;
   if (!skv_batch_validate(b, err, errlen)) {
     skv_batch_free(b);
     return false;

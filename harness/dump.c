@@ -26,7 +26,7 @@ bool skv_run_dump(const char *dir, const skv_workload *w, const skv_plan *p, con
                   size_t errlen) {
   const skv_batch *b = &w->batch;
   const int64_t n = b->num_requests, hq = b->num_q_heads, hkv = b->num_kv_heads, d = b->head_dim;
-  const skv_dtype vt = w->opts.quant.v_dtype == SKV_DTYPE_COUNT ? b->kv_dtype : w->opts.quant.v_dtype;
+  const skv_dtype vt = b->v_dtype;
   char path[1400];
   bool ok = true;
 #define NPY(name, descr, ndim, data, esize, ...)                                                            \
@@ -76,7 +76,7 @@ bool skv_run_dump(const char *dir, const skv_workload *w, const skv_plan *p, con
   skv_json_kv_double(&j, "q_scale", w->opts.quant.q_scale);
   skv_json_kv_double(&j, "k_scale", w->opts.quant.k_scale);
   skv_json_kv_double(&j, "v_scale", w->opts.quant.v_scale);
-  skv_json_kv_string(&j, "kv_scale_mode", skv_scale_mode_name(w->opts.quant.kv_scale_mode));
+  skv_json_kv_string(&j, "kv_scale_mode", skv_scale_mode_name(b->kv_scale_mode));
   skv_json_kv_string(&j, "layout_note", "k_pages/v_pages are [num_pages, page_size, num_kv_heads, head_dim]; request r "
                                          "owns page_table[page_indptr[r]:page_indptr[r+1]] in token order; lse is "
                                          "[num_q_heads, total_q], natural log");

@@ -58,13 +58,13 @@ bool skv_gpu_batch_upload(const skv_workload *w, const skv_layout *lse_layout, s
   p->page_size = b->page_size;
   p->q_dtype = w->opts.q_dtype;
   p->k_dtype = b->kv_dtype;
-  p->v_dtype = w->opts.quant.v_dtype == SKV_DTYPE_COUNT ? b->kv_dtype : w->opts.quant.v_dtype;
+  p->v_dtype = b->v_dtype;
   p->o_dtype = w->opts.q_dtype == SKV_FP16 ? SKV_FP16 : SKV_BF16;
   p->softmax_scale = (float)w->softmax_scale;
   p->q_scale = w->opts.quant.q_scale;
   p->k_scale = w->opts.quant.k_scale;
   p->v_scale = w->opts.quant.v_scale;
-  p->per_token_head = w->opts.quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
+  p->per_token_head = b->kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
   p->lse_layout = lse_layout ? *lse_layout : skv_lse_layout_logical(n, b->num_kv_heads, G);
   /* The kernels write LSE (b, h, g) at the layout's offset: it must stay in the buffer. */
   int64_t lo = 0, hi = 0;
@@ -80,7 +80,7 @@ bool skv_gpu_batch_upload(const skv_workload *w, const skv_layout *lse_layout, s
     return false;
   }
   g->pool_elems = skv_workload_pool_elems(w);
-  g->kv_bytes_read = skv_batch_kv_bytes(b);
+  g->kv_read = skv_batch_kv_read(b);
   g->max_kvlen = skv_batch_max_kvlen(b);
   g->o_elems = (int64_t)n * b->num_q_heads * b->head_dim;
   g->lse_elems = (int64_t)n * b->num_q_heads;
@@ -136,7 +136,7 @@ bool skv_gpu_batch_borrow(const skv_gpu_batch *g, const skv_workload *one, skv_g
   out->d_kvlen = NULL;
   out->d_own_page_table = NULL;
   out->borrowed_pools = true;
-  out->kv_bytes_read = skv_batch_kv_bytes(b);
+  out->kv_read = skv_batch_kv_read(b);
   out->max_kvlen = skv_batch_max_kvlen(b);
   out->o_elems = (int64_t)b->num_requests * b->num_q_heads * b->head_dim;
   out->lse_elems = (int64_t)b->num_requests * b->num_q_heads;

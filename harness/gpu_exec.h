@@ -15,7 +15,7 @@
 typedef struct skv_gpu_batch {
   skv_decode_problem prob;
   int64_t pool_elems;        /* elements of one K or V pool */
-  int64_t kv_bytes_read;     /* bytes of K and V the batch reads once (tokens only, all kv heads) */
+  skv_kv_read kv_read;       /* bytes of K and V elements and of their scales the batch reads once */
   int64_t *d_kvlen;          /* [num_requests] for the fp32 reference */
   int64_t max_kvlen;
   int64_t o_elems, lse_elems;

@@ -66,12 +66,11 @@ uint64_t skv_trace_clock_ns(void) {
 
 /* ---- memory ---- */
 
-int64_t skv_gpu_job_bytes(const skv_config *c, const skv_batch *b, const skv_plan *p, int64_t l2_bytes) {
+int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_bytes) {
   int64_t pages = 0;
   for (int32_t r = 0; r < b->num_requests; r++) pages += skv_batch_pages(b, r);
   const int64_t pool = pages * b->page_size * b->num_kv_heads * b->head_dim;
-  const skv_dtype vt = c->v_dtype == SKV_DTYPE_COUNT ? b->kv_dtype : c->v_dtype;
-  const int64_t kv = pool * (skv_dtype_size(b->kv_dtype) + skv_dtype_size(vt));
+  const int64_t kv = pool * (skv_dtype_size(b->kv_dtype) + skv_dtype_size(b->v_dtype));
   const int64_t replicas = kv >= 4 * l2_bytes || kv == 0 ? 1 : (4 * l2_bytes + kv - 1) / kv;
   const int64_t out = (int64_t)b->num_requests * b->num_q_heads * (b->head_dim * 6 + 8);
   const int64_t ref = (int64_t)b->num_requests * b->num_q_heads * (skv_batch_max_kvlen(b) + b->head_dim + 1) * 4;
@@ -173,7 +172,8 @@ bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_r
   if (ok) ok = run_once(&g, &gp, o, lse, err, errlen);
   if (ok) row->unwritten = skv_count_nan(g.prob.o_dtype, o, no, lse, nl);
 
-  /* 2. Numerics: the double CPU reference where affordable, else the GPU fp32 reference. */
+  /* 2. Numerics: the double CPU reference where affordable, else the GPU fp32 reference (the
+   * quantization error, quant_o_rel_err, needs the CPU's unquantized values: left empty then). */
   if (ok && job->suite->check_reference) {
     skv_numerics num;
     if (job->cpu_reference) {
@@ -192,9 +192,7 @@ bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_r
                      : skv_numerics_vs_reference(&truth, g.prob.o_dtype, o, lse, &g.prob.lse_layout, NULL, 0, &qn);
       if (ok && quant) row->quant_o_rel_err = qn.o_rel_l2;
       if (!ok) snprintf(err, errlen, "reference: out of memory");
-    } else if (g.prob.k_dtype != g.prob.q_dtype || g.prob.q_dtype == SKV_FP8_E4M3) {
-      snprintf(row->reference, sizeof row->reference, "none"); /* the fp32 GPU reference reads 16-bit caches only */
-    } else {
+    } else { /* too large for the CPU: the fp32 GPU reference, which reads every cache type */
       ok = fp32_reference(&g, o, lse, &num, err, errlen);
       snprintf(row->reference, sizeof row->reference, "gpu-fp32");
     }
@@ -264,7 +262,7 @@ bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_r
       row->total_us = t.total_us;
       row->total_min_us = t.total_min_us;
       row->total_max_us = t.total_max_us;
-      row->tbps = (double)g.kv_bytes_read / (t.total_us * 1e-6) / 1e12;
+      row->tbps = (double)(g.kv_read.kv + g.kv_read.scales) / (t.total_us * 1e-6) / 1e12;
       row->read_ceiling_tbps = s->read_tbps;
       row->frac_of_read_ceiling = row->tbps / s->read_tbps;
     }

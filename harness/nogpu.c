@@ -23,8 +23,8 @@ bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t
 
 void skv_gpu_session_end(skv_gpu_session *s) { (void)s; }
 
-int64_t skv_gpu_job_bytes(const skv_config *c, const skv_batch *b, const skv_plan *p, int64_t l2_bytes) {
-  (void)c, (void)b, (void)p, (void)l2_bytes;
+int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_bytes) {
+  (void)b, (void)p, (void)l2_bytes;
   return 0;
 }
 

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "csv_table.h"
+#include "csv.h"
 
 /* Distinct values of a key built from some columns, in first-seen order. */
 typedef struct keys {

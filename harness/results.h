@@ -1,4 +1,4 @@
-/* results.h — one run's results.csv: the column list, row formatting, atomic rewrite after each configuration, resume. */
+/* results.h — one run's results.csv: the column list, row formatting, one appended row per configuration, resume. */
 #ifndef SKV_RESULTS_H
 #define SKV_RESULTS_H
 
@@ -26,7 +26,7 @@ typedef struct skv_run_row {
   double num_splits_mean;
   int64_t ctas, grid_ctas;
   double waves;
-  int64_t scratch_bytes, kv_bytes;
+  int64_t scratch_bytes, kv_bytes, scale_bytes; /* kv_bytes: K and V elements; scale_bytes: their scales */
   double predicted_decode_us, predicted_combine_us, predicted_us;
   char combine[8], timer[8];      /* combine: kernel / fused / - ; timer: cupti / events / - */
   double decode_us, combine_us, total_us, total_min_us, total_max_us;
@@ -44,21 +44,25 @@ extern const int skv_results_ncolumns;
 extern const char *const skv_results_measured[];
 extern const char *const skv_results_predicted[];
 
-/* An open results.csv: the rows so far (as written) and where to write. */
+/* An open results.csv: the configurations it holds, and where rows go. */
 typedef struct skv_results {
   char path[1024];
-  char **lines;    /* formatted rows, header excluded */
-  char **configs;  /* config name of each row */
-  int64_t nlines, cap;
+  int fd;          /* open for appending (-1: closed) */
+  char **configs;  /* config name of each row, in file order */
+  char **run_ids;  /* run_id of each row */
+  int64_t nrows, cap;
 } skv_results;
 
-/* Open dir/results.csv. With resume, the rows already there are kept (their
- * configurations will be skipped) after checking the header; without it, an
- * existing file is an error (nothing is overwritten). */
-bool skv_results_open(skv_results *r, const char *dir, bool resume, char *err, size_t errlen);
+/* Open dir/results.csv. Without resume the file must not exist: it is created with the header
+ * alone (nothing is overwritten). With resume an existing file is read back (RFC 4180): its
+ * header must be this skv's column list, and a last line without its newline (a row an
+ * interrupted run was writing) is cut off and reported in note (empty when nothing was cut). */
+bool skv_results_open(skv_results *r, const char *dir, bool resume, char *note, size_t notelen, char *err,
+                      size_t errlen);
 /* Whether a configuration already has a row. */
 bool skv_results_has(const skv_results *r, const char *config);
-/* Add a row and rewrite the file: written to results.csv.tmp, then renamed. */
+/* Append a row: one write of the whole line, flushed to the disk before returning, so a
+ * configuration is in the file exactly when it is done. */
 bool skv_results_append(skv_results *r, const skv_run_row *row, char *err, size_t errlen);
 void skv_results_close(skv_results *r);
 
@@ -67,5 +71,7 @@ void skv_run_row_init(skv_run_row *row);
 
 /* Write path atomically: content to path.tmp, fsync'd and renamed over path. */
 bool skv_write_file_atomic(const char *path, const char *content, size_t len, char *err, size_t errlen);
+/* The row as one CSV line with its newline (malloc'd; NULL when out of memory). */
+char *skv_results_format_row(const skv_run_row *row);
 
 #endif /* SKV_RESULTS_H */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "args.h"
 #include "gpus.h"
+#include "invariance.h"
 #include "json.h"
 #include "lse_layout.h"
 #include "plan_print.h"
@@ -20,6 +22,7 @@
 #include "numerics.h"
 #include "progress.h"
 #include "reference.h"
+#include "run_dir.h"
 #include "version.h"
 
 
@@ -34,25 +37,6 @@ static void utc_now(char *buf, size_t len, const char *fmt) {
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(buf, len, fmt, &tm);
-}
-
-static bool mkdirs(const char *path, char *err, size_t errlen) {
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-      snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-      return false;
-    }
-    *p = '/';
-  }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-    snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-    return false;
-  }
-  return true;
 }
 
 static bool file_exists(const char *p) {
@@ -222,9 +206,8 @@ static void fill_row(skv_run_row *row, const skv_suite *s, const char *run_id, b
   row->hq = b->num_q_heads, row->hkv = b->num_kv_heads, row->head_dim = b->head_dim, row->page_size = b->page_size;
   snprintf(row->q_dtype, sizeof row->q_dtype, "%s", skv_dtype_name(c->q_dtype));
   snprintf(row->kv_dtype, sizeof row->kv_dtype, "%s", skv_dtype_name(c->kv_dtype));
-  snprintf(row->v_dtype, sizeof row->v_dtype, "%s",
-           skv_dtype_name(c->v_dtype == SKV_DTYPE_COUNT ? c->kv_dtype : c->v_dtype));
-  snprintf(row->kv_scale_mode, sizeof row->kv_scale_mode, "%s", skv_scale_mode_name(c->quant.kv_scale_mode));
+  snprintf(row->v_dtype, sizeof row->v_dtype, "%s", skv_dtype_name(b->v_dtype));
+  snprintf(row->kv_scale_mode, sizeof row->kv_scale_mode, "%s", skv_scale_mode_name(c->kv_scale_mode));
   row->q_scale = c->quant.q_scale, row->k_scale = c->quant.k_scale, row->v_scale = c->quant.v_scale;
   snprintf(row->drop_scale, sizeof row->drop_scale, "%s",
            c->quant.drop_q_scale ? "q" : (c->quant.drop_k_scale ? "k" : (c->quant.drop_v_scale ? "v" : "none")));
@@ -239,55 +222,66 @@ static void fill_row(skv_run_row *row, const skv_suite *s, const char *run_id, b
   row->grid_ctas = p->grid_ctas;
   row->waves = p->waves;
   row->scratch_bytes = p->scratch_o_bytes + p->scratch_lse_bytes;
-  row->kv_bytes = skv_batch_kv_bytes(b);
+  const skv_kv_read read = skv_batch_kv_read(b);
+  row->kv_bytes = read.kv;
+  row->scale_bytes = read.scales;
   row->predicted_decode_us = pr->decode_us;
   row->predicted_combine_us = pr->combine_us;
   row->predicted_us = pr->total_us;
   snprintf(row->combine, sizeof row->combine, "%s", p->num_combine > 0 ? "kernel" : "-");
 }
 
-/* Request 0 alone: does the plan give it the same chunks as inside the batch? */
+/* Request 0 alone: does the plan give it the same chunks as inside the batch? (sim/invariance.h) */
 static skv_check predicted_invariance(const skv_batch *b, const skv_config *c, int32_t sms, const skv_plan *p) {
-  if (b->num_requests < 2) return SKV_CHECK_NA;
-  skv_batch one;
-  skv_plan p1;
+  bool same;
   char err[256];
-  if (!skv_batch_slice(b, 0, 1, &one)) return SKV_CHECK_NA;
-  skv_check r = SKV_CHECK_NA;
-  if (skv_plan_build(&one, c->policy, &c->opts, sms, &p1, err, sizeof err)) {
-    const int64_t n = skv_plan_num_splits(p, 0);
-    r = n == skv_plan_num_splits(&p1, 0) &&
-                memcmp(skv_plan_chunks(p, 0), skv_plan_chunks(&p1, 0), (size_t)n * sizeof(skv_chunk)) == 0
-            ? SKV_CHECK_YES
-            : SKV_CHECK_NO;
-    skv_plan_free(&p1);
-  }
-  skv_batch_free(&one);
-  return r;
+  if (b->num_requests < 2 || !skv_predict_alone_vs_batch(b, p, 0, c->policy, &c->opts, sms, &same, err, sizeof err))
+    return SKV_CHECK_NA;
+  return same ? SKV_CHECK_YES : SKV_CHECK_NO;
 }
 
-/* The simulator's numerics: the plan executed in double against the unsplit reference (it checks
- * that the plan partitions and merges correctly), where affordable. */
-static bool sim_numerics(const skv_workload *w, const skv_plan *p, skv_run_row *row, char *err, size_t errlen) {
+/* The simulator's numerics: the plan executed in double against the unsplit reference, which
+ * checks that the plan partitions each request and merges its chunks correctly. Every request and
+ * KV head when that fits the budget (reference "plan-cpu"); else a sample (reference
+ * "plan-cpu-sample"): the first and last request with all their KV heads, or only their first and
+ * last KV head when that is still over the budget. */
+static bool sim_numerics(const skv_workload *w, const skv_plan *p, double budget, skv_run_row *row, char *err,
+                         size_t errlen) {
   const skv_batch *b = &w->batch;
-  const int64_t tq = w->cu_seqlens_q[b->num_requests], no = tq * b->num_q_heads * b->head_dim,
-                nl = tq * b->num_q_heads;
-  double *ro = malloc(sizeof(double) * (size_t)no), *rl = malloc(sizeof(double) * (size_t)nl);
-  double *po = malloc(sizeof(double) * (size_t)no), *pl = malloc(sizeof(double) * (size_t)nl);
-  bool ok = ro && rl && po && pl && skv_ref_attention(w, false, ro, rl) && skv_ref_execute_plan(w, p, false, po, pl);
-  if (ok) {
-    double num = 0, den = 0, mx = 0, lmx = 0;
-    for (int64_t i = 0; i < no; i++) {
-      const double e = fabs(po[i] - ro[i]);
-      num += e * e, den += ro[i] * ro[i];
-      if (e > mx) mx = e;
+  const int32_t B = b->num_requests, H = b->num_kv_heads, d = b->head_dim;
+  int32_t reqs[2] = {0, B - 1}, heads[2] = {0, H - 1};
+  int32_t nr = B > 1 ? 2 : 1, nh = H;
+  bool sample = ref_cost(b) > budget;
+  if (sample) {
+    double c = 0;
+    for (int32_t i = 0; i < nr; i++) c += (double)b->kvlen[reqs[i]] * (double)b->qlen[reqs[i]];
+    if (2 * c * b->num_q_heads * d > budget) nh = H > 1 ? 2 : 1;
+  } else {
+    nr = B;
+  }
+  const int64_t rows = skv_batch_max_qlen(b) * skv_batch_group(b);
+  double *ro = malloc(sizeof(double) * (size_t)(rows * d)), *rl = malloc(sizeof(double) * (size_t)rows);
+  double *po = malloc(sizeof(double) * (size_t)(rows * d)), *pl = malloc(sizeof(double) * (size_t)rows);
+  bool ok = ro && rl && po && pl;
+  double num = 0, den = 0, mx = 0, lmx = 0;
+  for (int32_t i = 0; i < nr && ok; i++)
+    for (int32_t j = 0; j < nh && ok; j++) {
+      const int32_t r = sample ? reqs[i] : i, h = nh == H ? j : heads[j];
+      ok = skv_ref_states(w, r, h, 0, b->kvlen[r], ro, rl) && skv_ref_plan_states(w, p, r, h, po, pl);
+      const int64_t n = b->qlen[r] * skv_batch_group(b);
+      for (int64_t x = 0; x < n * d && ok; x++) {
+        const double e = fabs(po[x] - ro[x]);
+        num += e * e, den += ro[x] * ro[x];
+        if (e > mx) mx = e;
+      }
+      for (int64_t x = 0; x < n && ok; x++)
+        if (!(isinf(rl[x]) && pl[x] == rl[x]) && fabs(pl[x] - rl[x]) > lmx) lmx = fabs(pl[x] - rl[x]);
     }
-    for (int64_t i = 0; i < nl; i++)
-      if (!(isinf(rl[i]) && pl[i] == rl[i]) && fabs(pl[i] - rl[i]) > lmx) lmx = fabs(pl[i] - rl[i]);
+  if (ok) {
     row->o_rel_err = den > 0 ? sqrt(num / den) : sqrt(num);
     row->o_max_abs = mx;
     row->lse_max_abs = lmx;
-    snprintf(row->reference, sizeof row->reference, "plan-cpu");
+    snprintf(row->reference, sizeof row->reference, "%s", sample ? "plan-cpu-sample" : "plan-cpu");
   } else {
     snprintf(err, errlen, "reference: out of memory");
   }
@@ -316,132 +310,101 @@ static bool sim_quant_error(const skv_workload *w, skv_run_row *row, char *err, 
 
 /* ---- meta.json ---------------------------------------------------------------------------------- */
 
-typedef struct run_meta {
-  const skv_run_opts *o;
-  const skv_suite *suite;
-  const char *run_id, *dir, *mode_text, *started;
-  char ended[32];
-  bool measured, complete;
-  const skv_gpu_session *gpu;
-  const skv_gpu_model *model;
-  int64_t configs_done;
-  char plots_note[256];
-} run_meta;
-
-static bool write_meta(const run_meta *m, char *err, size_t errlen) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) {
-    snprintf(err, errlen, "meta.json: out of memory");
-    return false;
-  }
-  skv_json j;
-  skv_json_init(&j, f, 2);
-  skv_json_object_begin(&j);
-  skv_json_kv_string(&j, "suite", m->suite->name);
-  skv_json_kv_string(&j, "suite_file", m->suite->path);
-  char hash[32];
-  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)m->suite->file_hash);
-  skv_json_kv_string(&j, "suite_hash_fnv1a64", hash);
-  skv_json_kv_string(&j, "run_id", m->run_id);
-  skv_json_kv_string(&j, "skv_commit", skv_version);
-  skv_json_kv_string(&j, "command", m->o->command ? m->o->command : "");
-  skv_json_kv_string(&j, "mode", m->measured ? "measured" : "sim");
-  skv_json_kv_string(&j, "mode_reason", m->mode_text);
-  skv_json_kv_string(&j, "start_utc", m->started);
-  skv_json_kv_string(&j, "end_utc", m->ended);
-  skv_json_kv_bool(&j, "complete", m->complete);
-  skv_json_kv_int(&j, "configurations", m->suite->nconfigs);
-  skv_json_kv_int(&j, "configurations_done", m->configs_done);
-  skv_json_kv_int(&j, "repeat", m->suite->repeat);
-  skv_json_kv_int(&j, "warmup", m->suite->warmup);
-  char host[256] = "";
+/* A new run's meta.json: its identity (suite file and hash, run id, commit, command, start), the
+ * mode and the device with its in-run ceilings, the GPU model, the column kinds. Progress fields
+ * (complete, configurations_done, end_utc, plots) are set by meta_progress. */
+static json_t *meta_new(const skv_run_opts *o, const skv_suite *s, const char *run_id, const char *mode_text,
+                        const skv_gpu_session *gpu, const skv_gpu_model *model, const char *started) {
+  json_t *m = json_object();
+  char hash[32], host[256] = "";
+  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
   gethostname(host, sizeof host - 1);
-  skv_json_kv_string(&j, "host", host);
-  skv_json_key(&j, "gpu");
-  if (m->measured && m->gpu) {
-    const skv_gpu_info *g = &m->gpu->info;
-    skv_json_object_begin(&j);
-    skv_json_kv_string(&j, "name", g->name);
-    skv_json_kv_int(&j, "sm_count", g->sm_count);
+  json_object_set_new(m, "suite", json_string(s->name));
+  json_object_set_new(m, "suite_file", json_string(s->path));
+  json_object_set_new(m, "suite_hash_fnv1a64", json_string(hash));
+  json_object_set_new(m, "run_id", json_string(run_id));
+  json_object_set_new(m, "skv_commit", json_string(skv_version));
+  json_object_set_new(m, "command", json_string(o->command ? o->command : ""));
+  json_object_set_new(m, "mode", json_string(gpu ? "measured" : "sim"));
+  json_object_set_new(m, "mode_reason", json_string(mode_text));
+  json_object_set_new(m, "start_utc", json_string(started));
+  json_object_set_new(m, "end_utc", json_string(""));
+  json_object_set_new(m, "complete", json_false());
+  json_object_set_new(m, "configurations", json_integer(s->nconfigs));
+  json_object_set_new(m, "configurations_done", json_integer(0));
+  json_object_set_new(m, "repeat", json_integer(s->repeat));
+  json_object_set_new(m, "warmup", json_integer(s->warmup));
+  json_object_set_new(m, "host", json_string(host));
+  if (gpu) {
+    const skv_gpu_info *g = &gpu->info;
     char cc[16];
     snprintf(cc, sizeof cc, "%d.%d", g->cc_major, g->cc_minor);
-    skv_json_kv_string(&j, "compute_capability", cc);
-    skv_json_kv_int(&j, "l2_bytes", g->l2_bytes);
-    skv_json_kv_int(&j, "memory_bytes", g->mem_bytes);
-    skv_json_kv_int(&j, "sm_clock_max_mhz", g->sm_clock_mhz);
-    skv_json_kv_int(&j, "memory_clock_max_mhz", g->mem_clock_mhz);
-    skv_json_kv_int(&j, "memory_bus_bits", g->mem_bus_bits);
-    skv_json_kv_int(&j, "driver_version", g->driver_version);
-    skv_json_kv_int(&j, "cuda_runtime_version", g->runtime_version);
-    skv_json_kv_int(&j, "cupti_version", g->cupti_version);
-    skv_json_kv_bool(&j, "cupti_timing", m->gpu->use_cupti);
-    skv_json_kv_double(&j, "read_ceiling_tbps", m->gpu->read_tbps);
-    skv_json_kv_double(&j, "copy_ceiling_tbps", m->gpu->copy_tbps);
-    skv_json_object_end(&j);
+    json_t *j = json_object();
+    json_object_set_new(j, "name", json_string(g->name));
+    json_object_set_new(j, "sm_count", json_integer(g->sm_count));
+    json_object_set_new(j, "compute_capability", json_string(cc));
+    json_object_set_new(j, "l2_bytes", json_integer(g->l2_bytes));
+    json_object_set_new(j, "memory_bytes", json_integer(g->mem_bytes));
+    json_object_set_new(j, "sm_clock_max_mhz", json_integer(g->sm_clock_mhz));
+    json_object_set_new(j, "memory_clock_max_mhz", json_integer(g->mem_clock_mhz));
+    json_object_set_new(j, "memory_bus_bits", json_integer(g->mem_bus_bits));
+    json_object_set_new(j, "driver_version", json_integer(g->driver_version));
+    json_object_set_new(j, "cuda_runtime_version", json_integer(g->runtime_version));
+    json_object_set_new(j, "cupti_version", json_integer(g->cupti_version));
+    json_object_set_new(j, "cupti_timing", json_boolean(gpu->use_cupti));
+    json_object_set_new(j, "read_ceiling_tbps", json_real(gpu->read_tbps));
+    json_object_set_new(j, "copy_ceiling_tbps", json_real(gpu->copy_tbps));
+    json_object_set_new(m, "gpu", j);
   } else {
-    skv_json_null(&j);
+    json_object_set_new(m, "gpu", json_null());
   }
-  if (m->model) {
-    skv_json_key(&j, "gpu_model");
-    skv_json_object_begin(&j);
-    skv_json_kv_string(&j, "name", m->model->name);
-    skv_json_kv_int(&j, "sms", m->model->sms);
-    skv_json_kv_double(&j, "read_tbps", m->model->read_tbps);
-    skv_json_object_end(&j);
+  if (model) {
+    json_t *j = json_object();
+    json_object_set_new(j, "name", json_string(model->name));
+    json_object_set_new(j, "sms", json_integer(model->sms));
+    json_object_set_new(j, "read_tbps", json_real(model->read_tbps));
+    json_object_set_new(m, "gpu_model", j);
   }
-  skv_json_key(&j, "measured_columns");
-  skv_json_array_begin(&j);
-  for (int i = 0; skv_results_measured[i]; i++) skv_json_string(&j, skv_results_measured[i]);
-  skv_json_array_end(&j);
-  skv_json_key(&j, "predicted_columns");
-  skv_json_array_begin(&j);
-  for (int i = 0; skv_results_predicted[i]; i++) skv_json_string(&j, skv_results_predicted[i]);
-  skv_json_array_end(&j);
-  skv_json_kv_string(&j, "plots", m->plots_note);
-  skv_json_object_end(&j);
-  bool ok = fclose(f) == 0 && buf;
-  char path[1100];
-  snprintf(path, sizeof path, "%s/meta.json", m->dir);
-  if (ok) ok = skv_write_file_atomic(path, buf, len, err, errlen);
-  else snprintf(err, errlen, "meta.json: write failed");
-  free(buf);
-  return ok;
+  json_t *measured = json_array(), *predicted = json_array();
+  for (int i = 0; skv_results_measured[i]; i++) json_array_append_new(measured, json_string(skv_results_measured[i]));
+  for (int i = 0; skv_results_predicted[i]; i++) json_array_append_new(predicted, json_string(skv_results_predicted[i]));
+  json_object_set_new(m, "measured_columns", measured);
+  json_object_set_new(m, "predicted_columns", predicted);
+  json_object_set_new(m, "resumes", json_array());
+  json_object_set_new(m, "plots", json_string("not drawn yet"));
+  return m;
 }
 
-/* The newest unfinished run of this suite under results/<suite>/ (for --resume without --out). */
-static bool find_resume_dir(const skv_suite *s, char *dir, size_t len, char *err, size_t errlen) {
-  char base[512], cmd[700];
-  snprintf(base, sizeof base, "results/%s", s->name);
-  snprintf(cmd, sizeof cmd, "ls -1 '%s' 2>/dev/null | sort -r", base);
-  FILE *p = popen(cmd, "r");
-  if (!p) {
-    snprintf(err, errlen, "--resume: cannot list %s", base);
-    return false;
-  }
-  char name[256];
-  bool found = false;
+static void meta_progress(json_t *m, int64_t done, bool complete, const char *plots_note) {
+  char ended[32];
+  utc_now(ended, sizeof ended, "%Y-%m-%dT%H:%M:%SZ");
+  json_object_set_new(m, "configurations_done", json_integer(done));
+  json_object_set_new(m, "complete", json_boolean(complete));
+  json_object_set_new(m, "end_utc", json_string(ended));
+  if (plots_note) json_object_set_new(m, "plots", json_string(plots_note));
+}
+
+/* A resume may continue only the run it continues: the same suite file (bytes), mode, skv build
+ * and, measured, the same GPU. Returns false with err (the caller exits 2). */
+static bool meta_same_run(const json_t *m, const skv_suite *s, const skv_gpu_session *gpu, const char *dir, char *err,
+                          size_t errlen) {
   char hash[32];
-  snprintf(hash, sizeof hash, "\"%016llx\"", (unsigned long long)s->file_hash);
-  while (!found && fgets(name, sizeof name, p)) {
-    name[strcspn(name, "\n")] = '\0';
-    char meta[900];
-    snprintf(meta, sizeof meta, "%s/%s/meta.json", base, name);
-    FILE *f = fopen(meta, "r");
-    if (!f) continue;
-    char text[8192];
-    size_t k = fread(text, 1, sizeof text - 1, f);
-    text[k] = '\0';
-    fclose(f);
-    if (strstr(text, "\"complete\": false") && strstr(text, hash)) {
-      snprintf(dir, len, "%s/%s", base, name);
-      found = true;
-    }
-  }
-  pclose(p);
-  if (!found) snprintf(err, errlen, "--resume: no unfinished run of suite '%s' (this file version) under %s", s->name, base);
-  return found;
+  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
+  const char *mode = gpu ? "measured" : "sim";
+  const json_t *g = json_object_get(m, "gpu");
+  const char *gname = json_is_object(g) ? skv_meta_string(g, "name") : "";
+  if (strcmp(skv_meta_string(m, "suite_hash_fnv1a64"), hash) != 0)
+    snprintf(err, errlen, "--resume: %s was made by another suite file or another version of it (%s, hash %s; %s has hash %s)",
+             dir, skv_meta_string(m, "suite_file"), skv_meta_string(m, "suite_hash_fnv1a64"), s->path, hash);
+  else if (strcmp(skv_meta_string(m, "mode"), mode) != 0)
+    snprintf(err, errlen, "--resume: %s is a %s run; this one would be %s", dir, skv_meta_string(m, "mode"), mode);
+  else if (strcmp(skv_meta_string(m, "skv_commit"), skv_version) != 0)
+    snprintf(err, errlen, "--resume: %s was made by skv %s; this is skv %s (rows of two builds would mix)", dir,
+             skv_meta_string(m, "skv_commit"), skv_version);
+  else if (gpu && strcmp(gname, gpu->info.name) != 0)
+    snprintf(err, errlen, "--resume: %s was measured on %s; this GPU is %s", dir, gname, gpu->info.name);
+  else return true;
+  return false;
 }
 
 /* ---- the run ------------------------------------------------------------------------------------ */
@@ -466,111 +429,134 @@ static void model_params(const skv_gpu_model *m, int32_t sms, skv_gpu_params *g)
   g->cta_gbps_8bit = m->cta_gbps_8bit;
 }
 
+/* SIGINT / SIGTERM: the first one stops the run after the configuration in progress (its row is
+ * written whole, meta.json says where it stopped, --resume continues it); a second one ends the
+ * process at once. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+  interrupted = sig;
+  signal(sig, SIG_DFL);
+}
+
+static void catch_interrupts(bool on) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on ? on_interrupt : SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  interrupted = 0;
+}
+
 /* --plots-only: draw the suite's plots from an existing run's results.csv (for a run made where
- * gnuplot was missing); measured if its rows were measured. The plots note in meta.json is updated. */
+ * gnuplot was missing); the run must be this suite file's, and meta.json's plots note is updated. */
 static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpu_model *model) {
-  char err[2048], path[1100];
+  char err[2048];
   if (!o->out_dir) {
     fprintf(stderr, "skv run: --plots-only: give the run directory with --out\n");
     return SKV_EXIT_USAGE;
   }
-  snprintf(path, sizeof path, "%s/results.csv", o->out_dir);
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "skv run: --plots-only: %s: %s\n", path, strerror(errno));
+  skv_run_dir d;
+  bool busy;
+  char path[1100];
+  snprintf(path, sizeof path, "%s/meta.json", o->out_dir);
+  if (!file_exists(path)) {
+    fprintf(stderr, "skv run: --plots-only: %s: no such run (no meta.json)\n", o->out_dir);
     return SKV_EXIT_USAGE;
   }
-  char line[4096] = "";
-  bool measured = false;
-  if (fgets(line, sizeof line, f) && fgets(line, sizeof line, f)) measured = strstr(line, ",measured,") != NULL;
-  fclose(f);
+  if (!skv_run_dir_open(&d, o->out_dir, &busy, err, sizeof err) || !skv_run_dir_read_meta(&d, err, sizeof err)) {
+    fprintf(stderr, "skv run: --plots-only: %s\n", err);
+    skv_run_dir_close(&d);
+    return SKV_EXIT_USAGE;
+  }
+  char hash[32];
+  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)suite->file_hash);
+  if (strcmp(skv_meta_string(d.meta, "suite_hash_fnv1a64"), hash) != 0) {
+    fprintf(stderr, "skv run: --plots-only: %s holds a run of %s (hash %s), not of %s (hash %s)\n", o->out_dir,
+            skv_meta_string(d.meta, "suite_file"), skv_meta_string(d.meta, "suite_hash_fnv1a64"), suite->path, hash);
+    skv_run_dir_close(&d);
+    return SKV_EXIT_USAGE;
+  }
+  const bool measured = strcmp(skv_meta_string(d.meta, "mode"), "measured") == 0;
+  int rc = SKV_EXIT_OK;
   if (!skv_gnuplot_available()) {
     fprintf(stderr, "skv run: --plots-only: gnuplot not found (install gnuplot-nox)\n");
-    return SKV_EXIT_FAIL;
-  }
-  if (!skv_plots_make(o->out_dir, (const char(*)[32])suite->plots, suite->nplots, measured, model->read_tbps, err,
-                      sizeof err)) {
+    rc = SKV_EXIT_FAIL;
+  } else if (!skv_plots_make(o->out_dir, (const char(*)[32])suite->plots, suite->nplots, measured, model->read_tbps,
+                             err, sizeof err)) {
     fprintf(stderr, "skv run: plots: %s\n", err);
-    return SKV_EXIT_FAIL;
-  }
-  /* The note in meta.json: rewrite its "plots" line. */
-  snprintf(path, sizeof path, "%s/meta.json", o->out_dir);
-  f = fopen(path, "r");
-  if (f) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    while (m && fgets(line, sizeof line, f))
-      fputs(strstr(line, "\"plots\":") ? "  \"plots\": \"drawn in plots/ (PNG and SVG) by skv run --plots-only\"\n" : line, m);
-    fclose(f);
-    if (m && fclose(m) == 0 && buf && !skv_write_file_atomic(path, buf, len, err, sizeof err))
+    rc = SKV_EXIT_FAIL;
+  } else {
+    json_object_set_new(d.meta, "plots", json_string("drawn in plots/ (PNG and SVG) by skv run --plots-only"));
+    if (!skv_run_dir_write_meta(&d, err, sizeof err)) {
       fprintf(stderr, "skv run: %s\n", err);
-    free(buf);
+      rc = SKV_EXIT_FAIL;
+    } else {
+      fprintf(stderr, "skv run: plots drawn in %s/plots/\n", o->out_dir);
+    }
   }
-  fprintf(stderr, "skv run: plots drawn in %s/plots/\n", o->out_dir);
-  return SKV_EXIT_OK;
+  skv_run_dir_close(&d);
+  return rc;
 }
 
-int skv_run_suite(const skv_run_opts *o) {
-  char err[2048];
+/* The rows already in a resumed results.csv belong to this run: each one a configuration of the
+ * suite, with the run's id. */
+static bool rows_belong(const skv_results *res, const skv_suite *s, const char *run_id, char *err, size_t errlen) {
+  for (int64_t i = 0; i < res->nrows; i++) {
+    bool known = false;
+    for (int32_t c = 0; c < s->nconfigs && !known; c++) known = strcmp(s->configs[c].name, res->configs[i]) == 0;
+    if (!known) {
+      snprintf(err, errlen, "--resume: %s row %lld: configuration '%s' is not in %s", res->path, (long long)i + 1,
+               res->configs[i], s->path);
+      return false;
+    }
+    if (strcmp(res->run_ids[i], run_id) != 0) {
+      snprintf(err, errlen, "--resume: %s row %lld: run id '%s', the run's is '%s'", res->path, (long long)i + 1,
+               res->run_ids[i], run_id);
+      return false;
+    }
+    for (int64_t j = 0; j < i; j++)
+      if (strcmp(res->configs[j], res->configs[i]) == 0) {
+        snprintf(err, errlen, "--resume: %s rows %lld and %lld are both configuration '%s'", res->path,
+                 (long long)j + 1, (long long)i + 1, res->configs[i]);
+        return false;
+      }
+  }
+  return true;
+}
+
+/* Everything one `skv run` holds while it runs. */
+typedef struct run_ctx {
+  const skv_run_opts *o;
   skv_suite suite;
-  if (!skv_suite_load(o->suite_path, &suite, err, sizeof err)) {
-    fprintf(stderr, "skv run: %s\n", err);
-    return SKV_EXIT_USAGE;
-  }
-  char gpus_buf[1024];
-  const char *gpus_path = o->gpus_path ? o->gpus_path : default_gpus_path(o->suite_path, gpus_buf, sizeof gpus_buf);
-  skv_gpu_model *models = NULL;
-  int32_t nmodels = 0;
-  if (!skv_gpu_models_load(gpus_path, &models, &nmodels, err, sizeof err) ||
-      !skv_suite_check_models(&suite, models, nmodels, err, sizeof err)) {
-    fprintf(stderr, "skv run: %s\n", err);
-    free(models);
-    skv_suite_free(&suite);
-    return SKV_EXIT_USAGE;
-  }
-
-  if (o->plots_only) {
-    const int rc = replot(&suite, o, skv_gpu_model_find(models, nmodels, suite.configs[0].gpu_model));
-    free(models);
-    skv_suite_free(&suite);
-    return rc;
-  }
-
-  /* Measured or simulated. */
+  skv_gpu_model *models;
+  int32_t nmodels;
+  bool measured;
   skv_gpu_session gpu;
-  memset(&gpu, 0, sizeof gpu);
-  bool measured = false;
   char mode_text[256];
-  if (o->sim_only) {
-    snprintf(mode_text, sizeof mode_text, "--sim-only: planner, cost model and CPU reference; nothing measured");
-  } else if (!skv_gpu_present()) {
-    snprintf(mode_text, sizeof mode_text,
-             "no GPU on this host: SIMULATOR ONLY (planner, cost model, CPU reference); nothing measured");
-  } else if (!skv_gpu_session_begin(!o->no_cupti, &gpu, err, sizeof err)) {
-    fprintf(stderr, "skv run: GPU setup failed: %s\n", err);
-    free(models);
-    skv_suite_free(&suite);
-    return SKV_EXIT_FAIL;
-  } else {
-    measured = true;
-    snprintf(mode_text, sizeof mode_text, "GPU %.100s (%d SMs), kernel times by %s", gpu.info.name, gpu.info.sm_count,
-             gpu.use_cupti ? "CUPTI" : "CUDA events");
-  }
-  fprintf(stderr, "skv run: suite %s (%d configurations): %s\n", suite.name, suite.nconfigs, mode_text);
+  char run_id[96];
+  skv_run_dir dir;
+  skv_results res;
+  skv_trace trace;
+  int failed_checks;
+} run_ctx;
 
-  /* Validate every configuration before any GPU work: batch, plan, kernel support, memory. */
+/* Every configuration before any GPU work: batch, plan, kernel support, memory. */
+static int validate(run_ctx *r) {
+  char err[2048];
   int rc = SKV_EXIT_OK;
-  for (int32_t i = 0; i < suite.nconfigs && rc == SKV_EXIT_OK; i++) {
-    const skv_config *c = &suite.configs[i];
-    const skv_gpu_model *m = skv_gpu_model_find(models, nmodels, c->gpu_model);
-    const int32_t sms = c->sms ? c->sms : (measured ? gpu.info.sm_count : m->sms);
+  /* Validate every configuration before any GPU work: batch, plan, kernel support, memory. */
+  for (int32_t i = 0; i < r->suite.nconfigs && rc == SKV_EXIT_OK; i++) {
+    const skv_config *c = &r->suite.configs[i];
+    const skv_gpu_model *m = skv_gpu_model_find(r->models, r->nmodels, c->gpu_model);
+    const int32_t sms = c->sms ? c->sms : (r->measured ? r->gpu.info.sm_count : m->sms);
     skv_batch b;
     skv_plan p;
     bool ok = skv_config_make_batch(c, &b, err, sizeof err);
     if (ok) {
       ok = skv_plan_build(&b, c->policy, &c->opts, sms, &p, err, sizeof err);
-      if (ok && measured) {
+      if (ok && r->measured) {
         if (skv_batch_max_qlen(&b) != 1) {
           snprintf(err, sizeof err, "the GPU kernels run decode only (qlen 1; this configuration has %lld)",
                    (long long)skv_batch_max_qlen(&b));
@@ -579,10 +565,10 @@ int skv_run_suite(const skv_run_opts *o) {
           snprintf(err, sizeof err, "the GPU kernels need a GQA group <= 16 and a power-of-two page size");
           ok = false;
         } else {
-          const int64_t need = skv_gpu_job_bytes(c, &b, &p, gpu.info.l2_bytes);
-          if (need > gpu.free_bytes) {
+          const int64_t need = skv_gpu_job_bytes(&b, &p, r->gpu.info.l2_bytes);
+          if (need > r->gpu.free_bytes) {
             snprintf(err, sizeof err, "needs %.2f GiB of GPU memory, %.2f GiB are free", (double)need / (1 << 30),
-                     (double)gpu.free_bytes / (1 << 30));
+                     (double)r->gpu.free_bytes / (1 << 30));
             ok = false;
           }
         }
@@ -591,191 +577,354 @@ int skv_run_suite(const skv_run_opts *o) {
       skv_batch_free(&b);
     }
     if (!ok) {
-      fprintf(stderr, "skv run: %s:%d:%d: configuration '%s': %s\n", suite.path, c->line, c->col, c->name, err);
+      fprintf(stderr, "skv run: %s:%d:%d: configuration '%s': %s\n", r->suite.path, c->line, c->col, c->name, err);
       rc = SKV_EXIT_USAGE;
     }
   }
 
-  /* The run directory. */
-  char run_id[96], dir[1024], started[32];
-  run_id[0] = '\0';
-  utc_now(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ");
-  if (rc == SKV_EXIT_OK) {
-    char stamp[32];
-    utc_now(stamp, sizeof stamp, "%Y%m%d-%H%M%S");
-    snprintf(run_id, sizeof run_id, "%s-%s%s", stamp, skv_version, measured ? "" : "-sim");
-    if (o->out_dir) snprintf(dir, sizeof dir, "%s", o->out_dir);
-    else if (o->resume && !find_resume_dir(&suite, dir, sizeof dir, err, sizeof err)) rc = SKV_EXIT_USAGE;
-    else if (!o->resume) snprintf(dir, sizeof dir, "results/%s/%s", suite.name, run_id);
-    if (rc == SKV_EXIT_OK && o->resume) {
-      const char *slash = strrchr(dir, '/');
-      snprintf(run_id, sizeof run_id, "%.95s", slash ? slash + 1 : dir);
-    }
-    if (rc != SKV_EXIT_OK) fprintf(stderr, "skv run: %s\n", err);
-  }
-  skv_results res;
-  memset(&res, 0, sizeof res);
-  if (rc == SKV_EXIT_OK && (!mkdirs(dir, err, sizeof err) || !skv_results_open(&res, dir, o->resume, err, sizeof err))) {
-    fprintf(stderr, "skv run: %s\n", err);
-    rc = SKV_EXIT_USAGE;
-  }
-  if (rc != SKV_EXIT_OK) {
-    if (measured) skv_gpu_session_end(&gpu);
-    free(models);
-    skv_suite_free(&suite);
-    return rc;
-  }
+  return rc;
+}
 
-  const skv_gpu_model *model0 = skv_gpu_model_find(models, nmodels, suite.configs[0].gpu_model);
-  run_meta meta = {.o = o, .suite = &suite, .run_id = run_id, .dir = dir, .mode_text = mode_text,
-                   .started = started, .measured = measured, .gpu = measured ? &gpu : NULL, .model = model0,
-                   .configs_done = res.nlines};
-  snprintf(meta.plots_note, sizeof meta.plots_note, "not drawn yet");
-  if (!write_meta(&meta, err, sizeof err)) {
+/* The run directory, locked; meta.json made (a new run) or read and checked (a resume);
+ * results.csv opened. Exit code 2 for every refusal: nothing was run yet. */
+static int open_run(run_ctx *r) {
+  const skv_run_opts *o = r->o;
+  char err[2048], dir[1024], started[32], stamp[32];
+  utc_now(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ");
+  utc_now(stamp, sizeof stamp, "%Y%m%d-%H%M%S");
+  snprintf(r->run_id, sizeof r->run_id, "%s-%s%s", stamp, skv_version, r->measured ? "" : "-sim");
+  char hash[32], base[600];
+  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)r->suite.file_hash);
+  snprintf(base, sizeof base, "results/%s", r->suite.name);
+  if (o->out_dir) {
+    snprintf(dir, sizeof dir, "%s", o->out_dir);
+  } else if (o->resume) {
+    if (!skv_run_dir_find_unfinished(base, hash, dir, sizeof dir, err, sizeof err)) {
+      fprintf(stderr, "skv run: %s\n", err);
+      return SKV_EXIT_USAGE;
+    }
+  } else {
+    snprintf(dir, sizeof dir, "%s/%s", base, r->run_id);
+  }
+  bool busy;
+  if (!skv_run_dir_open(&r->dir, dir, &busy, err, sizeof err)) {
+    fprintf(stderr, "skv run: %s\n", err);
+    return SKV_EXIT_USAGE;
+  }
+  char meta_path[1100];
+  snprintf(meta_path, sizeof meta_path, "%s/meta.json", dir);
+  const bool resuming = o->resume && file_exists(meta_path);
+  const skv_gpu_model *model0 = skv_gpu_model_find(r->models, r->nmodels, r->suite.configs[0].gpu_model);
+  if (resuming) {
+    if (!skv_run_dir_read_meta(&r->dir, err, sizeof err) ||
+        !meta_same_run(r->dir.meta, &r->suite, r->measured ? &r->gpu : NULL, dir, err, sizeof err)) {
+      fprintf(stderr, "skv run: %s\n", err);
+      return SKV_EXIT_USAGE;
+    }
+    snprintf(r->run_id, sizeof r->run_id, "%s", skv_meta_string(r->dir.meta, "run_id"));
+    json_t *entry = json_object(), *resumes = json_object_get(r->dir.meta, "resumes");
+    if (!json_is_array(resumes)) json_object_set_new(r->dir.meta, "resumes", resumes = json_array());
+    json_object_set_new(entry, "start_utc", json_string(started));
+    json_object_set_new(entry, "command", json_string(o->command ? o->command : ""));
+    json_object_set_new(entry, "configurations_done_before", json_integer(skv_meta_int(r->dir.meta, "configurations_done")));
+    json_t *stop = json_object_get(r->dir.meta, "interrupted");
+    if (stop) {
+      json_object_set(entry, "after_interruption", stop);
+      json_object_del(r->dir.meta, "interrupted");
+    }
+    if (r->measured) {
+      json_object_set_new(entry, "read_ceiling_tbps", json_real(r->gpu.read_tbps));
+      json_object_set_new(entry, "copy_ceiling_tbps", json_real(r->gpu.copy_tbps));
+    }
+    json_array_append_new(resumes, entry);
+  } else {
+    char csv[1100];
+    snprintf(csv, sizeof csv, "%s/results.csv", dir);
+    if (file_exists(meta_path) || file_exists(csv)) {
+      fprintf(stderr, "skv run: %s holds a run: --resume to continue it, or another --out\n", dir);
+      return SKV_EXIT_USAGE;
+    }
+    r->dir.meta = meta_new(o, &r->suite, r->run_id, r->mode_text, r->measured ? &r->gpu : NULL, model0, started);
+  }
+  char note[256];
+  if (!skv_results_open(&r->res, dir, resuming, note, sizeof note, err, sizeof err) ||
+      !rows_belong(&r->res, &r->suite, r->run_id, err, sizeof err)) {
+    fprintf(stderr, "skv run: %s\n", err);
+    return SKV_EXIT_USAGE;
+  }
+  if (note[0]) fprintf(stderr, "skv run: %s: %s\n", r->res.path, note);
+  if (resuming && json_is_true(json_object_get(r->dir.meta, "complete"))) {
+    fprintf(stderr, "skv run: %s is complete: nothing to resume\n", dir);
+    return -1;
+  }
+  meta_progress(r->dir.meta, r->res.nrows, false, NULL);
+  if (!skv_run_dir_write_meta(&r->dir, err, sizeof err)) {
+    fprintf(stderr, "skv run: %s\n", err);
+    return SKV_EXIT_FAIL;
+  }
+  fprintf(stderr, "skv run: results in %s/%s\n", dir, r->res.nrows ? " (resuming)" : "");
+  return SKV_EXIT_OK;
+}
+
+/* A row fails when a check failed or when a check the suite asked for did not run. */
+static bool row_failed(const run_ctx *r, const skv_config *c, const skv_batch *b, const skv_run_row *row) {
+  const skv_suite *s = &r->suite;
+  const bool not_run = (s->check_reference && strcmp(row->reference, "none") == 0) ||
+                       (r->measured && s->check_bitwise_repeat && row->bitwise_repeat == SKV_CHECK_NA) ||
+                       (r->measured && s->check_batch_invariance && b->num_requests > 1 &&
+                        row->batch_invariant == SKV_CHECK_NA) ||
+                       (r->measured && row->lse_correct_predicted != SKV_CHECK_NA && row->lse_correct == SKV_CHECK_NA);
+  return not_run || (!isnan(row->o_rel_err) && row->o_rel_err > (c->q_dtype == SKV_FP16 ? 2e-3 : 1e-2)) ||
+         row->unwritten > 0 || row->bitwise_repeat == SKV_CHECK_NO ||
+         (row->batch_invariant != SKV_CHECK_NA && row->batch_invariant_predicted != SKV_CHECK_NA &&
+          row->batch_invariant != row->batch_invariant_predicted) ||
+         (row->lse_correct != SKV_CHECK_NA && row->lse_correct != row->lse_correct_predicted);
+}
+
+/* One configuration: plan, predict, execute (GPU or simulator), check; its row in *row. */
+static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char *err, size_t errlen) {
+  const skv_run_opts *o = r->o;
+  const skv_config *c = &r->suite.configs[i];
+  const bool measured = r->measured;
+  const skv_gpu_model *m = skv_gpu_model_find(r->models, r->nmodels, c->gpu_model);
+  const int32_t sms = c->sms ? c->sms : (measured ? r->gpu.info.sm_count : m->sms);
+  skv_batch b;
+  skv_plan p;
+  skv_workload w;
+  memset(&w, 0, sizeof w);
+  memset(&p, 0, sizeof p);
+  if (!skv_config_make_batch(c, &b, err, errlen)) return false;
+  bool ok = skv_plan_build(&b, c->policy, &c->opts, sms, &p, err, errlen);
+  skv_gpu_params gp;
+  model_params(m, sms, &gp);
+  skv_prediction pr;
+  if (ok) skv_cost_predict(&p, &b, &gp, &pr);
+  const double cost = ref_cost(&b);
+  const bool cpu_ref = r->suite.check_reference && cost <= (measured ? SKV_CPU_REF_BUDGET_GPU : SKV_CPU_REF_BUDGET_SIM);
+  if (ok) {
+    skv_workload_opts wo;
+    skv_workload_opts_default(&wo);
+    wo.seed = c->seed;
+    wo.q_dtype = c->q_dtype;
+    wo.quant = c->quant;
+    wo.materialize = !measured && (cpu_ref || o->dump_dir);
+    ok = skv_workload_make(&b, &wo, &w, err, errlen);
+  }
+  if (ok) {
+    fill_row(row, &r->suite, r->run_id, measured, c, &b, &p, &pr);
+    row->batch_invariant_predicted = predicted_invariance(&b, c, sms, &p);
+    skv_layout lay;
+    ok = skv_run_lse_setup(c, &b, &p, &lay, &row->lse_correct_predicted, err, errlen);
+  }
+  char cdir[1200] = "";
+  if (ok && o->dump_dir) {
+    snprintf(cdir, sizeof cdir, "%s/%s", o->dump_dir, c->name);
+    ok = skv_mkdirs(cdir, err, errlen);
+  }
+  if (ok && measured) {
+    const uint64_t t0 = skv_trace_clock_ns();
+    skv_nvtx_push(c->name);
+    skv_gpu_job job = {.suite = &r->suite, .cfg = c, .w = &w, .plan = &p, .cpu_reference = cpu_ref,
+                       .ext_id = ((uint64_t)(i + 1)) << 24, .trace = o->trace_path ? &r->trace : NULL,
+                       .dump_dir = o->dump_dir ? cdir : NULL};
+    ok = skv_gpu_run_job(&r->gpu, &job, row, err, errlen);
+    skv_nvtx_pop();
+    if (o->trace_path && ok) ok = skv_trace_add(&r->trace, "config", c->name, t0, skv_trace_clock_ns(), 0);
+  } else if (ok) {
+    if (r->suite.check_reference) ok = sim_numerics(&w, &p, SKV_CPU_REF_BUDGET_SIM, row, err, errlen);
+    if (ok && cpu_ref && quantized(c)) ok = sim_quant_error(&w, row, err, errlen);
+    if (ok && o->dump_dir) {
+      /* The simulator's outputs are the reference's: O and LSE of the plan executed in double. */
+      const int64_t no = (int64_t)b.num_requests * b.num_q_heads * b.head_dim, nl = (int64_t)b.num_requests * b.num_q_heads;
+      double *ro = malloc(sizeof(double) * (size_t)no), *rl = malloc(sizeof(double) * (size_t)nl);
+      float *lse = malloc(sizeof(float) * (size_t)nl);
+      uint16_t *ob = malloc(sizeof(uint16_t) * (size_t)no);
+      ok = ro && rl && lse && ob && skv_ref_execute_plan(&w, &p, false, ro, rl);
+      if (ok) {
+        const skv_dtype od = c->q_dtype == SKV_FP16 ? SKV_FP16 : SKV_BF16;
+        for (int64_t k = 0; k < no; k++) skv_store_from_float(od, ob, k, (float)ro[k]);
+        for (int64_t k = 0; k < nl; k++) lse[k] = (float)rl[k];
+        const skv_layout L = logical_layout(&b);
+        ok = skv_run_dump(cdir, &w, &p, w.k, w.v, ob, od, lse, &L, err, errlen);
+      } else if (!ro || !rl || !lse || !ob) {
+        snprintf(err, errlen, "dump: out of memory");
+      }
+      free(ro), free(rl), free(lse), free(ob);
+    }
+  }
+  if (ok) *bad = row_failed(r, c, &b, row);
+  skv_workload_free(&w);
+  skv_plan_free(&p);
+  skv_batch_free(&b);
+  return ok;
+}
+
+/* After the loop: the trace, the plots, meta.json's last word, the verdict. */
+static int finish_run(run_ctx *r, int rc) {
+  char err[2048], note[300] = "";
+  const char *dir = r->dir.path;
+  const bool stopped = interrupted != 0;
+  if (rc == SKV_EXIT_OK && !stopped && r->o->trace_path && r->measured &&
+      !skv_trace_write(&r->trace, r->o->trace_path, err, sizeof err)) {
     fprintf(stderr, "skv run: %s\n", err);
     rc = SKV_EXIT_FAIL;
   }
-  fprintf(stderr, "skv run: results in %s/%s\n", dir, res.nlines ? " (resuming)" : "");
-
-  skv_trace trace = {0};
-  skv_progress prog;
-  skv_progress_init(&prog, stderr, suite.nconfigs, res.nlines);
-  int failed_checks = 0;
-  for (int32_t i = 0; i < suite.nconfigs && rc == SKV_EXIT_OK; i++) {
-    const skv_config *c = &suite.configs[i];
-    if (skv_results_has(&res, c->name)) continue;
-    char what[400];
-    skv_config_describe(c, what, sizeof what);
-    skv_progress_begin(&prog, c->name);
-    const skv_gpu_model *m = skv_gpu_model_find(models, nmodels, c->gpu_model);
-    const int32_t sms = c->sms ? c->sms : (measured ? gpu.info.sm_count : m->sms);
-    skv_batch b;
-    skv_plan p;
-    skv_workload w;
-    memset(&w, 0, sizeof w);
-    if (!skv_config_make_batch(c, &b, err, sizeof err)) {
+  bool complete = false;
+  if (rc == SKV_EXIT_OK && !stopped) {
+    const skv_gpu_model *model0 = skv_gpu_model_find(r->models, r->nmodels, r->suite.configs[0].gpu_model);
+    if (!skv_gnuplot_available()) {
+      snprintf(note, sizeof note, "skipped: gnuplot not found (install gnuplot-nox)");
+      fprintf(stderr, "skv run: plots skipped: gnuplot not found (install gnuplot-nox; make run does)\n");
+    } else if (!skv_plots_make(dir, (const char(*)[32])r->suite.plots, r->suite.nplots, r->measured,
+                               model0->read_tbps, err, sizeof err)) {
+      fprintf(stderr, "skv run: plots: %s\n", err);
+      snprintf(note, sizeof note, "failed: %.200s", err);
       rc = SKV_EXIT_FAIL;
-      break;
+    } else {
+      snprintf(note, sizeof note, "drawn in plots/ (PNG and SVG)");
     }
-    bool ok = skv_plan_build(&b, c->policy, &c->opts, sms, &p, err, sizeof err);
-    skv_gpu_params gp;
-    model_params(m, sms, &gp);
-    skv_prediction pr;
-    if (ok) skv_cost_predict(&p, &b, &gp, &pr);
-    const double cost = ref_cost(&b);
-    const bool cpu_ref = suite.check_reference && cost <= (measured ? SKV_CPU_REF_BUDGET_GPU : SKV_CPU_REF_BUDGET_SIM);
-    if (ok) {
-      skv_workload_opts wo;
-      skv_workload_opts_default(&wo);
-      wo.seed = c->seed;
-      wo.q_dtype = c->q_dtype;
-      wo.quant = c->quant;
-      wo.materialize = !measured && (cpu_ref || o->dump_dir);
-      ok = skv_workload_make(&b, &wo, &w, err, sizeof err);
-    }
+    complete = rc == SKV_EXIT_OK;
+  }
+  if (stopped) {
+    char what[128];
+    snprintf(what, sizeof what, "signal %d after %lld of %d configurations", (int)interrupted,
+             (long long)r->res.nrows, r->suite.nconfigs);
+    json_object_set_new(r->dir.meta, "interrupted", json_string(what));
+    fprintf(stderr, "skv run: interrupted (%s); continue with: skv run %s --resume --out %s\n", what, r->suite.path,
+            dir);
+    rc = 128 + (int)interrupted;
+  }
+  meta_progress(r->dir.meta, r->res.nrows, complete, note[0] ? note : NULL);
+  if (!skv_run_dir_write_meta(&r->dir, err, sizeof err)) {
+    fprintf(stderr, "skv run: %s\n", err);
+    if (rc == SKV_EXIT_OK) rc = SKV_EXIT_FAIL;
+  }
+  if (rc == SKV_EXIT_OK && r->failed_checks > 0) {
+    fprintf(stderr, "skv run: %d configuration(s) failed a check (see results.csv)\n", r->failed_checks);
+    rc = SKV_EXIT_FAIL;
+  }
+  if (rc == SKV_EXIT_OK) fprintf(stderr, "skv run: done: %s/results.csv, meta.json, plots/\n", dir);
+  return rc;
+}
+
+/* Seconds on the monotonic clock. */
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int run_loop(run_ctx *r) {
+  char err[2048];
+  int rc = SKV_EXIT_OK;
+  /* A testing hook: raise SIGINT after this many configurations of this process (the real signal
+   * path, at a chosen point). */
+  const char *stop_env = getenv("SKV_TEST_INTERRUPT_AFTER");
+  const long stop_after = stop_env ? strtol(stop_env, NULL, 10) : -1;
+  long ran = 0;
+  skv_progress prog;
+  skv_progress_init(&prog, stderr, r->suite.nconfigs, r->res.nrows);
+  double last_meta = now_s();
+  for (int32_t i = 0; i < r->suite.nconfigs && rc == SKV_EXIT_OK && !interrupted; i++) {
+    const skv_config *c = &r->suite.configs[i];
+    if (skv_results_has(&r->res, c->name)) continue;
+    skv_progress_begin(&prog, c->name);
     skv_run_row row;
+    bool bad = false;
+    bool ok = run_config(r, i, &row, &bad, err, sizeof err) && skv_results_append(&r->res, &row, err, sizeof err);
     if (ok) {
-      fill_row(&row, &suite, run_id, measured, c, &b, &p, &pr);
-      row.batch_invariant_predicted = predicted_invariance(&b, c, sms, &p);
-      skv_layout lay;
-      ok = skv_run_lse_setup(c, &b, &p, &lay, &row.lse_correct_predicted, err, sizeof err);
-    }
-    char cdir[1200] = "";
-    if (ok && o->dump_dir) {
-      snprintf(cdir, sizeof cdir, "%s/%s", o->dump_dir, c->name);
-      ok = mkdirs(cdir, err, sizeof err);
-    }
-    if (ok && measured) {
-      const uint64_t t0 = skv_trace_clock_ns();
-      skv_nvtx_push(c->name);
-      skv_gpu_job job = {.suite = &suite, .cfg = c, .w = &w, .plan = &p, .cpu_reference = cpu_ref,
-                         .ext_id = ((uint64_t)(i + 1)) << 24, .trace = o->trace_path ? &trace : NULL,
-                         .dump_dir = o->dump_dir ? cdir : NULL};
-      ok = skv_gpu_run_job(&gpu, &job, &row, err, sizeof err);
-      skv_nvtx_pop();
-      if (o->trace_path && ok) ok = skv_trace_add(&trace, "config", c->name, t0, skv_trace_clock_ns(), 0);
-    } else if (ok) {
-      if (cpu_ref) ok = sim_numerics(&w, &p, &row, err, sizeof err);
-      if (ok && cpu_ref && quantized(c)) ok = sim_quant_error(&w, &row, err, sizeof err);
-      if (ok && o->dump_dir) {
-        /* The simulator's outputs are the reference's: O and LSE of the plan executed in double. */
-        const int64_t no = (int64_t)b.num_requests * b.num_q_heads * b.head_dim, nl = (int64_t)b.num_requests * b.num_q_heads;
-        double *ro = malloc(sizeof(double) * (size_t)no), *rl = malloc(sizeof(double) * (size_t)nl);
-        float *lse = malloc(sizeof(float) * (size_t)nl);
-        uint16_t *ob = malloc(sizeof(uint16_t) * (size_t)no);
-        ok = ro && rl && lse && ob && skv_ref_execute_plan(&w, &p, false, ro, rl);
-        if (ok) {
-          const skv_dtype od = c->q_dtype == SKV_FP16 ? SKV_FP16 : SKV_BF16;
-          for (int64_t k = 0; k < no; k++) skv_store_from_float(od, ob, k, (float)ro[k]);
-          for (int64_t k = 0; k < nl; k++) lse[k] = (float)rl[k];
-          const skv_layout L = logical_layout(&b);
-          ok = skv_run_dump(cdir, &w, &p, w.k, w.v, ob, od, lse, &L, err, sizeof err);
-        }
-        free(ro), free(rl), free(lse), free(ob);
-      }
-    }
-    if (ok) {
-      const bool bad = (!isnan(row.o_rel_err) && row.o_rel_err > (c->q_dtype == SKV_FP16 ? 2e-3 : 1e-2)) ||
-                       row.unwritten > 0 || row.bitwise_repeat == SKV_CHECK_NO ||
-                       (row.batch_invariant != SKV_CHECK_NA && row.batch_invariant_predicted != SKV_CHECK_NA &&
-                        row.batch_invariant != row.batch_invariant_predicted) ||
-                       (row.lse_correct != SKV_CHECK_NA && row.lse_correct != row.lse_correct_predicted);
-      failed_checks += bad;
-      ok = skv_results_append(&res, &row, err, sizeof err);
+      r->failed_checks += bad;
       char result[600];
-      if (measured)
+      if (r->measured)
         snprintf(result, sizeof result, "%s: %.2f us (predicted %.2f), %.3f of the read ceiling, err %.2e%s", c->name,
                  row.total_us, row.predicted_us, row.frac_of_read_ceiling, row.o_rel_err, bad ? "  CHECK FAILED" : "");
       else
-        snprintf(result, sizeof result, "%s: predicted %.2f us, %lld CTAs, splits %lld..%lld%s", c->name,
+        snprintf(result, sizeof result, "%s: predicted %.2f us, %lld CTAs, splits %lld..%lld%s%s", c->name,
                  row.predicted_us, (long long)row.ctas, (long long)row.num_splits_min, (long long)row.num_splits_max,
-                 isnan(row.o_rel_err) ? "" : "; plan vs unsplit reference ok");
-      if (ok) skv_progress_end(&prog, result);
-      meta.configs_done = res.nlines;
+                 isnan(row.o_rel_err) ? "" : "; plan vs unsplit reference ok", bad ? "  CHECK FAILED" : "");
+      skv_progress_end(&prog, result);
+      /* meta.json's progress, at most once a second (and always at the end). */
+      if (now_s() - last_meta >= 1.0) {
+        meta_progress(r->dir.meta, r->res.nrows, false, NULL);
+        ok = skv_run_dir_write_meta(&r->dir, err, sizeof err);
+        last_meta = now_s();
+      }
+      if (++ran == stop_after) raise(SIGINT);
     }
     if (!ok) {
       skv_progress_finish(&prog);
       fprintf(stderr, "skv run: configuration '%s': %s\n", c->name, err);
       rc = SKV_EXIT_FAIL;
     }
-    skv_workload_free(&w);
-    skv_plan_free(&p);
-    skv_batch_free(&b);
+    if (interrupted && i + 1 < r->suite.nconfigs) {
+      skv_progress_finish(&prog);
+      fprintf(stderr, "skv run: interrupt: stopping after '%s' (its row is written)\n", c->name);
+    }
   }
   skv_progress_finish(&prog);
+  return rc;
+}
 
-  if (rc == SKV_EXIT_OK && o->trace_path && measured && !skv_trace_write(&trace, o->trace_path, err, sizeof err)) {
-    fprintf(stderr, "skv run: %s\n", err);
-    rc = SKV_EXIT_FAIL;
+static void run_free(run_ctx *r) {
+  skv_trace_free(&r->trace);
+  skv_results_close(&r->res);
+  skv_run_dir_close(&r->dir);
+  if (r->measured) skv_gpu_session_end(&r->gpu);
+  free(r->models);
+  skv_suite_free(&r->suite);
+}
+
+int skv_run_suite(const skv_run_opts *o) {
+  char err[2048];
+  run_ctx *r = calloc(1, sizeof *r);
+  if (!r) {
+    fprintf(stderr, "skv run: out of memory\n");
+    return SKV_EXIT_FAIL;
   }
-  if (rc == SKV_EXIT_OK) {
-    if (!skv_gnuplot_available()) {
-      snprintf(meta.plots_note, sizeof meta.plots_note, "skipped: gnuplot not found (install gnuplot-nox)");
-      fprintf(stderr, "skv run: plots skipped: gnuplot not found (install gnuplot-nox; make run does)\n");
-    } else if (!skv_plots_make(dir, (const char(*)[32])suite.plots, suite.nplots, measured, model0->read_tbps, err,
-                               sizeof err)) {
-      fprintf(stderr, "skv run: plots: %s\n", err);
-      snprintf(meta.plots_note, sizeof meta.plots_note, "failed: %.200s", err);
-      rc = SKV_EXIT_FAIL;
-    } else {
-      snprintf(meta.plots_note, sizeof meta.plots_note, "drawn in plots/ (PNG and SVG)");
+  r->o = o;
+  r->dir.lock_fd = -1;
+  r->res.fd = -1;
+  if (!skv_suite_load(o->suite_path, &r->suite, err, sizeof err)) {
+    fprintf(stderr, "skv run: %s\n", err);
+    free(r);
+    return SKV_EXIT_USAGE;
+  }
+  char gpus_buf[1024];
+  const char *gpus_path = o->gpus_path ? o->gpus_path : default_gpus_path(o->suite_path, gpus_buf, sizeof gpus_buf);
+  int rc = SKV_EXIT_OK;
+  if (!skv_gpu_models_load(gpus_path, &r->models, &r->nmodels, err, sizeof err) ||
+      !skv_suite_check_models(&r->suite, r->models, r->nmodels, err, sizeof err)) {
+    fprintf(stderr, "skv run: %s\n", err);
+    rc = SKV_EXIT_USAGE;
+  } else if (o->plots_only) {
+    rc = replot(&r->suite, o, skv_gpu_model_find(r->models, r->nmodels, r->suite.configs[0].gpu_model));
+  } else if (o->sim_only) {
+    snprintf(r->mode_text, sizeof r->mode_text, "--sim-only: planner, cost model and CPU reference; nothing measured");
+  } else if (!skv_gpu_present()) {
+    snprintf(r->mode_text, sizeof r->mode_text,
+             "no GPU on this host: SIMULATOR ONLY (planner, cost model, CPU reference); nothing measured");
+  } else if (!skv_gpu_session_begin(!o->no_cupti, &r->gpu, err, sizeof err)) {
+    fprintf(stderr, "skv run: GPU setup failed: %s\n", err);
+    rc = SKV_EXIT_FAIL;
+  } else {
+    r->measured = true;
+    snprintf(r->mode_text, sizeof r->mode_text, "GPU %.100s (%d SMs), kernel times by %s", r->gpu.info.name,
+             r->gpu.info.sm_count, r->gpu.use_cupti ? "CUPTI" : "CUDA events");
+  }
+  if (rc == SKV_EXIT_OK && !o->plots_only) {
+    fprintf(stderr, "skv run: suite %s (%d configurations): %s\n", r->suite.name, r->suite.nconfigs, r->mode_text);
+    rc = validate(r);
+    if (rc == SKV_EXIT_OK) rc = open_run(r);
+    if (rc == SKV_EXIT_OK) {
+      catch_interrupts(true);
+      rc = run_loop(r);
+      rc = finish_run(r, rc);
+      catch_interrupts(false);
+    } else if (rc < 0) {
+      rc = SKV_EXIT_OK; /* a resume of a complete run: nothing to do */
     }
-    meta.complete = rc == SKV_EXIT_OK;
   }
-  utc_now(meta.ended, sizeof meta.ended, "%Y-%m-%dT%H:%M:%SZ");
-  if (!write_meta(&meta, err, sizeof err)) {
-    fprintf(stderr, "skv run: %s\n", err);
-    rc = SKV_EXIT_FAIL;
-  }
-  if (rc == SKV_EXIT_OK && failed_checks > 0) {
-    fprintf(stderr, "skv run: %d configuration(s) failed a check (see results.csv)\n", failed_checks);
-    rc = SKV_EXIT_FAIL;
-  }
-  if (rc == SKV_EXIT_OK) fprintf(stderr, "skv run: done: %s/results.csv, meta.json, plots/\n", dir);
-  skv_trace_free(&trace);
-  skv_results_close(&res);
-  if (measured) skv_gpu_session_end(&gpu);
-  free(models);
-  skv_suite_free(&suite);
+  run_free(r);
+  free(r);
   return rc;
 }

@@ -58,7 +58,7 @@ typedef struct skv_gpu_job {
 } skv_gpu_job;
 
 /* Device bytes the job needs (pools with L2 rotation, q, outputs, scratch, references). */
-int64_t skv_gpu_job_bytes(const skv_config *c, const skv_batch *b, const skv_plan *p, int64_t l2_bytes);
+int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_bytes);
 /* Check (numerics, bitwise repeat, batch invariance, LSE layout as the suite
  * asks), then time; fill the measured columns of row. False with err on a
  * CUDA error (a failed check is recorded in the row, not an error). */

@@ -806,9 +806,8 @@ static void apply(skv_config *c, key_id k, const setting *s) {
   case K_V_DTYPE:
     if (s->i == 0) c->v_dtype = SKV_DTYPE_COUNT; /* "same" */
     else skv_dtype_parse(name, &c->v_dtype);
-    c->quant.v_dtype = c->v_dtype;
     break;
-  case K_KV_SCALE_MODE: skv_scale_mode_parse(name, &c->quant.kv_scale_mode); break;
+  case K_KV_SCALE_MODE: skv_scale_mode_parse(name, &c->kv_scale_mode); break;
   case K_Q_SCALE: c->quant.q_scale = s->f; break;
   case K_K_SCALE: c->quant.k_scale = s->f; break;
   case K_V_SCALE: c->quant.v_scale = s->f; break;
@@ -1025,6 +1024,8 @@ bool skv_config_make_batch(const skv_config *c, skv_batch *b, char *err, size_t 
   b->head_dim = c->head_dim;
   b->page_size = c->page_size;
   b->kv_dtype = c->kv_dtype;
+  b->v_dtype = c->v_dtype == SKV_DTYPE_COUNT ? c->kv_dtype : c->v_dtype;
+  b->kv_scale_mode = c->kv_scale_mode;
   char why[256];
   if (!skv_batch_validate(b, why, sizeof why)) {
     snprintf(err, errlen, "configuration '%s': %s", c->name, why);

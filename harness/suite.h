@@ -41,7 +41,8 @@ typedef struct skv_config {
   int64_t qlen;
   int32_t hq, hkv, head_dim, page_size;
   skv_dtype q_dtype, kv_dtype, v_dtype; /* v_dtype SKV_DTYPE_COUNT: the same as kv_dtype */
-  skv_quant_params quant;               /* scales, kv_scale_mode, v_dtype (= v_dtype above), drop_* flags */
+  skv_scale_mode kv_scale_mode;         /* fp8 K/V scales per tensor or per token-head */
+  skv_quant_params quant;               /* per-tensor scales, drop_* flags */
   skv_policy policy;
   skv_policy_opts opts;                 /* skv_policy_opts_default, then the suite's options */
   char gpu_model[32];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # check_results.sh RUN_DIR README PLOT... — a run directory is complete and matches the documentation:
-# results.csv parses (every row has the header's field count), its header is exactly the column list
+# results.csv parses (every row has the header's field count, quoted fields counted as one), its header is exactly the column list
 # README.md documents between its csv-columns markers, meta.json says complete, and each named plot
 # exists as PNG and SVG.
 set -u
@@ -9,8 +9,11 @@ shift 2
 fail() { echo "check_results: $*" >&2; exit 1; }
 csv="$dir/results.csv"
 [ -s "$csv" ] || fail "$csv is missing or empty"
-nf=$(head -1 "$csv" | awk -F, '{print NF}')
-bad=$(awk -F, -v n="$nf" 'NF != n {print NR": "NF" fields"}' "$csv" | head -3)
+# Fields per record, RFC 4180: commas inside double quotes do not separate ("" is a quote; the
+# lab's fields hold no line breaks).
+fields='{ n = 1; q = 0; for (i = 1; i <= length($0); i++) { c = substr($0, i, 1); if (c == "\"") q = !q; else if (c == "," && !q) n++ } }'
+nf=$(head -1 "$csv" | awk "$fields"' { print n }')
+bad=$(awk -v want="$nf" "$fields"' n != want { print NR": "n" fields" }' "$csv" | head -3)
 [ -z "$bad" ] || fail "$csv: rows with a field count other than the header's $nf: $bad"
 rows=$(($(wc -l <"$csv") - 1))
 [ "$rows" -gt 0 ] || fail "$csv has no rows"

@@ -7,7 +7,7 @@
 # removes anything already there. Set SKV_NO_DEPS=1 to skip this step.
 set -u
 
-pkgs="libyaml-dev check gnuplot-nox pkg-config libsubunit-dev"
+pkgs="libyaml-dev libjansson-dev check gnuplot-nox pkg-config libsubunit-dev"
 
 [ "${SKV_NO_DEPS:-0}" = 1 ] && exit 0
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 bool skv_batch_alloc(skv_batch *b, int32_t n) {
+  memset(b, 0, sizeof *b); /* every other field zero: bf16 K and V, per-tensor scales, until set */
   b->num_requests = n;
   b->qlen = calloc((size_t)(n > 0 ? n : 1), sizeof *b->qlen);
   b->kvlen = calloc((size_t)(n > 0 ? n : 1), sizeof *b->kvlen);
@@ -25,8 +26,10 @@ void skv_batch_free(skv_batch *b) {
 }
 
 bool skv_batch_slice(const skv_batch *b, int32_t first, int32_t count, skv_batch *out) {
-  *out = *b;
   if (!skv_batch_alloc(out, count)) return false;
+  int64_t *q = out->qlen, *kv = out->kvlen;
+  *out = *b;
+  out->num_requests = count, out->qlen = q, out->kvlen = kv;
   memcpy(out->qlen, b->qlen + first, (size_t)count * sizeof *b->qlen);
   memcpy(out->kvlen, b->kvlen + first, (size_t)count * sizeof *b->kvlen);
   return true;
@@ -52,6 +55,20 @@ bool skv_batch_validate(const skv_batch *b, char *err, size_t errlen) {
   if (b->page_size < SKV_PAGE_SIZE_MIN || b->page_size > SKV_PAGE_SIZE_MAX) {
     snprintf(err, errlen, "page size: %d is out of range (allowed: %d..%d)", b->page_size, SKV_PAGE_SIZE_MIN,
              SKV_PAGE_SIZE_MAX);
+    return false;
+  }
+  const skv_dtype k = b->kv_dtype, v = b->v_dtype;
+  if (k != SKV_BF16 && k != SKV_FP16 && k != SKV_FP8_E4M3 && k != SKV_INT8) {
+    snprintf(err, errlen, "kv_dtype: %s is not supported (allowed: bf16, fp16, fp8_e4m3, int8)", skv_dtype_name(k));
+    return false;
+  }
+  if (v != k && !(k == SKV_INT8 && (v == SKV_BF16 || v == SKV_FP16))) {
+    snprintf(err, errlen, "v_dtype: %s with %s K is not supported (only int8 K may keep V in bf16/fp16)",
+             skv_dtype_name(v), skv_dtype_name(k));
+    return false;
+  }
+  if (b->kv_scale_mode != SKV_SCALE_PER_TENSOR && b->kv_scale_mode != SKV_SCALE_PER_TOKEN_HEAD) {
+    snprintf(err, errlen, "kv_scale_mode: %d is not a scale mode", (int)b->kv_scale_mode);
     return false;
   }
   for (int32_t r = 0; r < b->num_requests; r++) {
@@ -93,8 +110,31 @@ int64_t skv_batch_total_q(const skv_batch *b) {
 
 int64_t skv_batch_pages(const skv_batch *b, int32_t r) { return (b->kvlen[r] + b->page_size - 1) / b->page_size; }
 
-int64_t skv_batch_kv_bytes(const skv_batch *b) {
+skv_kv_scales skv_batch_scales(const skv_batch *b) {
+  const bool per_token = b->kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
+  skv_kv_scales s = {
+      .k_token = b->kv_dtype == SKV_INT8 || (b->kv_dtype == SKV_FP8_E4M3 && per_token),
+      .v_token = b->v_dtype == SKV_FP8_E4M3 && per_token,
+      .v_channel = b->v_dtype == SKV_INT8,
+  };
+  return s;
+}
+
+int64_t skv_batch_token_kv_bytes(const skv_batch *b) {
+  return (int64_t)b->head_dim * (skv_dtype_size(b->kv_dtype) + skv_dtype_size(b->v_dtype));
+}
+
+int64_t skv_batch_token_scale_bytes(const skv_batch *b) {
+  const skv_kv_scales s = skv_batch_scales(b);
+  return (int64_t)sizeof(float) * ((s.k_token ? 1 : 0) + (s.v_token ? 1 : 0));
+}
+
+skv_kv_read skv_batch_kv_read(const skv_batch *b) {
   int64_t tokens = 0;
   for (int32_t r = 0; r < b->num_requests; r++) tokens += b->kvlen[r];
-  return tokens * 2 * (int64_t)b->num_kv_heads * b->head_dim * skv_dtype_size(b->kv_dtype);
+  const int64_t token_heads = tokens * b->num_kv_heads;
+  skv_kv_read out = {.kv = token_heads * skv_batch_token_kv_bytes(b),
+                     .scales = token_heads * skv_batch_token_scale_bytes(b)};
+  if (skv_batch_scales(b).v_channel) out.scales += (int64_t)b->num_kv_heads * b->head_dim * (int64_t)sizeof(float);
+  return out;
 }

@@ -28,10 +28,26 @@ typedef struct skv_batch {
   int32_t num_kv_heads;
   int32_t head_dim;     /* 64, 128 or 256 */
   int32_t page_size;    /* tokens per KV page, 1..256 */
-  skv_dtype kv_dtype;   /* storage type of K and V (sets bytes per token) */
+  skv_dtype kv_dtype;   /* storage type of K, and of V unless v_dtype says otherwise */
+  skv_dtype v_dtype;    /* storage type of V: kv_dtype, or bf16/fp16 beside an int8 K */
+  skv_scale_mode kv_scale_mode; /* fp8 K/V: per tensor or per token-head (int8 K is always per token-head) */
 } skv_batch;
 
-/* Allocate qlen/kvlen for n requests (zeroed); false when out of memory. */
+/* The scale arrays an 8-bit cache reads beside its elements (quant.h gives their values):
+ *   per token-head K scales: an int8 K, or an fp8 K with per-token-head scales;
+ *   per token-head V scales: an fp8 V with per-token-head scales;
+ *   per-channel V scales ([hkv, head_dim], read once): an int8 V. */
+typedef struct skv_kv_scales {
+  bool k_token, v_token, v_channel;
+} skv_kv_scales;
+
+/* What a batch reads from its cache once (all KV heads), in bytes: the K and V elements, and
+ * the scales beside them (4-byte floats), counted apart. */
+typedef struct skv_kv_read {
+  int64_t kv, scales;
+} skv_kv_read;
+
+/* Zero *b and allocate qlen/kvlen for n requests (zeroed); false when out of memory. */
 bool skv_batch_alloc(skv_batch *b, int32_t n);
 void skv_batch_free(skv_batch *b);
 /* A deep copy of the request subset [first, first+count). */
@@ -50,8 +66,15 @@ int64_t skv_batch_max_kvlen(const skv_batch *b);
 int64_t skv_batch_total_q(const skv_batch *b);
 /* Pages request r occupies: ceil(kvlen / page_size). */
 int64_t skv_batch_pages(const skv_batch *b, int32_t r);
-/* Bytes of K and V the whole batch reads once (all kv heads). */
-int64_t skv_batch_kv_bytes(const skv_batch *b);
+/* K+V element bytes of one token of one KV head: head_dim x (K's size + V's size). */
+int64_t skv_batch_token_kv_bytes(const skv_batch *b);
+/* Scale bytes read per token of one KV head (per token-head scales; the per-channel array is
+ * read once per batch and not counted here). */
+int64_t skv_batch_token_scale_bytes(const skv_batch *b);
+/* Which scale arrays the batch's cache has. */
+skv_kv_scales skv_batch_scales(const skv_batch *b);
+/* What the whole batch reads once: every token's K and V and scales, plus the per-channel scales. */
+skv_kv_read skv_batch_kv_read(const skv_batch *b);
 
 #ifdef __cplusplus
 }

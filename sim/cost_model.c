@@ -21,10 +21,12 @@ void skv_gpu_params_h100(skv_gpu_params *g) {
   g->combine_item_us = 1.9;
 }
 
-int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes, int32_t group) {
-  if (kv_elem_bytes == 1 && group <= 8) return head_dim <= 64 ? 6 : (head_dim <= 128 ? 4 : 3);
-  if (kv_elem_bytes == 1) return head_dim <= 64 ? 5 : (head_dim <= 128 ? 3 : 2);
-  return head_dim <= 64 ? 3 : (head_dim <= 128 ? 2 : 1);
+int32_t skv_decode_ctas_per_sm(const skv_batch *b) {
+  const int32_t d = b->head_dim, k = skv_dtype_size(b->kv_dtype), v = skv_dtype_size(b->v_dtype);
+  if (k == 1 && v == 1 && skv_batch_group(b) <= 8) return d <= 64 ? 6 : (d <= 128 ? 4 : 3);
+  if (k == 1 && v == 1) return d <= 64 ? 5 : (d <= 128 ? 3 : 2);
+  if (k == 1) return d <= 64 ? 4 : 2;
+  return d <= 64 ? 3 : (d <= 128 ? 2 : 1);
 }
 
 /* A binary min-heap of finish points. */
@@ -93,9 +95,10 @@ static double shared_schedule(const skv_plan *p, int64_t token_bytes, int64_t sl
 }
 
 void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, skv_prediction *out) {
-  const int64_t token_bytes = 2 * (int64_t)b->head_dim * skv_dtype_size(b->kv_dtype);
-  const int64_t slots = (int64_t)g->sms * skv_decode_ctas_per_sm(b->head_dim, (int32_t)skv_dtype_size(b->kv_dtype),
-                                                                   skv_batch_group(b));
+  /* A work item reads, per token of its KV head, the K and V elements and the per-token scales
+   * beside them (batch.h); a per-channel V scale array is read once per CTA, from L2: not counted. */
+  const int64_t token_bytes = skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b);
+  const int64_t slots = (int64_t)g->sms * skv_decode_ctas_per_sm(b);
   const double read_bpus = g->read_tbps * 1e6, cta_bpus =
       (skv_dtype_size(b->kv_dtype) == 1 ? g->cta_gbps_8bit : g->cta_gbps) * 1e3; /* bytes per us */
   int64_t kv_bytes = 0;

@@ -26,15 +26,17 @@ typedef struct skv_gpu_params {
 /* The lab's H100 SXM calibration (from skv bench decode on an H100 80GB HBM3, see README). */
 void skv_gpu_params_h100(skv_gpu_params *g);
 
-/* Resident decode CTAs per SM for a head dim, KV element size (2: bf16/fp16,
- * 1: fp8/int8) and GQA group on sm_90a, as the occupancy API reports them for
- * the kernel's shared memory and registers (kernels/decode_kernel.cuh, Cfg).
- * 16-bit: shared memory bound, 66 / 100 / 136 KB per CTA for d 64 / 128 / 256
- * -> 3 / 2 / 1. 8-bit with groups up to 8 (the column form, warp_cols.cuh):
- * 35 / 53 / 75 KB and 72 / 122 / 166 registers -> 6 / 4 / 3; larger groups (the
- * row form): 36 / 68 / 74 KB and 96 / 160 / 255 registers -> 5 / 3 / 2.
- * tests/gpu/test_gpu.c checks the table against cudaOccupancyMaxActiveBlocksPerMultiprocessor. */
-int32_t skv_decode_ctas_per_sm(int32_t head_dim, int32_t kv_elem_bytes, int32_t group);
+/* Resident decode CTAs per SM of the kernel variant batch b runs (head dim, K and V storage, GQA
+ * group) on sm_90a, as the kernel's shared memory and registers allow (kernels/decode_kernel.cuh,
+ * Cfg). 16-bit: shared memory bound, 66 / 100 / 136 KB per CTA for d 64 / 128 / 256 -> 3 / 2 / 1.
+ * 8-bit K and V with groups up to 8 (the column form, warp_cols.cuh): 35 / 53 / 75 KB and
+ * 72 / 122 / 166 registers -> 6 / 4 / 3; larger groups (the row form): 36 / 68 / 74 KB and
+ * 96 / 160 / 255 registers -> 5 / 3 / 2. int8 K with a 16-bit V (the row form, 4 / 4 / 2 stages
+ * of 24.5 / 49 / 48.5 KB): 52 / 102 / 105 KB -> 4 / 2 / 2.
+ * Checked two ways: tests/cuda_host/occupancy.cu derives each variant's residency from the
+ * compiled kernels' registers and shared memory and the sm_90 limits (in make test), and
+ * tests/gpu/test_gpu.c against cudaOccupancyMaxActiveBlocksPerMultiprocessor on a GPU. */
+int32_t skv_decode_ctas_per_sm(const skv_batch *b);
 
 /* Sharpness of the bandwidth knee (skv_cost_predict): chosen on the measurements of the H100
  * decode_grid run at c558d5c (results/decode_grid/20261122-120252-c558d5c; bf16, the 54
@@ -48,7 +50,7 @@ typedef struct skv_prediction {
   double decode_us, combine_us, total_us;
   double bandwidth_us;  /* cta_fixed + bytes over the read ceiling: the bound alone */
   double makespan_us;   /* cta_fixed + the shared schedule (per-CTA rate, the knee, waves) alone */
-  int64_t kv_bytes;
+  int64_t kv_bytes;     /* what the plan's work items read: K and V elements and per-token scales */
 } skv_prediction;
 
 /* Predict the kernels' time for plan p of batch b:

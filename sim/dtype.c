@@ -26,6 +26,22 @@ bool skv_dtype_parse(const char *name, skv_dtype *out) {
   return false;
 }
 
+static const char *const scale_mode_names[SKV_SCALE_MODE_COUNT] = {"per_tensor", "per_token_head"};
+
+const char *skv_scale_mode_name(skv_scale_mode m) {
+  return (m >= 0 && m < SKV_SCALE_MODE_COUNT) ? scale_mode_names[m] : "?";
+}
+
+bool skv_scale_mode_parse(const char *name, skv_scale_mode *out) {
+  for (int m = 0; m < SKV_SCALE_MODE_COUNT; m++) {
+    if (strcmp(name, scale_mode_names[m]) == 0) {
+      *out = (skv_scale_mode)m;
+      return true;
+    }
+  }
+  return false;
+}
+
 double skv_load_as_double(skv_dtype t, const void *buf, int64_t i) {
   switch (t) {
   case SKV_BF16: return skv_bf16_to_f32(((const uint16_t *)buf)[i]);

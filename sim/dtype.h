@@ -23,6 +23,16 @@ typedef enum skv_dtype {
   SKV_DTYPE_COUNT
 } skv_dtype;
 
+/* How the scales of an 8-bit K/V cache are laid out (quant.h says what each variant reads). */
+typedef enum skv_scale_mode {
+  SKV_SCALE_PER_TENSOR = 0,  /* one k_scale and one v_scale (fp8) */
+  SKV_SCALE_PER_TOKEN_HEAD,  /* a scale per (page, slot, kv head): [num_pages, page_size, hkv] */
+  SKV_SCALE_MODE_COUNT
+} skv_scale_mode;
+
+const char *skv_scale_mode_name(skv_scale_mode m);
+bool skv_scale_mode_parse(const char *name, skv_scale_mode *out);
+
 /* Bytes of one element. */
 int skv_dtype_size(skv_dtype t);
 /* "bf16", "fp16", "fp8_e4m3", "int8", "fp32". */

@@ -514,7 +514,7 @@ static bool demo_batch(const skv_lse_demo_config *c, int64_t kvlen, skv_batch *b
   b->num_kv_heads = c->kv_heads;
   b->head_dim = c->head_dim;
   b->page_size = c->page_size;
-  b->kv_dtype = SKV_BF16;
+  b->kv_dtype = b->v_dtype = SKV_BF16;
   return true;
 }
 

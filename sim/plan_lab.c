@@ -44,7 +44,7 @@ static int64_t fill_last_wave(const skv_batch *b, int32_t num_sms, int64_t chunk
                               int32_t *requests) {
   *requests = 0;
   const int64_t slots =
-      (int64_t)num_sms * skv_decode_ctas_per_sm(b->head_dim, (int32_t)skv_dtype_size(b->kv_dtype), skv_batch_group(b));
+      (int64_t)num_sms * skv_decode_ctas_per_sm(b);
   if (slots <= 0) return chunk;
   int64_t total = 0;
   for (int32_t r = 0; r < b->num_requests; r++) total += request_ctas(b, r, chunk);

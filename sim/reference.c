@@ -97,27 +97,34 @@ bool skv_ref_attention(const skv_workload *w, bool base2, double *o, double *lse
   return ok;
 }
 
+bool skv_ref_plan_states(const skv_workload *w, const skv_plan *p, int32_t r, int32_t kv_head, double *o,
+                         double *lse) {
+  const skv_batch *b = &w->batch;
+  const int32_t d = b->head_dim;
+  const int64_t rows = b->qlen[r] * skv_batch_group(b);
+  double *co = malloc((size_t)(rows * d) * sizeof *co), *cl = malloc((size_t)rows * sizeof *cl);
+  bool ok = co && cl;
+  for (int64_t x = 0; x < rows; x++) lse[x] = -INFINITY;
+  memset(o, 0, (size_t)(rows * d) * sizeof *o);
+  const skv_chunk *ch = skv_plan_chunks(p, r);
+  for (int64_t k = 0; k < skv_plan_num_splits(p, r) && ok; k++) {
+    ok = skv_ref_states(w, r, kv_head, ch[k].begin, ch[k].end, co, cl);
+    for (int64_t x = 0; x < rows && ok; x++) skv_merge_states(d, o + x * d, lse[x], co + x * d, cl[x], o + x * d, &lse[x], false);
+  }
+  free(co), free(cl);
+  return ok;
+}
+
 bool skv_ref_execute_plan(const skv_workload *w, const skv_plan *p, bool base2, double *o, double *lse) {
   const skv_batch *b = &w->batch;
-  const int32_t d = b->head_dim, g = skv_batch_group(b);
-  const int64_t rows = skv_batch_max_qlen(b) * g;
-  double *acc = malloc((size_t)(rows * d) * sizeof *acc), *acc_l = malloc((size_t)rows * sizeof *acc_l);
-  double *co = malloc((size_t)(rows * d) * sizeof *co), *cl = malloc((size_t)rows * sizeof *cl);
-  bool ok = acc && acc_l && co && cl;
-  for (int32_t r = 0; r < b->num_requests && ok; r++) {
-    const skv_chunk *ch = skv_plan_chunks(p, r);
-    const int64_t nc = skv_plan_num_splits(p, r), nrows = b->qlen[r] * g;
+  const int64_t rows = skv_batch_max_qlen(b) * skv_batch_group(b);
+  double *so = malloc((size_t)(rows * b->head_dim) * sizeof *so), *sl = malloc((size_t)rows * sizeof *sl);
+  bool ok = so && sl;
+  for (int32_t r = 0; r < b->num_requests && ok; r++)
     for (int32_t h = 0; h < b->num_kv_heads && ok; h++) {
-      for (int64_t x = 0; x < nrows; x++) acc_l[x] = -INFINITY;
-      memset(acc, 0, (size_t)(nrows * d) * sizeof *acc);
-      for (int64_t k = 0; k < nc && ok; k++) {
-        ok = skv_ref_states(w, r, h, ch[k].begin, ch[k].end, co, cl);
-        for (int64_t x = 0; x < nrows && ok; x++)
-          skv_merge_states(d, acc + x * d, acc_l[x], co + x * d, cl[x], acc + x * d, &acc_l[x], false);
-      }
-      if (ok) scatter(w, r, h, acc, acc_l, base2, o, lse);
+      ok = skv_ref_plan_states(w, p, r, h, so, sl);
+      if (ok) scatter(w, r, h, so, sl, base2, o, lse);
     }
-  }
-  free(acc), free(acc_l), free(co), free(cl);
+  free(so), free(sl);
   return ok;
 }

@@ -27,8 +27,13 @@ bool skv_ref_states(const skv_workload *w, int32_t r, int32_t kv_head, int64_t k
  * base2. False when out of memory. */
 bool skv_ref_attention(const skv_workload *w, bool base2, double *o, double *lse);
 
-/* The same computed the way plan p splits it: every chunk's state, then a
- * merge in ascending chunk order. Same output layout. */
+/* Request r's states for KV head kv_head computed the way plan p splits it: every chunk's state,
+ * then a merge in ascending chunk order. Layout as skv_ref_states'. */
+bool skv_ref_plan_states(const skv_workload *w, const skv_plan *p, int32_t r, int32_t kv_head, double *o,
+                         double *lse);
+
+/* The whole batch computed the way plan p splits it (skv_ref_plan_states for every request and
+ * KV head). Same output layout as skv_ref_attention. */
 bool skv_ref_execute_plan(const skv_workload *w, const skv_plan *p, bool base2, double *o, double *lse);
 
 #ifdef __cplusplus

@@ -26,18 +26,13 @@ int64_t skv_workload_q_elems(const skv_workload *w) {
   return w->cu_seqlens_q[w->batch.num_requests] * w->batch.num_q_heads * w->batch.head_dim;
 }
 
-static skv_dtype v_dtype_of(const skv_workload *w) {
-  skv_dtype v = w->opts.quant.v_dtype;
-  return v == SKV_DTYPE_COUNT ? w->batch.kv_dtype : v;
-}
-
 void skv_workload_kv_gen(const skv_workload *w, skv_kv_gen *g) {
   g->seed = w->opts.seed;
   g->head_dim = w->batch.head_dim;
   g->num_kv_heads = w->batch.num_kv_heads;
   g->k_dtype = w->batch.kv_dtype;
-  g->v_dtype = v_dtype_of(w);
-  g->per_token_head = w->opts.quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
+  g->v_dtype = w->batch.v_dtype;
+  g->per_token_head = w->batch.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
   g->k_scale = w->opts.quant.k_scale;
   g->v_scale = w->opts.quant.v_scale;
 }
@@ -63,7 +58,7 @@ static void store_bits(skv_dtype t, void *buf, int64_t i, uint32_t bits) {
 
 uint32_t skv_workload_kv_bits(const skv_workload *w, bool is_v, int64_t flat) {
   const void *pool = is_v ? w->v : w->k;
-  if (pool) return load_bits(is_v ? v_dtype_of(w) : w->batch.kv_dtype, pool, flat);
+  if (pool) return load_bits(is_v ? w->batch.v_dtype : w->batch.kv_dtype, pool, flat);
   skv_kv_gen g;
   skv_workload_kv_gen(w, &g);
   return skv_kv_gen_bits(&g, is_v, flat);
@@ -91,7 +86,7 @@ void skv_workload_kv_row(const skv_workload *w, bool is_v, int32_t r, int64_t t,
     for (int32_t c = 0; c < b->head_dim; c++) out[c] = skv_kv_gen_true(&g, is_v, base + c);
     return;
   }
-  const skv_dtype dt = is_v ? v_dtype_of(w) : b->kv_dtype;
+  const skv_dtype dt = is_v ? w->batch.v_dtype : b->kv_dtype;
   const int64_t page = skv_workload_page(w, r, t), slot = t % b->page_size;
   const int64_t base = ((page * b->page_size + slot) * b->num_kv_heads + h) * b->head_dim;
   const bool drop = is_v ? w->opts.quant.drop_v_scale : w->opts.quant.drop_k_scale;
@@ -144,17 +139,7 @@ static bool check_dtypes(const skv_workload_opts *o, const skv_batch *b, char *e
     snprintf(err, errlen, "q_dtype: %s is not supported (allowed: bf16, fp16, fp8_e4m3)", skv_dtype_name(o->q_dtype));
     return false;
   }
-  skv_dtype k = b->kv_dtype, v = o->quant.v_dtype == SKV_DTYPE_COUNT ? k : o->quant.v_dtype;
-  if (k != SKV_BF16 && k != SKV_FP16 && k != SKV_FP8_E4M3 && k != SKV_INT8) {
-    snprintf(err, errlen, "kv_dtype: %s is not supported (allowed: bf16, fp16, fp8_e4m3, int8)", skv_dtype_name(k));
-    return false;
-  }
-  if (v != k && !(k == SKV_INT8 && (v == SKV_BF16 || v == SKV_FP16))) {
-    snprintf(err, errlen, "v_dtype: %s with %s K is not supported (only int8 K may keep V in bf16/fp16)",
-             skv_dtype_name(v), skv_dtype_name(k));
-    return false;
-  }
-  if (o->q_dtype == SKV_FP8_E4M3 && k != SKV_FP8_E4M3) {
+  if (o->q_dtype == SKV_FP8_E4M3 && b->kv_dtype != SKV_FP8_E4M3) {
     snprintf(err, errlen, "q_dtype: fp8_e4m3 queries need an fp8_e4m3 KV cache");
     return false;
   }
@@ -231,14 +216,12 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
 
   /* Scale arrays the kernels read. */
   const int64_t tokens = w->num_pages * ps * b->num_kv_heads;
-  const skv_dtype vt = v_dtype_of(w);
-  const bool k_tok = b->kv_dtype == SKV_INT8 || (b->kv_dtype == SKV_FP8_E4M3 && o->quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD);
-  const bool v_tok = vt == SKV_FP8_E4M3 && o->quant.kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
-  if (k_tok && !(w->scales.k_token = malloc((size_t)tokens * sizeof(float))))
+  const skv_kv_scales sc = skv_batch_scales(b);
+  if (sc.k_token && !(w->scales.k_token = malloc((size_t)tokens * sizeof(float))))
     return fail(w, err, errlen, "workload: out of memory (scales)");
-  if (v_tok && !(w->scales.v_token = malloc((size_t)tokens * sizeof(float))))
+  if (sc.v_token && !(w->scales.v_token = malloc((size_t)tokens * sizeof(float))))
     return fail(w, err, errlen, "workload: out of memory (scales)");
-  if (vt == SKV_INT8 && !(w->scales.v_channel = malloc((size_t)b->num_kv_heads * b->head_dim * sizeof(float))))
+  if (sc.v_channel && !(w->scales.v_channel = malloc((size_t)b->num_kv_heads * b->head_dim * sizeof(float))))
     return fail(w, err, errlen, "workload: out of memory (scales)");
   for (int64_t i = 0; i < tokens; i++) {
     if (w->scales.k_token) w->scales.k_token[i] = skv_workload_kv_scale(w, false, i * b->head_dim);
@@ -258,13 +241,13 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
   if (o->materialize) {
     const int64_t pe = skv_workload_pool_elems(w);
     w->k = malloc((size_t)pe * (size_t)skv_dtype_size(b->kv_dtype));
-    w->v = malloc((size_t)pe * (size_t)skv_dtype_size(vt));
+    w->v = malloc((size_t)pe * (size_t)skv_dtype_size(b->v_dtype));
     if (!w->k || !w->v) return fail(w, err, errlen, "workload: out of memory (KV pools)");
     void *k = w->k, *v = w->v;
     w->k = w->v = NULL; /* generate through the same path as the virtual pool */
     for (int64_t i = 0; i < pe; i++) {
       store_bits(b->kv_dtype, k, i, skv_workload_kv_bits(w, false, i));
-      store_bits(vt, v, i, skv_workload_kv_bits(w, true, i));
+      store_bits(b->v_dtype, v, i, skv_workload_kv_bits(w, true, i));
     }
     w->k = k;
     w->v = v;
@@ -279,7 +262,7 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
           for (int64_t e = 0; e < row; e++) {
             int64_t i = (page * ps + s) * row + e;
             store_bits(b->kv_dtype, w->k, i, skv_dtype_size(b->kv_dtype) == 2 ? 0x7FFFu : 0x7Fu);
-            store_bits(vt, w->v, i, skv_dtype_size(vt) == 2 ? 0x7FFFu : 0x7Fu);
+            store_bits(b->v_dtype, w->v, i, skv_dtype_size(b->v_dtype) == 2 ? 0x7FFFu : 0x7Fu);
           }
       }
     }

@@ -126,7 +126,7 @@ static skv_batch small_batch(int32_t n, const int64_t *kv, int32_t hq, int32_t h
   skv_batch b;
   ck_assert(skv_batch_alloc(&b, n));
   for (int32_t r = 0; r < n; r++) b.kvlen[r] = kv[r], b.qlen[r] = 1;
-  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = ps, b.kv_dtype = SKV_BF16;
+  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = ps, b.kv_dtype = b.v_dtype = SKV_BF16;
   return b;
 }
 

@@ -12,7 +12,7 @@ static skv_batch decode_batch(int32_t n, int64_t len, int32_t hq, int32_t hkv, i
   skv_batch b;
   ck_assert(skv_batch_alloc(&b, n));
   for (int32_t r = 0; r < n; r++) b.kvlen[r] = len, b.qlen[r] = 1;
-  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = 16, b.kv_dtype = SKV_BF16;
+  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = 16, b.kv_dtype = b.v_dtype = SKV_BF16;
   return b;
 }
 
@@ -303,7 +303,7 @@ START_TEST(every_policy_partitions_random_batches) {
     b.num_q_heads = b.num_kv_heads * groups[skv_rng_range(&rng, 0, 2)];
     b.head_dim = dims[skv_rng_range(&rng, 0, 2)];
     b.page_size = pages[skv_rng_range(&rng, 0, 5)];
-    b.kv_dtype = SKV_BF16;
+    b.kv_dtype = b.v_dtype = SKV_BF16;
     skv_policy_opts o;
     skv_policy_opts_default(&o);
     o.split_size = skv_rng_range(&rng, 1, 9000);

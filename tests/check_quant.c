@@ -66,13 +66,13 @@ static skv_workload quant_workload(skv_dtype q, skv_dtype kv, skv_scale_mode mod
   const int64_t kvlen[3] = {500, 37, 1200};
   for (int r = 0; r < 3; r++) b.kvlen[r] = kvlen[r], b.qlen[r] = 1;
   b.num_q_heads = 8, b.num_kv_heads = 2, b.head_dim = 64, b.page_size = 16, b.kv_dtype = kv;
+  b.v_dtype = v == SKV_DTYPE_COUNT ? kv : v;
+  b.kv_scale_mode = mode;
   skv_workload_opts o;
   skv_workload_opts_default(&o);
   o.seed = seed;
   o.q_dtype = q;
   o.quant.q_scale = 0.75f, o.quant.k_scale = 0.5f, o.quant.v_scale = 0.25f; /* the upstream fix's test values */
-  o.quant.kv_scale_mode = mode;
-  o.quant.v_dtype = v;
   skv_workload w;
   char err[256];
   ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);

@@ -46,7 +46,7 @@ static skv_workload make_workload(const int64_t *kv, const int64_t *ql, int32_t 
   skv_batch b;
   ck_assert(skv_batch_alloc(&b, n));
   for (int32_t r = 0; r < n; r++) b.kvlen[r] = kv[r], b.qlen[r] = ql ? ql[r] : 1;
-  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = ps, b.kv_dtype = SKV_BF16;
+  b.num_q_heads = hq, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = ps, b.kv_dtype = b.v_dtype = SKV_BF16;
   skv_workload_opts o;
   skv_workload_opts_default(&o);
   o.seed = seed;
