@@ -1,22 +1,41 @@
 // ref_fp32.cu — a deliberately simple fp32 attention reference on the GPU, for configurations too
 // large for the double-precision CPU reference. It shares no code with decode.cu: one CTA per
 // (request, q head), three plain passes over the request's whole KV (scores to a scratch row and
-// their max; exp and sum; weighted V), sequential-order reductions in fp32. It is itself checked
-// against the CPU reference in tests/gpu.
+// their max; exp and sum; weighted V), sequential-order reductions in fp32. It reads every cache
+// the kernels read and dequantizes each element as the CPU reference does (sim/workload.c
+// skv_workload_kv_row): the stored code (sim/convert.h) times its scale — per tensor, per token
+// and KV head, or per channel — read from the same scale arrays the kernels read. It is itself
+// checked against the CPU reference in tests/gpu, for every cache type.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 
+#include "convert.h"
 #include "cuda_check.h"
 #include "skv_kernels.h"
 
 namespace skv {
 namespace {
 
-__device__ __forceinline__ float load_elem(const void *base, int64_t i, int dtype) {
-  if (dtype == SKV_BF16) return __bfloat162float(static_cast<const __nv_bfloat16 *>(base)[i]);
-  return __half2float(static_cast<const __half *>(base)[i]);
+// The stored code of element i of a buffer of type dtype, as a float (no scale).
+__device__ __forceinline__ float load_code(const void *base, int64_t i, int dtype) {
+  switch (dtype) {
+  case SKV_BF16: return skv_bf16_to_f32(static_cast<const uint16_t *>(base)[i]);
+  case SKV_FP16: return skv_fp16_to_f32(static_cast<const uint16_t *>(base)[i]);
+  case SKV_FP8_E4M3: return skv_e4m3_to_f32(static_cast<const uint8_t *>(base)[i]);
+  default: return static_cast<float>(static_cast<const int8_t *>(base)[i]);
+  }
+}
+
+// The scale of K (is_v false) or V element c of the row of token slot `ts` ((page * page_size +
+// slot) * hkv + kv head), as quant.h defines the variants.
+__device__ __forceinline__ float kv_scale(const skv_decode_problem &p, bool is_v, int64_t ts, int kvh, int c) {
+  const int dtype = is_v ? p.v_dtype : p.k_dtype;
+  if (dtype == SKV_INT8) return is_v ? p.d_v_channel_scale[kvh * p.head_dim + c] : p.d_k_token_scale[ts];
+  if (dtype != SKV_FP8_E4M3) return 1.f;
+  if (p.per_token_head) return is_v ? p.d_v_token_scale[ts] : p.d_k_token_scale[ts];
+  return is_v ? p.v_scale : p.k_scale;
 }
 
 __device__ float block_reduce(float v, bool is_max, float *red) {
@@ -41,12 +60,14 @@ __global__ void __launch_bounds__(256) ref_kernel(const skv_decode_problem p, co
   float *sc = scores + static_cast<int64_t>(blockIdx.x) * max_kvlen;
   const int64_t qoff = (static_cast<int64_t>(r) * p.num_q_heads + h) * D;
   const int32_t *pages = p.d_page_table + p.d_page_indptr[r];
+  const float qs = p.q_dtype == SKV_FP8_E4M3 ? p.q_scale : 1.f;
   float mx = -INFINITY;
   for (int64_t t = threadIdx.x; t < L; t += blockDim.x) {
-    const int64_t row = ((static_cast<int64_t>(pages[t / p.page_size]) * p.page_size + t % p.page_size) *
-                             p.num_kv_heads + kvh) * D;
+    const int64_t ts = (static_cast<int64_t>(pages[t / p.page_size]) * p.page_size + t % p.page_size) *
+                           p.num_kv_heads + kvh;
     float s = 0.f;
-    for (int c = 0; c < D; ++c) s += load_elem(p.d_q, qoff + c, p.q_dtype) * load_elem(p.d_k, row + c, p.k_dtype);
+    for (int c = 0; c < D; ++c)
+      s += load_code(p.d_q, qoff + c, p.q_dtype) * qs * (load_code(p.d_k, ts * D + c, p.k_dtype) * kv_scale(p, false, ts, kvh, c));
     s *= p.softmax_scale;
     sc[t] = s;
     mx = fmaxf(mx, s);
@@ -59,9 +80,9 @@ __global__ void __launch_bounds__(256) ref_kernel(const skv_decode_problem p, co
   for (int c = threadIdx.x; c < D; c += blockDim.x) {
     float acc = 0.f;
     for (int64_t t = 0; t < L; ++t) {
-      const int64_t row = ((static_cast<int64_t>(pages[t / p.page_size]) * p.page_size + t % p.page_size) *
-                               p.num_kv_heads + kvh) * D;
-      acc += expf(sc[t] - mx) * load_elem(p.d_v, row + c, p.v_dtype);
+      const int64_t ts = (static_cast<int64_t>(pages[t / p.page_size]) * p.page_size + t % p.page_size) *
+                             p.num_kv_heads + kvh;
+      acc += expf(sc[t] - mx) * (load_code(p.d_v, ts * D + c, p.v_dtype) * kv_scale(p, true, ts, kvh, c));
     }
     o[qoff + c] = L > 0 ? acc / sum : 0.f;
   }
@@ -74,8 +95,9 @@ __global__ void __launch_bounds__(256) ref_kernel(const skv_decode_problem p, co
 extern "C" int skv_ref_fp32_launch(const skv_decode_problem *p, const int64_t *d_kvlen, int64_t max_kvlen,
                                    float *d_scores, float *d_o, float *d_lse, skv_stream s, char *err,
                                    size_t errlen) {
-  if ((p->q_dtype != SKV_BF16 && p->q_dtype != SKV_FP16) || p->k_dtype != p->q_dtype || p->v_dtype != p->q_dtype) {
-    snprintf(err, errlen, "fp32 reference: bf16/fp16 inputs only");
+  char why[256];
+  if (!skv_decode_supported(p, why, sizeof why)) {
+    snprintf(err, errlen, "fp32 reference: %s", why);
     return (int)cudaErrorInvalidValue;
   }
   const int64_t ctas = static_cast<int64_t>(p->num_requests) * p->num_q_heads;
