@@ -760,6 +760,11 @@ START_TEST(unsupported_combinations_are_refused_before_launch) {
   p.head_dim = 128;
   p.v_dtype = SKV_FP16;
   ck_assert(!skv_decode_supported(&p, err, sizeof err));
+  /* fp8 queries read per-tensor scales only (sim/support.h: a suite refuses this before any GPU work) */
+  p.q_dtype = p.k_dtype = p.v_dtype = SKV_FP8_E4M3;
+  p.per_token_head = true;
+  ck_assert(!skv_decode_supported(&p, err, sizeof err));
+  ck_assert_msg(strstr(err, "per_tensor KV scales only"), "%s", err);
 }
 END_TEST
 
