@@ -51,6 +51,33 @@ START_TEST(plan_bad_flags_exit_2_with_a_message) {
 }
 END_TEST
 
+/* skv plan refuses what a suite refuses, by the same rules (sim/support.h), naming the flag; it
+ * plans what only the GPU kernels refuse, as a suite's simulated run does. */
+START_TEST(plan_refuses_what_the_suite_refuses) {
+  skv_test_usage_error("plan --qlen 5000 --seqlen 100",
+                       "--qlen: qlen 5000 is longer than the shortest KV (100 tokens): a request's query tokens are "
+                       "its last qlen KV positions");
+  skv_test_usage_error("plan --seqlens 0,5 --qlen 2", "--qlen: qlen 2 is longer than the shortest KV (0 tokens)");
+  skv_test_usage_error("plan --seqlen 1099511627776 --batch 1",
+                       "--seqlen: the batch needs up to 68719476736 KV pages of 16 tokens, more than the 2147483647 "
+                       "that 32-bit page ids can name");
+  skv_test_usage_error("plan --policy fa2 --split-size 100",
+                       "--split-size: does not apply to policy fa2 (it reads: --num-splits, --blocks-per-sm)");
+  skv_test_usage_error("plan --policy fixed --num-splits 3", "--num-splits: does not apply to policy fixed");
+  skv_test_usage_error("plan --policy vllm --disable-split-kv", "--disable-split-kv: does not apply to policy vllm");
+  skv_test_usage_error("plan --work", "--work: only with --json");
+  skv_test_usage_error("plan --hq 32 --hkv 7", "--hq: hq 32 is not a multiple of hkv 7");
+  /* an integer past 64 bits is out of range like any other, and said so */
+  skv_test_usage_error("plan --seqlen 99999999999999999999",
+                       "--seqlen: must be in 0..1099511627776 (got 99999999999999999999)");
+  skv_test_usage_error("plan --sms -99999999999999999999", "--sms: must be in 1..4096 (got -99999999999999999999)");
+  ck_assert_int_eq(skv_test_run("plan --page-size 24 --hq 34 --hkv 2 --qlen 3 --seqlen 64", out, sizeof out, err,
+                                sizeof err),
+                   0);
+  ck_assert(strstr(out, "page 24"));
+}
+END_TEST
+
 START_TEST(bench_bad_flags_exit_2_before_any_gpu_work) {
   /* checked before the GPU is looked for, so the answer is the same on a host without one */
   skv_test_usage_error("bench decode --timeline /nonexistent-skv-dir", "--timeline");
@@ -79,6 +106,7 @@ Suite *skv_suite_cli(void) {
   tcase_add_test(tc, plan_example_gives_3_splits_for_every_request);
   tcase_add_test(tc, plan_table_lists_every_request);
   tcase_add_test(tc, plan_bad_flags_exit_2_with_a_message);
+  tcase_add_test(tc, plan_refuses_what_the_suite_refuses);
   tcase_add_test(tc, bench_bad_flags_exit_2_before_any_gpu_work);
   tcase_add_test(tc, help_is_printed_with_exit_0);
   suite_add_tcase(s, tc);
