@@ -78,6 +78,23 @@ START_TEST(plan_refuses_what_the_suite_refuses) {
 }
 END_TEST
 
+/* Each refusal of the GPU kernels, from bench's flags: exit 2 before the GPU is looked for, so
+ * the answer is the same on a host without one. */
+START_TEST(bench_refuses_what_the_kernels_refuse_before_any_gpu_work) {
+  skv_test_usage_error("bench decode --dtype fp8_e4m3 --scales per_token_head",
+                       "--scales: the GPU kernels take fp8_e4m3 queries with per_tensor KV scales only");
+  skv_test_usage_error("bench decode --hq 34 --hkv 2", "--hq: the GPU kernels take a GQA group (hq/hkv) of at most 16");
+  skv_test_usage_error("bench decode --page-size 24", "--page-size: the GPU kernels take a power-of-two page size");
+  skv_test_usage_error("bench decode --kv-dtype fp16", "--dtype: the GPU kernels read a fp16 cache with fp16 queries");
+  skv_test_usage_error("bench decode --kv-dtype int8 --v-dtype fp16",
+                       "--v-dtype: the GPU kernels keep an int8 K cache's 16-bit V in the queries' type");
+  skv_test_usage_error("bench decode --v-dtype fp16", "--v-dtype: v_dtype fp16 with kv_dtype bf16 is not supported");
+  skv_test_usage_error("bench decode --dtype int8", "--dtype: q_dtype int8 is not supported");
+  skv_test_usage_error("bench decode --head-dim 96", "--head-dim: head_dim 96 is not supported");
+  skv_test_usage_error("bench decode --grid 1x4096,1x1099511627776", "--grid");
+}
+END_TEST
+
 START_TEST(bench_bad_flags_exit_2_before_any_gpu_work) {
   /* checked before the GPU is looked for, so the answer is the same on a host without one */
   skv_test_usage_error("bench decode --timeline /nonexistent-skv-dir", "--timeline");
@@ -107,6 +124,7 @@ Suite *skv_suite_cli(void) {
   tcase_add_test(tc, plan_table_lists_every_request);
   tcase_add_test(tc, plan_bad_flags_exit_2_with_a_message);
   tcase_add_test(tc, plan_refuses_what_the_suite_refuses);
+  tcase_add_test(tc, bench_refuses_what_the_kernels_refuse_before_any_gpu_work);
   tcase_add_test(tc, bench_bad_flags_exit_2_before_any_gpu_work);
   tcase_add_test(tc, help_is_printed_with_exit_0);
   suite_add_tcase(s, tc);
