@@ -466,6 +466,23 @@ static void model_params(const skv_gpu_model *m, int32_t sms, skv_gpu_params *g)
   g->cta_gbps_8bit = m->cta_gbps_8bit;
 }
 
+/* The GPU kernels' rules (sim/support.h; the suite has refused what nothing runs), checked before
+ * the GPU is touched, naming every configuration only the simulator takes: an error for a GPU run,
+ * a warning in a simulated one (its gpu_supported column says no). False after an error. */
+static bool check_gpu_support(const skv_suite *suite, bool simulated) {
+  bool ok = true;
+  for (int32_t i = 0; i < suite->nconfigs; i++) {
+    const skv_config *c = &suite->configs[i];
+    char err[512];
+    if (skv_config_validate(c, err, sizeof err) == SKV_SUPPORT_GPU) continue;
+    fprintf(stderr, "skv run: %s:%d:%d: %sconfiguration '%s': %s%s\n", suite->path, suite->sweep_line,
+            suite->sweep_col, simulated ? "warning: " : "", c->name, err,
+            simulated ? " (simulated only; its gpu_supported column says no)" : "");
+    ok = ok && simulated;
+  }
+  return ok;
+}
+
 /* --plots-only: draw the suite's plots from an existing run's results.csv (for a run made where
  * gnuplot was missing); measured if its rows were measured. The plots note in meta.json is updated. */
 static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpu_model *model) {
@@ -537,6 +554,13 @@ int skv_run_suite(const skv_run_opts *o) {
     return rc;
   }
 
+  const bool simulated = o->sim_only || !skv_gpu_present();
+  if (!check_gpu_support(&suite, simulated)) {
+    free(models);
+    skv_suite_free(&suite);
+    return SKV_EXIT_USAGE;
+  }
+
   /* Measured or simulated. */
   skv_gpu_session gpu;
   memset(&gpu, 0, sizeof gpu);
@@ -544,7 +568,7 @@ int skv_run_suite(const skv_run_opts *o) {
   char mode_text[256];
   if (o->sim_only) {
     snprintf(mode_text, sizeof mode_text, "--sim-only: planner, cost model and CPU reference; nothing measured");
-  } else if (!skv_gpu_present()) {
+  } else if (simulated) {
     snprintf(mode_text, sizeof mode_text,
              "no GPU on this host: SIMULATOR ONLY (planner, cost model, CPU reference); nothing measured");
   } else if (!skv_gpu_session_begin(!o->no_cupti, &gpu, err, sizeof err)) {
@@ -559,7 +583,7 @@ int skv_run_suite(const skv_run_opts *o) {
   }
   fprintf(stderr, "skv run: suite %s (%d configurations): %s\n", suite.name, suite.nconfigs, mode_text);
 
-  /* Validate every configuration before any GPU work: batch, plan, kernel support, memory. */
+  /* Validate every configuration before any GPU work: batch, plan, memory. */
   int rc = SKV_EXIT_OK;
   for (int32_t i = 0; i < suite.nconfigs && rc == SKV_EXIT_OK; i++) {
     const skv_config *c = &suite.configs[i];
@@ -571,20 +595,11 @@ int skv_run_suite(const skv_run_opts *o) {
     if (ok) {
       ok = skv_plan_build(&b, c->policy, &c->opts, sms, &p, err, sizeof err);
       if (ok && measured) {
-        if (skv_batch_max_qlen(&b) != 1) {
-          snprintf(err, sizeof err, "the GPU kernels run decode only (qlen 1; this configuration has %lld)",
-                   (long long)skv_batch_max_qlen(&b));
+        const int64_t need = skv_gpu_job_bytes(c, &b, &p, gpu.info.l2_bytes);
+        if (need > gpu.free_bytes) {
+          snprintf(err, sizeof err, "needs %.2f GiB of GPU memory, %.2f GiB are free", (double)need / (1 << 30),
+                   (double)gpu.free_bytes / (1 << 30));
           ok = false;
-        } else if (skv_batch_group(&b) > 16 || (b.page_size & (b.page_size - 1)) != 0) {
-          snprintf(err, sizeof err, "the GPU kernels need a GQA group <= 16 and a power-of-two page size");
-          ok = false;
-        } else {
-          const int64_t need = skv_gpu_job_bytes(c, &b, &p, gpu.info.l2_bytes);
-          if (need > gpu.free_bytes) {
-            snprintf(err, sizeof err, "needs %.2f GiB of GPU memory, %.2f GiB are free", (double)need / (1 << 30),
-                     (double)gpu.free_bytes / (1 << 30));
-            ok = false;
-          }
         }
       }
       if (ok) skv_plan_free(&p);
@@ -676,6 +691,7 @@ int skv_run_suite(const skv_run_opts *o) {
     skv_run_row row;
     if (ok) {
       fill_row(&row, &suite, run_id, measured, c, &b, &p, &pr);
+      row.gpu_supported = skv_config_validate(c, err, sizeof err) == SKV_SUPPORT_GPU ? SKV_CHECK_YES : SKV_CHECK_NO;
       row.batch_invariant_predicted = predicted_invariance(&b, c, sms, &p);
       skv_layout lay;
       ok = skv_run_lse_setup(c, &b, &p, &lay, &row.lse_correct_predicted, err, sizeof err);

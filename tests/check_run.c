@@ -9,6 +9,7 @@
 
 #include "csv_table.h"
 #include "npy.h"
+#include "skv_cmd.h"
 #include "suite.h"
 #include "suites.h"
 
@@ -39,6 +40,14 @@ static int run_cmd(const char *args, char *errbuf, size_t errlen) {
   errbuf[n] = '\0';
   if (e) fclose(e);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* skv run on tmp/<suite> with the project's GPU models into tmp/run, with more flags; its exit code. */
+static int run_suite(const char *suite, const char *flags, char *errbuf, size_t errlen) {
+  char args[1600];
+  snprintf(args, sizeof args, "run %s --out %s --gpus ../experiments/gpus.yaml %s", tmp_path(suite), tmp_path("run"),
+           flags);
+  return run_cmd(args, errbuf, errlen);
 }
 
 static const char *suite_text =
@@ -144,8 +153,59 @@ START_TEST(bad_suites_fail_with_a_position_before_any_work) {
   ck_assert_int_eq(run_cmd(args, err, sizeof err), 2);
   ck_assert_msg(strstr(err, "configuration 'b8-L65536-flashinfer") && strstr(err, "padded batch"), "%s", err);
   ck_assert(stat(tmp_path("run"), &st) != 0);
+  /* The documented longest seqlen needs more pages than 32-bit ids name; a query longer than its
+   * KV: both refused at the sweep, before the run directory. */
+  write_file(tmp_path("bad3.yaml"), "name: t\ndescription: x\nsweep:\n  seqlen: [1099511627776]\n  policy: [none]\n");
+  ck_assert_int_eq(run_suite("bad3.yaml", "--sim-only", err, sizeof err), 2);
+  ck_assert_msg(strstr(err, "bad3.yaml:4:3: configuration 'b1-L1099511627776-none'") && strstr(err, "page ids"), "%s",
+                err);
+  ck_assert(stat(tmp_path("run"), &st) != 0);
+  write_file(tmp_path("bad4.yaml"), "name: t\ndescription: x\ndefaults: {qlen: 5000}\nsweep:\n  seqlen: [100]\n"
+                                    "  policy: [none]\n");
+  ck_assert_int_eq(run_suite("bad4.yaml", "--sim-only", err, sizeof err), 2);
+  ck_assert_msg(strstr(err, "bad4.yaml:5:3: configuration 'b1-L100-none': qlen 5000 is longer"), "%s", err);
+  ck_assert(stat(tmp_path("run"), &st) != 0);
   ck_assert_int_eq(run_cmd("run", err, sizeof err), 2);
   ck_assert_int_eq(run_cmd("run a.yaml --no-cupti --trace x.json", err, sizeof err), 2);
+}
+END_TEST
+
+/* Each configuration the GPU kernels refuse (sim/support.h): a simulated run takes it, warns with
+ * the sweep's position, and says "no" in gpu_supported; the one they run says "yes". */
+START_TEST(sim_run_flags_every_configuration_the_gpu_would_refuse) {
+  write_file(tmp_path("g.yaml"),
+             "name: g\n"
+             "description: x\n"
+             "sweep:\n"
+             "  points:\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 1, q_dtype: bf16, kv_dtype: bf16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 8, hkv: 2, page_size: 24, qlen: 1, q_dtype: bf16, kv_dtype: bf16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 34, hkv: 2, page_size: 16, qlen: 1, q_dtype: bf16, kv_dtype: bf16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 2, q_dtype: bf16, kv_dtype: bf16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 1, q_dtype: fp8_e4m3, kv_dtype: fp8_e4m3, v_dtype: same, kv_scale_mode: per_token_head}\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 1, q_dtype: bf16, kv_dtype: fp16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 1, q_dtype: bf16, kv_dtype: int8, v_dtype: fp16, kv_scale_mode: per_tensor}\n"
+             "  seqlen: [64]\n"
+             "  policy: [none]\n"
+             "plots: [error]\n");
+  char err[8192];
+  ck_assert_msg(run_suite("g.yaml", "--sim-only", err, sizeof err) == 0, "%s", err);
+  static const char *const reasons[] = {
+      "a power-of-two page size", "a GQA group (hq/hkv) of at most 16", "decode only",
+      "fp8_e4m3 queries with per_tensor KV scales only", "a fp16 cache with fp16 queries only",
+      "an int8 K cache's 16-bit V in the queries' type",
+  };
+  char want[256];
+  snprintf(want, sizeof want, "%s:4:3: warning: configuration '", tmp_path("g.yaml"));
+  ck_assert_msg(skv_test_count(err, want) == 6, "%s", err);
+  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) ck_assert_msg(strstr(err, reasons[i]), "%s", reasons[i]);
+  skv_csv_table t;
+  ck_assert_msg(skv_csv_load(tmp_path("run/results.csv"), &t, err, sizeof err), "%s", err);
+  ck_assert_int_eq(t.nrows, 7);
+  const int32_t g = skv_csv_col(&t, "gpu_supported");
+  ck_assert_int_ge(g, 0);
+  for (int64_t r = 0; r < t.nrows; r++) ck_assert_str_eq(skv_csv_get(&t, r, g), r == 0 ? "yes" : "no");
+  skv_csv_free(&t);
 }
 END_TEST
 
@@ -235,6 +295,7 @@ Suite *skv_suite_run(void) {
   tcase_add_test(tc, sim_run_writes_rows_meta_and_plots);
   tcase_add_test(tc, resume_runs_only_the_missing_configurations);
   tcase_add_test(tc, bad_suites_fail_with_a_position_before_any_work);
+  tcase_add_test(tc, sim_run_flags_every_configuration_the_gpu_would_refuse);
   tcase_add_test(tc, dump_writes_npy_inputs_outputs_and_the_plan);
   tcase_add_test(tc, npy_header_is_numpy_format_1_0);
   tcase_add_test(tc, points_zip_keys_and_the_sweep_multiplies_them);
