@@ -55,6 +55,50 @@ static bool mkdirs(const char *path, char *err, size_t errlen) {
   return true;
 }
 
+/* A path the run will write, checked before the run directory exists: a file (--trace: written
+ * as PATH.tmp and renamed, so its directory must exist and take new files) or a directory
+ * (--dump: made with its parents, so it, or the nearest existing directory above it, must take new
+ * entries). */
+static bool check_output_path(const char *flag, const char *path, bool is_dir, char *err, size_t errlen) {
+  if (path[0] == '\0') {
+    snprintf(err, errlen, "--%s: an empty path", flag);
+    return false;
+  }
+  struct stat st;
+  const bool here = stat(path, &st) == 0;
+  if ((here && !S_ISDIR(st.st_mode) != !is_dir) || (!here && errno != ENOENT)) {
+    snprintf(err, errlen, "--%s: %s: %s", flag, path,
+             here ? (is_dir ? "is not a directory" : "is a directory") : strerror(errno));
+    return false;
+  }
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", path);
+  for (bool found = here && is_dir; !found;) {
+    char *slash = strrchr(dir, '/');
+    while (slash && slash > dir && slash[1] == '\0') { /* "a/b/": the parent of b */
+      *slash = '\0';
+      slash = strrchr(dir, '/');
+    }
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else slash[slash == dir] = '\0'; /* "/x": the root */
+    found = stat(dir, &st) == 0;
+    if ((found && !S_ISDIR(st.st_mode)) ||
+        (!found && (errno != ENOENT || !is_dir || !slash || strcmp(dir, "/") == 0))) {
+      snprintf(err, errlen, "--%s: %s: %s: %s", flag, path, dir, found ? "is not a directory" : strerror(errno));
+      return false;
+    }
+  }
+  /* access() cannot tell (root passes it on a read-only or a virtual file system): make an entry
+   * there and remove it. */
+  char probe[1100];
+  snprintf(probe, sizeof probe, "%s/.skv-write-probe-%ld", dir, (long)getpid());
+  if (mkdir(probe, 0700) != 0 || rmdir(probe) != 0) {
+    snprintf(err, errlen, "--%s: %s: cannot write in %s: %s", flag, path, dir, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 static bool file_exists(const char *p) {
   struct stat st;
   return stat(p, &st) == 0;
@@ -466,14 +510,26 @@ static void model_params(const skv_gpu_model *m, int32_t sms, skv_gpu_params *g)
   g->cta_gbps_8bit = m->cta_gbps_8bit;
 }
 
-/* The GPU kernels' rules (sim/support.h; the suite has refused what nothing runs), checked before
- * the GPU is touched, naming every configuration only the simulator takes: an error for a GPU run,
- * a warning in a simulated one (its gpu_supported column says no). False after an error. */
-static bool check_gpu_support(const skv_suite *suite, bool simulated) {
-  bool ok = true;
+/* What is checked before the GPU is touched, beyond the suite itself: the paths the run writes
+ * besides its directory (and --trace needs kernels to trace: a simulated run has none, and would
+ * write nothing without a word); then the GPU kernels' rules (sim/support.h; the suite has refused
+ * what nothing runs), naming every configuration only the simulator takes: an error for a GPU
+ * run, a warning in a simulated one (its gpu_supported column says no). False after an error. */
+static bool check_before_gpu(const skv_run_opts *o, const skv_suite *suite, bool simulated) {
+  char err[2048];
+  bool ok = (!o->trace_path || check_output_path("trace", o->trace_path, false, err, sizeof err)) &&
+            (!o->dump_dir || check_output_path("dump", o->dump_dir, true, err, sizeof err));
+  if (ok && o->trace_path && simulated) {
+    snprintf(err, sizeof err, "--trace: %s, so there is nothing to trace (the trace holds GPU kernels)",
+             o->sim_only ? "--sim-only runs no kernels" : "this host has no GPU");
+    ok = false;
+  }
+  if (!ok) {
+    fprintf(stderr, "skv run: %s\n", err);
+    return false;
+  }
   for (int32_t i = 0; i < suite->nconfigs; i++) {
     const skv_config *c = &suite->configs[i];
-    char err[512];
     if (skv_config_validate(c, err, sizeof err) == SKV_SUPPORT_GPU) continue;
     fprintf(stderr, "skv run: %s:%d:%d: %sconfiguration '%s': %s%s\n", suite->path, suite->sweep_line,
             suite->sweep_col, simulated ? "warning: " : "", c->name, err,
@@ -555,7 +611,7 @@ int skv_run_suite(const skv_run_opts *o) {
   }
 
   const bool simulated = o->sim_only || !skv_gpu_present();
-  if (!check_gpu_support(&suite, simulated)) {
+  if (!check_before_gpu(o, &suite, simulated)) {
     free(models);
     skv_suite_free(&suite);
     return SKV_EXIT_USAGE;

@@ -209,6 +209,33 @@ START_TEST(sim_run_flags_every_configuration_the_gpu_would_refuse) {
 }
 END_TEST
 
+/* --trace and --dump are checked before the run directory exists: a path that cannot be written
+ * exits 2, and so does --trace where no kernel runs (it would write nothing). */
+START_TEST(outputs_are_checked_before_the_run_directory_exists) {
+  write_file(tmp_path("t.yaml"), suite_text);
+  write_file(tmp_path("file"), "not a directory\n");
+  static const struct {
+    const char *flags, *needle;
+  } bad[] = {
+      {"--dump %s/file/dump --sim-only", "--dump: "},
+      {"--dump %s/file --sim-only", "--dump: "},
+      {"--trace %s/missing/trace.json", "--trace: "},
+      {"--trace %s/file/trace.json", "--trace: "},
+      {"--trace %s", "is a directory"},
+      {"--trace %s/trace.json --sim-only", "--trace: --sim-only runs no kernels, so there is nothing to trace"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char flags[600], err[4096];
+    snprintf(flags, sizeof flags, bad[i].flags, tmpdir);
+    ck_assert_msg(run_suite("t.yaml", flags, err, sizeof err) == 2, "%s: %s", flags, err);
+    ck_assert_msg(strstr(err, bad[i].needle), "%s: %s", flags, err);
+    struct stat st;
+    ck_assert_msg(stat(tmp_path("run"), &st) != 0, "%s: the run directory was made", flags);
+    ck_assert(stat(tmp_path("trace.json"), &st) != 0);
+  }
+}
+END_TEST
+
 START_TEST(dump_writes_npy_inputs_outputs_and_the_plan) {
   write_file(tmp_path("t.yaml"), suite_text);
   char err[4096], args[1024];
@@ -296,6 +323,7 @@ Suite *skv_suite_run(void) {
   tcase_add_test(tc, resume_runs_only_the_missing_configurations);
   tcase_add_test(tc, bad_suites_fail_with_a_position_before_any_work);
   tcase_add_test(tc, sim_run_flags_every_configuration_the_gpu_would_refuse);
+  tcase_add_test(tc, outputs_are_checked_before_the_run_directory_exists);
   tcase_add_test(tc, dump_writes_npy_inputs_outputs_and_the_plan);
   tcase_add_test(tc, npy_header_is_numpy_format_1_0);
   tcase_add_test(tc, points_zip_keys_and_the_sweep_multiplies_them);
