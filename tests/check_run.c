@@ -236,6 +236,54 @@ START_TEST(outputs_are_checked_before_the_run_directory_exists) {
 }
 END_TEST
 
+/* A zero KV length has no place on a log axis: every plot is still drawn, and nothing is left
+ * half-written. */
+START_TEST(zero_length_configurations_draw_every_plot) {
+  write_file(tmp_path("z.yaml"), "name: z\ndescription: x\nsweep:\n  seqlen: [0]\n"
+                                 "  policy: [none, fa2, {name: fa2, num_splits: 2}]\n"
+                                 "plots: [latency_vs_seqlen, bandwidth_fraction, predicted_vs_measured, error,"
+                                 " splits_heuristic, quant_error, lse_layout]\n");
+  char err[4096], args[1024];
+  ck_assert_msg(run_suite("z.yaml", "--sim-only", err, sizeof err) == 0, "%s", err);
+  static const char *const plots[] = {"latency_vs_seqlen", "bandwidth_fraction", "predicted_vs_measured", "error",
+                                      "splits_heuristic",  "quant_error",        "lse_layout"};
+  for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
+    for (int k = 0; k < 2; k++) {
+      char p[256];
+      snprintf(p, sizeof p, "run/plots/%s.%s", plots[i], k ? "svg" : "png");
+      struct stat st;
+      ck_assert_msg(stat(tmp_path(p), &st) == 0 && st.st_size > 0, "%s", p);
+    }
+  snprintf(args, sizeof args, "ls %s | grep -q tmp", tmp_path("run/plots"));
+  ck_assert_int_ne(system(args), 0);
+}
+END_TEST
+
+/* A plot gnuplot fails on fails the run (exit 1), leaves no temporary output, and does not keep
+ * the plots after it from being drawn. gnuplot here is a stand-in that fails on the first plot. */
+START_TEST(a_failed_plot_fails_the_run_and_the_others_are_drawn) {
+  write_file(tmp_path("t.yaml"), suite_text); /* plots: latency_vs_seqlen, error */
+  ck_assert_int_eq(mkdir(tmp_path("bin"), 0755), 0);
+  write_file(tmp_path("bin/gnuplot"), "#!/bin/sh\n"
+                                      "n=${1%.gp}\n"
+                                      ": > \"$n.png.tmp\"\n"
+                                      "[ \"$n\" = latency_vs_seqlen ] && exit 1\n"
+                                      ": > \"$n.svg.tmp\"\n");
+  ck_assert_int_eq(chmod(tmp_path("bin/gnuplot"), 0755), 0);
+  char path[4096];
+  snprintf(path, sizeof path, "%s:%s", tmp_path("bin"), getenv("PATH"));
+  ck_assert_int_eq(setenv("PATH", path, 1), 0);
+  char err[4096];
+  const int rc = run_suite("t.yaml", "--sim-only", err, sizeof err);
+  ck_assert_int_eq(setenv("PATH", strchr(path, ':') + 1, 1), 0);
+  ck_assert_msg(rc == 1 && strstr(err, "gnuplot latency_vs_seqlen.gp failed"), "exit %d: %s", rc, err);
+  struct stat st;
+  ck_assert(stat(tmp_path("run/plots/error.png"), &st) == 0 && stat(tmp_path("run/plots/error.svg"), &st) == 0);
+  ck_assert(stat(tmp_path("run/plots/latency_vs_seqlen.png.tmp"), &st) != 0);
+  ck_assert(stat(tmp_path("run/plots/latency_vs_seqlen.png"), &st) != 0);
+}
+END_TEST
+
 START_TEST(dump_writes_npy_inputs_outputs_and_the_plan) {
   write_file(tmp_path("t.yaml"), suite_text);
   char err[4096], args[1024];
@@ -324,6 +372,8 @@ Suite *skv_suite_run(void) {
   tcase_add_test(tc, bad_suites_fail_with_a_position_before_any_work);
   tcase_add_test(tc, sim_run_flags_every_configuration_the_gpu_would_refuse);
   tcase_add_test(tc, outputs_are_checked_before_the_run_directory_exists);
+  tcase_add_test(tc, zero_length_configurations_draw_every_plot);
+  tcase_add_test(tc, a_failed_plot_fails_the_run_and_the_others_are_drawn);
   tcase_add_test(tc, dump_writes_npy_inputs_outputs_and_the_plan);
   tcase_add_test(tc, npy_header_is_numpy_format_1_0);
   tcase_add_test(tc, points_zip_keys_and_the_sweep_multiplies_them);
