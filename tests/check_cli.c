@@ -1,5 +1,6 @@
 /* check_cli.c — the skv command line: answers and error paths (exit 2, one message, no partial output). */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,78 @@ START_TEST(help_is_printed_with_exit_0) {
   ck_assert(strstr(out, "--timeline DIR"));
   ck_assert_int_eq(skv_test_run("--help", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "plan"));
+  ck_assert_int_eq(skv_test_run("version --help", out, sizeof out, err, sizeof err), 0);
+  ck_assert(strncmp(out, "usage: skv version", 18) == 0 && err[0] == '\0');
+  skv_test_usage_error("version --verbose", "--verbose: unknown flag");
+  skv_test_usage_error("version now", "now: unexpected argument");
+}
+END_TEST
+
+/* The --flag names in text: "--" after a character that cannot be part of a flag, then [a-z][a-z0-9-]*. */
+static int flags_in(const char *text, char names[][32], int max) {
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, "--")); p += 2) {
+    if ((p > text && (p[-1] == '-' || (p[-1] >= 'a' && p[-1] <= 'z'))) || !(p[2] >= 'a' && p[2] <= 'z')) continue;
+    char name[32];
+    size_t k = 0;
+    for (const char *c = p + 2; ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-') && k + 1 < sizeof name;
+         c++)
+      name[k++] = *c;
+    name[k] = '\0';
+    bool seen = strcmp(name, "help") == 0; /* every command has --help; README says so once */
+    for (int i = 0; i < n && !seen; i++) seen = strcmp(names[i], name) == 0;
+    if (!seen && n < max) snprintf(names[n++], sizeof names[0], "%s", name);
+  }
+  return n;
+}
+
+/* README's section of a command: from its "### `skv CMD" heading to the next heading. */
+static void readme_section(const char *readme, const char *cmd, char *buf, size_t len) {
+  char head[64];
+  snprintf(head, sizeof head, "\n### `skv %s", cmd);
+  const char *a = strstr(readme, head);
+  ck_assert_msg(a != NULL, "README.md has no section '### `skv %s`'", cmd);
+  a += strlen(head);
+  const char *b = strstr(a, "\n#");
+  const size_t n = b ? (size_t)(b - a) : strlen(a);
+  ck_assert(n < len);
+  memcpy(buf, a, n);
+  buf[n] = '\0';
+}
+
+/* Every flag a command's --help lists is in README's section for that command, and every flag
+ * that section names is one --help lists. */
+START_TEST(every_help_agrees_with_readme) {
+  static char readme[1 << 17], section[1 << 15];
+  FILE *f = fopen("../README.md", "r");
+  ck_assert(f != NULL);
+  const size_t n = fread(readme, 1, sizeof readme - 1, f);
+  readme[n] = '\0';
+  ck_assert(n < sizeof readme - 1);
+  fclose(f);
+  static const char *const cmds[] = {"run", "plan", "layout", "bench", "version"};
+  for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+    char args[64];
+    snprintf(args, sizeof args, "%s --help", cmds[c]);
+    ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
+    /* the flags --help lists: the first word of each line that starts with "  --" */
+    char listed[64][32], documented[64][32];
+    int nl = 0;
+    for (const char *line = out; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+      if (strncmp(line, "  --", 4) == 0 && nl < 64) nl += flags_in(line, listed + nl, 1);
+    readme_section(readme, cmds[c], section, sizeof section);
+    const int nd = flags_in(section, documented, 64);
+    for (int i = 0; i < nl; i++) {
+      bool found = false;
+      for (int j = 0; j < nd && !found; j++) found = strcmp(listed[i], documented[j]) == 0;
+      ck_assert_msg(found, "skv %s --help lists --%s; README's section does not", cmds[c], listed[i]);
+    }
+    for (int j = 0; j < nd; j++) {
+      bool found = false;
+      for (int i = 0; i < nl && !found; i++) found = strcmp(listed[i], documented[j]) == 0;
+      ck_assert_msg(found, "README's section for skv %s names --%s; --help does not list it", cmds[c], documented[j]);
+    }
+  }
 }
 END_TEST
 
@@ -127,6 +200,7 @@ Suite *skv_suite_cli(void) {
   tcase_add_test(tc, bench_refuses_what_the_kernels_refuse_before_any_gpu_work);
   tcase_add_test(tc, bench_bad_flags_exit_2_before_any_gpu_work);
   tcase_add_test(tc, help_is_printed_with_exit_0);
+  tcase_add_test(tc, every_help_agrees_with_readme);
   suite_add_tcase(s, tc);
   return s;
 }
