@@ -18,13 +18,14 @@ static bool parse_int64(const char *flag, const char *text, double min, double m
   char *end;
   errno = 0;
   long long v = strtoll(text, &end, 10);
-  if (text[0] == '\0' || *end != '\0' || errno == ERANGE) {
+  if (text[0] == '\0' || *end != '\0') {
     snprintf(err, errlen, "--%s: '%s' is not an integer", flag, text);
     return false;
   }
-  if ((double)v < min || (double)v > max) {
-    if (max >= 9.2e18) snprintf(err, errlen, "--%s: must be >= %.0f (got %lld)", flag, min, v);
-    else snprintf(err, errlen, "--%s: must be in %.0f..%.0f (got %lld)", flag, min, max, v);
+  /* An integer past int64 (ERANGE) is out of the range like any other: the message says so. */
+  if (errno == ERANGE || (double)v < min || (double)v > max) {
+    if (max >= 9.2e18) snprintf(err, errlen, "--%s: must be >= %.0f (got %s)", flag, min, text);
+    else snprintf(err, errlen, "--%s: must be in %.0f..%.0f (got %s)", flag, min, max, text);
     return false;
   }
   *out = v;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "batch_flags.h"
 #include "bench.h"
 #include "commands.h"
 #include "version.h"
@@ -18,9 +19,11 @@ static const skv_bench_point default_grid[] = {{1, 4096},  {1, 32768}, {1, 13107
 static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
   fprintf(f, "usage: skv bench decode [flags]\n\n"
              "Measure the read-only and copy bandwidth ceilings, then for every (B, L) point and\n"
-             "policy: check the kernels against the double reference, time decode + combine (CUDA\n"
-             "events, median), and print time, TB/s of K+V read, the fraction of the read ceiling,\n"
-             "the ratio to cuDNN's H100 figures, and combine's share. Needs a GPU.\n\nflags:\n");
+             "policy: check the kernels against the double reference, time decode + combine (CUPTI\n"
+             "kernel durations, or CUDA events with --no-cupti; median), and print time, TB/s of K+V\n"
+             "read, the fraction of the read ceiling, the ratio to cuDNN's H100 figures, and\n"
+             "combine's share. Flags the kernels cannot run are refused before any GPU work.\n"
+             "Needs a GPU.\n\nflags:\n");
   skv_args_print_help(f, specs, n);
 }
 
@@ -48,6 +51,13 @@ static bool parse_points(const char *text, skv_bench_point **out, int *count, ch
   return true;
 }
 
+/* A type flag's value: a name dtype.h knows (the rules of sim/support.h then say where it may go). */
+static bool parse_type(const char *flag, const char *name, skv_dtype *out, char *err, size_t errlen) {
+  if (skv_dtype_parse(name, out)) return true;
+  snprintf(err, errlen, "%s: unknown type '%s' (allowed: bf16, fp16, fp8_e4m3, int8)", flag, name);
+  return false;
+}
+
 int skv_cmd_bench(int argc, char **argv) {
   const char *grid = NULL, *policies = "fa2,fa3,flashinfer,vllm,fixed,none,lab", *dtype = "bf16", *csv = NULL;
   const char *kv_dtype = NULL, *v_dtype = NULL, *scales = "per_tensor";
@@ -58,7 +68,7 @@ int skv_cmd_bench(int argc, char **argv) {
   const char *timeline = NULL;
   skv_arg_spec specs[] = {
       {"grid", SKV_ARG_STRING, &grid, "BxL,..", "points (default the 9-point grid 1x4096 .. 128x8192)", 0, 0, NULL},
-      {"policies", SKV_ARG_STRING, &policies, "P,..", "policies to run (default all six)", 0, 0, NULL},
+      {"policies", SKV_ARG_STRING, &policies, "P,..", "policies to run (default all seven: fa2,fa3,flashinfer,vllm,fixed,none,lab)", 0, 0, NULL},
       {"hq", SKV_ARG_INT, &hq, "H", "query heads (default 32)", 1, 4096, NULL},
       {"hkv", SKV_ARG_INT, &hkv, "K", "KV heads (default 8)", 1, 4096, NULL},
       {"head-dim", SKV_ARG_INT, &d, "D", "64, 128 or 256 (default 128)", 1, 4096, NULL},
@@ -136,20 +146,11 @@ int skv_cmd_bench(int argc, char **argv) {
     free(pts);
     return SKV_EXIT_USAGE;
   }
-  if (!skv_dtype_parse(dtype, &o.dtype) || (o.dtype != SKV_BF16 && o.dtype != SKV_FP16 && o.dtype != SKV_FP8_E4M3)) {
-    fprintf(stderr, "skv bench: --dtype: '%s' is not supported (allowed: bf16, fp16, fp8_e4m3)\n", dtype);
-    free(pts);
-    return SKV_EXIT_USAGE;
-  }
-  o.kv_dtype = o.dtype;
-  if (kv_dtype && (!skv_dtype_parse(kv_dtype, &o.kv_dtype) || o.kv_dtype == SKV_FP32)) {
-    fprintf(stderr, "skv bench: --kv-dtype: '%s' is not supported (allowed: bf16, fp16, fp8_e4m3, int8)\n", kv_dtype);
-    free(pts);
-    return SKV_EXIT_USAGE;
-  }
   o.v_dtype = SKV_DTYPE_COUNT;
-  if (v_dtype && (o.kv_dtype != SKV_INT8 || !skv_dtype_parse(v_dtype, &o.v_dtype) || (o.v_dtype != o.dtype))) {
-    fprintf(stderr, "skv bench: --v-dtype: only with --kv-dtype int8, and equal to --dtype (got '%s')\n", v_dtype);
+  if (!parse_type("--dtype", dtype, &o.dtype, err, sizeof err) ||
+      !parse_type("--kv-dtype", kv_dtype ? kv_dtype : dtype, &o.kv_dtype, err, sizeof err) ||
+      (v_dtype && !parse_type("--v-dtype", v_dtype, &o.v_dtype, err, sizeof err))) {
+    fprintf(stderr, "skv bench: %s\n", err);
     free(pts);
     return SKV_EXIT_USAGE;
   }
@@ -159,10 +160,24 @@ int skv_cmd_bench(int argc, char **argv) {
     return SKV_EXIT_USAGE;
   }
   o.per_token_head = strcmp(scales, "per_token_head") == 0;
-  if (hq % hkv != 0 || (d != 64 && d != 128 && d != 256)) {
-    fprintf(stderr, "skv bench: %s\n", hq % hkv ? "--hq: must be a multiple of --hkv" : "--head-dim: 64, 128 or 256");
-    free(pts);
-    return SKV_EXIT_USAGE;
+  /* Every point under the kernels' rules (sim/support.h), before the GPU is looked for. */
+  static const char *const flags[SKV_FIELD_COUNT] = {
+      [SKV_FIELD_HQ] = "--hq",         [SKV_FIELD_HKV] = "--hkv",         [SKV_FIELD_HEAD_DIM] = "--head-dim",
+      [SKV_FIELD_PAGE_SIZE] = "--page-size", [SKV_FIELD_SEQLEN] = "--grid", [SKV_FIELD_Q_DTYPE] = "--dtype",
+      [SKV_FIELD_KV_DTYPE] = "--kv-dtype", [SKV_FIELD_V_DTYPE] = "--v-dtype", [SKV_FIELD_KV_SCALE_MODE] = "--scales",
+  };
+  for (int i = 0; i < o.npoints; i++) {
+    const skv_shape shape = {.hq = hq, .hkv = hkv, .head_dim = d, .page_size = ps, .qlen = 1,
+                             .kvlen_min = o.points[i].seqlen, .kvlen_max = o.points[i].seqlen,
+                             .pages = o.points[i].batch * ((o.points[i].seqlen + ps - 1) / ps), .q_dtype = o.dtype,
+                             .k_dtype = o.kv_dtype, .v_dtype = o.v_dtype == SKV_DTYPE_COUNT ? o.kv_dtype : o.v_dtype,
+                             .o_dtype = skv_output_dtype(o.dtype),
+                             .kv_scale_mode = o.per_token_head ? SKV_SCALE_PER_TOKEN_HEAD : SKV_SCALE_PER_TENSOR};
+    if (!skv_flags_check_shape(&shape, flags, SKV_SUPPORT_GPU, err, sizeof err)) {
+      fprintf(stderr, "skv bench: %s\n", err);
+      free(pts);
+      return SKV_EXIT_USAGE;
+    }
   }
   o.policies = pols;
   o.npolicies = np;

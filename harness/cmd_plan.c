@@ -35,6 +35,10 @@ int skv_cmd_plan(int argc, char **argv) {
     usage(stdout, specs, n);
     return SKV_EXIT_OK;
   }
+  if (work && !json) {
+    fprintf(stderr, "skv plan: --work: only with --json (the table has no work lists)\n");
+    return SKV_EXIT_USAGE;
+  }
   skv_batch b;
   skv_policy policy;
   if (!skv_batch_flags_resolve(&bf, &b, &policy, err, sizeof err)) {

@@ -15,8 +15,10 @@ static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
              "asks for), time it, and write results/<suite>/<run-id>/results.csv, meta.json and\n"
              "plots/. Without a GPU, or with --sim-only, the simulator runs instead: plans,\n"
              "predictions and CPU reference numerics; meta.json and the mode column say which\n"
-             "columns were measured and which predicted. Bad YAML or an impossible configuration\n"
-             "exits 2 before any GPU work.\n\nflags:\n");
+             "columns were measured and which predicted. Bad YAML, an impossible configuration, one\n"
+             "the GPU kernels refuse (on a GPU; a simulated run flags it), or a --dump/--trace path\n"
+             "that cannot be written exits 2 before any GPU work and before the run directory exists.\n"
+             "\nflags:\n");
   skv_args_print_help(f, specs, n);
 }
 
@@ -31,7 +33,7 @@ int skv_cmd_run(int argc, char **argv) {
        NULL},
       {"resume", SKV_ARG_FLAG, &o.resume, NULL,
        "continue an interrupted run (--out DIR, or the newest unfinished run of the suite)", 0, 0, NULL},
-      {"trace", SKV_ARG_STRING, &o.trace_path, "FILE", "write a Chrome-trace JSON (kernels, ranges) for Perfetto", 0,
+      {"trace", SKV_ARG_STRING, &o.trace_path, "FILE", "write a Chrome-trace JSON (kernels, ranges) for Perfetto; GPU runs only", 0,
        0, NULL},
       {"dump", SKV_ARG_STRING, &o.dump_dir, "DIR", "write each configuration's inputs/outputs as .npy + plan.json", 0,
        0, NULL},

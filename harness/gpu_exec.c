@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cuda_check.h"
+#include "support.h"
 
 skv_layout skv_lse_layout_logical(int32_t num_requests, int32_t num_kv_heads, int32_t group) {
   skv_layout L;
@@ -59,7 +60,7 @@ bool skv_gpu_batch_upload(const skv_workload *w, const skv_layout *lse_layout, s
   p->q_dtype = w->opts.q_dtype;
   p->k_dtype = b->kv_dtype;
   p->v_dtype = b->v_dtype;
-  p->o_dtype = w->opts.q_dtype == SKV_FP16 ? SKV_FP16 : SKV_BF16;
+  p->o_dtype = skv_output_dtype(w->opts.q_dtype);
   p->softmax_scale = (float)w->softmax_scale;
   p->q_scale = w->opts.quant.q_scale;
   p->k_scale = w->opts.quant.k_scale;

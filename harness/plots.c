@@ -57,6 +57,18 @@ static void outputs_begin(FILE *f, const char *name) {
 
 static void outputs_end(FILE *f) { fprintf(f, "  set output\n}\n"); }
 
+/* A log scale on axis ("x", "y") for column col, only when every value in it is > 0: a
+ * zero-length configuration (seqlen 0) has no place on a log axis, and gnuplot refuses a plot whose
+ * points all fall off one; such a column gets a linear axis instead. */
+static void log_axis(FILE *f, const skv_csv_table *t, const char *axis, const char *col, int base) {
+  const int32_t c = skv_csv_col(t, col);
+  for (int64_t r = 0; r < t->nrows; r++) {
+    const char *v = skv_csv_get(t, r, c);
+    if (v[0] != '\0' && !(strtod(v, NULL) > 0)) return;
+  }
+  fprintf(f, "set logscale %s %d\n", axis, base);
+}
+
 /* Series of latency plots: one per (policy, its options, fused combine or not, batch). */
 static bool series_keys(const skv_csv_table *t, keys *k) {
   const int32_t cp = skv_csv_col(t, "policy"), co = skv_csv_col(t, "policy_options"), cc = skv_csv_col(t, "combine"),
@@ -95,7 +107,8 @@ static bool script_latency(FILE *f, const skv_csv_table *t, const char *y, const
   snprintf(title, sizeof title, "Decode + combine time vs KV length (%s)", what);
   preamble(f, "latency_vs_seqlen", title);
   fprintf(f, "set xlabel \"KV length per request (mean, tokens)\"\nset ylabel \"time (us)\"\n");
-  fprintf(f, "set logscale x 2\nset logscale y 10\n");
+  log_axis(f, t, "x", "kvlen_mean", 2);
+  log_axis(f, t, "y", y, 10);
   outputs_begin(f, "latency_vs_seqlen");
   fprintf(f, "  plot \\\n");
   for (int32_t i = 0; i < k.n; i++) {
@@ -146,7 +159,9 @@ static bool script_pred_vs_meas(FILE *f, const skv_csv_table *t, bool measured) 
   keys k = {0};
   if (!policy_keys(t, &k)) return false;
   preamble(f, "predicted_vs_measured", "Cost model: predicted vs measured decode + combine time");
-  fprintf(f, "set xlabel \"predicted (us)\"\nset ylabel \"measured (us)\"\nset logscale xy\n");
+  fprintf(f, "set xlabel \"predicted (us)\"\nset ylabel \"measured (us)\"\n");
+  log_axis(f, t, "x", "predicted_us", 10);
+  log_axis(f, t, "y", "total_us", 10);
   outputs_begin(f, "predicted_vs_measured");
   if (!measured) {
     fprintf(f, "  set label 1 \"sim-only run: nothing was measured\" at graph 0.5, graph 0.5 center\n");
@@ -298,21 +313,24 @@ static bool run_gnuplot(const char *dir, const char *name, char *err, size_t err
       snprintf(err, errlen, "waitpid: %s", strerror(errno));
       return false;
     }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  const bool ran = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!ran)
     snprintf(err, errlen, "gnuplot %s.gp failed (exit %d): see %s/%s", name,
              WIFEXITED(status) ? WEXITSTATUS(status) : -1, dir, log);
-    return false;
-  }
+  /* Both outputs are renamed into place, or (gnuplot failed, or made one of them only) removed:
+   * a failed plot leaves no .tmp behind. */
+  bool ok = ran;
   for (int k = 0; k < 2; k++) {
     char tmp[1200], fin[1200];
     snprintf(tmp, sizeof tmp, "%s/%s.%s.tmp", dir, name, k ? "svg" : "png");
     snprintf(fin, sizeof fin, "%s/%s.%s", dir, name, k ? "svg" : "png");
-    if (rename(tmp, fin) != 0) {
+    if (ok && rename(tmp, fin) != 0) {
       snprintf(err, errlen, "gnuplot made no %s (%s)", tmp, strerror(errno));
-      return false;
+      ok = false;
     }
+    if (!ok) unlink(tmp);
   }
-  return true;
+  return ok;
 }
 
 bool skv_gnuplot_available(void) {
@@ -330,6 +348,36 @@ bool skv_gnuplot_available(void) {
   return found;
 }
 
+/* One plot: its script, then gnuplot on it. */
+static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t, bool measured,
+                      double model_read_tbps, char *err, size_t errlen) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/%s.gp", pdir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return false;
+  }
+  const char *y = measured ? "total_us" : "predicted_us", *what = measured ? "measured" : "predicted";
+  bool ok;
+  if (strcmp(name, "latency_vs_seqlen") == 0) ok = script_latency(f, t, y, what);
+  else if (strcmp(name, "bandwidth_fraction") == 0) ok = script_bandwidth(f, t, measured, model_read_tbps);
+  else if (strcmp(name, "predicted_vs_measured") == 0) ok = script_pred_vs_meas(f, t, measured);
+  else if (strcmp(name, "error") == 0) ok = script_error(f, measured);
+  else if (strcmp(name, "splits_heuristic") == 0) ok = script_splits(f, t, y, what);
+  else if (strcmp(name, "quant_error") == 0) ok = script_quant(f, t);
+  else if (strcmp(name, "lse_layout") == 0) ok = script_lse(f, measured);
+  else {
+    snprintf(err, errlen, "plots: unknown plot '%s'", name);
+    ok = false;
+  }
+  if (fclose(f) != 0 && ok) {
+    snprintf(err, errlen, "%s: write failed", path);
+    ok = false;
+  }
+  return ok && run_gnuplot(pdir, name, err, errlen);
+}
+
 bool skv_plots_make(const char *run_dir, const char (*plots)[32], int nplots, bool measured, double model_read_tbps,
                     char *err, size_t errlen) {
   char csv[1100];
@@ -343,35 +391,18 @@ bool skv_plots_make(const char *run_dir, const char (*plots)[32], int nplots, bo
     skv_csv_free(&t);
     return false;
   }
-  bool ok = true;
-  const char *y = measured ? "total_us" : "predicted_us", *what = measured ? "measured" : "predicted";
-  for (int i = 0; i < nplots && ok; i++) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s.gp", pdir, plots[i]);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-      snprintf(err, errlen, "%s: %s", path, strerror(errno));
-      ok = false;
-      break;
-    }
-    const char *name = plots[i];
-    if (strcmp(name, "latency_vs_seqlen") == 0) ok = script_latency(f, &t, y, what);
-    else if (strcmp(name, "bandwidth_fraction") == 0) ok = script_bandwidth(f, &t, measured, model_read_tbps);
-    else if (strcmp(name, "predicted_vs_measured") == 0) ok = script_pred_vs_meas(f, &t, measured);
-    else if (strcmp(name, "error") == 0) ok = script_error(f, measured);
-    else if (strcmp(name, "splits_heuristic") == 0) ok = script_splits(f, &t, y, what);
-    else if (strcmp(name, "quant_error") == 0) ok = script_quant(f, &t);
-    else if (strcmp(name, "lse_layout") == 0) ok = script_lse(f, measured);
-    else {
-      snprintf(err, errlen, "plots: unknown plot '%s'", name);
-      ok = false;
-    }
-    if (fclose(f) != 0 && ok) {
-      snprintf(err, errlen, "%s: write failed", path);
-      ok = false;
-    }
-    if (ok) ok = run_gnuplot(pdir, name, err, errlen);
+  /* Every plot is attempted: one that fails does not cost the others. The first failure is
+   * reported, with a count of the rest. */
+  int failed = 0;
+  for (int i = 0; i < nplots; i++) {
+    char why[2600];
+    if (draw_plot(pdir, plots[i], &t, measured, model_read_tbps, why, sizeof why)) continue;
+    if (failed++ == 0) snprintf(err, errlen, "%s", why);
+  }
+  if (failed > 1) {
+    const size_t n = strlen(err);
+    snprintf(err + n, errlen - n, " (and %d more of the %d plots failed)", failed - 1, nplots);
   }
   skv_csv_free(&t);
-  return ok;
+  return failed == 0;
 }

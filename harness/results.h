@@ -35,6 +35,7 @@ typedef struct skv_run_row {
   double o_rel_err, o_max_abs, lse_max_abs, quant_o_rel_err;
   int64_t unwritten;
   skv_check bitwise_repeat, batch_invariant, batch_invariant_predicted, lse_correct, lse_correct_predicted;
+  skv_check gpu_supported;        /* the GPU kernels take the configuration (sim/support.h) */
 } skv_run_row;
 
 /* The CSV columns, in order (README.md documents the same list). */

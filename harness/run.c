@@ -39,6 +39,50 @@ static void utc_now(char *buf, size_t len, const char *fmt) {
   strftime(buf, len, fmt, &tm);
 }
 
+/* A path the run will write, checked before the run directory exists: a file (--trace: written
+ * as PATH.tmp and renamed, so its directory must exist and take new files) or a directory
+ * (--dump: made with its parents, so it, or the nearest existing directory above it, must take new
+ * entries). */
+static bool check_output_path(const char *flag, const char *path, bool is_dir, char *err, size_t errlen) {
+  if (path[0] == '\0') {
+    snprintf(err, errlen, "--%s: an empty path", flag);
+    return false;
+  }
+  struct stat st;
+  const bool here = stat(path, &st) == 0;
+  if ((here && !S_ISDIR(st.st_mode) != !is_dir) || (!here && errno != ENOENT)) {
+    snprintf(err, errlen, "--%s: %s: %s", flag, path,
+             here ? (is_dir ? "is not a directory" : "is a directory") : strerror(errno));
+    return false;
+  }
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", path);
+  for (bool found = here && is_dir; !found;) {
+    char *slash = strrchr(dir, '/');
+    while (slash && slash > dir && slash[1] == '\0') { /* "a/b/": the parent of b */
+      *slash = '\0';
+      slash = strrchr(dir, '/');
+    }
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else slash[slash == dir] = '\0'; /* "/x": the root */
+    found = stat(dir, &st) == 0;
+    if ((found && !S_ISDIR(st.st_mode)) ||
+        (!found && (errno != ENOENT || !is_dir || !slash || strcmp(dir, "/") == 0))) {
+      snprintf(err, errlen, "--%s: %s: %s: %s", flag, path, dir, found ? "is not a directory" : strerror(errno));
+      return false;
+    }
+  }
+  /* access() cannot tell (root passes it on a read-only or a virtual file system): make an entry
+   * there and remove it. */
+  char probe[1100];
+  snprintf(probe, sizeof probe, "%s/.skv-write-probe-%ld", dir, (long)getpid());
+  if (mkdir(probe, 0700) != 0 || rmdir(probe) != 0) {
+    snprintf(err, errlen, "--%s: %s: cannot write in %s: %s", flag, path, dir, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 static bool file_exists(const char *p) {
   struct stat st;
   return stat(p, &st) == 0;
@@ -449,6 +493,35 @@ static void catch_interrupts(bool on) {
   interrupted = 0;
 }
 
+/* What is checked before the GPU is touched, beyond the suite itself: the paths the run writes
+ * besides its directory (and --trace needs kernels to trace: a simulated run has none, and would
+ * write nothing without a word); then the GPU kernels' rules (sim/support.h; the suite has refused
+ * what nothing runs), naming every configuration only the simulator takes: an error for a GPU
+ * run, a warning in a simulated one (its gpu_supported column says no). False after an error. */
+static bool check_before_gpu(const skv_run_opts *o, const skv_suite *suite, bool simulated) {
+  char err[2048];
+  bool ok = (!o->trace_path || check_output_path("trace", o->trace_path, false, err, sizeof err)) &&
+            (!o->dump_dir || check_output_path("dump", o->dump_dir, true, err, sizeof err));
+  if (ok && o->trace_path && simulated) {
+    snprintf(err, sizeof err, "--trace: %s, so there is nothing to trace (the trace holds GPU kernels)",
+             o->sim_only ? "--sim-only runs no kernels" : "this host has no GPU");
+    ok = false;
+  }
+  if (!ok) {
+    fprintf(stderr, "skv run: %s\n", err);
+    return false;
+  }
+  for (int32_t i = 0; i < suite->nconfigs; i++) {
+    const skv_config *c = &suite->configs[i];
+    if (skv_config_validate(c, err, sizeof err) == SKV_SUPPORT_GPU) continue;
+    fprintf(stderr, "skv run: %s:%d:%d: %sconfiguration '%s': %s%s\n", suite->path, suite->sweep_line,
+            suite->sweep_col, simulated ? "warning: " : "", c->name, err,
+            simulated ? " (simulated only; its gpu_supported column says no)" : "");
+    ok = ok && simulated;
+  }
+  return ok;
+}
+
 /* --plots-only: draw the suite's plots from an existing run's results.csv (for a run made where
  * gnuplot was missing); the run must be this suite file's, and meta.json's plots note is updated. */
 static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpu_model *model) {
@@ -557,20 +630,11 @@ static int validate(run_ctx *r) {
     if (ok) {
       ok = skv_plan_build(&b, c->policy, &c->opts, sms, &p, err, sizeof err);
       if (ok && r->measured) {
-        if (skv_batch_max_qlen(&b) != 1) {
-          snprintf(err, sizeof err, "the GPU kernels run decode only (qlen 1; this configuration has %lld)",
-                   (long long)skv_batch_max_qlen(&b));
+        const int64_t need = skv_gpu_job_bytes(&b, &p, r->gpu.info.l2_bytes);
+        if (need > r->gpu.free_bytes) {
+          snprintf(err, sizeof err, "needs %.2f GiB of GPU memory, %.2f GiB are free", (double)need / (1 << 30),
+                   (double)r->gpu.free_bytes / (1 << 30));
           ok = false;
-        } else if (skv_batch_group(&b) > 16 || (b.page_size & (b.page_size - 1)) != 0) {
-          snprintf(err, sizeof err, "the GPU kernels need a GQA group <= 16 and a power-of-two page size");
-          ok = false;
-        } else {
-          const int64_t need = skv_gpu_job_bytes(&b, &p, r->gpu.info.l2_bytes);
-          if (need > r->gpu.free_bytes) {
-            snprintf(err, sizeof err, "needs %.2f GiB of GPU memory, %.2f GiB are free", (double)need / (1 << 30),
-                     (double)r->gpu.free_bytes / (1 << 30));
-            ok = false;
-          }
         }
       }
       if (ok) skv_plan_free(&p);
@@ -712,6 +776,8 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
   }
   if (ok) {
     fill_row(row, &r->suite, r->run_id, measured, c, &b, &p, &pr);
+    char why[256];
+    row->gpu_supported = skv_config_validate(c, why, sizeof why) == SKV_SUPPORT_GPU ? SKV_CHECK_YES : SKV_CHECK_NO;
     row->batch_invariant_predicted = predicted_invariance(&b, c, sms, &p);
     skv_layout lay;
     ok = skv_run_lse_setup(c, &b, &p, &lay, &row->lse_correct_predicted, err, errlen);
@@ -898,6 +964,8 @@ int skv_run_suite(const skv_run_opts *o) {
     rc = SKV_EXIT_USAGE;
   } else if (o->plots_only) {
     rc = replot(&r->suite, o, skv_gpu_model_find(r->models, r->nmodels, r->suite.configs[0].gpu_model));
+  } else if (!check_before_gpu(o, &r->suite, o->sim_only || !skv_gpu_present())) {
+    rc = SKV_EXIT_USAGE;
   } else if (o->sim_only) {
     snprintf(r->mode_text, sizeof r->mode_text, "--sim-only: planner, cost model and CPU reference; nothing measured");
   } else if (!skv_gpu_present()) {

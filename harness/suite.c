@@ -88,39 +88,17 @@ static const key_spec keys[K_COUNT] = {
     [K_POINTS] = {V_POINTS, .label = ""},
 };
 
-/* ==== Policy options ==== */
+/* ==== Policy options (names, ranges, the policies that read each: sim/support.h) ==== */
 
-typedef enum option_id {
-  P_NAME, P_SPLIT_SIZE, P_NUM_SPLITS, P_MAX_SPLITS, P_FIXED_SPLIT_PAGES, P_DISABLE_SPLIT_KV, P_CUDA_GRAPH,
-  P_BATCH_INVARIANT, P_BLOCKS_PER_SM, P_COUNT
-} option_id;
+/* The keys of a policy mapping: name, then the options in skv_option order. */
+enum { P_NAME = 0, P_COUNT = SKV_OPT_COUNT + 1 };
+#define OPTION_OF_KEY(k) ((skv_option)((k) - 1))
 
-static const char *const option_names[P_COUNT] = {
-    "name", "split_size", "num_splits", "max_splits", "fixed_split_pages", "disable_split_kv", "cuda_graph",
-    "batch_invariant", "blocks_per_sm",
-};
-
-#define PBIT(p) (1u << (p))
-#define ALL_POLICIES ((1u << SKV_POLICY_COUNT) - 1u)
-
-/* An option is accepted only by the policies that read it (policy.h): set
- * on another one it would silently change nothing. */
-typedef struct option_spec {
-  bool is_bool;
-  int64_t min, max;
-  uint32_t policies; /* PBIT(p) for every policy p that reads it */
-  const char *label; /* in configuration names: "ns" + "3", "graph" + "1" */
-} option_spec;
-
-static const option_spec options[P_COUNT] = {
-    [P_SPLIT_SIZE] = {false, 1, SKV_SUITE_MAX_SEQLEN, PBIT(SKV_POLICY_FIXED), "ss"},
-    [P_NUM_SPLITS] = {false, 0, 128, PBIT(SKV_POLICY_FA2) | PBIT(SKV_POLICY_FA3), "ns"},
-    [P_MAX_SPLITS] = {false, 1, 128, PBIT(SKV_POLICY_VLLM), "ms"},
-    [P_FIXED_SPLIT_PAGES] = {false, 0, 1 << 30, PBIT(SKV_POLICY_FLASHINFER), "fsp"},
-    [P_DISABLE_SPLIT_KV] = {true, 0, 1, PBIT(SKV_POLICY_FLASHINFER), "nosplit"},
-    [P_CUDA_GRAPH] = {true, 0, 1, PBIT(SKV_POLICY_FLASHINFER) | PBIT(SKV_POLICY_VLLM), "graph"},
-    [P_BATCH_INVARIANT] = {true, 0, 1, PBIT(SKV_POLICY_VLLM), "bi"},
-    [P_BLOCKS_PER_SM] = {false, 1, 64, ALL_POLICIES, "bps"},
+/* How an option's value starts in a configuration name: "ns" + "3", "graph" + "1". */
+static const char *const option_labels[SKV_OPT_COUNT] = {
+    [SKV_OPT_SPLIT_SIZE] = "ss",         [SKV_OPT_NUM_SPLITS] = "ns",      [SKV_OPT_MAX_SPLITS] = "ms",
+    [SKV_OPT_FIXED_SPLIT_PAGES] = "fsp", [SKV_OPT_DISABLE_SPLIT_KV] = "nosplit", [SKV_OPT_CUDA_GRAPH] = "graph",
+    [SKV_OPT_BATCH_INVARIANT] = "bi",    [SKV_OPT_BLOCKS_PER_SM] = "bps",
 };
 
 /* ==== Seqlen distributions ==== */
@@ -335,7 +313,7 @@ static void float_text(float f, char *buf, size_t len) {
 
 static void seqlen_fixed(setting *s, int64_t v) {
   s->seqlen.kind = SKV_SEQLEN_FIXED;
-  s->seqlen.value = v;
+  s->seqlen.value = s->seqlen.lo = s->seqlen.hi = v;
   snprintf(s->frag, sizeof s->frag, "L%lld", (long long)v);
 }
 
@@ -462,40 +440,32 @@ static bool read_one(parser *p, key_id k, yaml_node_t *n, setting *s) {
 
 /* ==== Policies ==== */
 
-static void policy_reads(skv_policy pol, char *buf, size_t len) {
-  size_t o = 0;
-  buf[0] = '\0';
-  for (int32_t k = P_SPLIT_SIZE; k < P_COUNT; k++)
-    if (options[k].policies & PBIT(pol)) appendf(buf, len, &o, "%s%s", o ? ", " : "", option_names[k]);
-}
-
-static void set_option(skv_policy_opts *o, option_id k, int64_t v) {
+static void set_option(skv_policy_opts *o, skv_option k, int64_t v) {
   switch (k) {
-  case P_SPLIT_SIZE: o->split_size = v; break;
-  case P_NUM_SPLITS: o->num_splits = (int32_t)v; break;
-  case P_MAX_SPLITS: o->max_splits = (int32_t)v; break;
-  case P_FIXED_SPLIT_PAGES: o->fixed_split_pages = (int32_t)v; break;
-  case P_DISABLE_SPLIT_KV: o->disable_split_kv = v != 0; break;
-  case P_CUDA_GRAPH: o->cuda_graph = v != 0; break;
-  case P_BATCH_INVARIANT: o->batch_invariant = v != 0; break;
-  case P_BLOCKS_PER_SM: o->blocks_per_sm = (int32_t)v; break;
-  case P_NAME:
-  case P_COUNT: break;
+  case SKV_OPT_SPLIT_SIZE: o->split_size = v; break;
+  case SKV_OPT_NUM_SPLITS: o->num_splits = (int32_t)v; break;
+  case SKV_OPT_MAX_SPLITS: o->max_splits = (int32_t)v; break;
+  case SKV_OPT_FIXED_SPLIT_PAGES: o->fixed_split_pages = (int32_t)v; break;
+  case SKV_OPT_DISABLE_SPLIT_KV: o->disable_split_kv = v != 0; break;
+  case SKV_OPT_CUDA_GRAPH: o->cuda_graph = v != 0; break;
+  case SKV_OPT_BATCH_INVARIANT: o->batch_invariant = v != 0; break;
+  case SKV_OPT_BLOCKS_PER_SM: o->blocks_per_sm = (int32_t)v; break;
+  case SKV_OPT_COUNT: break;
   }
 }
 
 /* The values of one option: a scalar, a list, or (integers) a range. */
-static bool read_option(parser *p, option_id k, yaml_node_t *n, ivec *out) {
-  const option_spec *o = &options[k];
+static bool read_option(parser *p, skv_option k, yaml_node_t *n, ivec *out) {
+  const skv_option_spec *o = skv_option_get(k);
   if (!o->is_bool) {
-    const int_rule r = {option_names[k], o->min, o->max, NULL, 0};
+    const int_rule r = {o->name, o->min, o->max, NULL, 0};
     return read_ints(p, n, &r, true, out);
   }
-  if (n->type == YAML_SEQUENCE_NODE && !skv_ydoc_expect(&p->d, n, YAML_SEQUENCE_NODE, option_names[k])) return false;
+  if (n->type == YAML_SEQUENCE_NODE && !skv_ydoc_expect(&p->d, n, YAML_SEQUENCE_NODE, o->name)) return false;
   for (int32_t i = 0; i < skv_ydoc_count(n); i++) {
     const yaml_node_t *e = skv_ydoc_item(&p->d, n, i);
     bool b;
-    if (!skv_ydoc_bool(&p->d, e, option_names[k], &b) || !ivec_push(p, out, e, b)) return false;
+    if (!skv_ydoc_bool(&p->d, e, o->name, &b) || !ivec_push(p, out, e, b)) return false;
   }
   return true;
 }
@@ -516,34 +486,37 @@ static bool read_policy(parser *p, axis *a, yaml_node_t *n, int64_t limit) {
     snprintf(s->frag, sizeof s->frag, "%s", pnames[pol]);
     return true;
   }
+  const char *keys_of_policy[P_COUNT] = {[P_NAME] = "name"};
+  for (int32_t k = P_NAME + 1; k < P_COUNT; k++) keys_of_policy[k] = skv_option_get(OPTION_OF_KEY(k))->name;
   skv_ykv f[P_COUNT];
-  if (!skv_ydoc_keys(&p->d, n, "a policy", option_names, P_COUNT, f) ||
+  if (!skv_ydoc_keys(&p->d, n, "a policy", keys_of_policy, P_COUNT, f) ||
       !skv_ydoc_require(&p->d, n, "a policy", &f[P_NAME], "name") ||
       !skv_ydoc_enum(&p->d, f[P_NAME].value, "policy", pnames, SKV_POLICY_COUNT, &pol))
     return false;
-  option_id order[P_COUNT];
+  skv_option order[P_COUNT];
   ivec vals[P_COUNT];
   memset(vals, 0, sizeof vals);
   int32_t nopt = 0;
   int64_t total = 1;
   bool ok = true;
   for (const yaml_node_pair_t *q = n->data.mapping.pairs.start; ok && q < n->data.mapping.pairs.top; q++) {
-    const option_id k = (option_id)skv_ydoc_key_index(&p->d, q, option_names, P_COUNT);
-    if (k == P_NAME) continue;
-    if (!(options[k].policies & PBIT(pol))) {
+    const int32_t key = skv_ydoc_key_index(&p->d, q, keys_of_policy, P_COUNT);
+    if (key == P_NAME) continue;
+    const skv_option k = OPTION_OF_KEY(key);
+    if (!skv_option_applies(k, (skv_policy)pol)) {
       char reads[160];
-      policy_reads((skv_policy)pol, reads, sizeof reads);
-      ok = skv_ydoc_fail(&p->d, f[k].key, "option '%s' does not apply to policy %s (it reads: %s)", option_names[k],
-                         pnames[pol], reads);
+      skv_option_readers((skv_policy)pol, false, reads, sizeof reads);
+      ok = skv_ydoc_fail(&p->d, f[key].key, "option '%s' does not apply to policy %s (it reads: %s)",
+                         keys_of_policy[key], pnames[pol], reads);
       continue;
     }
     ivec *v = &vals[nopt];
     v->limit = limit;
     v->too_many = too_many_configs;
     order[nopt++] = k;
-    ok = read_option(p, k, f[k].value, v);
+    ok = read_option(p, k, f[key].value, v);
     total *= v->n; /* each factor <= limit <= 100000 and total <= limit before: no overflow */
-    if (ok && total > limit - a->n) ok = skv_ydoc_fail(&p->d, f[k].value, "%s", too_many_configs);
+    if (ok && total > limit - a->n) ok = skv_ydoc_fail(&p->d, f[key].value, "%s", too_many_configs);
   }
   for (int64_t t = 0; ok && t < total; t++) {
     setting *s = axis_push(p, a, n, limit);
@@ -559,7 +532,7 @@ static bool read_policy(parser *p, axis *a, yaml_node_t *n, int64_t limit) {
     appendf(s->frag, sizeof s->frag, &o, "%s", pnames[pol]);
     for (int32_t j = 0; j < nopt; j++) {
       set_option(&s->opts, order[j], digit[j]);
-      appendf(s->frag, sizeof s->frag, &o, "-%s%lld", options[order[j]].label, (long long)digit[j]);
+      appendf(s->frag, sizeof s->frag, &o, "-%s%lld", option_labels[order[j]], (long long)digit[j]);
     }
   }
   for (int32_t j = 0; j < nopt; j++) free(vals[j].v);
@@ -837,22 +810,25 @@ static void apply(skv_config *c, key_id k, const setting *s) {
   }
 }
 
-bool skv_config_validate(const skv_config *c, char *err, size_t errlen) {
-  if (c->hkv < 1 || c->hq % c->hkv != 0) {
-    snprintf(err, errlen, "hq %d is not a multiple of hkv %d", c->hq, c->hkv);
-    return false;
-  }
-  const skv_dtype k = c->kv_dtype, v = c->v_dtype == SKV_DTYPE_COUNT ? k : c->v_dtype;
-  if (v != k && !(k == SKV_INT8 && (v == SKV_BF16 || v == SKV_FP16))) {
-    snprintf(err, errlen, "v_dtype %s with kv_dtype %s is not supported (only int8 K may keep V in bf16/fp16)",
-             skv_dtype_name(v), skv_dtype_name(k));
-    return false;
-  }
-  if (c->q_dtype == SKV_FP8_E4M3 && k != SKV_FP8_E4M3) {
-    snprintf(err, errlen, "q_dtype fp8_e4m3 needs kv_dtype fp8_e4m3 (got %s)", skv_dtype_name(k));
-    return false;
-  }
-  return true;
+void skv_config_shape(const skv_config *c, skv_shape *s) {
+  memset(s, 0, sizeof *s);
+  s->hq = c->hq, s->hkv = c->hkv, s->head_dim = c->head_dim, s->page_size = c->page_size;
+  s->qlen = c->qlen;
+  s->kvlen_min = c->seqlen.lo;
+  s->kvlen_max = c->seqlen.hi;
+  /* Every request at the longest length bounds the pool (exact for a fixed length). */
+  s->pages = (int64_t)c->batch * ((c->seqlen.hi + c->page_size - 1) / c->page_size);
+  s->q_dtype = c->q_dtype;
+  s->k_dtype = c->kv_dtype;
+  s->v_dtype = c->v_dtype == SKV_DTYPE_COUNT ? c->kv_dtype : c->v_dtype;
+  s->o_dtype = skv_output_dtype(c->q_dtype);
+  s->kv_scale_mode = c->kv_scale_mode;
+}
+
+skv_support skv_config_validate(const skv_config *c, char *err, size_t errlen) {
+  skv_shape s;
+  skv_config_shape(c, &s);
+  return skv_support_check(&s, NULL, err, errlen);
 }
 
 static int by_name(const void *a, const void *b) {
@@ -891,7 +867,14 @@ static bool expand(parser *p, skv_suite *s) {
     for (int32_t i = 0; i < p->axes[a].n; i++) {
       setting *v = p->axes[a].key == K_POINTS ? &p->axes[a].pts[i].s[K_SEQLEN] : &p->axes[a].v[i];
       const bool is_seqlen = p->axes[a].key == K_SEQLEN || (p->axes[a].key == K_POINTS && p->axes[a].pts[i].has[K_SEQLEN]);
-      if (is_seqlen && v->seqlen.kind == SKV_SEQLEN_LIST) v->seqlen.values = p->pool.v + v->pool_off;
+      if (!is_seqlen || v->seqlen.kind != SKV_SEQLEN_LIST) continue;
+      skv_seqlen_spec *q = &v->seqlen;
+      q->values = p->pool.v + v->pool_off;
+      q->lo = q->hi = q->values[0];
+      for (int32_t k = 1; k < q->nvalues; k++) {
+        if (q->values[k] < q->lo) q->lo = q->values[k];
+        if (q->values[k] > q->hi) q->hi = q->values[k];
+      }
     }
   }
   s->configs = calloc((size_t)p->nconfigs, sizeof *s->configs);
@@ -941,7 +924,7 @@ static bool expand(parser *p, skv_suite *s) {
                            name, o, sizeof c->name - 1);
     memcpy(c->name, name, o + 1);
     char why[256];
-    if (!skv_config_validate(c, why, sizeof why))
+    if (skv_config_validate(c, why, sizeof why) == SKV_SUPPORT_NONE)
       return skv_ydoc_fail(&p->d, p->sweep, "configuration '%s': %s", c->name, why);
   }
   return check_unique(p, s);
@@ -972,6 +955,8 @@ bool skv_suite_load(const char *path, skv_suite *s, char *err, size_t errlen) {
   if (ok && !(s->path = strdup(path))) ok = skv_ydoc_fail(&p->d, p->sweep, "out of memory");
   if (ok) {
     s->file_hash = hash;
+    s->sweep_line = skv_ydoc_line(p->sweep);
+    s->sweep_col = skv_ydoc_col(p->sweep);
     s->seqlen_pool = p->pool.v; /* the configurations point into it */
     p->pool.v = NULL;
   }

@@ -11,6 +11,7 @@
 #include "gpus.h"
 #include "policy.h"
 #include "quant.h"
+#include "support.h"
 
 /* A suite expands into at most this many configurations: far beyond a useful
  * experiment, well before the configuration array itself is a problem. */
@@ -18,13 +19,13 @@
 /* All seqlen list distributions of a suite hold at most this many lengths. */
 #define SKV_SUITE_MAX_SEQLEN_VALUES (1 << 20)
 /* KV lengths a suite may ask for (sim/batch.c refuses longer requests). */
-#define SKV_SUITE_MAX_SEQLEN ((int64_t)1 << 40)
+#define SKV_SUITE_MAX_SEQLEN SKV_MAX_KVLEN
 
 /* The KV length of each request of a configuration. */
 typedef struct skv_seqlen_spec {
   enum { SKV_SEQLEN_FIXED, SKV_SEQLEN_UNIFORM, SKV_SEQLEN_LIST } kind;
   int64_t value;   /* fixed */
-  int64_t lo, hi;  /* uniform, inclusive */
+  int64_t lo, hi;  /* every kind: the least and the greatest of its lengths (uniform: its range, inclusive) */
   uint64_t seed;   /* uniform: the lengths' rng seed (the configuration's seed unless the suite gives one) */
   int64_t *values; /* list, cycled over the batch; owned by the suite */
   int32_t nvalues;
@@ -66,6 +67,7 @@ typedef struct skv_suite {
   skv_config *configs;
   int32_t nconfigs;
   int64_t *seqlen_pool;       /* the lengths of every list distribution; configs point into it */
+  int32_t sweep_line, sweep_col; /* the sweep: mapping, where a configuration impossible as a whole is named */
 } skv_suite;
 
 /* Read, expand and validate a suite. On error: err = "PATH:LINE:COL: message"
@@ -80,10 +82,13 @@ void skv_suite_free(skv_suite *s);
  * unknown gpu_model 'x' (known: ...)" at the node that set it. */
 bool skv_suite_check_models(const skv_suite *s, const skv_gpu_model *m, int32_t n, char *err, size_t errlen);
 
-/* The rules that tie several keys of a configuration together (each key's
- * own range is checked when it is read): hq a multiple of hkv (sim/batch.c),
- * the q/kv/v dtype combinations of sim/workload.c check_dtypes. */
-bool skv_config_validate(const skv_config *c, char *err, size_t errlen);
+/* The configuration as sim/support.h sees it: its lengths' bounds, the output type the harness
+ * gives its queries. */
+void skv_config_shape(const skv_config *c, skv_shape *s);
+/* The rules that tie several keys of a configuration together (each key's own range is checked
+ * when it is read): skv_support_check on its shape. The suite refuses SKV_SUPPORT_NONE; the
+ * runner refuses SKV_SUPPORT_SIM on a GPU and flags it in a simulated run. */
+skv_support skv_config_validate(const skv_config *c, char *err, size_t errlen);
 /* The batch of a configuration: lengths fixed, drawn per request from an rng
  * seeded with the spec's seed (uniform), or the list cycled; validated with
  * skv_batch_validate. Free with skv_batch_free. */

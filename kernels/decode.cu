@@ -9,6 +9,7 @@
 #include "cuda_check.h"
 #include "decode_kernel.cuh"
 #include "skv_kernels.h"
+#include "support.h"
 
 namespace {
 
@@ -28,35 +29,19 @@ int launch_variant(const skv_decode_problem *p, const skv_plan_device *pd, cudaS
 }  // namespace
 
 extern "C" bool skv_decode_supported(const skv_decode_problem *p, char *err, size_t errlen) {
-  if (p->head_dim != 64 && p->head_dim != 128 && p->head_dim != 256) {
-    snprintf(err, errlen, "decode kernel: head dim %d unsupported (64, 128, 256)", p->head_dim);
+  /* Shape and dtype rules: sim/support.h, the same the suites and the CLI check before any GPU work. */
+  skv_shape shape;
+  memset(&shape, 0, sizeof shape);
+  shape.hq = p->num_q_heads, shape.hkv = p->num_kv_heads, shape.head_dim = p->head_dim, shape.page_size = p->page_size;
+  shape.qlen = 1;
+  shape.q_dtype = p->q_dtype, shape.k_dtype = p->k_dtype, shape.v_dtype = p->v_dtype, shape.o_dtype = p->o_dtype;
+  shape.kv_scale_mode = p->per_token_head ? SKV_SCALE_PER_TOKEN_HEAD : SKV_SCALE_PER_TENSOR;
+  char why[400];
+  if (skv_support_check(&shape, nullptr, why, sizeof why) != SKV_SUPPORT_GPU) {
+    snprintf(err, errlen, "decode kernel: %s", why);
     return false;
   }
-  if (p->num_kv_heads < 1 || p->num_q_heads % p->num_kv_heads != 0 ||
-      p->num_q_heads / p->num_kv_heads > SKV_KERNEL_MAX_GROUP) {
-    snprintf(err, errlen, "decode kernel: GQA group hq/hkv = %d/%d unsupported (a divisor, at most %d)",
-             p->num_q_heads, p->num_kv_heads, SKV_KERNEL_MAX_GROUP);
-    return false;
-  }
-  if (p->page_size < 1 || p->page_size > 256 || (p->page_size & (p->page_size - 1)) != 0) {
-    snprintf(err, errlen, "decode kernel: page size %d unsupported (%s)", p->page_size, SKV_KERNEL_PAGE_SIZES);
-    return false;
-  }
-  /* The combinations the kernel is instantiated for (DESIGN.md case 4). */
-  const skv_dtype q = p->q_dtype, k = p->k_dtype, v = p->v_dtype, o = p->o_dtype;
-  bool ok;
-  if (is16(k)) ok = is16(q) && k == q && v == q && o == q;                               /* 16-bit cache */
-  else if (k == SKV_FP8_E4M3)
-    ok = v == k && (is16(q) ? o == q : (q == SKV_FP8_E4M3 && o == SKV_BF16 && !p->per_token_head)); /* fp8 cache */
-  else if (k == SKV_INT8) ok = is16(q) && o == q && (v == SKV_INT8 || v == q);               /* int8 K */
-  else ok = false;
-  if (!ok) {
-    snprintf(err, errlen,
-             "decode kernel: dtypes q=%s k=%s v=%s o=%s unsupported (16-bit q/k/v/o alike; fp8 k/v with 16-bit q "
-             "and o = q, or fp8 q (per-tensor scales) and bf16 o; int8 k with int8 or q-typed v, o = q)",
-             skv_dtype_name(q), skv_dtype_name(k), skv_dtype_name(v), skv_dtype_name(o));
-    return false;
-  }
+  const skv_dtype k = p->k_dtype, v = p->v_dtype;
   if ((k == SKV_INT8 || (k == SKV_FP8_E4M3 && p->per_token_head)) && !p->d_k_token_scale) {
     snprintf(err, errlen, "decode kernel: per-token K scales missing");
     return false;

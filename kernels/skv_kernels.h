@@ -25,10 +25,6 @@ extern "C" {
 /* cudaStream_t without the CUDA headers (the same type). */
 typedef struct CUstream_st *skv_stream;
 
-/* Limits of the decode kernel. */
-#define SKV_KERNEL_MAX_GROUP 16      /* q heads per KV head (one 16-row MMA tile) */
-#define SKV_KERNEL_PAGE_SIZES "powers of two from 1 to 256"
-
 /* One decode batch on the device: query length 1 per request. */
 typedef struct skv_decode_problem {
   int32_t num_requests, num_q_heads, num_kv_heads, head_dim, page_size;
@@ -83,8 +79,8 @@ typedef struct skv_plan_device {
   skv_cta_times *d_cta_times;
 } skv_plan_device;
 
-/* Whether the kernels support p (head dim, group, page size, dtypes, layout);
- * false with a one-line reason. */
+/* Whether the kernels support p: the rules of sim/support.h (head dim, group, page size, dtypes),
+ * then the scale arrays, the layout and the softmax scale; false with a one-line reason. */
 bool skv_decode_supported(const skv_decode_problem *p, char *err, size_t errlen);
 
 /* Decode: one CTA per work item. Writes final O/LSE for one-chunk requests,

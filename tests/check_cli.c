@@ -1,5 +1,6 @@
 /* check_cli.c — the skv command line: answers and error paths (exit 2, one message, no partial output). */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,50 @@ START_TEST(plan_bad_flags_exit_2_with_a_message) {
 }
 END_TEST
 
+/* skv plan refuses what a suite refuses, by the same rules (sim/support.h), naming the flag; it
+ * plans what only the GPU kernels refuse, as a suite's simulated run does. */
+START_TEST(plan_refuses_what_the_suite_refuses) {
+  skv_test_usage_error("plan --qlen 5000 --seqlen 100",
+                       "--qlen: qlen 5000 is longer than the shortest KV (100 tokens): a request's query tokens are "
+                       "its last qlen KV positions");
+  skv_test_usage_error("plan --seqlens 0,5 --qlen 2", "--qlen: qlen 2 is longer than the shortest KV (0 tokens)");
+  skv_test_usage_error("plan --seqlen 1099511627776 --batch 1",
+                       "--seqlen: the batch needs up to 68719476736 KV pages of 16 tokens, more than the 2147483647 "
+                       "that 32-bit page ids can name");
+  skv_test_usage_error("plan --policy fa2 --split-size 100",
+                       "--split-size: does not apply to policy fa2 (it reads: --num-splits, --blocks-per-sm)");
+  skv_test_usage_error("plan --policy fixed --num-splits 3", "--num-splits: does not apply to policy fixed");
+  skv_test_usage_error("plan --policy vllm --disable-split-kv", "--disable-split-kv: does not apply to policy vllm");
+  skv_test_usage_error("plan --work", "--work: only with --json");
+  skv_test_usage_error("plan --hq 32 --hkv 7", "--hq: hq 32 is not a multiple of hkv 7");
+  /* an integer past 64 bits is out of range like any other, and said so */
+  skv_test_usage_error("plan --seqlen 99999999999999999999",
+                       "--seqlen: must be in 0..1099511627776 (got 99999999999999999999)");
+  skv_test_usage_error("plan --sms -99999999999999999999", "--sms: must be in 1..4096 (got -99999999999999999999)");
+  ck_assert_int_eq(skv_test_run("plan --page-size 24 --hq 34 --hkv 2 --qlen 3 --seqlen 64", out, sizeof out, err,
+                                sizeof err),
+                   0);
+  ck_assert(strstr(out, "page 24"));
+}
+END_TEST
+
+/* Each refusal of the GPU kernels, from bench's flags: exit 2 before the GPU is looked for, so
+ * the answer is the same on a host without one. */
+START_TEST(bench_refuses_what_the_kernels_refuse_before_any_gpu_work) {
+  skv_test_usage_error("bench decode --dtype fp8_e4m3 --scales per_token_head",
+                       "--scales: the GPU kernels take fp8_e4m3 queries with per_tensor KV scales only");
+  skv_test_usage_error("bench decode --hq 34 --hkv 2", "--hq: the GPU kernels take a GQA group (hq/hkv) of at most 16");
+  skv_test_usage_error("bench decode --page-size 24", "--page-size: the GPU kernels take a power-of-two page size");
+  skv_test_usage_error("bench decode --kv-dtype fp16", "--dtype: the GPU kernels read a fp16 cache with fp16 queries");
+  skv_test_usage_error("bench decode --kv-dtype int8 --v-dtype fp16",
+                       "--v-dtype: the GPU kernels keep an int8 K cache's 16-bit V in the queries' type");
+  skv_test_usage_error("bench decode --v-dtype fp16", "--v-dtype: v_dtype fp16 with kv_dtype bf16 is not supported");
+  skv_test_usage_error("bench decode --dtype int8", "--dtype: q_dtype int8 is not supported");
+  skv_test_usage_error("bench decode --head-dim 96", "--head-dim: head_dim 96 is not supported");
+  skv_test_usage_error("bench decode --grid 1x4096,1x1099511627776", "--grid");
+}
+END_TEST
+
 START_TEST(bench_bad_flags_exit_2_before_any_gpu_work) {
   /* checked before the GPU is looked for, so the answer is the same on a host without one */
   skv_test_usage_error("bench decode --timeline /nonexistent-skv-dir", "--timeline");
@@ -69,6 +114,78 @@ START_TEST(help_is_printed_with_exit_0) {
   ck_assert(strstr(out, "--timeline DIR"));
   ck_assert_int_eq(skv_test_run("--help", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "plan"));
+  ck_assert_int_eq(skv_test_run("version --help", out, sizeof out, err, sizeof err), 0);
+  ck_assert(strncmp(out, "usage: skv version", 18) == 0 && err[0] == '\0');
+  skv_test_usage_error("version --verbose", "--verbose: unknown flag");
+  skv_test_usage_error("version now", "now: unexpected argument");
+}
+END_TEST
+
+/* The --flag names in text: "--" after a character that cannot be part of a flag, then [a-z][a-z0-9-]*. */
+static int flags_in(const char *text, char names[][32], int max) {
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, "--")); p += 2) {
+    if ((p > text && (p[-1] == '-' || (p[-1] >= 'a' && p[-1] <= 'z'))) || !(p[2] >= 'a' && p[2] <= 'z')) continue;
+    char name[32];
+    size_t k = 0;
+    for (const char *c = p + 2; ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-') && k + 1 < sizeof name;
+         c++)
+      name[k++] = *c;
+    name[k] = '\0';
+    bool seen = strcmp(name, "help") == 0; /* every command has --help; README says so once */
+    for (int i = 0; i < n && !seen; i++) seen = strcmp(names[i], name) == 0;
+    if (!seen && n < max) snprintf(names[n++], sizeof names[0], "%s", name);
+  }
+  return n;
+}
+
+/* README's section of a command: from its "### `skv CMD" heading to the next heading. */
+static void readme_section(const char *readme, const char *cmd, char *buf, size_t len) {
+  char head[64];
+  snprintf(head, sizeof head, "\n### `skv %s", cmd);
+  const char *a = strstr(readme, head);
+  ck_assert_msg(a != NULL, "README.md has no section '### `skv %s`'", cmd);
+  a += strlen(head);
+  const char *b = strstr(a, "\n#");
+  const size_t n = b ? (size_t)(b - a) : strlen(a);
+  ck_assert(n < len);
+  memcpy(buf, a, n);
+  buf[n] = '\0';
+}
+
+/* Every flag a command's --help lists is in README's section for that command, and every flag
+ * that section names is one --help lists. */
+START_TEST(every_help_agrees_with_readme) {
+  static char readme[1 << 17], section[1 << 15];
+  FILE *f = fopen("../README.md", "r");
+  ck_assert(f != NULL);
+  const size_t n = fread(readme, 1, sizeof readme - 1, f);
+  readme[n] = '\0';
+  ck_assert(n < sizeof readme - 1);
+  fclose(f);
+  static const char *const cmds[] = {"run", "plan", "layout", "bench", "version"};
+  for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+    char args[64];
+    snprintf(args, sizeof args, "%s --help", cmds[c]);
+    ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
+    /* the flags --help lists: the first word of each line that starts with "  --" */
+    char listed[64][32], documented[64][32];
+    int nl = 0;
+    for (const char *line = out; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+      if (strncmp(line, "  --", 4) == 0 && nl < 64) nl += flags_in(line, listed + nl, 1);
+    readme_section(readme, cmds[c], section, sizeof section);
+    const int nd = flags_in(section, documented, 64);
+    for (int i = 0; i < nl; i++) {
+      bool found = false;
+      for (int j = 0; j < nd && !found; j++) found = strcmp(listed[i], documented[j]) == 0;
+      ck_assert_msg(found, "skv %s --help lists --%s; README's section does not", cmds[c], listed[i]);
+    }
+    for (int j = 0; j < nd; j++) {
+      bool found = false;
+      for (int i = 0; i < nl && !found; i++) found = strcmp(listed[i], documented[j]) == 0;
+      ck_assert_msg(found, "README's section for skv %s names --%s; --help does not list it", cmds[c], documented[j]);
+    }
+  }
 }
 END_TEST
 
@@ -79,8 +196,11 @@ Suite *skv_suite_cli(void) {
   tcase_add_test(tc, plan_example_gives_3_splits_for_every_request);
   tcase_add_test(tc, plan_table_lists_every_request);
   tcase_add_test(tc, plan_bad_flags_exit_2_with_a_message);
+  tcase_add_test(tc, plan_refuses_what_the_suite_refuses);
+  tcase_add_test(tc, bench_refuses_what_the_kernels_refuse_before_any_gpu_work);
   tcase_add_test(tc, bench_bad_flags_exit_2_before_any_gpu_work);
   tcase_add_test(tc, help_is_printed_with_exit_0);
+  tcase_add_test(tc, every_help_agrees_with_readme);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -9,6 +9,7 @@
 
 #include "csv.h"
 #include "npy.h"
+#include "skv_cmd.h"
 #include "suite.h"
 #include "suites.h"
 
@@ -39,6 +40,14 @@ static int run_cmd(const char *args, char *errbuf, size_t errlen) {
   errbuf[n] = '\0';
   if (e) fclose(e);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* skv run on tmp/<suite> with the project's GPU models into tmp/run, with more flags; its exit code. */
+static int run_suite(const char *suite, const char *flags, char *errbuf, size_t errlen) {
+  char args[1600];
+  snprintf(args, sizeof args, "run %s --out %s --gpus ../experiments/gpus.yaml %s", tmp_path(suite), tmp_path("run"),
+           flags);
+  return run_cmd(args, errbuf, errlen);
 }
 
 static const char *suite_text =
@@ -142,8 +151,134 @@ START_TEST(bad_suites_fail_with_a_position_before_any_work) {
   ck_assert_int_eq(run_cmd(args, err, sizeof err), 2);
   ck_assert_msg(strstr(err, "configuration 'b8-L65536-flashinfer") && strstr(err, "padded batch"), "%s", err);
   ck_assert(stat(tmp_path("run"), &st) != 0);
+  /* The documented longest seqlen needs more pages than 32-bit ids name; a query longer than its
+   * KV: both refused at the sweep, before the run directory. */
+  write_file(tmp_path("bad3.yaml"), "name: t\ndescription: x\nsweep:\n  seqlen: [1099511627776]\n  policy: [none]\n");
+  ck_assert_int_eq(run_suite("bad3.yaml", "--sim-only", err, sizeof err), 2);
+  ck_assert_msg(strstr(err, "bad3.yaml:4:3: configuration 'b1-L1099511627776-none'") && strstr(err, "page ids"), "%s",
+                err);
+  ck_assert(stat(tmp_path("run"), &st) != 0);
+  write_file(tmp_path("bad4.yaml"), "name: t\ndescription: x\ndefaults: {qlen: 5000}\nsweep:\n  seqlen: [100]\n"
+                                    "  policy: [none]\n");
+  ck_assert_int_eq(run_suite("bad4.yaml", "--sim-only", err, sizeof err), 2);
+  ck_assert_msg(strstr(err, "bad4.yaml:5:3: configuration 'b1-L100-none': qlen 5000 is longer"), "%s", err);
+  ck_assert(stat(tmp_path("run"), &st) != 0);
   ck_assert_int_eq(run_cmd("run", err, sizeof err), 2);
   ck_assert_int_eq(run_cmd("run a.yaml --no-cupti --trace x.json", err, sizeof err), 2);
+}
+END_TEST
+
+/* Each configuration the GPU kernels refuse (sim/support.h): a simulated run takes it, warns with
+ * the sweep's position, and says "no" in gpu_supported; the one they run says "yes". */
+START_TEST(sim_run_flags_every_configuration_the_gpu_would_refuse) {
+  write_file(tmp_path("g.yaml"),
+             "name: g\n"
+             "description: x\n"
+             "sweep:\n"
+             "  points:\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 1, q_dtype: bf16, kv_dtype: bf16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 8, hkv: 2, page_size: 24, qlen: 1, q_dtype: bf16, kv_dtype: bf16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 34, hkv: 2, page_size: 16, qlen: 1, q_dtype: bf16, kv_dtype: bf16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 2, q_dtype: bf16, kv_dtype: bf16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 1, q_dtype: fp8_e4m3, kv_dtype: fp8_e4m3, v_dtype: same, kv_scale_mode: per_token_head}\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 1, q_dtype: bf16, kv_dtype: fp16, v_dtype: same, kv_scale_mode: per_tensor}\n"
+             "    - {hq: 8, hkv: 2, page_size: 16, qlen: 1, q_dtype: bf16, kv_dtype: int8, v_dtype: fp16, kv_scale_mode: per_tensor}\n"
+             "  seqlen: [64]\n"
+             "  policy: [none]\n"
+             "plots: [error]\n");
+  char err[8192];
+  ck_assert_msg(run_suite("g.yaml", "--sim-only", err, sizeof err) == 0, "%s", err);
+  static const char *const reasons[] = {
+      "a power-of-two page size", "a GQA group (hq/hkv) of at most 16", "decode only",
+      "fp8_e4m3 queries with per_tensor KV scales only", "a fp16 cache with fp16 queries only",
+      "an int8 K cache's 16-bit V in the queries' type",
+  };
+  char want[256];
+  snprintf(want, sizeof want, "%s:4:3: warning: configuration '", tmp_path("g.yaml"));
+  ck_assert_msg(skv_test_count(err, want) == 6, "%s", err);
+  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) ck_assert_msg(strstr(err, reasons[i]), "%s", reasons[i]);
+  skv_csv_table t;
+  ck_assert_msg(skv_csv_load(tmp_path("run/results.csv"), &t, err, sizeof err), "%s", err);
+  ck_assert_int_eq(t.nrows, 7);
+  const int32_t g = skv_csv_col(&t, "gpu_supported");
+  ck_assert_int_ge(g, 0);
+  for (int64_t r = 0; r < t.nrows; r++) ck_assert_str_eq(skv_csv_get(&t, r, g), r == 0 ? "yes" : "no");
+  skv_csv_free(&t);
+}
+END_TEST
+
+/* --trace and --dump are checked before the run directory exists: a path that cannot be written
+ * exits 2, and so does --trace where no kernel runs (it would write nothing). */
+START_TEST(outputs_are_checked_before_the_run_directory_exists) {
+  write_file(tmp_path("t.yaml"), suite_text);
+  write_file(tmp_path("file"), "not a directory\n");
+  static const struct {
+    const char *flags, *needle;
+  } bad[] = {
+      {"--dump %s/file/dump --sim-only", "--dump: "},
+      {"--dump %s/file --sim-only", "--dump: "},
+      {"--trace %s/missing/trace.json", "--trace: "},
+      {"--trace %s/file/trace.json", "--trace: "},
+      {"--trace %s", "is a directory"},
+      {"--trace %s/trace.json --sim-only", "--trace: --sim-only runs no kernels, so there is nothing to trace"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char flags[600], err[4096];
+    snprintf(flags, sizeof flags, bad[i].flags, tmpdir);
+    ck_assert_msg(run_suite("t.yaml", flags, err, sizeof err) == 2, "%s: %s", flags, err);
+    ck_assert_msg(strstr(err, bad[i].needle), "%s: %s", flags, err);
+    struct stat st;
+    ck_assert_msg(stat(tmp_path("run"), &st) != 0, "%s: the run directory was made", flags);
+    ck_assert(stat(tmp_path("trace.json"), &st) != 0);
+  }
+}
+END_TEST
+
+/* A zero KV length has no place on a log axis: every plot is still drawn, and nothing is left
+ * half-written. */
+START_TEST(zero_length_configurations_draw_every_plot) {
+  write_file(tmp_path("z.yaml"), "name: z\ndescription: x\nsweep:\n  seqlen: [0]\n"
+                                 "  policy: [none, fa2, {name: fa2, num_splits: 2}]\n"
+                                 "plots: [latency_vs_seqlen, bandwidth_fraction, predicted_vs_measured, error,"
+                                 " splits_heuristic, quant_error, lse_layout]\n");
+  char err[4096], args[1024];
+  ck_assert_msg(run_suite("z.yaml", "--sim-only", err, sizeof err) == 0, "%s", err);
+  static const char *const plots[] = {"latency_vs_seqlen", "bandwidth_fraction", "predicted_vs_measured", "error",
+                                      "splits_heuristic",  "quant_error",        "lse_layout"};
+  for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
+    for (int k = 0; k < 2; k++) {
+      char p[256];
+      snprintf(p, sizeof p, "run/plots/%s.%s", plots[i], k ? "svg" : "png");
+      struct stat st;
+      ck_assert_msg(stat(tmp_path(p), &st) == 0 && st.st_size > 0, "%s", p);
+    }
+  snprintf(args, sizeof args, "ls %s | grep -q tmp", tmp_path("run/plots"));
+  ck_assert_int_ne(system(args), 0);
+}
+END_TEST
+
+/* A plot gnuplot fails on fails the run (exit 1), leaves no temporary output, and does not keep
+ * the plots after it from being drawn. gnuplot here is a stand-in that fails on the first plot. */
+START_TEST(a_failed_plot_fails_the_run_and_the_others_are_drawn) {
+  write_file(tmp_path("t.yaml"), suite_text); /* plots: latency_vs_seqlen, error */
+  ck_assert_int_eq(mkdir(tmp_path("bin"), 0755), 0);
+  write_file(tmp_path("bin/gnuplot"), "#!/bin/sh\n"
+                                      "n=${1%.gp}\n"
+                                      ": > \"$n.png.tmp\"\n"
+                                      "[ \"$n\" = latency_vs_seqlen ] && exit 1\n"
+                                      ": > \"$n.svg.tmp\"\n");
+  ck_assert_int_eq(chmod(tmp_path("bin/gnuplot"), 0755), 0);
+  char path[4096];
+  snprintf(path, sizeof path, "%s:%s", tmp_path("bin"), getenv("PATH"));
+  ck_assert_int_eq(setenv("PATH", path, 1), 0);
+  char err[4096];
+  const int rc = run_suite("t.yaml", "--sim-only", err, sizeof err);
+  ck_assert_int_eq(setenv("PATH", strchr(path, ':') + 1, 1), 0);
+  ck_assert_msg(rc == 1 && strstr(err, "gnuplot latency_vs_seqlen.gp failed"), "exit %d: %s", rc, err);
+  struct stat st;
+  ck_assert(stat(tmp_path("run/plots/error.png"), &st) == 0 && stat(tmp_path("run/plots/error.svg"), &st) == 0);
+  ck_assert(stat(tmp_path("run/plots/latency_vs_seqlen.png.tmp"), &st) != 0);
+  ck_assert(stat(tmp_path("run/plots/latency_vs_seqlen.png"), &st) != 0);
 }
 END_TEST
 
@@ -233,6 +368,10 @@ Suite *skv_suite_run(void) {
   tcase_add_test(tc, sim_run_writes_rows_meta_and_plots);
   tcase_add_test(tc, resume_runs_only_the_missing_configurations);
   tcase_add_test(tc, bad_suites_fail_with_a_position_before_any_work);
+  tcase_add_test(tc, sim_run_flags_every_configuration_the_gpu_would_refuse);
+  tcase_add_test(tc, outputs_are_checked_before_the_run_directory_exists);
+  tcase_add_test(tc, zero_length_configurations_draw_every_plot);
+  tcase_add_test(tc, a_failed_plot_fails_the_run_and_the_others_are_drawn);
   tcase_add_test(tc, dump_writes_npy_inputs_outputs_and_the_plan);
   tcase_add_test(tc, npy_header_is_numpy_format_1_0);
   tcase_add_test(tc, points_zip_keys_and_the_sweep_multiplies_them);

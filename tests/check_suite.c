@@ -591,11 +591,73 @@ START_TEST(impossible_configuration_is_named_at_the_sweep) {
                "supported (only int8 K may keep V in bf16/fp16)");
   expect_error(HEAD "sweep: {seqlen: [{dist: fixed, value: 8}, 8], policy: fa2}\n",
                "3:8: configurations 0 and 1 are both 'b1-L8-fa2': a sweep list repeats a value");
+  /* A request's query tokens are its last qlen KV positions: every length the seqlen gives holds them. */
+  expect_error(HEAD "defaults: {qlen: 5000}\nsweep: {seqlen: 100, policy: fa2}\n",
+               "4:8: configuration 'b1-L100-fa2': qlen 5000 is longer than the shortest KV (100 tokens): a request's "
+               "query tokens are its last qlen KV positions");
+  expect_error(HEAD "defaults: {qlen: 4}\nsweep: {seqlen: [{dist: uniform, lo: 3, hi: 90}], policy: fa2}\n",
+               "4:8: configuration 'b1-Luniform(3,90)-fa2': qlen 4 is longer than the shortest KV (3 tokens)");
+  expect_error(HEAD "defaults: {qlen: 4}\nsweep: {seqlen: [{dist: list, values: [9, 2, 7]}], policy: fa2}\n",
+               "4:8: configuration 'b1-Llist(9,2,7)-fa2': qlen 4 is longer than the shortest KV (2 tokens)");
+  /* The documented maximum length is a valid key value, but its pages outrun 32-bit page ids. */
+  expect_error(HEAD "sweep: {seqlen: 1099511627776, policy: none}\n",
+               "3:8: configuration 'b1-L1099511627776-none': the batch needs up to 68719476736 KV pages of 16 "
+               "tokens, more than the 2147483647 that 32-bit page ids can name");
   expect_error(HEAD "sweep:\n  seqlen: 1\n  policy: fa2\n  gpu_model: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
                     "  host_path: vllm-fork-before-fix\n  kv_scale_mode: per_token_head\n  lse_layout: fa2-combine\n"
                     "  seed: 18446744073709551615\n  drop_scale: none\n  v_dtype: same\n  hq: 32\n  hkv: 8\n",
                "4:3: configuration 'b1-L1-fa2-gpu=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-host=vllm-fork...': "
                "its name would have 161 characters, more than 159 (sweep fewer keys)");
+}
+END_TEST
+
+/* Configurations only the GPU kernels refuse load (a simulated run takes them); the rules of
+ * sim/support.h say why, and name the field a command line would blame. */
+START_TEST(every_gpu_refusal_loads_and_names_its_rule) {
+  static const struct {
+    const char *keys, *reason;
+    skv_field field;
+  } refused[] = {
+      {"qlen: 2", "the GPU kernels run decode only (qlen 1; got qlen 2)", SKV_FIELD_QLEN},
+      {"hq: 34, hkv: 2", "the GPU kernels take a GQA group (hq/hkv) of at most 16 (got 34/2 = 17)", SKV_FIELD_HQ},
+      {"page_size: 24", "the GPU kernels take a power-of-two page size (got page_size 24)", SKV_FIELD_PAGE_SIZE},
+      {"q_dtype: bf16, kv_dtype: fp16", "the GPU kernels read a fp16 cache with fp16 queries only (got q_dtype bf16)",
+       SKV_FIELD_Q_DTYPE},
+      {"q_dtype: fp8_e4m3, kv_dtype: fp8_e4m3, kv_scale_mode: per_token_head",
+       "the GPU kernels take fp8_e4m3 queries with per_tensor KV scales only (got kv_scale_mode per_token_head)",
+       SKV_FIELD_KV_SCALE_MODE},
+      {"q_dtype: bf16, kv_dtype: int8, v_dtype: fp16",
+       "the GPU kernels keep an int8 K cache's 16-bit V in the queries' type (q_dtype bf16, v_dtype fp16)",
+       SKV_FIELD_V_DTYPE},
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    char yaml[512], err[512];
+    snprintf(yaml, sizeof yaml, HEAD "defaults: {%s}\nsweep: {seqlen: 64, policy: fa2}\n", refused[i].keys);
+    skv_suite s;
+    load_ok(yaml, &s);
+    ck_assert_int_eq(skv_config_validate(&s.configs[0], err, sizeof err), SKV_SUPPORT_SIM);
+    ck_assert_str_eq(err, refused[i].reason);
+    skv_shape shape;
+    skv_config_shape(&s.configs[0], &shape);
+    skv_field field;
+    ck_assert_int_eq(skv_support_check(&shape, &field, err, sizeof err), SKV_SUPPORT_SIM);
+    ck_assert_int_eq(field, refused[i].field);
+    skv_suite_free(&s);
+  }
+  /* What the harness runs on the GPU passes; an output type other than the kernels' is the host
+   * check's own refusal (no suite key sets it). */
+  skv_suite s;
+  char err[512];
+  load_ok(HEAD "defaults: {q_dtype: fp8_e4m3, kv_dtype: fp8_e4m3}\nsweep: {seqlen: 64, policy: fa2}\n", &s);
+  ck_assert_int_eq(skv_config_validate(&s.configs[0], err, sizeof err), SKV_SUPPORT_GPU);
+  skv_shape shape;
+  skv_config_shape(&s.configs[0], &shape);
+  ck_assert_int_eq(shape.o_dtype, SKV_BF16);
+  shape.o_dtype = SKV_FP16;
+  skv_field field;
+  ck_assert_int_eq(skv_support_check(&shape, &field, err, sizeof err), SKV_SUPPORT_SIM);
+  ck_assert_int_eq(field, SKV_FIELD_O_DTYPE);
+  skv_suite_free(&s);
 }
 END_TEST
 
@@ -811,6 +873,7 @@ Suite *skv_suite_suite(void) {
   tcase_add_test(bad, duplicate_key_is_an_error_naming_the_first);
   tcase_add_test(bad, missing_key_points_at_the_enclosing_mapping);
   tcase_add_test(bad, impossible_configuration_is_named_at_the_sweep);
+  tcase_add_test(bad, every_gpu_refusal_loads_and_names_its_rule);
   tcase_add_test(bad, unknown_policy_and_inapplicable_option_are_errors);
   tcase_add_test(bad, unknown_gpu_model_points_where_it_was_set);
   tcase_add_test(bad, too_many_configurations_is_an_error);

@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const skv_config *c = &s.configs[i];
       const char *ok = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.,()=-";
       if (c->index != i || c->name[0] == '\0' || strspn(c->name, ok) != strlen(c->name)) abort();
-      if (!skv_config_validate(c, err, sizeof err)) abort();
+      if (skv_config_validate(c, err, sizeof err) == SKV_SUPPORT_NONE) abort();
     }
     skv_batch b;
     if (s.nconfigs > 0 && s.configs[0].batch <= 4096) {

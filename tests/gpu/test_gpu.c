@@ -1,12 +1,15 @@
 /* test_gpu.c — GPU tests (make test-gpu): the kernels against the double-precision reference, poisoning,
- * determinism, batch invariance, device data generation and the fp32 GPU reference. */
+ * determinism, batch invariance, device data generation, the fp32 GPU reference, and what a GPU run refuses. */
 #include <check.h>
 #include <cuda_runtime_api.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "args.h"
 #include "cost_model.h"
 #include "cta_timeline.h"
 #include "invariance.h"
@@ -16,6 +19,7 @@
 #include "plan.h"
 #include "reference.h"
 #include "rng.h"
+#include "run.h"
 #include "skv_kernels.h"
 #include "workload.h"
 
@@ -831,6 +835,52 @@ START_TEST(unsupported_combinations_are_refused_before_launch) {
   p.head_dim = 128;
   p.v_dtype = SKV_FP16;
   ck_assert(!skv_decode_supported(&p, err, sizeof err));
+  /* fp8 queries read per-tensor scales only (sim/support.h: a suite refuses this before any GPU work) */
+  p.q_dtype = p.k_dtype = p.v_dtype = SKV_FP8_E4M3;
+  p.per_token_head = true;
+  ck_assert(!skv_decode_supported(&p, err, sizeof err));
+  ck_assert_msg(strstr(err, "per_tensor KV scales only"), "%s", err);
+}
+END_TEST
+
+/* skv run on a GPU refuses every configuration the kernels refuse (sim/support.h) with exit 2,
+ * before the GPU session begins and before its run directory exists; a simulated run flags the
+ * same ones (tests/check_run.c). */
+START_TEST(measured_runs_refuse_what_the_kernels_refuse_before_any_work) {
+  static const char *const refused[] = {
+      "page_size: 24",
+      "hq: 34, hkv: 2",
+      "qlen: 2",
+      "q_dtype: fp8_e4m3, kv_dtype: fp8_e4m3, kv_scale_mode: per_token_head",
+      "q_dtype: bf16, kv_dtype: fp16",
+      "q_dtype: bf16, kv_dtype: int8, v_dtype: fp16",
+  };
+  char dir[] = "/tmp/skv-gpu-refusals-XXXXXX";
+  ck_assert(mkdtemp(dir) != NULL);
+  char suite[96], gpus[96], out[96];
+  snprintf(suite, sizeof suite, "%s/suite.yaml", dir);
+  snprintf(gpus, sizeof gpus, "%s/gpus.yaml", dir);
+  snprintf(out, sizeof out, "%s/run", dir);
+  FILE *f = fopen(gpus, "w");
+  ck_assert(f != NULL);
+  fprintf(f, "models:\n  - {name: h100-sxm, sms: 132, read_tbps: 3.04, launch_us: 2.5, cta_fixed_us: 2,"
+             " combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18}\n");
+  ck_assert_int_eq(fclose(f), 0);
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    f = fopen(suite, "w");
+    ck_assert(f != NULL);
+    fprintf(f, "name: r\ndescription: x\ndefaults: {%s}\nsweep: {seqlen: 64, policy: none}\n", refused[i]);
+    ck_assert_int_eq(fclose(f), 0);
+    skv_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.suite_path = suite, o.gpus_path = gpus, o.out_dir = out, o.no_cupti = true;
+    ck_assert_msg(skv_run_suite(&o) == SKV_EXIT_USAGE, "%s", refused[i]);
+    struct stat st;
+    ck_assert_msg(stat(out, &st) != 0, "%s: the run directory was made", refused[i]);
+  }
+  ck_assert_int_eq(remove(suite), 0);
+  ck_assert_int_eq(remove(gpus), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -869,6 +919,7 @@ int main(void) {
   tcase_add_test(misc, device_fill_matches_host_generator_bits);
   tcase_add_test(misc, gpu_fp32_reference_matches_cpu_reference);
   tcase_add_test(misc, unsupported_combinations_are_refused_before_launch);
+  tcase_add_test(misc, measured_runs_refuse_what_the_kernels_refuse_before_any_work);
   tcase_add_test(misc, occupancy_matches_the_cost_model_table);
   suite_add_tcase(s, misc);
   SRunner *sr = srunner_create(s);
