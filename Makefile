@@ -163,10 +163,10 @@ $(BUILD)/conversions_test: tests/cuda_host/conversions.cu sim/convert.h sim/hd.h
 
 # The cost model's occupancy table (sim/cost_model.c) against the compiled kernels' registers and
 # shared memory under the sm_90 limits: host code, no GPU needed.
-$(BUILD)/occupancy_test: tests/cuda_host/occupancy.cu sim/cost_model.c sim/batch.c sim/dtype.c $(wildcard sim/*.h kernels/*.cuh kernels/*.h)
+$(BUILD)/occupancy_test: tests/cuda_host/occupancy.cu $(SIM_SRC) $(wildcard sim/*.h kernels/*.cuh kernels/*.h)
 	@mkdir -p $(BUILD)
 	$(NVCC) -std=c++17 -O1 $(CU_ARCH) -Isim -Ikernels -D_DEFAULT_SOURCE -Xcompiler -Wall,-Wextra -Werror all-warnings \
-	  tests/cuda_host/occupancy.cu sim/cost_model.c sim/batch.c sim/dtype.c -o $@
+	  tests/cuda_host/occupancy.cu $(SIM_SRC) -lm -o $@
 
 test-occupancy:
 	@if [ -n "$(HAVE_NVCC)" ]; then $(MAKE) --no-print-directory $(BUILD)/kernels/decode.o $(BUILD)/kernels/decode_quant.o \

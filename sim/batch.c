@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support.h"
+
 bool skv_batch_alloc(skv_batch *b, int32_t n) {
   memset(b, 0, sizeof *b); /* every other field zero: bf16 K and V, per-tensor scales, until set */
   b->num_requests = n;
@@ -40,50 +42,29 @@ bool skv_batch_validate(const skv_batch *b, char *err, size_t errlen) {
     snprintf(err, errlen, "batch: need at least 1 request (got %d)", b->num_requests);
     return false;
   }
-  if (b->num_kv_heads < 1 || b->num_q_heads < 1) {
-    snprintf(err, errlen, "heads: hq and hkv must be >= 1 (got hq=%d, hkv=%d)", b->num_q_heads, b->num_kv_heads);
-    return false;
-  }
-  if (b->num_q_heads % b->num_kv_heads != 0) {
-    snprintf(err, errlen, "heads: hq (%d) must be a multiple of hkv (%d)", b->num_q_heads, b->num_kv_heads);
-    return false;
-  }
-  if (b->head_dim != 64 && b->head_dim != 128 && b->head_dim != 256) {
-    snprintf(err, errlen, "head dim: %d is not supported (allowed: " SKV_HEAD_DIMS_ALLOWED ")", b->head_dim);
-    return false;
-  }
-  if (b->page_size < SKV_PAGE_SIZE_MIN || b->page_size > SKV_PAGE_SIZE_MAX) {
-    snprintf(err, errlen, "page size: %d is out of range (allowed: %d..%d)", b->page_size, SKV_PAGE_SIZE_MIN,
-             SKV_PAGE_SIZE_MAX);
-    return false;
-  }
-  const skv_dtype k = b->kv_dtype, v = b->v_dtype;
-  if (k != SKV_BF16 && k != SKV_FP16 && k != SKV_FP8_E4M3 && k != SKV_INT8) {
-    snprintf(err, errlen, "kv_dtype: %s is not supported (allowed: bf16, fp16, fp8_e4m3, int8)", skv_dtype_name(k));
-    return false;
-  }
-  if (v != k && !(k == SKV_INT8 && (v == SKV_BF16 || v == SKV_FP16))) {
-    snprintf(err, errlen, "v_dtype: %s with %s K is not supported (only int8 K may keep V in bf16/fp16)",
-             skv_dtype_name(v), skv_dtype_name(k));
-    return false;
-  }
   if (b->kv_scale_mode != SKV_SCALE_PER_TENSOR && b->kv_scale_mode != SKV_SCALE_PER_TOKEN_HEAD) {
     snprintf(err, errlen, "kv_scale_mode: %d is not a scale mode", (int)b->kv_scale_mode);
     return false;
   }
+  int64_t pages = 0;
+  for (int32_t r = 0; r < b->num_requests; r++) pages += b->kvlen[r] > 0 ? skv_batch_pages(b, r) : 0;
+  /* The rules are sim/support.c's, each request as its own shape. A batch fixes no query type:
+   * the one its cache implies stands in (K's or V's 16-bit type, else bf16), so only rules about
+   * what nothing can run (level NONE) refuse it here. */
+  const skv_dtype q = skv_dtype_size(b->kv_dtype) == 2 ? b->kv_dtype
+                      : skv_dtype_size(b->v_dtype) == 2 ? b->v_dtype
+                                                         : SKV_BF16;
   for (int32_t r = 0; r < b->num_requests; r++) {
-    if (b->qlen[r] < 1) {
-      snprintf(err, errlen, "request %d: query length must be >= 1 (got %" PRId64 ")", r, b->qlen[r]);
-      return false;
-    }
-    if (b->kvlen[r] < 0) {
-      snprintf(err, errlen, "request %d: kv length must be >= 0 (got %" PRId64 ")", r, b->kvlen[r]);
-      return false;
-    }
-    if (b->kvlen[r] > ((int64_t)1 << 40)) {
-      snprintf(err, errlen, "request %d: kv length %" PRId64 " is beyond 2^40 tokens", r, b->kvlen[r]);
-      return false;
-    }
+    const skv_shape s = {.hq = b->num_q_heads, .hkv = b->num_kv_heads, .head_dim = b->head_dim,
+                         .page_size = b->page_size, .qlen = b->qlen[r], .kvlen_min = b->kvlen[r],
+                         .kvlen_max = b->kvlen[r], .pages = pages, .q_dtype = q, .k_dtype = b->kv_dtype,
+                         .v_dtype = b->v_dtype, .o_dtype = skv_output_dtype(q), .kv_scale_mode = b->kv_scale_mode};
+    skv_field field;
+    char why[256];
+    if (skv_support_check(&s, &field, why, sizeof why) != SKV_SUPPORT_NONE) continue;
+    if (field == SKV_FIELD_QLEN || field == SKV_FIELD_SEQLEN) snprintf(err, errlen, "request %d: %s", r, why);
+    else snprintf(err, errlen, "%s", why);
+    return false;
   }
   return true;
 }
