@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "atomic_file.h"
 #include "gpus.h"
 #include "json.h"
 #include "lse_layout.h"

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "csv_table.h"
 #include "npy.h"
 #include "suite.h"
@@ -197,6 +198,28 @@ START_TEST(npy_header_is_numpy_format_1_0) {
 }
 END_TEST
 
+START_TEST(an_atomic_write_that_fails_keeps_the_old_file_and_leaves_no_temporary) {
+  char err[1300], text[16] = {0};
+  struct stat st;
+  ck_assert_msg(skv_write_file_atomic(tmp_path("f.txt"), "old", 3, err, sizeof err), "%s", err);
+  skv_atomic_file a;
+  ck_assert_msg(skv_atomic_open(&a, tmp_path("f.txt"), err, sizeof err), "%s", err);
+  fputs("half", a.f);
+  ck_assert(!skv_atomic_commit(&a, false, err, sizeof err)); /* the writer gave up */
+  ck_assert(stat(tmp_path("f.txt.tmp"), &st) != 0);
+  FILE *f = fopen(tmp_path("f.txt"), "r");
+  ck_assert(f != NULL);
+  ck_assert_int_eq(fread(text, 1, sizeof text - 1, f), 3);
+  fclose(f);
+  ck_assert_str_eq(text, "old");
+  /* a directory that does not exist: the message names the temporary */
+  ck_assert(!skv_write_file_atomic(tmp_path("no/f.txt"), "x", 1, err, sizeof err));
+  char want[600];
+  snprintf(want, sizeof want, "%s: No such file or directory", tmp_path("no/f.txt.tmp"));
+  ck_assert_str_eq(err, want);
+}
+END_TEST
+
 START_TEST(points_zip_keys_and_the_sweep_multiplies_them) {
   write_file(tmp_path("p.yaml"), "name: p\ndescription: x\nsweep:\n  hkv: [1, 2]\n  points:\n    - {batch: 1, seqlen: 10}\n"
                                  "    - {batch: 4, seqlen: 20}\n    - {batch: 2, seqlen: {dist: list, values: [5, 6]}}\n"
@@ -237,6 +260,7 @@ Suite *skv_suite_run(void) {
   tcase_add_test(tc, bad_suites_fail_with_a_position_before_any_work);
   tcase_add_test(tc, dump_writes_npy_inputs_outputs_and_the_plan);
   tcase_add_test(tc, npy_header_is_numpy_format_1_0);
+  tcase_add_test(tc, an_atomic_write_that_fails_keeps_the_old_file_and_leaves_no_temporary);
   tcase_add_test(tc, points_zip_keys_and_the_sweep_multiplies_them);
   suite_add_tcase(s, tc);
   return s;
