@@ -479,6 +479,12 @@ START_TEST(layout_bad_flags_exit_2_with_a_message) {
   skv_test_usage_error("layout --demo --seqlen 0", "--seqlen");
   skv_test_usage_error("layout --demo --sms x", "--sms");
   skv_test_usage_error("layout --batch 4096 --hkv 256 --groups 64", "--batch");
+  /* the demo's work is bounded before it starts: the largest flags would run for days */
+  skv_test_usage_error("layout --demo --batch 4096 --hkv 256 --groups 64 --seqlen 65536 --prefix 65536",
+                       "--batch/--hkv/--groups/--seqlen/--prefix: the demo's work, requests x hq x (prefix + seqlen) "
+                       "x d = 1125899906842624, is more than its limit 2147483648");
+  /* the defaults' two batches (8 + 24, hq 32, d 128) over 1024 + 65536 keys: 8724152320 */
+  skv_test_usage_error("layout --demo --seqlen 65536", "= 8724152320, is more than its limit");
   skv_test_usage_error("layout --json=1", "--json");
   skv_test_usage_error("layout stray", "unexpected argument");
   ck_assert_int_eq(skv_test_run("layout --help", out, sizeof out, err, sizeof err), 0);
