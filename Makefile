@@ -3,8 +3,9 @@
 #   make            build build/skv (with the CUDA kernels when nvcc is found)
 #   make run        install missing Debian packages, build, run experiments/default.yaml
 #   make test       install missing packages, build and run the Check suites under
-#                   ASan/UBSan, compile the kernels (compile-only) when nvcc is found,
-#                   run the GPU tests only on a host with a GPU (else: reported skipped)
+#                   ASan/UBSan (and the skv they run, build/skv-san, too), compile the kernels
+#                   (compile-only) when nvcc is found, run the GPU tests only on a host with a
+#                   GPU (else: reported skipped)
 #   make test-gpu   build and run the GPU tests (needs a GPU)
 #   make bundle     self-contained build/skv and build/skv_gpu_tests (static libyaml,
 #                   Check and cudart; needs only the driver and libcupti) to copy to a GPU host
@@ -25,7 +26,8 @@ BUILD := build
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LIBDIR := /usr/lib/x86_64-linux-gnu
 
-CPPFLAGS := -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE
+BASE_CPPFLAGS := -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE
+CPPFLAGS := $(BASE_CPPFLAGS)
 CWARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS := $(CWARN) -O2 -g -MMD -MP
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -68,7 +70,7 @@ SIM_OBJ := $(SIM_SRC:%.c=$(OBJ)/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(OBJ)/%.o)
 MAIN_OBJ := $(OBJ)/harness/main.o
 
-# Test build: sim/ and the CPU harness under ASan/UBSan.
+# Test build: sim/ and the CPU harness under ASan/UBSan, always CPU-only (BASE_CPPFLAGS: no SKV_WITH_CUDA).
 SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
            $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
@@ -106,7 +108,7 @@ $(BUILD)/mode.$(GPU):
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 $(BUILD)/kernels/%.o: kernels/%.cu
 	@mkdir -p $(dir $@)
@@ -115,8 +117,17 @@ $(BUILD)/kernels/%.o: kernels/%.cu
 $(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ) $(OBJ)/version.o $(BUILD)/mode.$(GPU)
 	$(LINK) -o $@ $(filter %.o,$^) $(YAML_LIBS) $(LINK_LIBS)
 
-$(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ) $(BUILD)/san/version.o
-	$(CC) $(SANFLAGS) -o $@ $^ $(YAML_LIBS) $(CHECK_LIBS)
+# The Check suites run skv as a child (tests/skv_cmd.c): build/skv-san, skv itself CPU-only under
+# ASan/UBSan, so the CLI, runner, results, plots and JSON code are sanitized too; and
+# build/sanitizer_canary (test-only: planted sanitizer errors) shows a child's sanitizer error is seen.
+$(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ) $(BUILD)/san/version.o $(BUILD)/skv-san $(BUILD)/sanitizer_canary
+	$(CC) $(SANFLAGS) -o $@ $(filter %.o,$^) $(YAML_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/skv-san: $(BUILD)/san/harness/main.o $(SAN_OBJ) $(BUILD)/san/version.o
+	$(CC) $(SANFLAGS) -o $@ $^ $(YAML_LIBS) -lm
+
+$(BUILD)/sanitizer_canary: $(BUILD)/san/tests/canary/sanitizer_canary.o
+	$(CC) $(SANFLAGS) -o $@ $^
 
 # GPU tests: plain (unsanitized) objects, the kernels, Check linked statically.
 GPU_TEST_OBJ := $(GPU_TEST_SRC:%.c=$(OBJ)/%.o)
@@ -136,8 +147,9 @@ ptxas:
 	@for f in $(CU_SRC); do echo "== $$f"; $(NVCC) $(NVCCFLAGS) -Xptxas -v -c $$f -o /dev/null 2>&1 | \
 	  grep -E 'Compiling entry|registers|spill' | sed 's/ptxas info    : //'; done
 
-test-cpu: $(BUILD)/skv_tests $(BUILD)/skv
-	@echo "== Check suites (ASan + UBSan)"
+# The suites' children get their own sanitizer options (tests/skv_cmd.c); these are the runner's.
+test-cpu: $(BUILD)/skv_tests
+	@echo "== Check suites (ASan + UBSan; skv run as build/skv-san)"
 	@cd $(BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./skv_tests
 
 kernels: $(if $(HAVE_NVCC),$(CU_SRC:%.cu=$(BUILD)/%.o),)

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
 #include "csv_table.h"
 #include "npy.h"
+#include "skv_cmd.h"
 #include "suite.h"
 #include "suites.h"
 
@@ -30,16 +30,10 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
+/* skv ARGS: its exit code, its stderr in errbuf (its stdout is not looked at). */
 static int run_cmd(const char *args, char *errbuf, size_t errlen) {
-  const char *bin = getenv("SKV_BIN") ? getenv("SKV_BIN") : "./skv";
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s", bin, args, tmp_path("stderr.txt"));
-  int status = system(cmd);
-  FILE *e = fopen(tmp_path("stderr.txt"), "r");
-  size_t n = e ? fread(errbuf, 1, errlen - 1, e) : 0;
-  errbuf[n] = '\0';
-  if (e) fclose(e);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  static char out[1 << 16];
+  return skv_test_run(args, out, sizeof out, errbuf, errlen);
 }
 
 static const char *suite_text =
