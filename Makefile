@@ -7,6 +7,8 @@
 #                   Check suites under ASan/UBSan, and the skv they run (build/skv-san) too;
 #                   run the GPU tests only on a host with a GPU (else: reported skipped)
 #   make test-gpu   build and run the GPU tests (needs a GPU)
+#   make sanitize-gpu  compute-sanitizer memcheck, racecheck and synccheck over the GPU smoke tests
+#                   (needs a GPU; SKV_BIN_DIR=DIR runs prebuilt binaries there instead of building)
 #   make bundle     self-contained build/skv and build/skv_gpu_tests (static libyaml,
 #                   Check and cudart; needs only the driver and libcupti) to copy to a GPU host
 #   make kernels    compile the .cu files only
@@ -83,7 +85,7 @@ SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
            $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 
-.PHONY: FORCE all deps run test test-gpu test-gpu-or-skip test-cpu test-smoke test-conversions kernels \
+.PHONY: FORCE all deps run test test-gpu test-gpu-or-skip test-cpu test-smoke test-conversions kernels sanitize-gpu \
         bundle ptxas fuzz clean
 .DEFAULT_GOAL := all
 
@@ -181,6 +183,14 @@ test-gpu-or-skip:
 	 elif [ "$(GPU)" = 1 ]; then $(MAKE) --no-print-directory $(BUILD)/skv_gpu_tests && \
 	  echo "**** GPU tests: compiled ($(BUILD)/skv_gpu_tests); run SKIPPED (no GPU on this host; 'make test-gpu' on a GPU host) ****"; \
 	 else echo "**** GPU tests: SKIPPED (GPU=0) ****"; fi
+
+# compute-sanitizer over the smoke TCase of the GPU tests (the split, single-chunk, quantized and fused-combine
+# paths, the fused combine's global-memory handshake among them), one run per tool; needs a GPU. SKV_BIN_DIR
+# names a folder of prebuilt binaries (a GPU host without Check or libyaml: scripts/device_session.sh passes
+# .devcarry/bin); by default build/skv_gpu_tests is built first. scripts/sanitize_gpu.sh is the one definition.
+SKV_BIN_DIR ?=
+sanitize-gpu: $(if $(SKV_BIN_DIR),,$(BUILD)/skv_gpu_tests)
+	@bash scripts/sanitize_gpu.sh $(or $(SKV_BIN_DIR),$(BUILD))
 
 # sim/convert.h against CUDA's host conversions (cuda_fp8.h, cuda_fp16.h, cuda_bf16.h): host code
 # compiled by nvcc, no GPU needed.
