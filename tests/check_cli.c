@@ -122,7 +122,6 @@ END_TEST
 Suite *skv_suite_cli(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("plan");
-  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, plan_example_gives_3_splits_for_every_request);
   tcase_add_test(tc, plan_table_lists_every_request);
   tcase_add_test(tc, plan_bad_flags_exit_2_with_a_message);

@@ -158,7 +158,6 @@ END_TEST
 Suite *skv_suite_cost(void) {
   Suite *s = suite_create("cost");
   TCase *tc = tcase_create("model");
-  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, large_batch_is_bandwidth_bound);
   tcase_add_test(tc, one_long_request_unsplit_is_limited_by_one_cta_per_head);
   tcase_add_test(tc, at_the_knee_the_ctas_reach_less_than_either_limit);

@@ -550,12 +550,10 @@ Suite *skv_suite_layout(void) {
   tcase_add_test(tab, write_layouts_are_bijections_onto_the_lse_buffer);
   suite_add_tcase(s, tab);
   TCase *demo = tcase_create("demo");
-  tcase_set_timeout(demo, 120);
   tcase_add_test(demo, demo_split_batch_is_wrong_before_the_fix_only);
   tcase_add_test(demo, demo_unsplit_batch_is_wrong_upstream_only);
   suite_add_tcase(s, demo);
   TCase *cli = tcase_create("cli");
-  tcase_set_timeout(cli, 120);
   tcase_add_test(cli, layout_json_lists_36_rows_4_wrong);
   tcase_add_test(cli, demo_default_error_above_1e_2_before_fix_below_1e_12_after);
   tcase_add_test(cli, layout_bad_flags_exit_2_with_a_message);

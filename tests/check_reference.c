@@ -223,7 +223,6 @@ END_TEST
 Suite *skv_suite_reference(void) {
   Suite *s = suite_create("reference");
   TCase *tc = tcase_create("attention");
-  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, reference_matches_naive_attention_with_causal_mask);
   tcase_add_test(tc, causal_mask_hides_future_keys);
   tcase_add_test(tc, empty_kv_gives_minus_inf_and_zero);

@@ -248,7 +248,6 @@ Suite *skv_suite_run(void) {
   Suite *s = suite_create("run");
   TCase *tc = tcase_create("sim");
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, sim_run_writes_rows_meta_and_plots);
   tcase_add_test(tc, resume_runs_only_the_missing_configurations);
   tcase_add_test(tc, bad_suites_fail_with_a_position_before_any_work);

@@ -772,7 +772,6 @@ Suite *skv_suite_suite(void) {
   Suite *s = suite_create("suite");
   TCase *ok = tcase_create("expansion");
   tcase_add_checked_fixture(ok, make_dir, remove_dir);
-  tcase_set_timeout(ok, 60);
   tcase_add_test(ok, documented_example_gives_3_x_2_x_66_configurations);
   tcase_add_test(ok, omitted_suite_keys_take_their_defaults);
   tcase_add_test(ok, sweep_is_cartesian_with_the_first_key_outermost);
@@ -790,7 +789,6 @@ Suite *skv_suite_suite(void) {
   suite_add_tcase(s, ok);
   TCase *bad = tcase_create("errors");
   tcase_add_checked_fixture(bad, make_dir, remove_dir);
-  tcase_set_timeout(bad, 120);
   tcase_add_test(bad, unknown_key_is_an_error_at_the_key);
   tcase_add_test(bad, typo_in_defaults_is_an_error_not_a_default);
   tcase_add_test(bad, wrong_type_is_an_error_at_the_value);
