@@ -23,8 +23,9 @@
  * every (request, q head, key) pair over d dimensions, the KV regenerated on
  * demand, so its time grows as requests x hq x (prefix + seqlen) x d summed
  * over its batches. The default (batches 8 and 24, hq 32, 5120 keys, d 128)
- * is 6.7e8, about 10 s on one core; the largest flags in range would take
- * days, silently. 2^31 (about 3x the default) is refused above. */
+ * is 6.7e8, about 10 s on one core; flags in range could ask for a million
+ * times that and run without a word. More than 2^31 (about 3x the default,
+ * half a minute) is refused before any work. */
 #define DEMO_MAX_WORK ((int64_t)1 << 31)
 
 typedef struct layout_flags {
