@@ -2,10 +2,13 @@
 #
 #   make            build build/skv (with the CUDA kernels when nvcc is found)
 #   make run        install missing Debian packages, build, run experiments/default.yaml
-#   make test       install missing packages, build and run the Check suites under
-#                   ASan/UBSan, compile the kernels (compile-only) when nvcc is found,
+#   make test       install missing packages; compile the kernels and the GPU tests and run the
+#                   conversion tests when nvcc is found (in CI it must be); build and run the
+#                   Check suites under ASan/UBSan, and the skv they run (build/skv-san) too;
 #                   run the GPU tests only on a host with a GPU (else: reported skipped)
 #   make test-gpu   build and run the GPU tests (needs a GPU)
+#   make sanitize-gpu  compute-sanitizer memcheck, racecheck and synccheck over the GPU smoke tests
+#                   (needs a GPU; SKV_BIN_DIR=DIR runs prebuilt binaries there instead of building)
 #   make bundle     self-contained build/skv and build/skv_gpu_tests (static libyaml,
 #                   Check and cudart; needs only the driver and libcupti) to copy to a GPU host
 #   make kernels    compile the .cu files only
@@ -19,13 +22,22 @@ CUDA_HOME ?= /usr/local/cuda
 NVCC := $(CUDA_HOME)/bin/nvcc
 HAVE_NVCC := $(shell test -x $(NVCC) && echo 1)
 GPU ?= $(if $(HAVE_NVCC),1,0)
+# CI's machine has the CUDA toolkit but no GPU: there every kernel must compile and the conversion
+# tests must run, so a missing nvcc is an error, not a skip (.ci/run sets SKV_REQUIRE_NVCC=1; CI=true,
+# which CI services set, does the same). Elsewhere, without nvcc, those steps say SKIPPED.
+REQUIRE_NVCC := $(if $(filter 1,$(SKV_REQUIRE_NVCC))$(filter true,$(CI)),1,)
+# What a step that needs nvcc ($(1) names it) does without it: fail where nvcc is required, else say SKIPPED.
+no_nvcc = if [ -n "$(REQUIRE_NVCC)" ]; then \
+  echo "$(1): FAILED: no nvcc at $(NVCC), and this build requires it (SKV_REQUIRE_NVCC=1 or CI=true)" >&2; exit 1; \
+  fi; echo "**** $(1): SKIPPED (no nvcc at $(NVCC)) ****"
 
 CC := gcc
 BUILD := build
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LIBDIR := /usr/lib/x86_64-linux-gnu
 
-CPPFLAGS := -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE
+BASE_CPPFLAGS := -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE
+CPPFLAGS := $(BASE_CPPFLAGS)
 CWARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS := $(CWARN) -O2 -g -MMD -MP
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -68,12 +80,13 @@ SIM_OBJ := $(SIM_SRC:%.c=$(OBJ)/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(OBJ)/%.o)
 MAIN_OBJ := $(OBJ)/harness/main.o
 
-# Test build: sim/ and the CPU harness under ASan/UBSan.
+# Test build: sim/ and the CPU harness under ASan/UBSan, always CPU-only (BASE_CPPFLAGS: no SKV_WITH_CUDA).
 SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
            $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 
-.PHONY: FORCE all deps run test test-gpu test-cpu test-smoke test-conversions test-occupancy kernels bundle ptxas fuzz clean
+.PHONY: FORCE all deps run test test-gpu test-gpu-or-skip test-cpu test-smoke test-conversions test-occupancy kernels \
+        sanitize-gpu bundle ptxas fuzz clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/skv
@@ -106,7 +119,7 @@ $(BUILD)/mode.$(GPU):
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 # ptxas's resource report of every kernel is kept beside its object (test-occupancy reads it);
 # whatever else the compilers print still shows.
@@ -118,8 +131,17 @@ $(BUILD)/kernels/%.o: kernels/%.cu
 $(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ) $(OBJ)/version.o $(BUILD)/mode.$(GPU)
 	$(LINK) -o $@ $(filter %.o,$^) $(YAML_LIBS) $(LINK_LIBS)
 
-$(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ) $(BUILD)/san/version.o
-	$(CC) $(SANFLAGS) -o $@ $^ $(YAML_LIBS) $(CHECK_LIBS)
+# The Check suites run skv as a child (tests/skv_cmd.c): build/skv-san, skv itself CPU-only under
+# ASan/UBSan, so the CLI, runner, results, plots and JSON code are sanitized too; and
+# build/sanitizer_canary (test-only: planted sanitizer errors) shows a child's sanitizer error is seen.
+$(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ) $(BUILD)/san/version.o $(BUILD)/skv-san $(BUILD)/sanitizer_canary
+	$(CC) $(SANFLAGS) -o $@ $(filter %.o,$^) $(YAML_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/skv-san: $(BUILD)/san/harness/main.o $(SAN_OBJ) $(BUILD)/san/version.o
+	$(CC) $(SANFLAGS) -o $@ $^ $(YAML_LIBS) -lm
+
+$(BUILD)/sanitizer_canary: $(BUILD)/san/tests/canary/sanitizer_canary.o
+	$(CC) $(SANFLAGS) -o $@ $^
 
 # GPU tests: plain (unsanitized) objects, the kernels, Check linked statically.
 GPU_TEST_OBJ := $(GPU_TEST_SRC:%.c=$(OBJ)/%.o)
@@ -139,21 +161,40 @@ ptxas:
 	@for f in $(CU_SRC); do echo "== $$f"; $(NVCC) $(NVCCFLAGS) -Xptxas -v -c $$f -o /dev/null 2>&1 | \
 	  grep -E 'Compiling entry|registers|spill' | sed 's/ptxas info    : //'; done
 
-test-cpu: $(BUILD)/skv_tests $(BUILD)/skv
-	@echo "== Check suites (ASan + UBSan)"
+# The suites' children get their own sanitizer options (tests/skv_cmd.c); these are the runner's.
+test-cpu: $(BUILD)/skv_tests
+	@echo "== Check suites (ASan + UBSan; skv run as build/skv-san)"
 	@cd $(BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./skv_tests
 
 kernels: $(if $(HAVE_NVCC),$(CU_SRC:%.cu=$(BUILD)/%.o),)
 	@if [ -n "$(HAVE_NVCC)" ]; then echo "kernels: compiled $(words $(CU_SRC)) CUDA files for sm_90a and sm_80"; \
-	 else echo "kernels: SKIPPED (no nvcc at $(NVCC))"; fi
+	 else $(call no_nvcc,kernels); fi
 
+# Compile steps first: a kernel that does not compile fails make test within minutes.
 test: deps
-	@$(MAKE) --no-print-directory test-cpu
-	@$(MAKE) --no-print-directory test-conversions
-	@$(MAKE) --no-print-directory test-smoke
 	@$(MAKE) --no-print-directory kernels
+	@$(MAKE) --no-print-directory test-conversions
 	@$(MAKE) --no-print-directory test-occupancy
-	@bash scripts/gpu_tests_or_skip.sh
+	@$(MAKE) --no-print-directory test-gpu-or-skip
+	@$(MAKE) --no-print-directory test-cpu
+	@$(MAKE) --no-print-directory test-smoke
+
+# The GPU tests: run on a host with a GPU; elsewhere compiled (so they cannot rot) and their run reported skipped.
+test-gpu-or-skip:
+	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory test-gpu; \
+	 elif [ -z "$(HAVE_NVCC)" ]; then $(call no_nvcc,GPU tests); \
+	 elif [ "$(GPU)" = 1 ]; then $(MAKE) --no-print-directory $(BUILD)/skv_gpu_tests && \
+	  echo "**** GPU tests: compiled ($(BUILD)/skv_gpu_tests); run SKIPPED (no GPU on this host; 'make test-gpu' on a GPU host) ****"; \
+	 else echo "**** GPU tests: SKIPPED (GPU=0) ****"; fi
+
+# compute-sanitizer over the smoke TCase of the GPU tests (the split, single-chunk, quantized and fused-combine
+# paths, the fused combine's global-memory handshake among them), one run per tool; needs a GPU. SKV_BIN_DIR
+# names a folder of prebuilt binaries (a GPU host without Check or libyaml: scripts/device_session.sh passes
+# .devcarry/bin); by default build/skv_gpu_tests is built first. scripts/sanitize_gpu.sh is the one definition.
+SKV_BIN_DIR ?=
+sanitize-gpu: $(if $(SKV_BIN_DIR),,$(BUILD)/skv_gpu_tests)
+	@bash scripts/sanitize_gpu.sh $(or $(SKV_BIN_DIR),$(BUILD))
 
 # sim/convert.h against CUDA's host conversions (cuda_fp8.h, cuda_fp16.h, cuda_bf16.h): host code
 # compiled by nvcc, no GPU needed.
@@ -172,12 +213,12 @@ test-occupancy:
 	@if [ -n "$(HAVE_NVCC)" ]; then $(MAKE) --no-print-directory $(BUILD)/kernels/decode.o $(BUILD)/kernels/decode_quant.o \
 	  $(BUILD)/occupancy_test && echo "== occupancy table vs the compiled kernels (sm_90)" && \
 	  $(BUILD)/occupancy_test $(BUILD)/kernels/decode.ptxas $(BUILD)/kernels/decode_quant.ptxas; \
-	 else echo "occupancy table vs the compiled kernels: SKIPPED (no nvcc at $(NVCC))"; fi
+	 else $(call no_nvcc,occupancy table vs the compiled kernels); fi
 
 test-conversions:
 	@if [ -n "$(HAVE_NVCC)" ]; then $(MAKE) --no-print-directory $(BUILD)/conversions_test && \
 	  echo "== conversions vs CUDA" && $(BUILD)/conversions_test; \
-	 else echo "conversions vs CUDA: SKIPPED (no nvcc at $(NVCC))"; fi
+	 else $(call no_nvcc,conversions vs CUDA); fi
 
 # experiments/smoke.yaml through the simulator; its CSV must parse, carry the columns README.md
 # documents, and every plot must exist as PNG and SVG.

@@ -19,6 +19,14 @@
 #define DEMO_BATCH_SPLIT 8
 #define DEMO_BATCH_NOSPLIT 24
 #define DEMO_PAGE 16
+/* The demo's work: the reference and the chunked partial states each take
+ * every (request, q head, key) pair over d dimensions, the KV regenerated on
+ * demand, so its time grows as requests x hq x (prefix + seqlen) x d summed
+ * over its batches. The default (batches 8 and 24, hq 32, 5120 keys, d 128)
+ * is 6.7e8, about 10 s on one core; flags in range could ask for a million
+ * times that and run without a word. More than 2^31 (about 3x the default,
+ * half a minute) is refused before any work. */
+#define DEMO_MAX_WORK ((int64_t)1 << 31)
 
 typedef struct layout_flags {
   bool json, demo;
@@ -36,9 +44,42 @@ static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
              "(fa2-upstream, vllm-fork-before-fix, vllm-fork-after-fix), does the caller receive its\n"
              "logical LSE ([hq, tokens], as merge_attn_states reads it; padded API: [b, hq, sq])?\n"
              "--demo runs vLLM's cascade attention on the CPU through each host path and prints\n"
-             "the error of the merged output (default: a batch FA2 splits and one it does not).\n\nflags:\n");
+             "the error of the merged output (default: a batch FA2 splits and one it does not);\n"
+             "its work, requests x hq x (prefix + seqlen) x d over its batches, is at most 2^31\n"
+             "(the default's is 6.7e8, about 10 s).\n\nflags:\n");
   skv_args_print_help(f, specs, n);
   fprintf(f, "\nexample: skv layout --batch 3 --hkv 2 --groups 4;  skv layout --demo --json\n");
+}
+
+/* The demo's batches: B alone with --batch, else one FA2 splits and one it does not. */
+static int32_t demo_batches(const layout_flags *lf, int32_t batches[2]) {
+  batches[0] = lf->seen_batch ? lf->batch : DEMO_BATCH_SPLIT;
+  batches[1] = DEMO_BATCH_NOSPLIT;
+  return lf->seen_batch ? 1 : 2;
+}
+
+/* The demo's configuration for one batch: its defaults, overridden by the flags given. */
+static void demo_config(const layout_flags *lf, int32_t batch, skv_lse_demo_config *c) {
+  skv_lse_demo_config_default(c);
+  c->batch = batch;
+  if (lf->seen_hkv) c->kv_heads = lf->hkv;
+  if (lf->seen_groups) c->groups = lf->groups;
+  if (lf->seen_sms) c->num_sms = lf->sms;
+  if (lf->seen_seqlen) c->suffix = lf->seqlen;
+  if (lf->seen_prefix) c->prefix = lf->prefix;
+}
+
+/* Work as DEMO_MAX_WORK counts it (at most 2^50 with the flags' ranges: no overflow). */
+static int64_t demo_work(const layout_flags *lf) {
+  int32_t batches[2];
+  const int32_t n = demo_batches(lf, batches);
+  int64_t work = 0;
+  for (int32_t i = 0; i < n; i++) {
+    skv_lse_demo_config c;
+    demo_config(lf, batches[i], &c);
+    work += (int64_t)c.batch * c.kv_heads * c.groups * (c.prefix + c.suffix) * c.head_dim;
+  }
+  return work;
 }
 
 /* Check flag combinations; every message names a flag. */
@@ -55,6 +96,13 @@ static bool check_flags(const layout_flags *lf, char *err, size_t errlen) {
   if (lf->prefix % DEMO_PAGE != 0) {
     snprintf(err, errlen, "--prefix: must be a multiple of the page size %d (got %" PRId64 ")", DEMO_PAGE,
              lf->prefix);
+    return false;
+  }
+  if (lf->demo && demo_work(lf) > DEMO_MAX_WORK) {
+    snprintf(err, errlen,
+             "--batch/--hkv/--groups/--seqlen/--prefix: the demo's work, requests x hq x (prefix + seqlen) x d "
+             "= %" PRId64 ", is more than its limit %" PRId64 " (about half a minute); lower one of them",
+             demo_work(lf), DEMO_MAX_WORK);
     return false;
   }
   if (!lf->demo && (int64_t)lf->batch * lf->hkv * lf->groups * TABLE_QLEN > TABLE_MAX_ELEMS) {
@@ -320,19 +368,11 @@ static void write_demo_json(skv_json *j, const demo_run *runs, int32_t n) {
 
 static int run_demo(const layout_flags *lf) {
   demo_run runs[2];
-  int32_t n = 0;
-  const int32_t batches[2] = {lf->seen_batch ? lf->batch : DEMO_BATCH_SPLIT, DEMO_BATCH_NOSPLIT};
-  const int32_t count = lf->seen_batch ? 1 : 2;
+  int32_t n = 0, batches[2];
+  const int32_t count = demo_batches(lf, batches);
   char err[256];
   for (; n < count; n++) {
-    skv_lse_demo_config *c = &runs[n].cfg;
-    skv_lse_demo_config_default(c);
-    c->batch = batches[n];
-    if (lf->seen_hkv) c->kv_heads = lf->hkv;
-    if (lf->seen_groups) c->groups = lf->groups;
-    if (lf->seen_sms) c->num_sms = lf->sms;
-    if (lf->seen_seqlen) c->suffix = lf->seqlen;
-    if (lf->seen_prefix) c->prefix = lf->prefix;
+    demo_config(lf, batches[n], &runs[n].cfg);
     if (!run_one_demo(&runs[n], err, sizeof err)) {
       fprintf(stderr, "skv layout: %s\n", err);
       return SKV_EXIT_FAIL;

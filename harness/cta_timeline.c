@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "results.h"
+#include "atomic_file.h"
 #include "stats.h"
 
 static bool check_records(const skv_cta_times *t, int64_t n, char *err, size_t errlen) {

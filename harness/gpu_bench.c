@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "csv.h"
 #include "cta_timeline.h"
 #include "cuda_check.h"
@@ -32,7 +33,7 @@ static bool timeline_row(const skv_bench_opts *o, skv_gpu_batch *g, skv_gpu_plan
   }
   int64_t tokens = 0;
   for (int64_t i = 0; i < pl->num_work; i++) tokens += pl->work[i].kv_end - pl->work[i].kv_begin;
-  char path[1000]; /* skv_write_file_atomic adds ".tmp" within its own 1100 bytes */
+  char path[1000]; /* within skv_atomic_file's names */
   if ((size_t)snprintf(path, sizeof path, "%s/cta-%s-%dx%lld-%s%s.csv", o->timeline_dir, skv_dtype_name(o->kv_dtype),
                        B, (long long)L, skv_policy_name(o->policies[k]), fused ? "-fused" : "") >= sizeof path) {
     free(t);
@@ -97,15 +98,14 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
   fprintf(out, "# TB/s: bytes read (K and V elements, and their scales) over the total time\n");
   fprintf(out, "%5s %7s %-10s %6s %6s %-7s %9s %9s %9s %7s %6s %8s %8s %9s %9s\n", "B", "L", "policy", "splits", "CTAs",
           "combine", "decode_us", "comb_us", "total_us", "TB/s", "/read", "Gtok/s", "combine%", "o_rel_err", "lse_err");
+  skv_atomic_file csv_file;
   FILE *csv = NULL;
-  char tmp[1100];
   if (o->csv_path) {
-    snprintf(tmp, sizeof tmp, "%s.tmp", o->csv_path);
-    csv = fopen(tmp, "w");
-    if (!csv) {
-      fprintf(stderr, "skv bench: --csv %s: cannot write %s\n", o->csv_path, tmp);
+    if (!skv_atomic_open(&csv_file, o->csv_path, err, sizeof err)) {
+      fprintf(stderr, "skv bench: --csv: %s\n", err);
       return 1;
     }
+    csv = csv_file.f;
     fprintf(csv, "gpu,sms,skv_version,B,L,hq,hkv,head_dim,page_size,q_dtype,kv_dtype,v_dtype,policy,num_splits_max,ctas,combine,decode_us,"
                  "combine_us,total_us,total_min_us,total_max_us,kv_bytes,scale_bytes,tbps,read_ceiling_tbps,copy_ceiling_tbps,"
                  "frac_of_read_ceiling,tokens_per_s,combine_share,o_rel_err,o_max_abs,lse_max_abs\n");
@@ -248,14 +248,9 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
     skv_batch_free(&b);
   }
   if (o->use_cupti) skv_cupti_stop();
-  if (csv) {
-    if (fclose(csv) != 0 || rc != 0 || rename(tmp, o->csv_path) != 0) {
-      remove(tmp);
-      if (rc == 0) {
-        fprintf(stderr, "skv bench: --csv %s: could not write\n", o->csv_path);
-        rc = 1;
-      }
-    }
+  if (csv && !skv_atomic_commit(&csv_file, rc == 0, err, sizeof err) && rc == 0) {
+    fprintf(stderr, "skv bench: --csv: %s\n", err);
+    rc = 1;
   }
   return rc;
 }

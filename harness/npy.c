@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "atomic_file.h"
+
 bool skv_npy_write(const char *path, const char *descr, const int64_t *shape, int ndim, const void *data,
                    size_t elem_bytes, char *err, size_t errlen) {
   char dict[512];
@@ -28,20 +30,10 @@ bool skv_npy_write(const char *path, const char *descr, const int64_t *shape, in
   memcpy(header + 10, dict, (size_t)n);
   memset(header + 10 + n, ' ', (size_t)(hlen - n - 1));
   header[total - 1] = '\n';
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-    return false;
-  }
-  bool ok = fwrite(header, 1, (size_t)total, f) == (size_t)total &&
-            fwrite(data, elem_bytes, (size_t)count, f) == (size_t)count;
-  if (fclose(f) != 0) ok = false;
-  if (ok && rename(tmp, path) != 0) ok = false;
-  if (!ok) {
-    snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-    remove(tmp);
-  }
-  return ok;
+  skv_atomic_file a;
+  if (!skv_atomic_open(&a, path, err, errlen)) return false;
+  const bool wrote = fwrite(header, 1, (size_t)total, a.f) == (size_t)total &&
+                     fwrite(data, elem_bytes, (size_t)count, a.f) == (size_t)count;
+  if (!wrote) snprintf(err, errlen, "%s: write failed: %s", a.tmp, strerror(errno));
+  return skv_atomic_commit(&a, wrote, err, errlen);
 }

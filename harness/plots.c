@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "csv.h"
 
 /* Distinct values of a key built from some columns, in first-seen order. */
@@ -50,8 +51,8 @@ static void preamble(FILE *f, const char *name, const char *title) {
 static void outputs_begin(FILE *f, const char *name) {
   fprintf(f, "do for [fmt in \"png svg\"] {\n");
   fprintf(f, "  if (fmt eq \"png\") { set terminal pngcairo size 1200,700 font \",10\"; "
-             "set output \"%s.png.tmp\" } else { set terminal svg size 1200,700 dynamic font \",10\"; "
-             "set output \"%s.svg.tmp\" }\n",
+             "set output \"%s.png" SKV_ATOMIC_SUFFIX "\" } else { "
+             "set terminal svg size 1200,700 dynamic font \",10\"; set output \"%s.svg" SKV_ATOMIC_SUFFIX "\" }\n",
           name, name);
 }
 
@@ -321,14 +322,11 @@ static bool run_gnuplot(const char *dir, const char *name, char *err, size_t err
    * a failed plot leaves no .tmp behind. */
   bool ok = ran;
   for (int k = 0; k < 2; k++) {
-    char tmp[1200], fin[1200];
-    snprintf(tmp, sizeof tmp, "%s/%s.%s.tmp", dir, name, k ? "svg" : "png");
+    char fin[1200], tmp[sizeof fin + sizeof SKV_ATOMIC_SUFFIX];
     snprintf(fin, sizeof fin, "%s/%s.%s", dir, name, k ? "svg" : "png");
-    if (ok && rename(tmp, fin) != 0) {
-      snprintf(err, errlen, "gnuplot made no %s (%s)", tmp, strerror(errno));
-      ok = false;
-    }
-    if (!ok) unlink(tmp);
+    snprintf(tmp, sizeof tmp, "%s%s", fin, SKV_ATOMIC_SUFFIX);
+    if (ok) ok = skv_atomic_rename(tmp, fin, err, errlen); /* gnuplot made no such file: said, and removed */
+    else unlink(tmp);
   }
   return ok;
 }

@@ -2,14 +2,16 @@
 #include "results.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "atomic_file.h"
 
 #include "csv.h"
 
@@ -151,39 +153,6 @@ static char *header_line(void) {
     return NULL;
   }
   return buf;
-}
-
-bool skv_write_file_atomic(const char *path, const char *content, size_t len, char *err, size_t errlen) {
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-    return false;
-  }
-  size_t done = 0;
-  while (done < len) {
-    ssize_t k = write(fd, content + done, len - done);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
-      close(fd);
-      unlink(tmp);
-      return false;
-    }
-    done += (size_t)k;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-    unlink(tmp);
-    return false;
-  }
-  if (rename(tmp, path) != 0) {
-    snprintf(err, errlen, "rename %s -> %s: %s", tmp, path, strerror(errno));
-    unlink(tmp);
-    return false;
-  }
-  return true;
 }
 
 static bool push(skv_results *r, const char *config, const char *run_id) {

@@ -70,8 +70,6 @@ void skv_results_close(skv_results *r);
 /* A blank row (every double NAN, checks NA, strings empty). */
 void skv_run_row_init(skv_run_row *row);
 
-/* Write path atomically: content to path.tmp, fsync'd and renamed over path. */
-bool skv_write_file_atomic(const char *path, const char *content, size_t len, char *err, size_t errlen);
 /* The row as one CSV line with its newline (malloc'd; NULL when out of memory). */
 char *skv_results_format_row(const skv_run_row *row);
 

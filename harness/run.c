@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "atomic_file.h"
 #include "gpus.h"
 #include "invariance.h"
 #include "json.h"

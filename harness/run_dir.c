@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "results.h"
+#include "atomic_file.h"
 
 bool skv_mkdirs(const char *path, char *err, size_t errlen) {
   char tmp[1024];

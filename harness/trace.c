@@ -2,11 +2,11 @@
  * chrome://tracing read it. */
 #include "trace.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "json.h"
 
 bool skv_trace_add(skv_trace *t, const char *category, const char *name, uint64_t start_ns, uint64_t end_ns,
@@ -28,13 +28,9 @@ bool skv_trace_add(skv_trace *t, const char *category, const char *name, uint64_
 }
 
 bool skv_trace_write(const skv_trace *t, const char *path, char *err, size_t errlen) {
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(err, errlen, "--trace %s: %s", tmp, strerror(errno));
-    return false;
-  }
+  skv_atomic_file a;
+  if (!skv_atomic_open(&a, path, err, errlen)) return false;
+  FILE *f = a.f;
   uint64_t t0 = UINT64_MAX;
   for (int64_t i = 0; i < t->n; i++)
     if (t->ev[i].start_ns < t0) t0 = t->ev[i].start_ns;
@@ -77,14 +73,7 @@ bool skv_trace_write(const skv_trace *t, const char *path, char *err, size_t err
   }
   skv_json_array_end(&j);
   skv_json_object_end(&j);
-  bool ok = !ferror(f);
-  if (fclose(f) != 0) ok = false;
-  if (ok && rename(tmp, path) != 0) ok = false;
-  if (!ok) {
-    snprintf(err, errlen, "--trace %s: write failed: %s", path, strerror(errno));
-    remove(tmp);
-  }
-  return ok;
+  return skv_atomic_commit(&a, true, err, errlen); /* a write error of f is seen there */
 }
 
 void skv_trace_free(skv_trace *t) {

@@ -115,6 +115,40 @@ static bool no_second_document(skv_ydoc *d, yaml_parser_t *p, const unsigned cha
   return !more;
 }
 
+/* Nesting deeper than SKV_YDOC_MAX_DEPTH, found in the event stream (linear
+ * time: it stops at the first collection past the bound) before the loader
+ * builds nodes. A syntax error ends the scan without a message: the loader
+ * meets the same error at the same event, never deeper than the bound, and
+ * reports it. */
+static bool depth_ok(skv_ydoc *d, const unsigned char *buf, size_t n) {
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p)) {
+    fail_pos(d, 1, 1, "out of memory while parsing");
+    return false;
+  }
+  yaml_parser_set_input_string(&p, buf, n);
+  int32_t depth = 0;
+  bool ok = true, more = true;
+  while (ok && more) {
+    yaml_event_t e;
+    if (!yaml_parser_parse(&p, &e)) break;
+    if (e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT) {
+      if (++depth > SKV_YDOC_MAX_DEPTH) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "lists and mappings nested deeper than %d levels", SKV_YDOC_MAX_DEPTH);
+        fail_pos(d, mark_num(e.start_mark.line), mark_num(e.start_mark.column), msg);
+        ok = false;
+      }
+    } else if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) {
+      depth--;
+    }
+    more = e.type != YAML_STREAM_END_EVENT;
+    yaml_event_delete(&e);
+  }
+  yaml_parser_delete(&p);
+  return ok;
+}
+
 bool skv_ydoc_load(skv_ydoc *d, const char *path, uint64_t *hash, char *err, size_t errlen) {
   memset(d, 0, sizeof *d);
   d->path = path;
@@ -144,6 +178,10 @@ bool skv_ydoc_load(skv_ydoc *d, const char *path, uint64_t *hash, char *err, siz
     return false;
   }
   if (hash) *hash = fnv1a64(buf, n);
+  if (!depth_ok(d, buf, n)) {
+    free(buf);
+    return false;
+  }
 
   yaml_parser_t p;
   if (!yaml_parser_initialize(&p)) {

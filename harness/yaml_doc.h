@@ -10,11 +10,16 @@
 /* The harness reads small hand-written files; a larger one is refused before
  * parsing, so a stray huge file cannot make libyaml build millions of nodes. */
 #define SKV_YDOC_MAX_BYTES (1 << 20)
+/* The deepest nesting of lists and mappings a file may hold. libyaml's loader
+ * takes time quadratic in the depth (100000 levels, 200 KB: 75 s), and the
+ * deepest harness format nests 6 levels (suite, sweep, points, a point, a
+ * length distribution, its values): deeper is refused before loading. */
+#define SKV_YDOC_MAX_DEPTH 64
 
 /* A parsed file. Anchors and aliases are resolved by libyaml's loader (an
  * alias is the anchored node itself, so its position is the anchor's); the
  * readers never recurse deeper than the format they read, so an alias cycle
- * or a deep nesting is only ever seen as a value of the wrong type. */
+ * is only ever seen as a value of the wrong type. */
 typedef struct skv_ydoc {
   const char *path;     /* as given: the prefix of every message */
   yaml_document_t doc;
@@ -25,8 +30,8 @@ typedef struct skv_ydoc {
 
 /* Read path (at most SKV_YDOC_MAX_BYTES), hash its bytes (FNV-1a 64) into
  * *hash when hash is not NULL, and parse exactly one YAML document with a
- * root node and no tags. False with the error in err (then nothing stays
- * allocated). */
+ * root node, no tags and at most SKV_YDOC_MAX_DEPTH levels of nesting. False
+ * with the error in err (then nothing stays allocated). */
 bool skv_ydoc_load(skv_ydoc *d, const char *path, uint64_t *hash, char *err, size_t errlen);
 void skv_ydoc_free(skv_ydoc *d);
 

@@ -25,12 +25,8 @@ for step in $STEPS; do
     tests)
       (cd "$BIN" && ./skv_gpu_tests) 2>&1 | tee "$OUT/tests.log" | grep -v "^  " ;;
     sanitize)
-      for tool in memcheck racecheck; do
-        (cd "$BIN" && CK_RUN_CASE=smoke compute-sanitizer --tool $tool --error-exitcode 9 ./skv_gpu_tests) \
-          >"$OUT/sanitize-$tool.log" 2>&1
-        echo "compute-sanitizer $tool: exit $? ($(grep -c 'ERROR SUMMARY' "$OUT/sanitize-$tool.log") summaries)"
-        grep -E "ERROR SUMMARY|100%|Checks" "$OUT/sanitize-$tool.log" | tail -3
-      done ;;
+      # memcheck, racecheck and synccheck, as `make sanitize-gpu SKV_BIN_DIR=...` runs them (no make or Check here)
+      bash scripts/sanitize_gpu.sh "$BIN" "$OUT" ;;
     bench)
       "$BIN/skv" bench decode ${SKV_BENCH_ARGS:-} $(timeline_flag bf16) --csv "$OUT/bench.csv" 2>&1 | tee "$OUT/bench.log" ;;
     bench_quant)

@@ -83,12 +83,6 @@ int64_t skv_batch_max_kvlen(const skv_batch *b) {
   return m;
 }
 
-int64_t skv_batch_total_q(const skv_batch *b) {
-  int64_t s = 0;
-  for (int32_t r = 0; r < b->num_requests; r++) s += b->qlen[r];
-  return s;
-}
-
 int64_t skv_batch_pages(const skv_batch *b, int32_t r) { return (b->kvlen[r] + b->page_size - 1) / b->page_size; }
 
 skv_kv_scales skv_batch_scales(const skv_batch *b) {

@@ -62,8 +62,6 @@ static inline int32_t skv_batch_group(const skv_batch *b) { return b->num_q_head
 /* Largest qlen / kvlen over the batch. */
 int64_t skv_batch_max_qlen(const skv_batch *b);
 int64_t skv_batch_max_kvlen(const skv_batch *b);
-/* Sum of qlen (the number of query tokens, "total_q"). */
-int64_t skv_batch_total_q(const skv_batch *b);
 /* Pages request r occupies: ceil(kvlen / page_size). */
 int64_t skv_batch_pages(const skv_batch *b, int32_t r);
 /* K+V element bytes of one token of one KV head: head_dim x (K's size + V's size). */

@@ -28,26 +28,3 @@ void skv_merge_states(int32_t d, const double *o_a, double lse_a, const double *
   }
   *lse_out = base2 ? lse / M_LN2 : lse;
 }
-
-void skv_merge_states_f32(int32_t d, const float *o_a, float lse_a, const float *o_b, float lse_b, float *o_out,
-                          float *lse_out) {
-  if (lse_a == -INFINITY && lse_b == -INFINITY) {
-    for (int32_t i = 0; i < d; i++) o_out[i] = 0.0f;
-    *lse_out = -INFINITY;
-    return;
-  }
-  if (lse_b == -INFINITY) {
-    for (int32_t i = 0; i < d; i++) o_out[i] = o_a[i];
-    *lse_out = lse_a;
-    return;
-  }
-  if (lse_a == -INFINITY) {
-    for (int32_t i = 0; i < d; i++) o_out[i] = o_b[i];
-    *lse_out = lse_b;
-    return;
-  }
-  const float m = lse_a > lse_b ? lse_a : lse_b;
-  const float ea = expf(lse_a - m), eb = expf(lse_b - m), sum = ea + eb;
-  for (int32_t i = 0; i < d; i++) o_out[i] = (ea * o_a[i] + eb * o_b[i]) / sum;
-  *lse_out = m + logf(sum);
-}

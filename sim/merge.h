@@ -20,10 +20,6 @@ extern "C" {
 void skv_merge_states(int32_t d, const double *o_a, double lse_a, const double *o_b, double lse_b, double *o_out,
                       double *lse_out, bool base2);
 
-/* The same in float, for the CPU models of fp32 kernels. */
-void skv_merge_states_f32(int32_t d, const float *o_a, float lse_a, const float *o_b, float lse_b, float *o_out,
-                          float *lse_out);
-
 #ifdef __cplusplus
 }
 #endif

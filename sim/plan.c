@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intmath.h"
+
 void skv_plan_free(skv_plan *pl) {
   free(pl->chunk_offset);
   free(pl->chunks);
@@ -16,7 +18,7 @@ void skv_plan_free(skv_plan *pl) {
 }
 
 static int64_t chunks_for(int64_t kvlen, int64_t chunk_tokens) {
-  return kvlen == 0 ? 1 : (kvlen + chunk_tokens - 1) / chunk_tokens;
+  return kvlen == 0 ? 1 : skv_ceil_div(kvlen, chunk_tokens);
 }
 
 bool skv_plan_build(const skv_batch *b, skv_policy p, const skv_policy_opts *o, int32_t num_sms, skv_plan *pl,

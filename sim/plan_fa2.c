@@ -30,11 +30,10 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "intmath.h"
 #include "policy.h"
 
 int32_t skv_fa2_block_n(int32_t head_dim) { return head_dim <= 64 ? 256 : (head_dim <= 128 ? 128 : 64); }
-
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 int32_t skv_fa2_num_splits_heuristic(int64_t batch_nheads_mblocks, int32_t num_sms, int64_t num_n_blocks,
                                      int32_t max_splits) {
@@ -46,7 +45,7 @@ int32_t skv_fa2_num_splits_heuristic(int64_t batch_nheads_mblocks, int32_t num_s
   float eff[128 + 1];
   float max_eff = 0.f;
   for (int64_t s = 1; s <= cap; s++) {
-    bool eligible = s == 1 || ceil_div(num_n_blocks, s) != ceil_div(num_n_blocks, s - 1);
+    bool eligible = s == 1 || skv_ceil_div(num_n_blocks, s) != skv_ceil_div(num_n_blocks, s - 1);
     if (!eligible) {
       eff[s] = 0.f;
       continue;
@@ -56,7 +55,7 @@ int32_t skv_fa2_num_splits_heuristic(int64_t batch_nheads_mblocks, int32_t num_s
     if (eff[s] > max_eff) max_eff = eff[s];
   }
   for (int64_t s = 1; s <= cap; s++) {
-    bool eligible = s == 1 || ceil_div(num_n_blocks, s) != ceil_div(num_n_blocks, s - 1);
+    bool eligible = s == 1 || skv_ceil_div(num_n_blocks, s) != skv_ceil_div(num_n_blocks, s - 1);
     /* FA2: efficiency[s - 1] >= 0.85 * max_efficiency (a double product). */
     if (eligible && eff[s] >= 0.85 * max_eff) return (int32_t)s;
   }
@@ -69,9 +68,9 @@ bool skv_policy_fa2(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
   const bool swapped = max_q == 1 && b->num_q_heads > b->num_kv_heads;
   const int64_t seqlen_q = swapped ? skv_batch_group(b) : max_q;
   const int64_t heads = swapped ? b->num_kv_heads : b->num_q_heads;
-  const int64_t m_blocks = ceil_div(seqlen_q, 64);
+  const int64_t m_blocks = skv_ceil_div(seqlen_q, 64);
   const int32_t block_n = skv_fa2_block_n(b->head_dim);
-  const int64_t n_blocks = ceil_div(max_k, block_n);
+  const int64_t n_blocks = skv_ceil_div(max_k, block_n);
   const int64_t bhm = (int64_t)b->num_requests * heads * m_blocks;
   int32_t splits;
   if (o->num_splits > 0) {
@@ -88,8 +87,8 @@ bool skv_policy_fa2(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
     splits = skv_fa2_num_splits_heuristic(bhm, 2 * num_sms, n_blocks, 128);
   }
   for (int32_t r = 0; r < b->num_requests; r++) {
-    int64_t blocks = ceil_div(b->kvlen[r], block_n);
-    int64_t per_split = ceil_div(blocks, splits);
+    int64_t blocks = skv_ceil_div(b->kvlen[r], block_n);
+    int64_t per_split = skv_ceil_div(blocks, splits);
     c->chunk_tokens[r] = per_split > 0 ? per_split * block_n : 1;
   }
   c->batch_num_splits = splits;

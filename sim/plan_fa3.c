@@ -25,9 +25,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "intmath.h"
 #include "policy.h"
-
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 static void fa3_tile(int32_t head_dim, int32_t *block_m, int32_t *block_n) {
   if (head_dim <= 64) *block_m = 192, *block_n = 128;
@@ -40,7 +39,7 @@ static int32_t fa3_num_splits_heuristic(int64_t total_mblocks, int32_t num_sms, 
   if ((float)total_mblocks >= 0.8f * (float)num_sms) {
     const int64_t size_l2 = 50ll * 1024 * 1024;
     if (size_one_kv_head > size_l2 && num_m_blocks >= 2ll * num_sms) {
-      int64_t s = ceil_div(size_one_kv_head, size_l2);
+      int64_t s = skv_ceil_div(size_one_kv_head, size_l2);
       return (int32_t)(s < max_splits ? s : max_splits);
     }
     return 1;
@@ -66,8 +65,8 @@ bool skv_policy_fa3(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
   fa3_tile(b->head_dim, &block_m, &block_n);
   const int32_t group = skv_batch_group(b);
   const int64_t max_q = skv_batch_max_qlen(b), max_k = skv_batch_max_kvlen(b);
-  const int64_t m_blocks = ceil_div(max_q * group, block_m);
-  const int64_t n_blocks = ceil_div(max_k, block_n);
+  const int64_t m_blocks = skv_ceil_div(max_q * group, block_m);
+  const int64_t n_blocks = skv_ceil_div(max_k, block_n);
   const int64_t elem = skv_dtype_size(b->kv_dtype) == 1 ? 1 : 2;
   const int64_t size_one_kv_head = max_k * 2 * b->head_dim * elem;
   int32_t stat;
@@ -84,24 +83,24 @@ bool skv_policy_fa3(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
   /* Dynamic split (prepare_varlen_num_blocks_kernel). */
   int64_t total_blocks = 0;
   for (int32_t r = 0; r < b->num_requests; r++)
-    total_blocks += ceil_div(b->qlen[r] * group, block_m) * ceil_div(b->kvlen[r], block_n);
+    total_blocks += skv_ceil_div(b->qlen[r] * group, block_m) * skv_ceil_div(b->kvlen[r], block_n);
   const bool dynamic = b->num_requests <= 992 && stat > 1;
   const int64_t blocks_per_sm =
       (int64_t)ceilf((float)total_blocks * 1.1f * (float)b->num_kv_heads / (float)num_sms);
   int32_t max_used = 1;
   int64_t grid = 0;
   for (int32_t r = 0; r < b->num_requests; r++) {
-    const int64_t n_r = ceil_div(b->kvlen[r], block_n);
+    const int64_t n_r = skv_ceil_div(b->kvlen[r], block_n);
     int64_t splits = 1;
     if (dynamic && blocks_per_sm > 0) {
-      splits = ceil_div(n_r, blocks_per_sm);
+      splits = skv_ceil_div(n_r, blocks_per_sm);
       if (splits > stat) splits = stat;
       if (splits < 1) splits = 1;
     }
-    const int64_t per_split = ceil_div(n_r, splits);
+    const int64_t per_split = skv_ceil_div(n_r, splits);
     c->chunk_tokens[r] = per_split > 0 ? per_split * block_n : 1;
     if (splits > max_used) max_used = (int32_t)splits;
-    grid += splits * ceil_div(b->qlen[r] * group, block_m) * b->num_kv_heads;
+    grid += splits * skv_ceil_div(b->qlen[r] * group, block_m) * b->num_kv_heads;
   }
   c->batch_num_splits = stat;
   c->grid_ctas = grid;

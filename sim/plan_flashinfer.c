@@ -25,9 +25,8 @@
  * Chunks are token offsets k * c * page_size, the last clipped to the length. */
 #include <stdio.h>
 
+#include "intmath.h"
 #include "policy.h"
-
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Smallest pages-per-chunk >= min_pages whose chunk count times hkv fits
  * max_grid (FlashInfer's binary search); *chunks gets the resulting count of
@@ -38,14 +37,14 @@ static int64_t binary_search_chunk_pages(const skv_batch *b, int64_t max_grid, i
     if (skv_batch_pages(b, r) > high) high = skv_batch_pages(b, r);
   while (low < high) {
     int64_t mid = (low + high) / 2, n = 0;
-    for (int32_t r = 0; r < b->num_requests; r++) n += ceil_div(skv_batch_pages(b, r), mid);
+    for (int32_t r = 0; r < b->num_requests; r++) n += skv_ceil_div(skv_batch_pages(b, r), mid);
     if (n * b->num_kv_heads > max_grid) low = mid + 1;
     else high = mid;
   }
   int64_t n = 0;
   for (int32_t r = 0; r < b->num_requests; r++) {
     int64_t p = skv_batch_pages(b, r);
-    n += ceil_div(p > 1 ? p : 1, low);
+    n += skv_ceil_div(p > 1 ? p : 1, low);
   }
   *chunks = n;
   return low;
@@ -68,7 +67,7 @@ bool skv_policy_flashinfer(const skv_batch *b, const skv_policy_opts *o, int32_t
     int64_t items = 0;
     for (int32_t r = 0; r < b->num_requests; r++) {
       int64_t p = skv_batch_pages(b, r);
-      items += ceil_div(p > 1 ? p : 1, chunk_pages);
+      items += skv_ceil_div(p > 1 ? p : 1, chunk_pages);
     }
     if (o->cuda_graph) {
       padded = max_grid / hkv > n ? max_grid / hkv : n;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "cost_model.h"
+#include "intmath.h"
 #include "plan.h"
 #include "policy.h"
 
@@ -34,7 +35,7 @@
 
 /* CTAs of request r in chunks of `chunk` tokens (an empty request still has one chunk). */
 static int64_t request_ctas(const skv_batch *b, int32_t r, int64_t chunk) {
-  const int64_t chunks = b->kvlen[r] == 0 ? 1 : (b->kvlen[r] + chunk - 1) / chunk;
+  const int64_t chunks = b->kvlen[r] == 0 ? 1 : skv_ceil_div(b->kvlen[r], chunk);
   return chunks * b->num_kv_heads;
 }
 
@@ -63,7 +64,7 @@ static int64_t fill_last_wave(const skv_batch *b, int32_t num_sms, int64_t chunk
   }
   int64_t shorter = chunk;
   for (int64_t k = 2; k <= 8; k++) {
-    shorter = ((chunk + k - 1) / k + LAB_TILE - 1) / LAB_TILE * LAB_TILE;
+    shorter = skv_ceil_div(skv_ceil_div(chunk, k), LAB_TILE) * LAB_TILE;
     int64_t tail = 0;
     for (int32_t r = first_tail; r < b->num_requests; r++) tail += request_ctas(b, r, shorter);
     if (2 * tail >= slots) break;
@@ -87,7 +88,7 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sm
   double best_us = -1;
   skv_policy_opts fixed = *o;
   for (int64_t s = 1; s <= LAB_MAX_SPLITS; s++) {
-    int64_t chunk = s == 1 ? (max_k > 0 ? max_k : 1) : ((max_k + s - 1) / s + LAB_TILE - 1) / LAB_TILE * LAB_TILE;
+    int64_t chunk = s == 1 ? (max_k > 0 ? max_k : 1) : skv_ceil_div(skv_ceil_div(max_k, s), LAB_TILE) * LAB_TILE;
     if (chunk == previous) continue; /* several split counts round to the same tile multiple */
     if (s > 1 && chunk < LAB_TILE) break;
     previous = chunk;

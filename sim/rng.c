@@ -1,8 +1,6 @@
 /* rng.c — splitmix64-seeded xoshiro256**. */
 #include "rng.h"
 
-#include <math.h>
-
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -40,10 +38,4 @@ int64_t skv_rng_range(skv_rng *r, int64_t lo, int64_t hi) {
   do x = skv_rng_next(r);
   while (x >= limit);
   return lo + (int64_t)(x % span);
-}
-
-double skv_rng_normal(skv_rng *r) {
-  double u1 = skv_rng_uniform(r), u2 = skv_rng_uniform(r);
-  if (u1 < 0x1.0p-60) u1 = 0x1.0p-60; /* log(0) guard */
-  return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }

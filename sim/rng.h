@@ -20,8 +20,6 @@ uint64_t skv_rng_next(skv_rng *r);
 double skv_rng_uniform(skv_rng *r);
 /* Uniform integer in [lo, hi] (inclusive), lo <= hi. */
 int64_t skv_rng_range(skv_rng *r, int64_t lo, int64_t hi);
-/* Standard normal (Box-Muller; one value per call). */
-double skv_rng_normal(skv_rng *r);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-/* check_cli.c — the skv command line: answers and error paths (exit 2, one message, no partial output). */
+/* check_cli.c — the skv command line: answers and error paths (exit 2, one message, no partial output); sanitized children. */
 #include <check.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -189,10 +189,55 @@ START_TEST(every_help_agrees_with_readme) {
 }
 END_TEST
 
+/* ---- The children run sanitized, and a sanitizer error in one fails its test ---- */
+
+/* Whether the file at path holds the bytes of s. */
+static bool file_contains(const char *path, const char *s) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "%s: cannot open", path);
+  ck_assert(fseek(f, 0, SEEK_END) == 0);
+  const long size = ftell(f);
+  ck_assert(size >= 0 && fseek(f, 0, SEEK_SET) == 0);
+  char *buf = malloc((size_t)size + 1);
+  ck_assert(buf != NULL);
+  ck_assert_int_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+  fclose(f);
+  const size_t n = strlen(s);
+  bool found = false;
+  for (size_t i = 0; !found && i + n <= (size_t)size; i++) found = memcmp(buf + i, s, n) == 0;
+  free(buf);
+  return found;
+}
+
+START_TEST(the_skv_under_test_is_instrumented_by_asan_and_ubsan) {
+  /* instrumented code calls the runtimes' report functions: their names are in the binary */
+  ck_assert_msg(file_contains(skv_test_bin(), "__asan_report_"), "%s is not built with ASan", skv_test_bin());
+  ck_assert_msg(file_contains(skv_test_bin(), "__ubsan_handle_"), "%s is not built with UBSan", skv_test_bin());
+  ck_assert_int_eq(skv_test_run("version", out, sizeof out, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(a_sanitizer_error_in_a_child_fails_its_run) {
+  /* A child built as skv-san is, with one planted error, run as skv is: it dies (-1 or the shell's
+   * 128 + SIGABRT), never 0, 1 or 2, the codes the tests expect from skv, and the report is on stderr. */
+  static const struct {
+    const char *error, *report;
+  } cases[] = {
+      {"heap-overflow", "ERROR: AddressSanitizer: heap-buffer-overflow"},
+      {"signed-overflow", "runtime error: signed integer overflow"},
+      {"leak", "ERROR: LeakSanitizer: detected memory leaks"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const int rc = skv_test_exec("./sanitizer_canary", cases[i].error, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc != 0 && rc != 1 && rc != 2, "%s: exit %d", cases[i].error, rc);
+    ck_assert_msg(strstr(err, cases[i].report), "%s: stderr '%s' lacks '%s'", cases[i].error, err, cases[i].report);
+  }
+}
+END_TEST
+
 Suite *skv_suite_cli(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("plan");
-  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, plan_example_gives_3_splits_for_every_request);
   tcase_add_test(tc, plan_table_lists_every_request);
   tcase_add_test(tc, plan_bad_flags_exit_2_with_a_message);
@@ -202,5 +247,9 @@ Suite *skv_suite_cli(void) {
   tcase_add_test(tc, help_is_printed_with_exit_0);
   tcase_add_test(tc, every_help_agrees_with_readme);
   suite_add_tcase(s, tc);
+  TCase *san = tcase_create("sanitizers");
+  tcase_add_test(san, the_skv_under_test_is_instrumented_by_asan_and_ubsan);
+  tcase_add_test(san, a_sanitizer_error_in_a_child_fails_its_run);
+  suite_add_tcase(s, san);
   return s;
 }

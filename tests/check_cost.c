@@ -199,7 +199,6 @@ END_TEST
 Suite *skv_suite_cost(void) {
   Suite *s = suite_create("cost");
   TCase *tc = tcase_create("model");
-  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, large_batch_is_bandwidth_bound);
   tcase_add_test(tc, bytes_count_v_at_its_own_width_and_the_scales_apart);
   tcase_add_test(tc, a_wider_v_never_predicts_a_faster_decode);

@@ -479,6 +479,12 @@ START_TEST(layout_bad_flags_exit_2_with_a_message) {
   skv_test_usage_error("layout --demo --seqlen 0", "--seqlen");
   skv_test_usage_error("layout --demo --sms x", "--sms");
   skv_test_usage_error("layout --batch 4096 --hkv 256 --groups 64", "--batch");
+  /* the demo's work is bounded before it starts: the largest flags would run for days */
+  skv_test_usage_error("layout --demo --batch 4096 --hkv 256 --groups 64 --seqlen 65536 --prefix 65536",
+                       "--batch/--hkv/--groups/--seqlen/--prefix: the demo's work, requests x hq x (prefix + seqlen) "
+                       "x d = 1125899906842624, is more than its limit 2147483648");
+  /* the defaults' two batches (8 + 24, hq 32, d 128) over 1024 + 65536 keys: 8724152320 */
+  skv_test_usage_error("layout --demo --seqlen 65536", "= 8724152320, is more than its limit");
   skv_test_usage_error("layout --json=1", "--json");
   skv_test_usage_error("layout stray", "unexpected argument");
   ck_assert_int_eq(skv_test_run("layout --help", out, sizeof out, err, sizeof err), 0);
@@ -544,12 +550,10 @@ Suite *skv_suite_layout(void) {
   tcase_add_test(tab, write_layouts_are_bijections_onto_the_lse_buffer);
   suite_add_tcase(s, tab);
   TCase *demo = tcase_create("demo");
-  tcase_set_timeout(demo, 120);
   tcase_add_test(demo, demo_split_batch_is_wrong_before_the_fix_only);
   tcase_add_test(demo, demo_unsplit_batch_is_wrong_upstream_only);
   suite_add_tcase(s, demo);
   TCase *cli = tcase_create("cli");
-  tcase_set_timeout(cli, 120);
   tcase_add_test(cli, layout_json_lists_36_rows_4_wrong);
   tcase_add_test(cli, demo_default_error_above_1e_2_before_fix_below_1e_12_after);
   tcase_add_test(cli, layout_bad_flags_exit_2_with_a_message);

@@ -394,7 +394,6 @@ Suite *skv_suite_plan(void) {
   tcase_add_test(other, fixed_chunks_have_the_given_length);
   suite_add_tcase(s, other);
   TCase *inv = tcase_create("invariants");
-  tcase_set_timeout(inv, 120);
   tcase_add_test(inv, empty_kv_gets_one_empty_chunk);
   tcase_add_test(inv, every_policy_partitions_random_batches);
   tcase_add_test(inv, plan_rejects_bad_input_with_a_message);

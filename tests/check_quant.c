@@ -152,13 +152,11 @@ END_TEST
 Suite *skv_suite_quant(void) {
   Suite *s = suite_create("quant");
   TCase *tc = tcase_create("conversions");
-  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, every_e4m3_code_round_trips);
   tcase_add_test(tc, e4m3_rounds_to_nearest_even_and_saturates);
   tcase_add_test(tc, int8_rounds_to_nearest_even_and_clamps);
   suite_add_tcase(s, tc);
   TCase *sc = tcase_create("scales");
-  tcase_set_timeout(sc, 120);
   tcase_add_test(sc, dropping_any_one_scale_is_far_above_tolerance);
   tcase_add_test(sc, per_token_and_per_channel_scales_track_the_data);
   tcase_add_test(sc, int8_k_with_16_bit_v_keeps_v_exact);

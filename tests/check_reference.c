@@ -189,9 +189,6 @@ START_TEST(merge_of_two_empty_states_is_empty_not_nan) {
   skv_merge_states(4, a, -INFINITY, b, -INFINITY, o, &lse, false);
   ck_assert(isinf(lse) && lse < 0);
   for (int i = 0; i < 4; i++) ck_assert(o[i] == 0.0);
-  float fa[2] = {0, 0}, fo[2], fl;
-  skv_merge_states_f32(2, fa, -INFINITY, fa, -INFINITY, fo, &fl);
-  ck_assert(isinf(fl) && fl < 0 && fo[0] == 0.0f && fo[1] == 0.0f);
 }
 END_TEST
 
@@ -226,7 +223,6 @@ END_TEST
 Suite *skv_suite_reference(void) {
   Suite *s = suite_create("reference");
   TCase *tc = tcase_create("attention");
-  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, reference_matches_naive_attention_with_causal_mask);
   tcase_add_test(tc, causal_mask_hides_future_keys);
   tcase_add_test(tc, empty_kv_gives_minus_inf_and_zero);

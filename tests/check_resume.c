@@ -334,7 +334,6 @@ Suite *skv_suite_resume(void) {
   Suite *s = suite_create("resume");
   TCase *tc = tcase_create("resume");
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 600);
   tcase_add_test(tc, csv_fields_with_commas_quotes_and_newlines_round_trip);
   tcase_add_test(tc, interrupted_and_resumed_runs_equal_an_uninterrupted_one);
   tcase_add_test(tc, half_written_last_row_is_dropped_and_run_again);

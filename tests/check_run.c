@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "csv.h"
 #include "npy.h"
 #include "skv_cmd.h"
@@ -30,16 +30,10 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
+/* skv ARGS: its exit code, its stderr in errbuf (its stdout is not looked at). */
 static int run_cmd(const char *args, char *errbuf, size_t errlen) {
-  const char *bin = getenv("SKV_BIN") ? getenv("SKV_BIN") : "./skv";
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s", bin, args, tmp_path("stderr.txt"));
-  int status = system(cmd);
-  FILE *e = fopen(tmp_path("stderr.txt"), "r");
-  size_t n = e ? fread(errbuf, 1, errlen - 1, e) : 0;
-  errbuf[n] = '\0';
-  if (e) fclose(e);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  static char out[1 << 16];
+  return skv_test_run(args, out, sizeof out, errbuf, errlen);
 }
 
 /* skv run on tmp/<suite> with the project's GPU models into tmp/run, with more flags; its exit code. */
@@ -330,6 +324,28 @@ START_TEST(npy_header_is_numpy_format_1_0) {
 }
 END_TEST
 
+START_TEST(an_atomic_write_that_fails_keeps_the_old_file_and_leaves_no_temporary) {
+  char err[1300], text[16] = {0};
+  struct stat st;
+  ck_assert_msg(skv_write_file_atomic(tmp_path("f.txt"), "old", 3, err, sizeof err), "%s", err);
+  skv_atomic_file a;
+  ck_assert_msg(skv_atomic_open(&a, tmp_path("f.txt"), err, sizeof err), "%s", err);
+  fputs("half", a.f);
+  ck_assert(!skv_atomic_commit(&a, false, err, sizeof err)); /* the writer gave up */
+  ck_assert(stat(tmp_path("f.txt.tmp"), &st) != 0);
+  FILE *f = fopen(tmp_path("f.txt"), "r");
+  ck_assert(f != NULL);
+  ck_assert_int_eq(fread(text, 1, sizeof text - 1, f), 3);
+  fclose(f);
+  ck_assert_str_eq(text, "old");
+  /* a directory that does not exist: the message names the temporary */
+  ck_assert(!skv_write_file_atomic(tmp_path("no/f.txt"), "x", 1, err, sizeof err));
+  char want[600];
+  snprintf(want, sizeof want, "%s: No such file or directory", tmp_path("no/f.txt.tmp"));
+  ck_assert_str_eq(err, want);
+}
+END_TEST
+
 START_TEST(points_zip_keys_and_the_sweep_multiplies_them) {
   write_file(tmp_path("p.yaml"), "name: p\ndescription: x\nsweep:\n  hkv: [1, 2]\n  points:\n    - {batch: 1, seqlen: 10}\n"
                                  "    - {batch: 4, seqlen: 20}\n    - {batch: 2, seqlen: {dist: list, values: [5, 6]}}\n"
@@ -364,7 +380,6 @@ Suite *skv_suite_run(void) {
   Suite *s = suite_create("run");
   TCase *tc = tcase_create("sim");
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, sim_run_writes_rows_meta_and_plots);
   tcase_add_test(tc, resume_runs_only_the_missing_configurations);
   tcase_add_test(tc, bad_suites_fail_with_a_position_before_any_work);
@@ -374,6 +389,7 @@ Suite *skv_suite_run(void) {
   tcase_add_test(tc, a_failed_plot_fails_the_run_and_the_others_are_drawn);
   tcase_add_test(tc, dump_writes_npy_inputs_outputs_and_the_plan);
   tcase_add_test(tc, npy_header_is_numpy_format_1_0);
+  tcase_add_test(tc, an_atomic_write_that_fails_keeps_the_old_file_and_leaves_no_temporary);
   tcase_add_test(tc, points_zip_keys_and_the_sweep_multiplies_them);
   suite_add_tcase(s, tc);
   return s;

@@ -3,8 +3,10 @@
 #include <stdlib.h>
 
 #include "suites.h"
+#include "timeout.h"
 
 int main(void) {
+  skv_test_timeout_init();
   SRunner *sr = srunner_create(NULL);
   for (size_t i = 0; skv_test_suites[i]; i++) srunner_add_suite(sr, skv_test_suites[i]());
   srunner_run_all(sr, CK_NORMAL);

@@ -8,11 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int skv_test_run(const char *args, char *out, size_t outlen, char *errbuf, size_t errlen) {
-  const char *bin = getenv("SKV_BIN") ? getenv("SKV_BIN") : "./skv";
-  char errpath[64], cmd[2048];
+const char *skv_test_bin(void) { return getenv("SKV_BIN") ? getenv("SKV_BIN") : "./skv-san"; }
+
+int skv_test_exec(const char *bin, const char *args, char *out, size_t outlen, char *errbuf, size_t errlen) {
+  char errpath[64], cmd[4096];
   snprintf(errpath, sizeof errpath, "skv_test_stderr_%ld.txt", (long)getpid()); /* one per test process */
-  snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin, args, errpath);
+  ck_assert((size_t)snprintf(cmd, sizeof cmd, "%s %s %s 2>%s", SKV_TEST_CHILD_ENV, bin, args, errpath) < sizeof cmd);
   FILE *p = popen(cmd, "r");
   ck_assert(p != NULL);
   size_t n = fread(out, 1, outlen - 1, p);
@@ -27,6 +28,10 @@ int skv_test_run(const char *args, char *out, size_t outlen, char *errbuf, size_
   fclose(e);
   remove(errpath);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int skv_test_run(const char *args, char *out, size_t outlen, char *errbuf, size_t errlen) {
+  return skv_test_exec(skv_test_bin(), args, out, outlen, errbuf, errlen);
 }
 
 void skv_test_usage_error(const char *args, const char *needle) {

@@ -22,6 +22,7 @@
 #include "run.h"
 #include "skv_kernels.h"
 #include "workload.h"
+#include "../timeout.h"
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
@@ -892,15 +893,14 @@ int main(void) {
   }
   struct cudaDeviceProp prop;
   if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) printf("GPU tests on %s (%d SMs)\n", prop.name, prop.multiProcessorCount);
+  skv_test_timeout_init();
   Suite *s = suite_create("gpu");
   TCase *smoke = tcase_create("smoke");
-  tcase_set_timeout(smoke, 900);
   tcase_add_test(smoke, smoke_split_and_single_chunk_paths);
   tcase_add_test(smoke, rotation_replicates_per_token_scales);
   tcase_add_test(smoke, cta_timelines_are_complete_and_leave_outputs_unchanged);
   suite_add_tcase(s, smoke);
   TCase *acc = tcase_create("accuracy");
-  tcase_set_timeout(acc, 900);
   tcase_add_test(acc, decode_matches_reference_across_policies_dims_pages_groups);
   tcase_add_test(acc, decode_matches_reference_on_the_benchmark_shape);
   tcase_add_test(acc, empty_kv_gives_minus_inf_and_zero_on_the_gpu);
@@ -909,13 +909,11 @@ int main(void) {
   tcase_add_test(acc, quantized_variants_match_the_dequantized_reference_and_use_every_scale);
   suite_add_tcase(s, acc);
   TCase *det = tcase_create("determinism");
-  tcase_set_timeout(det, 300);
   tcase_add_test(det, same_plan_twice_gives_the_same_bits);
   tcase_add_test(det, fixed_policy_is_batch_invariant_bitwise);
   tcase_add_test(det, fa2_batch_dependence_is_predicted_and_shown);
   suite_add_tcase(s, det);
   TCase *misc = tcase_create("data+reference");
-  tcase_set_timeout(misc, 300);
   tcase_add_test(misc, device_fill_matches_host_generator_bits);
   tcase_add_test(misc, gpu_fp32_reference_matches_cpu_reference);
   tcase_add_test(misc, unsupported_combinations_are_refused_before_launch);
