@@ -5,6 +5,7 @@
 # with SKV_STEPS (default "info tests sanitize bench"); each step's output is also in $OUT/<step>.log.
 # SKV_BENCH_ARGS, SKV_QUANT_POLICIES, SKV_QUANT_COMBINE, SKV_SUITES, SKV_NCU_GRID/POLICY/ARGS tune the steps;
 # SKV_TIMELINE=1 adds --timeline to the bench steps (CTA timelines, packed as timelines.tar.gz).
+# Steps: info tests sanitize bench bench_quant suites ncu ncu_banks.
 set -u
 OUT=${OUT:-/tmp/skv-out}
 mkdir -p "$OUT"
@@ -49,6 +50,20 @@ for step in $STEPS; do
         "$BIN/skv" bench decode --no-cupti --grid ${SKV_NCU_GRID:-128x8192} --policies ${SKV_NCU_POLICY:-fa2} --repeat 20 ${SKV_NCU_ARGS:-} \
         >"$OUT/ncu.log" 2>&1
       grep -E "Duration|Memory Throughput|DRAM Throughput|Achieved Occupancy|Registers|Eligible|Issued Warp|No Eligible|Theoretical Occ|L2 Hit|Stall" "$OUT/ncu.log" | head -40 ;;
+    ncu_banks)
+      # Shared-memory bank conflicts of the decode kernel per cache type (README's "bank-conflict-free"
+      # claim about the byte-swizzled 8-bit tiles and the 16-bit swizzle): Nsight Compute's L1/shared
+      # counters of one launch at 32x16384 under fa2 (one chunk per request: no combine launch).
+      m=l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_st.sum
+      m=$m,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_st.sum
+      m=$m,smsp__sass_inst_executed_op_shared_ld.sum,smsp__sass_inst_executed_op_shared_st.sum,smsp__sass_inst_executed_op_ldsm.sum
+      for kv in bf16 fp8_e4m3 int8; do
+        ncu --clock-control none --kernel-name regex:decode_kernel --launch-skip 2 --launch-count 1 --metrics "$m" \
+          "$BIN/skv" bench decode --no-cupti --grid 32x16384 --policies fa2 --kv-dtype $kv --repeat 20 --warmup 1 \
+          --combine kernel >"$OUT/ncu-banks-$kv.log" 2>&1
+        echo "ncu $kv: exit $?"
+        grep -E "decode_kernel|bank_conflicts|wavefronts|inst_executed" "$OUT/ncu-banks-$kv.log" | head -12
+      done ;;
     *) echo "unknown step $step" ;;
   esac
 done
