@@ -49,10 +49,13 @@ NVCCFLAGS := -O3 -std=c++17 $(CU_ARCH) -lineinfo -Xcompiler -Wall,-Wextra -Werro
              -Isim -Ikernels -D_DEFAULT_SOURCE
 
 SIM_SRC := $(sort $(wildcard sim/*.c))
-HARNESS_ALL := $(sort $(wildcard harness/*.c))
-# harness/gpu_*.c need the CUDA runtime; harness/nogpu.c stands in for them in a CPU-only build.
-HARNESS_GPU := $(filter harness/gpu_%.c,$(HARNESS_ALL))
-HARNESS_CPU := $(filter-out harness/gpu_%.c harness/nogpu.c harness/main.c,$(HARNESS_ALL))
+# harness/ is one folder per module (docs/architecture.md): harness/gpu/ is everything that calls the
+# CUDA runtime or CUPTI; harness/nogpu/ stands in for it in a CPU-only build; harness/cli/main.c is
+# the program's entry (the GPU tests link the rest without it).
+HARNESS_ALL := $(sort $(wildcard harness/*/*.c))
+HARNESS_GPU := $(filter harness/gpu/%.c,$(HARNESS_ALL))
+HARNESS_NOGPU := $(filter harness/nogpu/%.c,$(HARNESS_ALL))
+HARNESS_CPU := $(filter-out harness/gpu/%.c harness/nogpu/%.c harness/cli/main.c,$(HARNESS_ALL))
 CU_SRC := $(sort $(wildcard kernels/*.cu))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 GPU_TEST_SRC := $(sort $(wildcard tests/gpu/*.c))
@@ -68,7 +71,7 @@ ifeq ($(GPU),1)
   LINK_LIBS := -cudart static -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/extras/CUPTI/lib64 -lcupti -ldl -lrt -lpthread -lm \
                -Xlinker -rpath -Xlinker $(CUDA_HOME)/lib64 -Xlinker -rpath -Xlinker $(CUDA_HOME)/extras/CUPTI/lib64
 else
-  HARNESS_SRC := $(HARNESS_CPU) $(wildcard harness/nogpu.c)
+  HARNESS_SRC := $(HARNESS_CPU) $(HARNESS_NOGPU)
   CU_OBJ :=
   LINK := $(CC)
   LINK_LIBS := -lm
@@ -78,11 +81,11 @@ endif
 OBJ := $(BUILD)/obj-$(if $(filter 1,$(GPU)),gpu,cpu)
 SIM_OBJ := $(SIM_SRC:%.c=$(OBJ)/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(OBJ)/%.o)
-MAIN_OBJ := $(OBJ)/harness/main.o
+MAIN_OBJ := $(OBJ)/harness/cli/main.o
 
 # Test build: sim/ and the CPU harness under ASan/UBSan, always CPU-only (BASE_CPPFLAGS: no SKV_WITH_CUDA).
 SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
-           $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard harness/nogpu.c))
+           $(HARNESS_NOGPU:%.c=$(BUILD)/san/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 
 .PHONY: FORCE all deps run test test-gpu test-gpu-or-skip test-cpu test-smoke test-conversions test-occupancy kernels \
@@ -137,7 +140,7 @@ $(BUILD)/skv: $(MAIN_OBJ) $(HARNESS_OBJ) $(SIM_OBJ) $(CU_OBJ) $(OBJ)/version.o $
 $(BUILD)/skv_tests: $(TEST_OBJ) $(SAN_OBJ) $(BUILD)/san/version.o $(BUILD)/skv-san $(BUILD)/sanitizer_canary
 	$(CC) $(SANFLAGS) -o $@ $(filter %.o,$^) $(YAML_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/skv-san: $(BUILD)/san/harness/main.o $(SAN_OBJ) $(BUILD)/san/version.o
+$(BUILD)/skv-san: $(BUILD)/san/harness/cli/main.o $(SAN_OBJ) $(BUILD)/san/version.o
 	$(CC) $(SANFLAGS) -o $@ $^ $(YAML_LIBS) -lm
 
 $(BUILD)/sanitizer_canary: $(BUILD)/san/tests/canary/sanitizer_canary.o
@@ -234,8 +237,8 @@ run: deps
 	$(BUILD)/skv run experiments/default.yaml
 
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := tests/fuzz/fuzz_suite.c harness/suite.c harness/gpus.c harness/yaml_doc.c $(SIM_SRC)
-$(BUILD)/fuzz_suite: $(FUZZ_SRC) $(wildcard sim/*.h harness/suite.h harness/gpus.h harness/yaml_doc.h)
+FUZZ_SRC := tests/fuzz/fuzz_suite.c $(wildcard harness/suite/*.c) $(SIM_SRC)
+$(BUILD)/fuzz_suite: $(FUZZ_SRC) $(wildcard sim/*.h harness/suite/*.h)
 	@mkdir -p $(BUILD)
 	clang -g -O1 -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Isim -Iharness -D_DEFAULT_SOURCE $(FUZZ_SRC) $(YAML_LIBS) -lm -o $@

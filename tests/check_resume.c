@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csv.h"
+#include "out/csv.h"
 #include "skv_cmd.h"
 #include "suites.h"
 

@@ -6,11 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
-#include "csv.h"
-#include "npy.h"
+#include "out/atomic_file.h"
+#include "out/csv.h"
+#include "out/npy.h"
 #include "skv_cmd.h"
-#include "suite.h"
+#include "suite/suite.h"
 #include "suites.h"
 
 static char tmpdir[256];

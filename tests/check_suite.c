@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "cost_model.h"
-#include "gpus.h"
-#include "suite.h"
+#include "suite/gpus.h"
+#include "suite/suite.h"
 #include "suites.h"
 
 /* ---- A temporary directory per test ---- */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cta_timeline.h"
+#include "prof/cta_timeline.h"
 #include "suites.h"
 
 /* Four CTAs on SMs 0 and 3 (times in ns), 10 bytes per token:

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gpus.h"
-#include "suite.h"
+#include "suite/gpus.h"
+#include "suite/suite.h"
 
 static char path[64];
 /* Two models to check gpu_model names against (the real file's numbers do not matter here). */

@@ -9,17 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "args.h"
+#include "cli/args.h"
 #include "cost_model.h"
-#include "cta_timeline.h"
+#include "prof/cta_timeline.h"
 #include "invariance.h"
-#include "gpu_exec.h"
+#include "gpu/gpu_exec.h"
 #include "lse_layout.h"
-#include "numerics.h"
+#include "check/numerics.h"
 #include "plan.h"
 #include "reference.h"
 #include "rng.h"
-#include "run.h"
+#include "runner/run.h"
 #include "skv_kernels.h"
 #include "workload.h"
 #include "../timeout.h"

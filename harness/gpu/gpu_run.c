@@ -1,0 +1,274 @@
+/* gpu_run.c — one `skv run` configuration on the GPU: checks (numerics, bitwise repeat, batch invariance, LSE layout), then timing. */
+#include <cuda_runtime_api.h>
+#include <cupti.h>
+#include <math.h>
+#include <nvtx3/nvToolsExt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_check.h"
+#include "gpu/gpu_ceiling.h"
+#include "gpu/gpu_cupti.h"
+#include "gpu/gpu_exec.h"
+#include "gpu/gpu_timing.h"
+#include "check/numerics.h"
+#include "runner/run.h"
+
+/* ---- session ---- */
+
+bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
+  if (!skv_gpu_present()) {
+    snprintf(err, errlen, "no CUDA device");
+    return false;
+  }
+  if (!skv_gpu_info_get(&s->info, err, errlen)) return false;
+  if (use_cupti && !skv_cupti_start(err, errlen)) return false;
+  s->use_cupti = use_cupti;
+  s->info.cupti_version = use_cupti ? (int32_t)skv_cupti_version() : 0;
+  /* The in-run ceilings on 2 GiB (less on a small GPU: at most a quarter of the memory). */
+  int64_t bytes = (int64_t)2 << 30;
+  if (bytes > s->info.mem_bytes / 8) bytes = s->info.mem_bytes / 8 / 16 * 16;
+  skv_ceilings c;
+  if (!skv_gpu_measure_ceilings(bytes, 10, &c, err, errlen)) return false;
+  s->read_tbps = c.read_tbps;
+  s->copy_tbps = c.copy_tbps;
+  s->free_bytes = skv_gpu_free_bytes(err, errlen);
+  return s->free_bytes >= 0;
+}
+
+void skv_gpu_session_end(skv_gpu_session *s) {
+  if (s->use_cupti) skv_cupti_stop();
+}
+
+void skv_nvtx_push(const char *name) {
+  static nvtxDomainHandle_t domain;
+  if (!domain) domain = nvtxDomainCreateA("skv");
+  nvtxEventAttributes_t a;
+  memset(&a, 0, sizeof a);
+  a.version = NVTX_VERSION;
+  a.size = NVTX_EVENT_ATTRIB_STRUCT_SIZE;
+  a.messageType = NVTX_MESSAGE_TYPE_ASCII;
+  a.message.ascii = name;
+  nvtxDomainRangePushEx(domain, &a);
+}
+
+void skv_nvtx_pop(void) {
+  static nvtxDomainHandle_t domain;
+  if (!domain) domain = nvtxDomainCreateA("skv"); /* the same handle: domains are registered by name */
+  nvtxDomainRangePop(domain);
+}
+
+uint64_t skv_trace_clock_ns(void) {
+  uint64_t t = 0;
+  return cuptiGetTimestamp(&t) == CUPTI_SUCCESS ? t : 0;
+}
+
+/* ---- memory ---- */
+
+int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_bytes) {
+  int64_t pages = 0;
+  for (int32_t r = 0; r < b->num_requests; r++) pages += skv_batch_pages(b, r);
+  const int64_t pool = pages * b->page_size * b->num_kv_heads * b->head_dim;
+  const int64_t kv = pool * (skv_dtype_size(b->kv_dtype) + skv_dtype_size(b->v_dtype));
+  const int64_t replicas = kv >= 4 * l2_bytes || kv == 0 ? 1 : (4 * l2_bytes + kv - 1) / kv;
+  const int64_t out = (int64_t)b->num_requests * b->num_q_heads * (b->head_dim * 6 + 8);
+  const int64_t ref = (int64_t)b->num_requests * b->num_q_heads * (skv_batch_max_kvlen(b) + b->head_dim + 1) * 4;
+  return kv * (replicas + 1) + out + ref + p->scratch_o_bytes + p->scratch_lse_bytes + p->num_work * 64 +
+         (64ll << 20);
+}
+
+/* ---- one job ---- */
+
+static bool run_once(const skv_gpu_batch *g, const skv_gpu_plan *gp, void *o, float *lse, char *err, size_t errlen) {
+  return skv_gpu_poison(g, err, errlen) && skv_gpu_run(g, gp, 0, err, errlen) &&
+         skv_gpu_download(g, o, lse, err, errlen);
+}
+
+/* The GPU fp32 reference for every request (configurations too large for the CPU reference). */
+static bool fp32_reference(const skv_gpu_batch *g, const void *o, const float *lse, skv_numerics *num, char *err,
+                           size_t errlen) {
+  const skv_decode_problem *p = &g->prob;
+  float *d_s = NULL, *d_o = NULL, *d_l = NULL;
+  const size_t ns = (size_t)g->lse_elems * (size_t)(g->max_kvlen > 0 ? g->max_kvlen : 1);
+  SKV_CUDA_TRY_B(cudaMalloc((void **)&d_s, ns * sizeof(float)));
+  bool ok = cudaMalloc((void **)&d_o, (size_t)g->o_elems * sizeof(float)) == cudaSuccess &&
+            cudaMalloc((void **)&d_l, (size_t)g->lse_elems * sizeof(float)) == cudaSuccess;
+  float *ho = malloc(sizeof(float) * (size_t)g->o_elems), *hl = malloc(sizeof(float) * (size_t)g->lse_elems);
+  if (!ok || !ho || !hl) {
+    snprintf(err, errlen, "fp32 reference: out of memory");
+    ok = false;
+  }
+  if (ok) ok = skv_ref_fp32_launch(p, g->d_kvlen, g->max_kvlen, d_s, d_o, d_l, 0, err, errlen) == 0;
+  if (ok) {
+    cudaError_t e = cudaMemcpy(ho, d_o, (size_t)g->o_elems * sizeof(float), cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess) e = cudaMemcpy(hl, d_l, (size_t)g->lse_elems * sizeof(float), cudaMemcpyDeviceToHost);
+    if (e != cudaSuccess) {
+      snprintf(err, errlen, "%s:%d: fp32 reference: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+      ok = false;
+    }
+  }
+  if (ok)
+    skv_numerics_vs_fp32(p->num_requests, p->num_q_heads, p->num_kv_heads, p->head_dim, p->o_dtype, o, lse,
+                         &p->lse_layout, ho, hl, num);
+  cudaFree(d_s), cudaFree(d_o), cudaFree(d_l);
+  free(ho), free(hl);
+  return ok;
+}
+
+/* Request 0 alone, on the batch's device pools: are its O and LSE the same bits? */
+static bool batch_invariance(const skv_gpu_job *job, const skv_gpu_batch *g, const uint16_t *o, const float *lse,
+                             skv_check *out, char *err, size_t errlen) {
+  skv_workload one;
+  if (!skv_workload_extract(job->w, 0, &one, err, errlen)) return false;
+  skv_plan p1;
+  skv_gpu_batch g1;
+  skv_gpu_plan gp1;
+  bool ok = skv_plan_build(&one.batch, job->cfg->policy, &job->cfg->opts, job->plan->num_sms, &p1, err, errlen);
+  if (ok) {
+    ok = skv_gpu_batch_borrow(g, &one, &g1, err, errlen);
+    if (ok) {
+      ok = skv_gpu_plan_upload(&p1, one.page_indptr, &gp1, err, errlen);
+      if (ok) {
+        const int64_t hq = g->prob.num_q_heads, d = g->prob.head_dim, B = g->prob.num_requests;
+        uint16_t *o1 = malloc(sizeof(uint16_t) * (size_t)(hq * d));
+        float *l1 = malloc(sizeof(float) * (size_t)hq);
+        ok = o1 && l1 && run_once(&g1, &gp1, o1, l1, err, errlen);
+        if (ok) {
+          bool same = memcmp(o1, o, sizeof(uint16_t) * (size_t)(hq * d)) == 0; /* request 0's rows come first */
+          for (int64_t h = 0; h < hq && same; h++) same = memcmp(&l1[h], &lse[h * B], sizeof(float)) == 0;
+          *out = same ? SKV_CHECK_YES : SKV_CHECK_NO;
+        }
+        free(o1), free(l1);
+        skv_gpu_plan_free(&gp1);
+      }
+      skv_gpu_batch_free(&g1);
+    }
+    skv_plan_free(&p1);
+  }
+  skv_workload_free(&one);
+  return ok;
+}
+
+bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_row *row, char *err, size_t errlen) {
+  const skv_config *c = job->cfg;
+  const skv_workload *w = job->w;
+  const skv_batch *b = &w->batch;
+  skv_gpu_batch g;
+  skv_gpu_plan gp;
+  if (!skv_gpu_batch_upload(w, NULL, &g, err, errlen)) return false;
+  if (!skv_gpu_plan_upload(job->plan, w->page_indptr, &gp, err, errlen)) {
+    skv_gpu_batch_free(&g);
+    return false;
+  }
+  const int64_t no = g.o_elems, nl = g.lse_elems;
+  uint16_t *o = malloc(sizeof(uint16_t) * (size_t)no), *o2 = malloc(sizeof(uint16_t) * (size_t)no);
+  float *lse = malloc(sizeof(float) * (size_t)nl), *lse2 = malloc(sizeof(float) * (size_t)nl);
+  double *logical = malloc(sizeof(double) * (size_t)nl), *delivered = malloc(sizeof(double) * (size_t)nl);
+  bool ok = o && o2 && lse && lse2 && logical && delivered;
+  if (!ok) snprintf(err, errlen, "gpu run: out of memory");
+
+  /* 1. Run once on poisoned outputs; everything must be written. */
+  if (ok) ok = run_once(&g, &gp, o, lse, err, errlen);
+  if (ok) row->unwritten = skv_count_nan(g.prob.o_dtype, o, no, lse, nl);
+
+  /* 2. Numerics: the double CPU reference where affordable, else the GPU fp32 reference (the
+   * quantization error, quant_o_rel_err, needs the CPU's unquantized values: left empty then). */
+  if (ok && job->suite->check_reference) {
+    skv_numerics num;
+    if (job->cpu_reference) {
+      /* The kernel against the dequantized reference with every scale (its arithmetic alone); the
+       * quantization error against the unquantized values, or, when the suite drops a scale to
+       * emulate a kernel that ignored it, what that bug costs. */
+      const skv_workload correct = skv_workload_view_correct(w), truth = skv_workload_view_unquantized(w);
+      ok = skv_numerics_vs_reference(&correct, g.prob.o_dtype, o, lse, &g.prob.lse_layout, NULL, 0, &num);
+      snprintf(row->reference, sizeof row->reference, "cpu-double");
+      const bool dropped = w->opts.quant.drop_q_scale || w->opts.quant.drop_k_scale || w->opts.quant.drop_v_scale;
+      const bool quant = dropped || g.prob.q_dtype == SKV_FP8_E4M3 || g.prob.k_dtype == SKV_FP8_E4M3 ||
+                         g.prob.k_dtype == SKV_INT8;
+      skv_numerics qn;
+      if (ok && quant)
+        ok = dropped ? skv_numerics_ref_vs_ref(w, &truth, &qn)
+                     : skv_numerics_vs_reference(&truth, g.prob.o_dtype, o, lse, &g.prob.lse_layout, NULL, 0, &qn);
+      if (ok && quant) row->quant_o_rel_err = qn.o_rel_l2;
+      if (!ok) snprintf(err, errlen, "reference: out of memory");
+    } else { /* too large for the CPU: the fp32 GPU reference, which reads every cache type */
+      ok = fp32_reference(&g, o, lse, &num, err, errlen);
+      snprintf(row->reference, sizeof row->reference, "gpu-fp32");
+    }
+    if (ok) {
+      row->o_rel_err = num.o_rel_l2;
+      row->o_max_abs = num.o_max_abs;
+      row->lse_max_abs = num.lse_max_abs;
+    }
+  }
+
+  /* 3. The same plan again: the same bits. */
+  if (ok && job->suite->check_bitwise_repeat) {
+    ok = run_once(&g, &gp, o2, lse2, err, errlen);
+    if (ok)
+      row->bitwise_repeat = memcmp(o, o2, sizeof(uint16_t) * (size_t)no) == 0 &&
+                                    memcmp(lse, lse2, sizeof(float) * (size_t)nl) == 0
+                                ? SKV_CHECK_YES
+                                : SKV_CHECK_NO;
+  }
+
+  /* 4. Request 0 alone vs inside the batch. */
+  if (ok && job->suite->check_batch_invariance && b->num_requests > 1)
+    ok = batch_invariance(job, &g, o, lse, &row->batch_invariant, err, errlen);
+
+  /* 5. The configured LSE layout and host path: does the caller get the logical LSE? */
+  skv_layout layout;
+  skv_check predicted;
+  if (ok) ok = skv_run_lse_setup(c, b, job->plan, &layout, &predicted, err, errlen);
+  if (ok && predicted != SKV_CHECK_NA) {
+    const skv_layout L = g.prob.lse_layout;
+    const int64_t G = skv_batch_group(b);
+    for (int64_t r = 0; r < b->num_requests; r++) /* the logical run's LSE in (b, h, m) order */
+      for (int64_t h = 0; h < b->num_kv_heads; h++)
+        for (int64_t m = 0; m < G; m++) logical[(r * b->num_kv_heads + h) * G + m] = lse[skv_layout_offset3(&L, r, h, m)];
+    g.prob.lse_layout = layout;
+    ok = run_once(&g, &gp, o2, lse2, err, errlen) && skv_run_lse_deliver(c, b, job->plan, lse2, delivered, err, errlen);
+    g.prob.lse_layout = L;
+    if (ok) row->lse_correct = memcmp(logical, delivered, sizeof(double) * (size_t)nl) == 0 ? SKV_CHECK_YES : SKV_CHECK_NO;
+  }
+
+  /* 6. --dump: the pools as the device holds them. */
+  if (ok && job->dump_dir) {
+    const size_t kb = (size_t)g.pool_elems * (size_t)skv_dtype_size(g.prob.k_dtype);
+    const size_t vb = (size_t)g.pool_elems * (size_t)skv_dtype_size(g.prob.v_dtype);
+    void *k = malloc(kb > 0 ? kb : 1), *v = malloc(vb > 0 ? vb : 1);
+    ok = k && v && cudaMemcpy(k, g.prob.d_k, kb, cudaMemcpyDeviceToHost) == cudaSuccess &&
+         cudaMemcpy(v, g.prob.d_v, vb, cudaMemcpyDeviceToHost) == cudaSuccess;
+    if (!ok) snprintf(err, errlen, "dump: copying the pools failed");
+    if (ok) ok = skv_run_dump(job->dump_dir, w, job->plan, k, v, o, g.prob.o_dtype, lse, &g.prob.lse_layout, err, errlen);
+    free(k), free(v);
+  }
+
+  /* 7. Timing over pool replicas past the L2. */
+  if (ok && job->suite->repeat > 0) {
+    skv_gpu_rotation rot;
+    skv_timing t;
+    ok = skv_gpu_rotation_make(&g, w, s->info.l2_bytes, &rot, err, errlen);
+    if (ok) {
+      ok = skv_gpu_time(&g, &gp, &rot, job->suite->warmup, job->suite->repeat, s->use_cupti, job->ext_id, job->trace,
+                        &t, err, errlen);
+      skv_gpu_rotation_free(&rot);
+    }
+    if (ok) {
+      snprintf(row->timer, sizeof row->timer, "%s", t.cupti ? "cupti" : "events");
+      row->decode_us = t.decode_us;
+      row->combine_us = t.combine_us;
+      row->total_us = t.total_us;
+      row->total_min_us = t.total_min_us;
+      row->total_max_us = t.total_max_us;
+      row->tbps = (double)(g.kv_read.kv + g.kv_read.scales) / (t.total_us * 1e-6) / 1e12;
+      row->read_ceiling_tbps = s->read_tbps;
+      row->frac_of_read_ceiling = row->tbps / s->read_tbps;
+    }
+  }
+  free(o), free(o2), free(lse), free(lse2), free(logical), free(delivered);
+  skv_gpu_plan_free(&gp);
+  skv_gpu_batch_free(&g);
+  return ok;
+}

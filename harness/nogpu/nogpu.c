@@ -1,0 +1,39 @@
+/* nogpu.c — the GPU side of skv in a build without CUDA: it says so; `skv run` then simulates. */
+#include <stdio.h>
+
+#include "gpu/bench.h"
+#include "gpu/gpu_info.h"
+#include "runner/run.h"
+
+#define NO_CUDA "this skv was built without CUDA (no nvcc at build time)"
+
+int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
+  (void)o, (void)out;
+  fprintf(stderr, "skv bench: %s; rebuild on a host with the CUDA toolkit to run the benchmark\n", NO_CUDA);
+  return 1;
+}
+
+bool skv_gpu_present(void) { return false; }
+
+bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t errlen) {
+  (void)use_cupti, (void)s;
+  snprintf(err, errlen, "%s", NO_CUDA);
+  return false;
+}
+
+void skv_gpu_session_end(skv_gpu_session *s) { (void)s; }
+
+int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_bytes) {
+  (void)b, (void)p, (void)l2_bytes;
+  return 0;
+}
+
+bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_row *row, char *err, size_t errlen) {
+  (void)s, (void)job, (void)row;
+  snprintf(err, errlen, "%s", NO_CUDA);
+  return false;
+}
+
+void skv_nvtx_push(const char *name) { (void)name; }
+void skv_nvtx_pop(void) {}
+uint64_t skv_trace_clock_ns(void) { return 0; }
