@@ -629,3 +629,7 @@ bool skv_lse_demo_run(const skv_lse_demo_config *c, skv_lse_demo_result *res, ch
   skv_batch_free(&suf);
   return ok;
 }
+
+skv_layout skv_lse_layout_logical(int64_t num_requests, int64_t num_kv_heads, int64_t group) {
+  return skv_layout3(num_requests, num_kv_heads, group, 1, group * num_requests, num_requests);
+}

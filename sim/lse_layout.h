@@ -66,6 +66,11 @@ bool skv_lse_write_layout(skv_lse_kernel k, bool ngroups_swapped, bool unpadded_
  * for offset (h * sq + m) * b + b; otherwise the layout itself, "(3,2,4):(..)". */
 void skv_lse_axis_order(const skv_layout *l, char *buf, size_t len);
 
+/* The logical LSE of a decode batch, [hq, B] row-major as merge_attn_states reads it, as a layout
+ * over (request, KV head, g): element (r, h, g) at (h * group + g) * num_requests + r. The lab's
+ * kernels write it so unless a configuration asks for one of FA2's layouts. */
+skv_layout skv_lse_layout_logical(int64_t num_requests, int64_t num_kv_heads, int64_t group);
+
 /* ---- A host tensor: torch semantics over a buffer of doubles ---- */
 
 /* Storage plus a view (sizes and strides, logical order row-major), as a

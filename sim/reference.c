@@ -65,8 +65,7 @@ bool skv_ref_states(const skv_workload *w, int32_t r, int32_t kv_head, int64_t k
   return true;
 }
 
-/* Scatter one (request, kv head) state block into the batch outputs. */
-static void scatter(const skv_workload *w, int32_t r, int32_t kv_head, const double *so, const double *slse,
+void skv_ref_scatter(const skv_workload *w, int32_t r, int32_t kv_head, const double *so, const double *slse,
                     bool base2, double *o, double *lse) {
   const skv_batch *b = &w->batch;
   const int32_t d = b->head_dim, g = skv_batch_group(b), hq = b->num_q_heads;
@@ -91,40 +90,14 @@ bool skv_ref_attention(const skv_workload *w, bool base2, double *o, double *lse
   for (int32_t r = 0; r < b->num_requests && ok; r++)
     for (int32_t h = 0; h < b->num_kv_heads && ok; h++) {
       ok = skv_ref_states(w, r, h, 0, b->kvlen[r], so, sl);
-      if (ok) scatter(w, r, h, so, sl, base2, o, lse);
+      if (ok) skv_ref_scatter(w, r, h, so, sl, base2, o, lse);
     }
   free(so), free(sl);
   return ok;
 }
 
-bool skv_ref_plan_states(const skv_workload *w, const skv_plan *p, int32_t r, int32_t kv_head, double *o,
-                         double *lse) {
-  const skv_batch *b = &w->batch;
-  const int32_t d = b->head_dim;
-  const int64_t rows = b->qlen[r] * skv_batch_group(b);
-  double *co = malloc((size_t)(rows * d) * sizeof *co), *cl = malloc((size_t)rows * sizeof *cl);
-  bool ok = co && cl;
-  for (int64_t x = 0; x < rows; x++) lse[x] = -INFINITY;
-  memset(o, 0, (size_t)(rows * d) * sizeof *o);
-  const skv_chunk *ch = skv_plan_chunks(p, r);
-  for (int64_t k = 0; k < skv_plan_num_splits(p, r) && ok; k++) {
-    ok = skv_ref_states(w, r, kv_head, ch[k].begin, ch[k].end, co, cl);
-    for (int64_t x = 0; x < rows && ok; x++) skv_merge_states(d, o + x * d, lse[x], co + x * d, cl[x], o + x * d, &lse[x], false);
-  }
-  free(co), free(cl);
-  return ok;
-}
-
-bool skv_ref_execute_plan(const skv_workload *w, const skv_plan *p, bool base2, double *o, double *lse) {
-  const skv_batch *b = &w->batch;
-  const int64_t rows = skv_batch_max_qlen(b) * skv_batch_group(b);
-  double *so = malloc((size_t)(rows * b->head_dim) * sizeof *so), *sl = malloc((size_t)rows * sizeof *sl);
-  bool ok = so && sl;
-  for (int32_t r = 0; r < b->num_requests && ok; r++)
-    for (int32_t h = 0; h < b->num_kv_heads && ok; h++) {
-      ok = skv_ref_plan_states(w, p, r, h, so, sl);
-      if (ok) scatter(w, r, h, so, sl, base2, o, lse);
-    }
-  free(so), free(sl);
-  return ok;
+double skv_ref_work(const skv_batch *b) {
+  double c = 0;
+  for (int32_t r = 0; r < b->num_requests; r++) c += (double)b->kvlen[r] * (double)b->qlen[r];
+  return c * b->num_q_heads * b->head_dim * 2;
 }

@@ -1,4 +1,4 @@
-/* reference.h — CPU reference attention in double precision over a paged KV workload, unsplit or following a plan. */
+/* reference.h — CPU reference attention in double precision over a paged KV workload (a plan's execution: cpu_exec.h). */
 #ifndef SKV_REFERENCE_H
 #define SKV_REFERENCE_H
 
@@ -27,14 +27,14 @@ bool skv_ref_states(const skv_workload *w, int32_t r, int32_t kv_head, int64_t k
  * base2. False when out of memory. */
 bool skv_ref_attention(const skv_workload *w, bool base2, double *o, double *lse);
 
-/* Request r's states for KV head kv_head computed the way plan p splits it: every chunk's state,
- * then a merge in ascending chunk order. Layout as skv_ref_states'. */
-bool skv_ref_plan_states(const skv_workload *w, const skv_plan *p, int32_t r, int32_t kv_head, double *o,
-                         double *lse);
+/* Multiply-adds of the unsplit reference over batch b (scores and weighted values: KV length x
+ * query length x q heads x head dim x 2), the measure of what a reference check costs. */
+double skv_ref_work(const skv_batch *b);
 
-/* The whole batch computed the way plan p splits it (skv_ref_plan_states for every request and
- * KV head). Same output layout as skv_ref_attention. */
-bool skv_ref_execute_plan(const skv_workload *w, const skv_plan *p, bool base2, double *o, double *lse);
+/* Write one (request, KV head) state block (skv_ref_states' layout) into the batch outputs of
+ * skv_ref_attention's layout; base2 converts its LSE to log2. */
+void skv_ref_scatter(const skv_workload *w, int32_t r, int32_t kv_head, const double *o_state,
+                     const double *lse_state, bool base2, double *o, double *lse);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_exec.h"
 #include "merge.h"
 #include "plan.h"
 #include "reference.h"
@@ -169,7 +170,7 @@ START_TEST(merging_any_plans_chunks_reproduces_unsplit_attention) {
       skv_plan pl;
       char err[256];
       ck_assert(skv_plan_build(&w.batch, (skv_policy)p, &o, 20, &pl, err, sizeof err));
-      ck_assert(skv_ref_execute_plan(&w, &pl, false, got.o, got.lse));
+      ck_assert(skv_cpu_execute(&w, &pl, NULL, got.o, got.lse));
       const int64_t tq = w.cu_seqlens_q[n];
       for (int64_t i = 0; i < tq * 8; i++) {
         if (isinf(ref.lse[i])) ck_assert(got.lse[i] == ref.lse[i]);
@@ -181,6 +182,50 @@ START_TEST(merging_any_plans_chunks_reproduces_unsplit_attention) {
     free(ref.o), free(ref.lse), free(got.o), free(got.lse);
     skv_workload_free(&w);
   }
+}
+END_TEST
+
+/* The CPU executor follows the plan's work list, scratch rows and combine list, as the GPU does:
+ * a plan whose combine item reads another scratch row, or whose work item writes the wrong
+ * range, gives wrong outputs on the CPU too (an executor that walked each request's chunks
+ * itself would not see it). */
+START_TEST(cpu_executor_follows_the_work_and_combine_lists) {
+  int64_t kv[2] = {700, 900};
+  skv_workload w = make_workload(kv, NULL, 2, 8, 2, 64, 16, 5);
+  outputs ref = alloc_out(&w), got = alloc_out(&w);
+  ck_assert(skv_ref_attention(&w, false, ref.o, ref.lse));
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.split_size = 256;
+  skv_plan pl;
+  char err[256];
+  ck_assert(skv_plan_build(&w.batch, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  ck_assert(skv_cpu_execute(&w, &pl, NULL, got.o, got.lse));
+  double worst = 0;
+  for (int64_t i = 0; i < 2 * 8; i++) worst = fmax(worst, fabs(got.lse[i] - ref.lse[i]));
+  ck_assert(worst < 1e-12);
+  /* the second combine item reads the first's scratch rows: request 0's state lands on request 0 head 1 */
+  pl.combine[1].first_partial = pl.combine[0].first_partial;
+  ck_assert(skv_cpu_execute(&w, &pl, NULL, got.o, got.lse));
+  worst = 0;
+  for (int64_t i = 0; i < 2 * 8; i++) worst = fmax(worst, fabs(got.lse[i] - ref.lse[i]));
+  ck_assert_msg(worst > 1e-3, "a wrong scratch row went unseen (%g)", worst);
+  /* a sample: only (request 1, KV head 0) runs; the other outputs stay as they were */
+  ck_assert(skv_plan_check(&pl, &w.batch, err, sizeof err) == false);
+  skv_plan_free(&pl);
+  ck_assert(skv_plan_build(&w.batch, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  const bool keep[4] = {false, false, true, false};
+  for (int64_t i = 0; i < 2 * 8; i++) got.lse[i] = 12345.0;
+  ck_assert(skv_cpu_execute(&w, &pl, keep, got.o, got.lse));
+  for (int32_t h = 0; h < 8; h++)
+    for (int32_t r = 0; r < 2; r++) {
+      const int64_t i = (int64_t)h * 2 + r; /* lse [hq, tokens] */
+      if (r == 1 && h < 4) ck_assert_double_eq_tol(got.lse[i], ref.lse[i], 1e-12);
+      else ck_assert(got.lse[i] == 12345.0);
+    }
+  skv_plan_free(&pl);
+  free(ref.o), free(ref.lse), free(got.o), free(got.lse);
+  skv_workload_free(&w);
 }
 END_TEST
 
@@ -228,6 +273,7 @@ Suite *skv_suite_reference(void) {
   tcase_add_test(tc, empty_kv_gives_minus_inf_and_zero);
   tcase_add_test(tc, base2_lse_is_natural_over_ln2);
   tcase_add_test(tc, merging_any_plans_chunks_reproduces_unsplit_attention);
+  tcase_add_test(tc, cpu_executor_follows_the_work_and_combine_lists);
   suite_add_tcase(s, tc);
   TCase *m = tcase_create("merge");
   tcase_add_test(m, merge_of_two_empty_states_is_empty_not_nan);

@@ -8,9 +8,6 @@
 #include <stdio.h>
 
 /* Exit codes of skv. */
-#define SKV_EXIT_OK 0
-#define SKV_EXIT_FAIL 1  /* a run failed (GPU error, a check failed, I/O) */
-#define SKV_EXIT_USAGE 2 /* bad input: flags, YAML, impossible configuration */
 
 typedef enum skv_arg_kind {
   SKV_ARG_FLAG,   /* --name, sets a bool */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "runner/run.h"
 #include "cli/batch_flags.h"
 #include "gpu/bench.h"
 #include "cli/commands.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "runner/run.h"
 #include "cli/commands.h"
 #include "out/json.h"
 #include "lse_layout.h"

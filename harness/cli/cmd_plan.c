@@ -2,9 +2,10 @@
 #include <stdio.h>
 
 #include "cli/args.h"
+#include "runner/run.h"
 #include "cli/batch_flags.h"
 #include "cli/commands.h"
-#include "cli/plan_print.h"
+#include "out/plan_print.h"
 
 static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
   fprintf(f, "usage: skv plan [flags]\n\n"

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "runner/run.h"
 #include "cli/commands.h"
 #include "cli/version.h"
 

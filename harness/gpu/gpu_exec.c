@@ -1,6 +1,8 @@
 /* gpu_exec.c — device buffers for a workload and a plan; running the kernels on them. */
 #include "gpu/gpu_exec.h"
 
+#include "lse_layout.h"
+
 #include <cuda_runtime_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +10,6 @@
 #include "cuda_check.h"
 #include "support.h"
 
-skv_layout skv_lse_layout_logical(int32_t num_requests, int32_t num_kv_heads, int32_t group) {
-  skv_layout L;
-  memset(&L, 0, sizeof L);
-  L.rank = 3;
-  L.shape[0] = num_requests, L.shape[1] = num_kv_heads, L.shape[2] = group;
-  L.stride[0] = 1, L.stride[1] = (int64_t)group * num_requests, L.stride[2] = num_requests;
-  return L;
-}
 
 static bool alloc_copy(void **dst, const void *src, size_t bytes, char *err, size_t errlen) {
   SKV_CUDA_TRY_B(cudaMalloc(dst, bytes > 0 ? bytes : 16));

@@ -76,8 +76,5 @@ void skv_gpu_rotation_use(skv_gpu_batch *g, const skv_gpu_rotation *rot, int64_t
 /* Free device memory in bytes (cudaMemGetInfo), or -1 with err. */
 int64_t skv_gpu_free_bytes(char *err, size_t errlen);
 
-/* The logical LSE layout of a decode batch: (request, kv head, g) -> (kv head * G + g) * B + request,
- * i.e. [num_q_heads, num_requests] row-major, as merge_attn_states reads it. */
-skv_layout skv_lse_layout_logical(int32_t num_requests, int32_t num_kv_heads, int32_t group);
 
 #endif /* SKV_GPU_EXEC_H */

@@ -12,7 +12,10 @@
 #include "gpu/gpu_exec.h"
 #include "gpu/gpu_timing.h"
 #include "check/numerics.h"
-#include "runner/run.h"
+#include "check/lse_check.h"
+#include "exec/exec.h"
+#include "gpu/gpu_session.h"
+#include "out/dump.h"
 
 /* ---- session ---- */
 
@@ -117,7 +120,7 @@ static bool fp32_reference(const skv_gpu_batch *g, const void *o, const float *l
 }
 
 /* Request 0 alone, on the batch's device pools: are its O and LSE the same bits? */
-static bool batch_invariance(const skv_gpu_job *job, const skv_gpu_batch *g, const uint16_t *o, const float *lse,
+static bool batch_invariance(const skv_exec_job *job, const skv_gpu_batch *g, const uint16_t *o, const float *lse,
                              skv_check *out, char *err, size_t errlen) {
   skv_workload one;
   if (!skv_workload_extract(job->w, 0, &one, err, errlen)) return false;
@@ -150,7 +153,8 @@ static bool batch_invariance(const skv_gpu_job *job, const skv_gpu_batch *g, con
   return ok;
 }
 
-bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_row *row, char *err, size_t errlen) {
+static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char *err, size_t errlen) {
+  const skv_gpu_session *s = self;
   const skv_config *c = job->cfg;
   const skv_workload *w = job->w;
   const skv_batch *b = &w->batch;
@@ -220,7 +224,7 @@ bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_r
   /* 5. The configured LSE layout and host path: does the caller get the logical LSE? */
   skv_layout layout;
   skv_check predicted;
-  if (ok) ok = skv_run_lse_setup(c, b, job->plan, &layout, &predicted, err, errlen);
+  if (ok) ok = skv_lse_check_setup(c, b, &layout, &predicted, err, errlen);
   if (ok && predicted != SKV_CHECK_NA) {
     const skv_layout L = g.prob.lse_layout;
     const int64_t G = skv_batch_group(b);
@@ -228,7 +232,7 @@ bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_r
       for (int64_t h = 0; h < b->num_kv_heads; h++)
         for (int64_t m = 0; m < G; m++) logical[(r * b->num_kv_heads + h) * G + m] = lse[skv_layout_offset3(&L, r, h, m)];
     g.prob.lse_layout = layout;
-    ok = run_once(&g, &gp, o2, lse2, err, errlen) && skv_run_lse_deliver(c, b, job->plan, lse2, delivered, err, errlen);
+    ok = run_once(&g, &gp, o2, lse2, err, errlen) && skv_lse_check_deliver(c, b, lse2, delivered, err, errlen);
     g.prob.lse_layout = L;
     if (ok) row->lse_correct = memcmp(logical, delivered, sizeof(double) * (size_t)nl) == 0 ? SKV_CHECK_YES : SKV_CHECK_NO;
   }
@@ -241,7 +245,7 @@ bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_r
     ok = k && v && cudaMemcpy(k, g.prob.d_k, kb, cudaMemcpyDeviceToHost) == cudaSuccess &&
          cudaMemcpy(v, g.prob.d_v, vb, cudaMemcpyDeviceToHost) == cudaSuccess;
     if (!ok) snprintf(err, errlen, "dump: copying the pools failed");
-    if (ok) ok = skv_run_dump(job->dump_dir, w, job->plan, k, v, o, g.prob.o_dtype, lse, &g.prob.lse_layout, err, errlen);
+    if (ok) ok = skv_dump_write(job->dump_dir, w, job->plan, k, v, o, g.prob.o_dtype, lse, &g.prob.lse_layout, err, errlen);
     free(k), free(v);
   }
 
@@ -271,4 +275,9 @@ bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_r
   skv_gpu_plan_free(&gp);
   skv_gpu_batch_free(&g);
   return ok;
+}
+
+skv_executor skv_exec_gpu(void *session) {
+  skv_executor e = {.name = "gpu", .run = run_job, .self = session};
+  return e;
 }

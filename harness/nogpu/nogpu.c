@@ -3,7 +3,8 @@
 
 #include "gpu/bench.h"
 #include "gpu/gpu_info.h"
-#include "runner/run.h"
+#include "exec/exec.h"
+#include "gpu/gpu_session.h"
 
 #define NO_CUDA "this skv was built without CUDA (no nvcc at build time)"
 
@@ -28,10 +29,15 @@ int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_byte
   return 0;
 }
 
-bool skv_gpu_run_job(const skv_gpu_session *s, const skv_gpu_job *job, skv_run_row *row, char *err, size_t errlen) {
-  (void)s, (void)job, (void)row;
+static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char *err, size_t errlen) {
+  (void)self, (void)job, (void)row;
   snprintf(err, errlen, "%s", NO_CUDA);
   return false;
+}
+
+skv_executor skv_exec_gpu(void *session) {
+  skv_executor e = {.name = "gpu", .run = run_job, .self = session};
+  return e;
 }
 
 void skv_nvtx_push(const char *name) { (void)name; }

@@ -1,4 +1,6 @@
 /* dump.c — `skv run --dump`: a configuration's inputs and outputs as .npy, its plan as JSON. */
+#include "out/dump.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +8,7 @@
 
 #include "out/json.h"
 #include "out/npy.h"
-#include "cli/plan_print.h"
-#include "runner/run.h"
+#include "out/plan_print.h"
 
 /* NumPy has no bf16 or e4m3: those are written as their raw bits ('<u2', '|u1'), which
  * torch.from_numpy(...).view(torch.bfloat16 / torch.float8_e4m3fn) turns back into values. */
@@ -21,9 +22,9 @@ static const char *npy_descr(skv_dtype t) {
   }
 }
 
-bool skv_run_dump(const char *dir, const skv_workload *w, const skv_plan *p, const void *kpool, const void *vpool,
-                  const void *o, skv_dtype o_dtype, const float *lse, const skv_layout *lse_layout, char *err,
-                  size_t errlen) {
+bool skv_dump_write(const char *dir, const skv_workload *w, const skv_plan *p, const void *kpool, const void *vpool,
+                    const void *o, skv_dtype o_dtype, const float *lse, const skv_layout *lse_layout, char *err,
+                    size_t errlen) {
   const skv_batch *b = &w->batch;
   const int64_t n = b->num_requests, hq = b->num_q_heads, hkv = b->num_kv_heads, d = b->head_dim;
   const skv_dtype vt = b->v_dtype;

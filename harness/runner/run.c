@@ -12,33 +12,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/args.h"
-#include "out/atomic_file.h"
-#include "suite/gpus.h"
-#include "invariance.h"
-#include "out/json.h"
-#include "lse_layout.h"
-#include "cli/plan_print.h"
-#include "out/plots.h"
-#include "check/numerics.h"
-#include "runner/progress.h"
-#include "reference.h"
-#include "runner/run_dir.h"
 #include "cli/version.h"
+#include "exec/exec.h"
+#include "gpu/gpu_session.h"
+#include "out/plots.h"
+#include "out/results.h"
+#include "reference.h"
+#include "runner/meta.h"
+#include "runner/progress.h"
+#include "runner/row.h"
+#include "runner/run_dir.h"
+#include "suite/gpus.h"
+#include "support.h"
 
-
-/* Double-precision work (multiply-adds) the CPU reference may spend on one configuration. */
-#define SKV_CPU_REF_BUDGET_SIM 2e8
-#define SKV_CPU_REF_BUDGET_GPU 6e8
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
-
-static void utc_now(char *buf, size_t len, const char *fmt) {
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, len, fmt, &tm);
-}
 
 /* A path the run will write, checked before the run directory exists: a file (--trace: written
  * as PATH.tmp and renamed, so its directory must exist and take new files) or a directory
@@ -89,368 +77,6 @@ static bool file_exists(const char *p) {
   return stat(p, &st) == 0;
 }
 
-/* Work of the double reference for a batch: sum of kv length x query length x heads x head dim. */
-static double ref_cost(const skv_batch *b) {
-  double c = 0;
-  for (int32_t r = 0; r < b->num_requests; r++) c += (double)b->kvlen[r] * (double)b->qlen[r];
-  return c * b->num_q_heads * b->head_dim * 2;
-}
-
-static skv_layout logical_layout(const skv_batch *b) {
-  const int64_t B = b->num_requests, G = skv_batch_group(b);
-  return skv_layout3(B, b->num_kv_heads, G, 1, G * B, B);
-}
-
-/* ---- the LSE layout of a configuration (sim/lse_layout.h) --------------------------------------- */
-
-static bool lse_case(const skv_config *c, const skv_batch *b, skv_lse_case *lc) {
-  memset(lc, 0, sizeof *lc);
-  if (strcmp(c->lse_layout, "logical") == 0) return false;
-  const int32_t G = skv_batch_group(b);
-  lc->swapped = skv_batch_max_qlen(b) == 1 && G > 1;
-  lc->unpadded = strcmp(c->lse_layout, "fa2-padded") != 0;
-  lc->kernel = strcmp(c->lse_layout, "fa2-split1") == 0 ? SKV_LSE_SPLIT1 : SKV_LSE_COMBINE;
-  lc->host = strcmp(c->host_path, "fa2-upstream") == 0           ? SKV_LSE_HOST_UPSTREAM
-             : strcmp(c->host_path, "vllm-fork-before-fix") == 0 ? SKV_LSE_HOST_FORK_BEFORE
-                                                                  : SKV_LSE_HOST_FORK_AFTER;
-  lc->batch = b->num_requests;
-  lc->kv_heads = b->num_kv_heads;
-  lc->groups = G;
-  lc->qlen = 1;
-  return true;
-}
-
-bool skv_run_lse_setup(const skv_config *c, const skv_batch *b, const skv_plan *p, skv_layout *layout,
-                       skv_check *predicted, char *err, size_t errlen) {
-  (void)p;
-  skv_lse_case lc;
-  *layout = logical_layout(b);
-  *predicted = SKV_CHECK_NA;
-  if (!lse_case(c, b, &lc)) return true;
-  int64_t B, H, SQ;
-  skv_lse_case_dims(&lc, &B, &H, &SQ);
-  if (!skv_lse_write_layout(lc.kernel, skv_lse_case_kernel_swapped(&lc), lc.unpadded, B, H, SQ, layout, err, errlen))
-    return false;
-  if (strcmp(c->host_path, "none") == 0) {
-    /* No host op: the caller reads the buffer as [hq, B]; right exactly when the kernel wrote that. */
-    const skv_layout L = logical_layout(b);
-    bool same = true;
-    for (int64_t i = 0; i < B && same; i++)
-      for (int64_t h = 0; h < H && same; h++)
-        for (int64_t m = 0; m < SQ && same; m++)
-          same = skv_layout_offset3(layout, i, h, m) == skv_layout_offset3(&L, i, h, m);
-    *predicted = same ? SKV_CHECK_YES : SKV_CHECK_NO;
-    return true;
-  }
-  skv_lse_row row;
-  if (!skv_lse_evaluate(&lc, &row, err, errlen)) return false;
-  *predicted = row.correct ? SKV_CHECK_YES : SKV_CHECK_NO;
-  return true;
-}
-
-bool skv_run_lse_deliver(const skv_config *c, const skv_batch *b, const skv_plan *p, const float *buf, double *out,
-                         char *err, size_t errlen) {
-  (void)p;
-  const int64_t n = (int64_t)b->num_requests * b->num_q_heads;
-  skv_lse_case lc;
-  if (!lse_case(c, b, &lc) || strcmp(c->host_path, "none") == 0) {
-    /* The caller reads [hq, B]: element (r, h, g) at (h*G + g)*B + r. */
-    const skv_layout L = logical_layout(b);
-    for (int64_t r = 0; r < b->num_requests; r++)
-      for (int64_t h = 0; h < b->num_kv_heads; h++)
-        for (int64_t g = 0; g < skv_batch_group(b); g++)
-          out[(r * b->num_kv_heads + h) * skv_batch_group(b) + g] = buf[skv_layout_offset3(&L, r, h, g)];
-    return true;
-  }
-  /* The host path's torch ops on the buffer, then the caller's logical view, back in (b, h, m) order. */
-  skv_lse_host_seq seq;
-  skv_lse_host_seq_of(&lc, &seq);
-  skv_host_tensor t;
-  if (!skv_host_tensor_empty(&t, seq.alloc_rank, seq.alloc_shape) || t.numel != n) {
-    snprintf(err, errlen, "lse: host tensor of %lld elements, buffer of %lld", (long long)t.numel, (long long)n);
-    skv_host_tensor_free(&t);
-    return false;
-  }
-  for (int64_t i = 0; i < n; i++) t.data[i] = buf[i];
-  bool ok = true;
-  for (int k = 0; k < seq.num_ops && ok; k++)
-    ok = seq.ops[k].kind == SKV_HOST_RESHAPE ? skv_host_tensor_reshape(&t, seq.ops[k].rank, seq.ops[k].shape)
-                                             : skv_host_tensor_transpose(&t, seq.ops[k].dim0, seq.ops[k].dim1);
-  skv_lse_caller caller;
-  skv_lse_caller_of(&lc, &caller);
-  int64_t B, H, SQ;
-  skv_lse_case_dims(&lc, &B, &H, &SQ);
-  for (int64_t r = 0; r < B && ok; r++)
-    for (int64_t h = 0; h < H; h++)
-      for (int64_t m = 0; m < SQ; m++) {
-        int64_t coord[SKV_LAYOUT_MAX_RANK];
-        skv_layout_coord_row_major(&t.view, skv_layout_offset3(&caller.index, r, h, m), coord);
-        out[(r * H + h) * SQ + m] = skv_host_tensor_get(&t, coord);
-      }
-  if (!ok) snprintf(err, errlen, "lse: a host op failed");
-  skv_host_tensor_free(&t);
-  return ok;
-}
-
-/* ---- rows --------------------------------------------------------------------------------------- */
-
-/* Append "key=value" to a ';'-separated list (commas are kept out of CSV fields). */
-static void opt_add(char *buf, size_t len, const char *fmt, long long v, bool has_value) {
-  const size_t n = strlen(buf);
-  if (n + 2 >= len) return;
-  if (n) strcat(buf, ";");
-  char item[64];
-  if (has_value) snprintf(item, sizeof item, fmt, v);
-  else snprintf(item, sizeof item, "%s", fmt);
-  strncat(buf, item, len - strlen(buf) - 1);
-}
-
-/* The options that differ from the defaults (and a fixed policy's split size). */
-static void policy_options(const skv_config *c, char *buf, size_t len) {
-  skv_policy_opts d;
-  skv_policy_opts_default(&d);
-  const skv_policy_opts *o = &c->opts;
-  buf[0] = '\0';
-  if (o->split_size != d.split_size || c->policy == SKV_POLICY_FIXED) opt_add(buf, len, "split_size=%lld", o->split_size, true);
-  if (o->num_splits != d.num_splits) opt_add(buf, len, "num_splits=%lld", o->num_splits, true);
-  if (o->max_splits != d.max_splits) opt_add(buf, len, "max_splits=%lld", o->max_splits, true);
-  if (o->fixed_split_pages != d.fixed_split_pages) opt_add(buf, len, "fixed_split_pages=%lld", o->fixed_split_pages, true);
-  if (o->disable_split_kv) opt_add(buf, len, "disable_split_kv", 0, false);
-  if (o->cuda_graph) opt_add(buf, len, "cuda_graph", 0, false);
-  if (o->batch_invariant) opt_add(buf, len, "batch_invariant", 0, false);
-  if (o->blocks_per_sm != d.blocks_per_sm) opt_add(buf, len, "blocks_per_sm=%lld", o->blocks_per_sm, true);
-}
-
-static void seqlen_text(const skv_config *c, char *buf, size_t len) {
-  const skv_seqlen_spec *s = &c->seqlen;
-  if (s->kind == SKV_SEQLEN_FIXED) snprintf(buf, len, "%lld", (long long)s->value);
-  else if (s->kind == SKV_SEQLEN_UNIFORM)
-    snprintf(buf, len, "uniform(%lld:%lld;seed=%llu)", (long long)s->lo, (long long)s->hi,
-             (unsigned long long)s->seed);
-  else snprintf(buf, len, "list(%d values)", s->nvalues);
-}
-
-static void fill_row(skv_run_row *row, const skv_suite *s, const char *run_id, bool measured, const skv_config *c,
-                     const skv_batch *b, const skv_plan *p, const skv_prediction *pr) {
-  skv_run_row_init(row);
-  snprintf(row->config, sizeof row->config, "%s", c->name);
-  snprintf(row->suite, sizeof row->suite, "%s", s->name);
-  snprintf(row->run_id, sizeof row->run_id, "%.63s", run_id);
-  snprintf(row->mode, sizeof row->mode, "%s", measured ? "measured" : "sim");
-  row->batch = b->num_requests;
-  seqlen_text(c, row->seqlen, sizeof row->seqlen);
-  row->kvlen_min = INT64_MAX;
-  double sum = 0;
-  for (int32_t r = 0; r < b->num_requests; r++) {
-    if (b->kvlen[r] < row->kvlen_min) row->kvlen_min = b->kvlen[r];
-    if (b->kvlen[r] > row->kvlen_max) row->kvlen_max = b->kvlen[r];
-    sum += (double)b->kvlen[r];
-  }
-  row->kvlen_mean = sum / b->num_requests;
-  row->qlen = c->qlen;
-  row->hq = b->num_q_heads, row->hkv = b->num_kv_heads, row->head_dim = b->head_dim, row->page_size = b->page_size;
-  snprintf(row->q_dtype, sizeof row->q_dtype, "%s", skv_dtype_name(c->q_dtype));
-  snprintf(row->kv_dtype, sizeof row->kv_dtype, "%s", skv_dtype_name(c->kv_dtype));
-  snprintf(row->v_dtype, sizeof row->v_dtype, "%s", skv_dtype_name(b->v_dtype));
-  snprintf(row->kv_scale_mode, sizeof row->kv_scale_mode, "%s", skv_scale_mode_name(c->kv_scale_mode));
-  row->q_scale = c->quant.q_scale, row->k_scale = c->quant.k_scale, row->v_scale = c->quant.v_scale;
-  snprintf(row->drop_scale, sizeof row->drop_scale, "%s",
-           c->quant.drop_q_scale ? "q" : (c->quant.drop_k_scale ? "k" : (c->quant.drop_v_scale ? "v" : "none")));
-  snprintf(row->policy, sizeof row->policy, "%s", skv_policy_name(c->policy));
-  policy_options(c, row->policy_options, sizeof row->policy_options);
-  snprintf(row->lse_layout, sizeof row->lse_layout, "%s", c->lse_layout);
-  snprintf(row->host_path, sizeof row->host_path, "%s", c->host_path);
-  snprintf(row->gpu_model, sizeof row->gpu_model, "%s", c->gpu_model);
-  row->sms = p->num_sms;
-  skv_plan_split_stats(p, &row->num_splits_min, &row->num_splits_max, &row->num_splits_mean);
-  row->ctas = p->num_work;
-  row->grid_ctas = p->grid_ctas;
-  row->waves = p->waves;
-  row->scratch_bytes = p->scratch_o_bytes + p->scratch_lse_bytes;
-  const skv_kv_read read = skv_batch_kv_read(b);
-  row->kv_bytes = read.kv;
-  row->scale_bytes = read.scales;
-  row->predicted_decode_us = pr->decode_us;
-  row->predicted_combine_us = pr->combine_us;
-  row->predicted_us = pr->total_us;
-  snprintf(row->combine, sizeof row->combine, "%s", p->num_combine > 0 ? "kernel" : "-");
-}
-
-/* Request 0 alone: does the plan give it the same chunks as inside the batch? (sim/invariance.h) */
-static skv_check predicted_invariance(const skv_batch *b, const skv_config *c, int32_t sms, const skv_plan *p) {
-  bool same;
-  char err[256];
-  if (b->num_requests < 2 || !skv_predict_alone_vs_batch(b, p, 0, c->policy, &c->opts, sms, &same, err, sizeof err))
-    return SKV_CHECK_NA;
-  return same ? SKV_CHECK_YES : SKV_CHECK_NO;
-}
-
-/* The simulator's numerics: the plan executed in double against the unsplit reference, which
- * checks that the plan partitions each request and merges its chunks correctly. Every request and
- * KV head when that fits the budget (reference "plan-cpu"); else a sample (reference
- * "plan-cpu-sample"): the first and last request with all their KV heads, or only their first and
- * last KV head when that is still over the budget. */
-static bool sim_numerics(const skv_workload *w, const skv_plan *p, double budget, skv_run_row *row, char *err,
-                         size_t errlen) {
-  const skv_batch *b = &w->batch;
-  const int32_t B = b->num_requests, H = b->num_kv_heads, d = b->head_dim;
-  int32_t reqs[2] = {0, B - 1}, heads[2] = {0, H - 1};
-  int32_t nr = B > 1 ? 2 : 1, nh = H;
-  bool sample = ref_cost(b) > budget;
-  if (sample) {
-    double c = 0;
-    for (int32_t i = 0; i < nr; i++) c += (double)b->kvlen[reqs[i]] * (double)b->qlen[reqs[i]];
-    if (2 * c * b->num_q_heads * d > budget) nh = H > 1 ? 2 : 1;
-  } else {
-    nr = B;
-  }
-  const int64_t rows = skv_batch_max_qlen(b) * skv_batch_group(b);
-  double *ro = malloc(sizeof(double) * (size_t)(rows * d)), *rl = malloc(sizeof(double) * (size_t)rows);
-  double *po = malloc(sizeof(double) * (size_t)(rows * d)), *pl = malloc(sizeof(double) * (size_t)rows);
-  bool ok = ro && rl && po && pl;
-  double num = 0, den = 0, mx = 0, lmx = 0;
-  for (int32_t i = 0; i < nr && ok; i++)
-    for (int32_t j = 0; j < nh && ok; j++) {
-      const int32_t r = sample ? reqs[i] : i, h = nh == H ? j : heads[j];
-      ok = skv_ref_states(w, r, h, 0, b->kvlen[r], ro, rl) && skv_ref_plan_states(w, p, r, h, po, pl);
-      const int64_t n = b->qlen[r] * skv_batch_group(b);
-      for (int64_t x = 0; x < n * d && ok; x++) {
-        const double e = fabs(po[x] - ro[x]);
-        num += e * e, den += ro[x] * ro[x];
-        if (e > mx) mx = e;
-      }
-      for (int64_t x = 0; x < n && ok; x++)
-        if (!(isinf(rl[x]) && pl[x] == rl[x]) && fabs(pl[x] - rl[x]) > lmx) lmx = fabs(pl[x] - rl[x]);
-    }
-  if (ok) {
-    row->o_rel_err = den > 0 ? sqrt(num / den) : sqrt(num);
-    row->o_max_abs = mx;
-    row->lse_max_abs = lmx;
-    snprintf(row->reference, sizeof row->reference, "%s", sample ? "plan-cpu-sample" : "plan-cpu");
-  } else {
-    snprintf(err, errlen, "reference: out of memory");
-  }
-  free(ro), free(rl), free(po), free(pl);
-  return ok;
-}
-
-/* Quantized (or a scale dropped to emulate a bug): the quant_o_rel_err column applies. */
-static bool quantized(const skv_config *c) {
-  return c->q_dtype == SKV_FP8_E4M3 || c->kv_dtype == SKV_FP8_E4M3 || c->kv_dtype == SKV_INT8 ||
-         c->quant.drop_q_scale || c->quant.drop_k_scale || c->quant.drop_v_scale;
-}
-
-/* The simulator's quantization error: the reference on the stored values (with a dropped scale
- * when the suite emulates that bug) against the reference on the unquantized values. */
-static bool sim_quant_error(const skv_workload *w, skv_run_row *row, char *err, size_t errlen) {
-  const skv_workload truth = skv_workload_view_unquantized(w);
-  skv_numerics n;
-  if (!skv_numerics_ref_vs_ref(w, &truth, &n)) {
-    snprintf(err, errlen, "reference: out of memory");
-    return false;
-  }
-  row->quant_o_rel_err = n.o_rel_l2;
-  return true;
-}
-
-/* ---- meta.json ---------------------------------------------------------------------------------- */
-
-/* A new run's meta.json: its identity (suite file and hash, run id, commit, command, start), the
- * mode and the device with its in-run ceilings, the GPU model, the column kinds. Progress fields
- * (complete, configurations_done, end_utc, plots) are set by meta_progress. */
-static json_t *meta_new(const skv_run_opts *o, const skv_suite *s, const char *run_id, const char *mode_text,
-                        const skv_gpu_session *gpu, const skv_gpu_model *model, const char *started) {
-  json_t *m = json_object();
-  char hash[32], host[256] = "";
-  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
-  gethostname(host, sizeof host - 1);
-  json_object_set_new(m, "suite", json_string(s->name));
-  json_object_set_new(m, "suite_file", json_string(s->path));
-  json_object_set_new(m, "suite_hash_fnv1a64", json_string(hash));
-  json_object_set_new(m, "run_id", json_string(run_id));
-  json_object_set_new(m, "skv_commit", json_string(skv_version));
-  json_object_set_new(m, "command", json_string(o->command ? o->command : ""));
-  json_object_set_new(m, "mode", json_string(gpu ? "measured" : "sim"));
-  json_object_set_new(m, "mode_reason", json_string(mode_text));
-  json_object_set_new(m, "start_utc", json_string(started));
-  json_object_set_new(m, "end_utc", json_string(""));
-  json_object_set_new(m, "complete", json_false());
-  json_object_set_new(m, "configurations", json_integer(s->nconfigs));
-  json_object_set_new(m, "configurations_done", json_integer(0));
-  json_object_set_new(m, "repeat", json_integer(s->repeat));
-  json_object_set_new(m, "warmup", json_integer(s->warmup));
-  json_object_set_new(m, "host", json_string(host));
-  if (gpu) {
-    const skv_gpu_info *g = &gpu->info;
-    char cc[16];
-    snprintf(cc, sizeof cc, "%d.%d", g->cc_major, g->cc_minor);
-    json_t *j = json_object();
-    json_object_set_new(j, "name", json_string(g->name));
-    json_object_set_new(j, "sm_count", json_integer(g->sm_count));
-    json_object_set_new(j, "compute_capability", json_string(cc));
-    json_object_set_new(j, "l2_bytes", json_integer(g->l2_bytes));
-    json_object_set_new(j, "memory_bytes", json_integer(g->mem_bytes));
-    json_object_set_new(j, "sm_clock_max_mhz", json_integer(g->sm_clock_mhz));
-    json_object_set_new(j, "memory_clock_max_mhz", json_integer(g->mem_clock_mhz));
-    json_object_set_new(j, "memory_bus_bits", json_integer(g->mem_bus_bits));
-    json_object_set_new(j, "driver_version", json_integer(g->driver_version));
-    json_object_set_new(j, "cuda_runtime_version", json_integer(g->runtime_version));
-    json_object_set_new(j, "cupti_version", json_integer(g->cupti_version));
-    json_object_set_new(j, "cupti_timing", json_boolean(gpu->use_cupti));
-    json_object_set_new(j, "read_ceiling_tbps", json_real(gpu->read_tbps));
-    json_object_set_new(j, "copy_ceiling_tbps", json_real(gpu->copy_tbps));
-    json_object_set_new(m, "gpu", j);
-  } else {
-    json_object_set_new(m, "gpu", json_null());
-  }
-  if (model) {
-    json_t *j = json_object();
-    json_object_set_new(j, "name", json_string(model->name));
-    json_object_set_new(j, "sms", json_integer(model->sms));
-    json_object_set_new(j, "read_tbps", json_real(model->read_tbps));
-    json_object_set_new(m, "gpu_model", j);
-  }
-  json_t *measured = json_array(), *predicted = json_array();
-  for (int i = 0; skv_results_measured[i]; i++) json_array_append_new(measured, json_string(skv_results_measured[i]));
-  for (int i = 0; skv_results_predicted[i]; i++) json_array_append_new(predicted, json_string(skv_results_predicted[i]));
-  json_object_set_new(m, "measured_columns", measured);
-  json_object_set_new(m, "predicted_columns", predicted);
-  json_object_set_new(m, "resumes", json_array());
-  json_object_set_new(m, "plots", json_string("not drawn yet"));
-  return m;
-}
-
-static void meta_progress(json_t *m, int64_t done, bool complete, const char *plots_note) {
-  char ended[32];
-  utc_now(ended, sizeof ended, "%Y-%m-%dT%H:%M:%SZ");
-  json_object_set_new(m, "configurations_done", json_integer(done));
-  json_object_set_new(m, "complete", json_boolean(complete));
-  json_object_set_new(m, "end_utc", json_string(ended));
-  if (plots_note) json_object_set_new(m, "plots", json_string(plots_note));
-}
-
-/* A resume may continue only the run it continues: the same suite file (bytes), mode, skv build
- * and, measured, the same GPU. Returns false with err (the caller exits 2). */
-static bool meta_same_run(const json_t *m, const skv_suite *s, const skv_gpu_session *gpu, const char *dir, char *err,
-                          size_t errlen) {
-  char hash[32];
-  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
-  const char *mode = gpu ? "measured" : "sim";
-  const json_t *g = json_object_get(m, "gpu");
-  const char *gname = json_is_object(g) ? skv_meta_string(g, "name") : "";
-  if (strcmp(skv_meta_string(m, "suite_hash_fnv1a64"), hash) != 0)
-    snprintf(err, errlen, "--resume: %s was made by another suite file or another version of it (%s, hash %s; %s has hash %s)",
-             dir, skv_meta_string(m, "suite_file"), skv_meta_string(m, "suite_hash_fnv1a64"), s->path, hash);
-  else if (strcmp(skv_meta_string(m, "mode"), mode) != 0)
-    snprintf(err, errlen, "--resume: %s is a %s run; this one would be %s", dir, skv_meta_string(m, "mode"), mode);
-  else if (strcmp(skv_meta_string(m, "skv_commit"), skv_version) != 0)
-    snprintf(err, errlen, "--resume: %s was made by skv %s; this is skv %s (rows of two builds would mix)", dir,
-             skv_meta_string(m, "skv_commit"), skv_version);
-  else if (gpu && strcmp(gname, gpu->info.name) != 0)
-    snprintf(err, errlen, "--resume: %s was measured on %s; this GPU is %s", dir, gname, gpu->info.name);
-  else return true;
-  return false;
-}
 
 /* ---- the run ------------------------------------------------------------------------------------ */
 
@@ -655,8 +281,8 @@ static int validate(run_ctx *r) {
 static int open_run(run_ctx *r) {
   const skv_run_opts *o = r->o;
   char err[2048], dir[1024], started[32], stamp[32];
-  utc_now(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ");
-  utc_now(stamp, sizeof stamp, "%Y%m%d-%H%M%S");
+  skv_utc_now(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ");
+  skv_utc_now(stamp, sizeof stamp, "%Y%m%d-%H%M%S");
   snprintf(r->run_id, sizeof r->run_id, "%s-%s%s", stamp, skv_version, r->measured ? "" : "-sim");
   char hash[32], base[600];
   snprintf(hash, sizeof hash, "%016llx", (unsigned long long)r->suite.file_hash);
@@ -682,7 +308,7 @@ static int open_run(run_ctx *r) {
   const skv_gpu_model *model0 = skv_gpu_model_find(r->models, r->nmodels, r->suite.configs[0].gpu_model);
   if (resuming) {
     if (!skv_run_dir_read_meta(&r->dir, err, sizeof err) ||
-        !meta_same_run(r->dir.meta, &r->suite, r->measured ? &r->gpu : NULL, dir, err, sizeof err)) {
+        !skv_meta_same_run(r->dir.meta, &r->suite, r->measured ? &r->gpu : NULL, dir, err, sizeof err)) {
       fprintf(stderr, "skv run: %s\n", err);
       return SKV_EXIT_USAGE;
     }
@@ -709,7 +335,7 @@ static int open_run(run_ctx *r) {
       fprintf(stderr, "skv run: %s holds a run: --resume to continue it, or another --out\n", dir);
       return SKV_EXIT_USAGE;
     }
-    r->dir.meta = meta_new(o, &r->suite, r->run_id, r->mode_text, r->measured ? &r->gpu : NULL, model0, started);
+    r->dir.meta = skv_meta_new(o, &r->suite, r->run_id, r->mode_text, r->measured ? &r->gpu : NULL, model0, started);
   }
   char note[256];
   if (!skv_results_open(&r->res, dir, resuming, note, sizeof note, err, sizeof err) ||
@@ -722,7 +348,7 @@ static int open_run(run_ctx *r) {
     fprintf(stderr, "skv run: %s is complete: nothing to resume\n", dir);
     return -1;
   }
-  meta_progress(r->dir.meta, r->res.nrows, false, NULL);
+  skv_meta_progress(r->dir.meta, r->res.nrows, false, NULL);
   if (!skv_run_dir_write_meta(&r->dir, err, sizeof err)) {
     fprintf(stderr, "skv run: %s\n", err);
     return SKV_EXIT_FAIL;
@@ -762,10 +388,8 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
   bool ok = skv_plan_build(&b, c->policy, &c->opts, sms, &p, err, errlen);
   skv_gpu_params gp;
   model_params(m, sms, &gp);
-  skv_prediction pr;
-  if (ok) skv_cost_predict(&p, &b, &gp, &pr);
-  const double cost = ref_cost(&b);
-  const bool cpu_ref = r->suite.check_reference && cost <= (measured ? SKV_CPU_REF_BUDGET_GPU : SKV_CPU_REF_BUDGET_SIM);
+  const double budget = measured ? SKV_CPU_REF_BUDGET_GPU : SKV_CPU_REF_BUDGET_SIM;
+  const bool cpu_ref = r->suite.check_reference && skv_ref_work(&b) <= budget;
   if (ok) {
     skv_workload_opts wo;
     skv_workload_opts_default(&wo);
@@ -775,49 +399,27 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
     wo.materialize = !measured && (cpu_ref || o->dump_dir);
     ok = skv_workload_make(&b, &wo, &w, err, errlen);
   }
-  if (ok) {
-    fill_row(row, &r->suite, r->run_id, measured, c, &b, &p, &pr);
-    char why[256];
-    row->gpu_supported = skv_config_validate(c, why, sizeof why) == SKV_SUPPORT_GPU ? SKV_CHECK_YES : SKV_CHECK_NO;
-    row->batch_invariant_predicted = predicted_invariance(&b, c, sms, &p);
-    skv_layout lay;
-    ok = skv_run_lse_setup(c, &b, &p, &lay, &row->lse_correct_predicted, err, errlen);
-  }
   char cdir[1200] = "";
   if (ok && o->dump_dir) {
     snprintf(cdir, sizeof cdir, "%s/%s", o->dump_dir, c->name);
     ok = skv_mkdirs(cdir, err, errlen);
   }
-  if (ok && measured) {
-    const uint64_t t0 = skv_trace_clock_ns();
-    skv_nvtx_push(c->name);
-    skv_gpu_job job = {.suite = &r->suite, .cfg = c, .w = &w, .plan = &p, .cpu_reference = cpu_ref,
-                       .ext_id = ((uint64_t)(i + 1)) << 24, .trace = o->trace_path ? &r->trace : NULL,
-                       .dump_dir = o->dump_dir ? cdir : NULL};
-    ok = skv_gpu_run_job(&r->gpu, &job, row, err, errlen);
-    skv_nvtx_pop();
-    if (o->trace_path && ok) ok = skv_trace_add(&r->trace, "config", c->name, t0, skv_trace_clock_ns(), 0);
-  } else if (ok) {
-    if (r->suite.check_reference) ok = sim_numerics(&w, &p, SKV_CPU_REF_BUDGET_SIM, row, err, errlen);
-    if (ok && cpu_ref && quantized(c)) ok = sim_quant_error(&w, row, err, errlen);
-    if (ok && o->dump_dir) {
-      /* The simulator's outputs are the reference's: O and LSE of the plan executed in double. */
-      const int64_t no = (int64_t)b.num_requests * b.num_q_heads * b.head_dim, nl = (int64_t)b.num_requests * b.num_q_heads;
-      double *ro = malloc(sizeof(double) * (size_t)no), *rl = malloc(sizeof(double) * (size_t)nl);
-      float *lse = malloc(sizeof(float) * (size_t)nl);
-      uint16_t *ob = malloc(sizeof(uint16_t) * (size_t)no);
-      ok = ro && rl && lse && ob && skv_ref_execute_plan(&w, &p, false, ro, rl);
-      if (ok) {
-        const skv_dtype od = c->q_dtype == SKV_FP16 ? SKV_FP16 : SKV_BF16;
-        for (int64_t k = 0; k < no; k++) skv_store_from_float(od, ob, k, (float)ro[k]);
-        for (int64_t k = 0; k < nl; k++) lse[k] = (float)rl[k];
-        const skv_layout L = logical_layout(&b);
-        ok = skv_run_dump(cdir, &w, &p, w.k, w.v, ob, od, lse, &L, err, errlen);
-      } else if (!ro || !rl || !lse || !ob) {
-        snprintf(err, errlen, "dump: out of memory");
-      }
-      free(ro), free(rl), free(lse), free(ob);
-    }
+  /* The configuration's own columns, then the cost model, then the GPU or the CPU executor. */
+  skv_exec_job job = {.suite = &r->suite, .cfg = c, .w = &w, .plan = &p, .model = &gp, .cpu_reference = cpu_ref,
+                      .ext_id = ((uint64_t)(i + 1)) << 24, .trace = o->trace_path ? &r->trace : NULL,
+                      .dump_dir = o->dump_dir ? cdir : NULL};
+  if (ok) {
+    skv_row_identity(row, &r->suite, r->run_id, measured, c, &b);
+    const skv_executor model = skv_exec_model();
+    ok = model.run(model.self, &job, row, err, errlen);
+  }
+  if (ok) {
+    const skv_executor e = measured ? skv_exec_gpu(&r->gpu) : skv_exec_cpu();
+    const uint64_t t0 = measured ? skv_trace_clock_ns() : 0;
+    if (measured) skv_nvtx_push(c->name);
+    ok = e.run(e.self, &job, row, err, errlen);
+    if (measured) skv_nvtx_pop();
+    if (measured && o->trace_path && ok) ok = skv_trace_add(&r->trace, "config", c->name, t0, skv_trace_clock_ns(), 0);
   }
   if (ok) *bad = row_failed(r, c, &b, row);
   skv_workload_free(&w);
@@ -861,7 +463,7 @@ static int finish_run(run_ctx *r, int rc) {
             dir);
     rc = 128 + (int)interrupted;
   }
-  meta_progress(r->dir.meta, r->res.nrows, complete, note[0] ? note : NULL);
+  skv_meta_progress(r->dir.meta, r->res.nrows, complete, note[0] ? note : NULL);
   if (!skv_run_dir_write_meta(&r->dir, err, sizeof err)) {
     fprintf(stderr, "skv run: %s\n", err);
     if (rc == SKV_EXIT_OK) rc = SKV_EXIT_FAIL;
@@ -912,7 +514,7 @@ static int run_loop(run_ctx *r) {
       skv_progress_end(&prog, result);
       /* meta.json's progress, at most once a second (and always at the end). */
       if (now_s() - last_meta >= 1.0) {
-        meta_progress(r->dir.meta, r->res.nrows, false, NULL);
+        skv_meta_progress(r->dir.meta, r->res.nrows, false, NULL);
         ok = skv_run_dir_write_meta(&r->dir, err, sizeof err);
         last_meta = now_s();
       }

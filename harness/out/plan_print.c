@@ -1,5 +1,5 @@
 /* plan_print.c — plan tables and JSON. */
-#include "cli/plan_print.h"
+#include "out/plan_print.h"
 
 #include <inttypes.h>
 

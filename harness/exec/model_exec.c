@@ -1,0 +1,47 @@
+/* model_exec.c — the cost model as an executor: a plan's own columns, its predicted times, and the simulator's predicted bits. */
+#include "exec/exec.h"
+
+#include <stdio.h>
+
+#include "check/lse_check.h"
+#include "invariance.h"
+
+/* Request 0 alone: does the policy give it the same chunks as inside the batch? */
+static skv_check predicted_invariance(const skv_exec_job *job) {
+  const skv_batch *b = &job->w->batch;
+  bool same;
+  char err[256];
+  if (b->num_requests < 2 || !skv_predict_alone_vs_batch(b, job->plan, 0, job->cfg->policy, &job->cfg->opts,
+                                                         job->plan->num_sms, &same, err, sizeof err))
+    return SKV_CHECK_NA;
+  return same ? SKV_CHECK_YES : SKV_CHECK_NO;
+}
+
+static bool run(void *self, const skv_exec_job *job, skv_run_row *row, char *err, size_t errlen) {
+  (void)self;
+  const skv_plan *p = job->plan;
+  const skv_batch *b = &job->w->batch;
+  row->sms = p->num_sms;
+  skv_plan_split_stats(p, &row->num_splits_min, &row->num_splits_max, &row->num_splits_mean);
+  row->ctas = p->num_work;
+  row->grid_ctas = p->grid_ctas;
+  row->waves = p->waves;
+  row->scratch_bytes = p->scratch_o_bytes + p->scratch_lse_bytes;
+  const skv_kv_read read = skv_batch_kv_read(b);
+  row->kv_bytes = read.kv;
+  row->scale_bytes = read.scales;
+  skv_prediction pr;
+  skv_cost_predict(p, b, job->model, &pr);
+  row->predicted_decode_us = pr.decode_us;
+  row->predicted_combine_us = pr.combine_us;
+  row->predicted_us = pr.total_us;
+  snprintf(row->combine, sizeof row->combine, "%s", p->num_combine > 0 ? "kernel" : "-");
+  row->batch_invariant_predicted = predicted_invariance(job);
+  skv_layout layout;
+  return skv_lse_check_setup(job->cfg, b, &layout, &row->lse_correct_predicted, err, errlen);
+}
+
+skv_executor skv_exec_model(void) {
+  skv_executor e = {.name = "model", .run = run, .self = NULL};
+  return e;
+}

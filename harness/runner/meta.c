@@ -1,0 +1,116 @@
+/* meta.c — a run's meta.json as a jansson object: its identity, the device and ceilings, progress, resumes. */
+#include "runner/meta.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/version.h"
+#include "out/results.h"
+#include "runner/run_dir.h"
+
+void skv_utc_now(char *buf, size_t len, const char *fmt) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, fmt, &tm);
+}
+
+/* A new run's meta.json: its identity (suite file and hash, run id, commit, command, start), the
+ * mode and the device with its in-run ceilings, the GPU model, the column kinds. Progress fields
+ * (complete, configurations_done, end_utc, plots) are set by meta_progress. */
+json_t *skv_meta_new(const skv_run_opts *o, const skv_suite *s, const char *run_id, const char *mode_text,
+                        const skv_gpu_session *gpu, const skv_gpu_model *model, const char *started) {
+  json_t *m = json_object();
+  char hash[32], host[256] = "";
+  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
+  gethostname(host, sizeof host - 1);
+  json_object_set_new(m, "suite", json_string(s->name));
+  json_object_set_new(m, "suite_file", json_string(s->path));
+  json_object_set_new(m, "suite_hash_fnv1a64", json_string(hash));
+  json_object_set_new(m, "run_id", json_string(run_id));
+  json_object_set_new(m, "skv_commit", json_string(skv_version));
+  json_object_set_new(m, "command", json_string(o->command ? o->command : ""));
+  json_object_set_new(m, "mode", json_string(gpu ? "measured" : "sim"));
+  json_object_set_new(m, "mode_reason", json_string(mode_text));
+  json_object_set_new(m, "start_utc", json_string(started));
+  json_object_set_new(m, "end_utc", json_string(""));
+  json_object_set_new(m, "complete", json_false());
+  json_object_set_new(m, "configurations", json_integer(s->nconfigs));
+  json_object_set_new(m, "configurations_done", json_integer(0));
+  json_object_set_new(m, "repeat", json_integer(s->repeat));
+  json_object_set_new(m, "warmup", json_integer(s->warmup));
+  json_object_set_new(m, "host", json_string(host));
+  if (gpu) {
+    const skv_gpu_info *g = &gpu->info;
+    char cc[16];
+    snprintf(cc, sizeof cc, "%d.%d", g->cc_major, g->cc_minor);
+    json_t *j = json_object();
+    json_object_set_new(j, "name", json_string(g->name));
+    json_object_set_new(j, "sm_count", json_integer(g->sm_count));
+    json_object_set_new(j, "compute_capability", json_string(cc));
+    json_object_set_new(j, "l2_bytes", json_integer(g->l2_bytes));
+    json_object_set_new(j, "memory_bytes", json_integer(g->mem_bytes));
+    json_object_set_new(j, "sm_clock_max_mhz", json_integer(g->sm_clock_mhz));
+    json_object_set_new(j, "memory_clock_max_mhz", json_integer(g->mem_clock_mhz));
+    json_object_set_new(j, "memory_bus_bits", json_integer(g->mem_bus_bits));
+    json_object_set_new(j, "driver_version", json_integer(g->driver_version));
+    json_object_set_new(j, "cuda_runtime_version", json_integer(g->runtime_version));
+    json_object_set_new(j, "cupti_version", json_integer(g->cupti_version));
+    json_object_set_new(j, "cupti_timing", json_boolean(gpu->use_cupti));
+    json_object_set_new(j, "read_ceiling_tbps", json_real(gpu->read_tbps));
+    json_object_set_new(j, "copy_ceiling_tbps", json_real(gpu->copy_tbps));
+    json_object_set_new(m, "gpu", j);
+  } else {
+    json_object_set_new(m, "gpu", json_null());
+  }
+  if (model) {
+    json_t *j = json_object();
+    json_object_set_new(j, "name", json_string(model->name));
+    json_object_set_new(j, "sms", json_integer(model->sms));
+    json_object_set_new(j, "read_tbps", json_real(model->read_tbps));
+    json_object_set_new(m, "gpu_model", j);
+  }
+  json_t *measured = json_array(), *predicted = json_array();
+  for (int i = 0; skv_results_measured[i]; i++) json_array_append_new(measured, json_string(skv_results_measured[i]));
+  for (int i = 0; skv_results_predicted[i]; i++) json_array_append_new(predicted, json_string(skv_results_predicted[i]));
+  json_object_set_new(m, "measured_columns", measured);
+  json_object_set_new(m, "predicted_columns", predicted);
+  json_object_set_new(m, "resumes", json_array());
+  json_object_set_new(m, "plots", json_string("not drawn yet"));
+  return m;
+}
+
+void skv_meta_progress(json_t *m, int64_t done, bool complete, const char *plots_note) {
+  char ended[32];
+  skv_utc_now(ended, sizeof ended, "%Y-%m-%dT%H:%M:%SZ");
+  json_object_set_new(m, "configurations_done", json_integer(done));
+  json_object_set_new(m, "complete", json_boolean(complete));
+  json_object_set_new(m, "end_utc", json_string(ended));
+  if (plots_note) json_object_set_new(m, "plots", json_string(plots_note));
+}
+
+/* A resume may continue only the run it continues: the same suite file (bytes), mode, skv build
+ * and, measured, the same GPU. Returns false with err (the caller exits 2). */
+bool skv_meta_same_run(const json_t *m, const skv_suite *s, const skv_gpu_session *gpu, const char *dir, char *err,
+                          size_t errlen) {
+  char hash[32];
+  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
+  const char *mode = gpu ? "measured" : "sim";
+  const json_t *g = json_object_get(m, "gpu");
+  const char *gname = json_is_object(g) ? skv_meta_string(g, "name") : "";
+  if (strcmp(skv_meta_string(m, "suite_hash_fnv1a64"), hash) != 0)
+    snprintf(err, errlen, "--resume: %s was made by another suite file or another version of it (%s, hash %s; %s has hash %s)",
+             dir, skv_meta_string(m, "suite_file"), skv_meta_string(m, "suite_hash_fnv1a64"), s->path, hash);
+  else if (strcmp(skv_meta_string(m, "mode"), mode) != 0)
+    snprintf(err, errlen, "--resume: %s is a %s run; this one would be %s", dir, skv_meta_string(m, "mode"), mode);
+  else if (strcmp(skv_meta_string(m, "skv_commit"), skv_version) != 0)
+    snprintf(err, errlen, "--resume: %s was made by skv %s; this is skv %s (rows of two builds would mix)", dir,
+             skv_meta_string(m, "skv_commit"), skv_version);
+  else if (gpu && strcmp(gname, gpu->info.name) != 0)
+    snprintf(err, errlen, "--resume: %s was measured on %s; this GPU is %s", dir, gname, gpu->info.name);
+  else return true;
+  return false;
+}
+
