@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "host_tensor.h"
 #include "layout.h"
 
 #ifdef __cplusplus
@@ -70,30 +71,6 @@ void skv_lse_axis_order(const skv_layout *l, char *buf, size_t len);
  * over (request, KV head, g): element (r, h, g) at (h * group + g) * num_requests + r. The lab's
  * kernels write it so unless a configuration asks for one of FA2's layouts. */
 skv_layout skv_lse_layout_logical(int64_t num_requests, int64_t num_kv_heads, int64_t group);
-
-/* ---- A host tensor: torch semantics over a buffer of doubles ---- */
-
-/* Storage plus a view (sizes and strides, logical order row-major), as a
- * torch tensor is. Values are LSEs or element ids (exact in a double below 2^53). */
-typedef struct skv_host_tensor {
-  double *data;    /* storage, owned */
-  int64_t numel;   /* elements of storage */
-  skv_layout view; /* torch's sizes() and strides(); storage offset is always 0 here */
-  int32_t copies;  /* storage copies made by reshape (it could not return a view) */
-} skv_host_tensor;
-
-/* torch::empty(shape): contiguous, contents NaN (poisoned). False when out of memory. */
-bool skv_host_tensor_empty(skv_host_tensor *t, int32_t rank, const int64_t *shape);
-void skv_host_tensor_free(skv_host_tensor *t);
-/* torch.reshape: a view when skv_layout_view allows it, else a contiguous
- * copy (clone) viewed with the new shape. False if the element count differs
- * or out of memory. */
-bool skv_host_tensor_reshape(skv_host_tensor *t, int32_t rank, const int64_t *shape);
-/* torch.transpose(d0, d1): a view. False if a dim is out of range. */
-bool skv_host_tensor_transpose(skv_host_tensor *t, int32_t d0, int32_t d1);
-double skv_host_tensor_get(const skv_host_tensor *t, const int64_t *coord);
-/* torch.is_contiguous: the view is the row-major layout of its shape. */
-bool skv_host_tensor_is_contiguous(const skv_host_tensor *t);
 
 /* ---- Cases: one row of `skv layout` ---- */
 
@@ -195,50 +172,6 @@ bool skv_lse_evaluate(const skv_lse_case *c, skv_lse_row *row, char *err, size_t
 #define SKV_LSE_TABLE_ROWS (2 * 2 * SKV_LSE_KERNEL_COUNT * SKV_LSE_HOST_COUNT)
 bool skv_lse_table(int64_t batch, int64_t kv_heads, int64_t groups, int64_t qlen, skv_lse_row *rows, char *err,
                    size_t errlen);
-
-/* ---- The demo: the bug in numbers, vLLM cascade attention on the CPU ---- */
-
-typedef struct skv_lse_demo_config {
-  int32_t num_sms;   /* FA2 plans the suffix call for this GPU (108: A100) */
-  int32_t batch;     /* decode requests, one query token each */
-  int32_t kv_heads;
-  int32_t groups;    /* hq = kv_heads * groups */
-  int32_t head_dim;
-  int32_t page_size;
-  int64_t prefix;    /* shared prefix tokens (a multiple of page_size), attended by the prefix call */
-  int64_t suffix;    /* per-request tokens after the prefix, attended by the split-KV suffix call */
-  float q_amp;       /* q values uniform in [-q_amp, q_amp): how peaked attention is */
-  uint64_t seed;
-} skv_lse_demo_config;
-
-typedef struct skv_lse_demo_host {
-  int64_t lse_misplaced; /* suffix LSE elements the merge reads at the wrong (head, token) */
-  double o_rel;          /* ||O - ref|| / ||ref|| of the cascaded output */
-  double o_max_abs;
-  double lse_max_abs;    /* merged LSE vs the reference LSE */
-} skv_lse_demo_host;
-
-typedef struct skv_lse_demo_result {
-  int32_t num_splits;     /* FA2's num_splits for the suffix call */
-  skv_lse_kernel kernel;  /* the kernel that wrote the suffix LSE (paged KV: split-1 or combine) */
-  char plan_why[200];     /* the planner's one line */
-  skv_lse_demo_host host[SKV_LSE_HOST_COUNT];
-} skv_lse_demo_result;
-
-/* Defaults: A100 (108 SMs), b = 8, hkv = 8, groups = 4 (hq = 32), d = 128,
- * page 16, prefix 1024, suffix 4096, q_amp 8, seed 1: FA2 splits the suffix
- * call in 3 (from b = 22 on, b * hkv >= 0.8 * 2 * 108: 1 split). q_amp 8 gives scores of standard
- * deviation ~2.7, a peaked attention whose LSEs differ by units between
- * heads and requests; with near-uniform attention (the workload default 2)
- * all LSEs are close and a misplaced LSE moves O less. */
-void skv_lse_demo_config_default(skv_lse_demo_config *c);
-/* Cascade attention as vLLM runs it on FA2: prefix call (not swapped, one
- * split: [hq, tokens] LSE), suffix call (swapped decode, paged KV, FA2's
- * num_splits; partial states from the reference merged in chunk order), the
- * LSEs delivered through each host path, merged like merge_attn_states, and
- * compared with the reference attention over the whole KV. False with a
- * message on bad config or out of memory. */
-bool skv_lse_demo_run(const skv_lse_demo_config *c, skv_lse_demo_result *r, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "lse_demo.h"
 #include "lse_layout.h"
 #include "rng.h"
 #include "skv_cmd.h"

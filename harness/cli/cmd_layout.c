@@ -7,6 +7,7 @@
 #include "runner/run.h"
 #include "cli/commands.h"
 #include "out/json.h"
+#include "lse_demo.h"
 #include "lse_layout.h"
 
 /* Table defaults: small enough to print, large enough that every wrong row
