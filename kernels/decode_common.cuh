@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "mma.cuh"
+#include "softmax_state.cuh"
 
 namespace skv {
 
@@ -16,8 +17,6 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kWarpTokens = 16;
 constexpr int kTileTokens = kWarps * kWarpTokens;
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
 
 // KV cache variants.
 enum KvVariant {

@@ -47,6 +47,7 @@
 #include "cuda_check.h"
 #include "decode_common.cuh"
 #include "merge.cuh"
+#include "to_output.cuh"
 #include "mma.cuh"
 #include "skv_kernels.h"
 #include "swizzle8.h"
@@ -91,11 +92,6 @@ __device__ __forceinline__ uint64_t global_ns() {
   uint64_t t;
   asm volatile("mov.u64 %0, %globaltimer;" : "=l"(t));
   return t;
-}
-
-__device__ __forceinline__ void store_out(skv_dtype t, void *base, int64_t i, float x) {
-  if (t == SKV_FP16) static_cast<__half *>(base)[i] = __float2half_rn(x);
-  else static_cast<__nv_bfloat16 *>(base)[i] = __float2bfloat16_rn(x);
 }
 
 template <typename T, int D, int V, bool SW>
@@ -295,23 +291,23 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     float mmax = -INFINITY;
 #pragma unroll
     for (int k = 0; k < kWarps; ++k) mmax = fmaxf(mmax, ml[k * 32 + g]);
-    float o = 0.f, lse = -INFINITY;
+    float o = 0.f, sum = 0.f;
     if (mmax != -INFINITY) {
-      float sum = 0.f, num = 0.f;
+      float num = 0.f;
 #pragma unroll
       for (int k = 0; k < kWarps; ++k) {
-        const float f = exp2f(ml[k * 32 + g] - mmax);
+        const float f = merge_factor<Log2Units>(ml[k * 32 + g], mmax);
         sum += ml[k * 32 + 16 + g] * f;
         num += merge[(k * 16 + g) * D + c] * f;
       }
       o = num / sum;
       if constexpr (KV::kVTensorScale) o *= p.v_scale;
       if constexpr (KV::kVChannelScale) o *= p.d_v_channel_scale[static_cast<int64_t>(w.kv_head) * D + c];
-      lse = (mmax + log2f(sum)) * kLn2;
     }
+    const float lse = merged_lse<Log2Units>(mmax, sum);
     if (final_out) {
       const int64_t row = static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G + g;
-      store_out(p.o_dtype, p.d_o, row * D + c, o);
+      store_output(p.o_dtype, p.d_o, row * D + c, o);
       if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, w.request, w.kv_head, g)] = lse;
     } else {
       pd.d_partial_o[(w.partial * G + g) * D + c] = o;
@@ -349,17 +345,32 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   }
 }
 
-// Launch one instantiation (its shared memory opt-in once per process); with `occupancy`, only
-// report its resident CTAs per SM instead.
+// The dynamic shared memory a kernel may take above 48 KB is an attribute of the kernel on one
+// device: raised once per device (a process that drives several GPUs raises it on each), on the
+// device current at launch.
+constexpr int kMaxDevices = 64;
+template <typename Kernel>
+int allow_smem(Kernel kernel, int smem, bool (&done)[kMaxDevices], char *err, size_t errlen) {
+  int dev = 0;
+  SKV_CUDA_TRY(cudaGetDevice(&dev));
+  if (dev < 0 || dev >= kMaxDevices) {
+    snprintf(err, errlen, "decode: device %d is beyond the %d this build tracks", dev, kMaxDevices);
+    return (int)cudaErrorInvalidDevice;
+  }
+  if (!done[dev]) {
+    SKV_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    done[dev] = true;
+  }
+  return 0;
+}
+
+// Launch one instantiation on stream s; with `occupancy`, only report its resident CTAs per SM instead.
 template <typename T, int D, int V, bool SW>
 int launch_decode(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s, char *err,
                   size_t errlen, int *occupancy) {
   constexpr int smem = Cfg<D, V, SW>::kSmem;
-  static bool smem_set = false;
-  if (!smem_set) {
-    SKV_CUDA_TRY(cudaFuncSetAttribute(decode_kernel<T, D, V, SW>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    smem_set = true;
-  }
+  static bool smem_set[kMaxDevices];
+  if (const int e = allow_smem(decode_kernel<T, D, V, SW>, smem, smem_set, err, errlen)) return e;
   if (occupancy) {
     SKV_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, decode_kernel<T, D, V, SW>, kThreads, smem));
     return 0;

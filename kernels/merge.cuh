@@ -20,19 +20,10 @@
 #include <math.h>
 
 #include "skv_kernels.h"
+#include "softmax_state.cuh"
+#include "to_output.cuh"
 
 namespace skv {
-
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float x) {
-  return __float2half_rn(x);
-}
 
 // Shared memory the merge needs: weights [n][G] and G final LSEs.
 __host__ __device__ inline size_t merge_smem_bytes(int n, int G) { return (size_t)(n + 1) * (size_t)G * sizeof(float); }
@@ -60,10 +51,10 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
       continue;
     }
     float sum = 0.f;
-    for (int k = lane; k < n; k += 32) sum += expf(wts[k * G + g] - m);
+    for (int k = lane; k < n; k += 32) sum += merge_factor<NatUnits>(wts[k * G + g], m);
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    for (int k = lane; k < n; k += 32) wts[k * G + g] = expf(wts[k * G + g] - m) / sum;
-    if (lane == 0) final_lse[g] = m + logf(sum);
+    for (int k = lane; k < n; k += 32) wts[k * G + g] = merge_factor<NatUnits>(wts[k * G + g], m) / sum;
+    if (lane == 0) final_lse[g] = merged_lse<NatUnits>(m, sum);
   }
   __syncthreads();
   T *out = static_cast<T *>(p.d_o) +
@@ -81,10 +72,10 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
       acc.w += wk * v.w;
     }
     T *o = out + static_cast<int64_t>(g) * D + c;
-    o[0] = from_float<T>(acc.x);
-    o[1] = from_float<T>(acc.y);
-    o[2] = from_float<T>(acc.z);
-    o[3] = from_float<T>(acc.w);
+    o[0] = to_output<T>(acc.x);
+    o[1] = to_output<T>(acc.y);
+    o[2] = to_output<T>(acc.z);
+    o[3] = to_output<T>(acc.w);
     if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, request, kv_head, g)] = final_lse[g];
   }
 }

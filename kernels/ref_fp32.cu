@@ -5,38 +5,19 @@
 // the kernels read and dequantizes each element as the CPU reference does (sim/workload.c
 // skv_workload_kv_row): the stored code (sim/convert.h) times its scale — per tensor, per token
 // and KV head, or per channel — read from the same scale arrays the kernels read. It is itself
-// checked against the CPU reference in tests/gpu, for every cache type.
+// checked against the CPU reference in tests/gpu, for every cache type. (Its element loads,
+// dequant.cuh, are shared with the simple decode kernel decode_v1.cu, not with decode.cu.)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 
-#include "convert.h"
 #include "cuda_check.h"
+#include "dequant.cuh"
 #include "skv_kernels.h"
 
 namespace skv {
 namespace {
-
-// The stored code of element i of a buffer of type dtype, as a float (no scale).
-__device__ __forceinline__ float load_code(const void *base, int64_t i, int dtype) {
-  switch (dtype) {
-  case SKV_BF16: return skv_bf16_to_f32(static_cast<const uint16_t *>(base)[i]);
-  case SKV_FP16: return skv_fp16_to_f32(static_cast<const uint16_t *>(base)[i]);
-  case SKV_FP8_E4M3: return skv_e4m3_to_f32(static_cast<const uint8_t *>(base)[i]);
-  default: return static_cast<float>(static_cast<const int8_t *>(base)[i]);
-  }
-}
-
-// The scale of K (is_v false) or V element c of the row of token slot `ts` ((page * page_size +
-// slot) * hkv + kv head), as quant.h defines the variants.
-__device__ __forceinline__ float kv_scale(const skv_decode_problem &p, bool is_v, int64_t ts, int kvh, int c) {
-  const int dtype = is_v ? p.v_dtype : p.k_dtype;
-  if (dtype == SKV_INT8) return is_v ? p.d_v_channel_scale[kvh * p.head_dim + c] : p.d_k_token_scale[ts];
-  if (dtype != SKV_FP8_E4M3) return 1.f;
-  if (p.per_token_head) return is_v ? p.d_v_token_scale[ts] : p.d_k_token_scale[ts];
-  return is_v ? p.v_scale : p.k_scale;
-}
 
 __device__ float block_reduce(float v, bool is_max, float *red) {
   for (int o = 16; o > 0; o >>= 1) {
@@ -60,14 +41,12 @@ __global__ void __launch_bounds__(256) ref_kernel(const skv_decode_problem p, co
   float *sc = scores + static_cast<int64_t>(blockIdx.x) * max_kvlen;
   const int64_t qoff = (static_cast<int64_t>(r) * p.num_q_heads + h) * D;
   const int32_t *pages = p.d_page_table + p.d_page_indptr[r];
-  const float qs = p.q_dtype == SKV_FP8_E4M3 ? p.q_scale : 1.f;
   float mx = -INFINITY;
   for (int64_t t = threadIdx.x; t < L; t += blockDim.x) {
     const int64_t ts = (static_cast<int64_t>(pages[t / p.page_size]) * p.page_size + t % p.page_size) *
                            p.num_kv_heads + kvh;
     float s = 0.f;
-    for (int c = 0; c < D; ++c)
-      s += load_code(p.d_q, qoff + c, p.q_dtype) * qs * (load_code(p.d_k, ts * D + c, p.k_dtype) * kv_scale(p, false, ts, kvh, c));
+    for (int c = 0; c < D; ++c) s += load_q(p, qoff + c) * load_kv(p, false, ts, kvh, c);
     s *= p.softmax_scale;
     sc[t] = s;
     mx = fmaxf(mx, s);
@@ -82,7 +61,7 @@ __global__ void __launch_bounds__(256) ref_kernel(const skv_decode_problem p, co
     for (int64_t t = 0; t < L; ++t) {
       const int64_t ts = (static_cast<int64_t>(pages[t / p.page_size]) * p.page_size + t % p.page_size) *
                              p.num_kv_heads + kvh;
-      acc += expf(sc[t] - mx) * (load_code(p.d_v, ts * D + c, p.v_dtype) * kv_scale(p, true, ts, kvh, c));
+      acc += expf(sc[t] - mx) * load_kv(p, true, ts, kvh, c);
     }
     o[qoff + c] = L > 0 ? acc / sum : 0.f;
   }

@@ -91,6 +91,11 @@ int skv_decode_launch(const skv_decode_problem *p, const skv_plan_device *pd, sk
  * cudaOccupancyMaxActiveBlocksPerMultiprocessor reports it with the kernel's shared memory.
  * Returns 0 or a CUDA error code (*ctas_per_sm = 0). */
 int skv_decode_occupancy(const skv_decode_problem *p, int *ctas_per_sm, char *err, size_t errlen);
+/* Version 1 of decode (decode_v1.cu): the same plans and outputs as skv_decode_launch, one plain
+ * fp32 thread block per work item, no tensor cores; the combine kernel merges its split requests
+ * (it refuses fused_combine). For reading the algorithm and checking new variants, not for speed. */
+int skv_decode_v1_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err,
+                         size_t errlen);
 /* Combine: one CTA per combine item (no launch when there is none, or when
  * the decode kernel fuses it). */
 int skv_combine_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err,

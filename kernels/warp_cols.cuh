@@ -109,16 +109,12 @@ struct WarpCols {
       mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 4));
       mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 8));
       mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 16));
-      const float mnew = fmaxf(m[h], mx[h]);
-      const float ref = mnew == -INFINITY ? 0.f : mnew;  // all masked so far: keep everything at 0, not NaN
-      alpha[h] = exp2f(m[h] - ref);
-      m[h] = mnew;
-      mx[h] = ref;
+      alpha[h] = raise_max<Log2Units>(m[h], mx[h], &mx[h]);  // mx[h]: the shift of the tile's exponentials
     }
     float rowsum[2] = {0.f, 0.f}, pv[4];
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-      const float e = exp2f(sv[j] - mx[j & 1]);
+      const float e = Log2Units::exp(sv[j] - mx[j & 1]);
       rowsum[j & 1] += e;
       pv[j] = e;
       if constexpr (KV::kVTokenScale) pv[j] *= sc[kTileTokens + r0 + quad + 8 * (j >> 1)];

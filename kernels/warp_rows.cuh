@@ -115,18 +115,14 @@ struct WarpRows {
     for (int r = 0; r < 2; ++r) {
       mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
       mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-      const float mnew = fmaxf(m[r], mx[r]);
-      const float ref = mnew == -INFINITY ? 0.f : mnew;  // all masked so far: keep everything at 0, not NaN
-      alpha[r] = exp2f(m[r] - ref);
-      m[r] = mnew;
-      mx[r] = ref;
+      alpha[r] = raise_max<Log2Units>(m[r], mx[r], &mx[r]);  // mx[r]: the shift of the tile's exponentials
     }
     float rowsum[2] = {0.f, 0.f};
 #pragma unroll
     for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const float e = exp2f(s[nt][j] - mx[j >> 1]);
+        const float e = Log2Units::exp(s[nt][j] - mx[j >> 1]);
         rowsum[j >> 1] += e;
         float pv = e;  // what P.V weighs token col with
         if constexpr (KV::kVTokenScale) pv *= sc[kTileTokens + r0 + nt * 8 + 2 * (lane & 3) + (j & 1)];

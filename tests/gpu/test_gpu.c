@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cost_model.h"
+#include "cpu_exec.h"
 #include "prof/cta_timeline.h"
 #include "invariance.h"
 #include "gpu/gpu_exec.h"
@@ -407,6 +408,90 @@ START_TEST(rotation_replicates_per_token_scales) {
     skv_workload_free(&w);
     skv_batch_free(&b);
   }
+}
+END_TEST
+
+/* ---- version 1 of decode ---- */
+
+/* decode_v1.cu executes the same plans as decode.cu with the algorithm written plainly: against the
+ * CPU executor (sim/cpu_exec.h: the plan run in double through its work list, scratch rows and
+ * combine list), for every cache type, split and unsplit requests, head dims 64/128/256, groups up
+ * to 16 and pages of 1 and 16 tokens; every output written. */
+START_TEST(decode_v1_matches_the_cpu_executor) {
+  static const qcase cases[] = {
+      {SKV_BF16, SKV_BF16, SKV_DTYPE_COUNT, SKV_SCALE_PER_TENSOR},
+      {SKV_FP16, SKV_FP16, SKV_DTYPE_COUNT, SKV_SCALE_PER_TENSOR},
+      {SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_DTYPE_COUNT, SKV_SCALE_PER_TENSOR},
+      {SKV_BF16, SKV_FP8_E4M3, SKV_DTYPE_COUNT, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_BF16, SKV_INT8, SKV_INT8, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_FP16, SKV_INT8, SKV_FP16, SKV_SCALE_PER_TOKEN_HEAD},
+  };
+  static const int32_t dims[] = {64, 128, 256}, groups[] = {1, 4, 16}, pages[] = {16, 1, 16};
+  int64_t kv[4] = {1, 700, 0, 2051};
+  char err[512];
+  int k = 0;
+  for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+    for (int di = 0; di < 3; di++, k++) {
+      const qcase *qc = &cases[ci];
+      const int32_t G = groups[(ci + (size_t)di) % 3];
+      skv_batch b = make_batch(4, kv, 2 * G, 2, dims[di], pages[di], qc->kv);
+      b.v_dtype = qc->v == SKV_DTYPE_COUNT ? qc->kv : qc->v;
+      b.kv_scale_mode = qc->mode;
+      skv_workload_opts o;
+      skv_workload_opts_default(&o);
+      o.seed = 900 + (uint64_t)k;
+      o.q_dtype = qc->q;
+      o.quant.q_scale = 0.75f, o.quant.k_scale = 0.5f, o.quant.v_scale = 0.25f;
+      skv_workload w;
+      ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);
+      skv_policy_opts po;
+      skv_policy_opts_default(&po);
+      po.split_size = 300; /* requests 1 and 3 split, 0 and 2 not */
+      skv_plan pl;
+      ck_assert(skv_plan_build(&b, k % 2 ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &po, 132, &pl, err, sizeof err));
+      skv_gpu_batch g;
+      skv_gpu_plan gp;
+      ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
+      ck_assert_msg(skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err), "%s", err);
+      ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
+      ck_assert_msg(skv_decode_v1_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
+      ck_assert_msg(skv_combine_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
+      result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
+      ck_assert(r.o && r.lse);
+      ck_assert_msg(skv_gpu_download(&g, r.o, r.lse, err, sizeof err), "%s", err);
+      const int64_t no = g.o_elems, nl = g.lse_elems;
+      double *eo = malloc(sizeof(double) * (size_t)no), *el = malloc(sizeof(double) * (size_t)nl);
+      ck_assert(eo && el);
+      const skv_workload correct = skv_workload_view_correct(&w);
+      ck_assert(skv_cpu_execute(&correct, &pl, NULL, eo, el));
+      double num = 0, den = 0, lmax = 0;
+      int64_t unwritten = 0;
+      const skv_dtype od = g.prob.o_dtype;
+      for (int64_t i = 0; i < no; i++) {
+        const double v = skv_load_as_double(od, r.o, i);
+        if (isnan(v)) unwritten++;
+        else num += (v - eo[i]) * (v - eo[i]), den += eo[i] * eo[i];
+      }
+      for (int64_t i = 0; i < nl; i++) {
+        if (isnan(r.lse[i])) unwritten++;
+        else if (isinf(el[i]) || isinf(r.lse[i])) lmax = r.lse[i] == el[i] ? lmax : INFINITY;
+        else lmax = fmax(lmax, fabs(r.lse[i] - el[i]));
+      }
+      const double rel = sqrt(num / den), tol = od == SKV_FP16 ? 2e-3 : 1e-2;
+      printf("  decode v1 q=%s kv=%s v=%s %s d=%d group %d %s: rel %.2e lse %.2e\n", skv_dtype_name(qc->q),
+             skv_dtype_name(qc->kv), skv_dtype_name(b.v_dtype), skv_scale_mode_name(qc->mode), dims[di], G,
+             skv_policy_name(pl.policy), rel, lmax);
+      ck_assert_int_eq(unwritten, 0);
+      ck_assert_msg(rel <= tol, "rel %g", rel);
+      ck_assert_msg(lmax <= 1e-3, "lse %g", lmax);
+      free(eo), free(el);
+      free_result(&r);
+      skv_gpu_plan_free(&gp);
+      skv_gpu_batch_free(&g);
+      skv_plan_free(&pl);
+      skv_workload_free(&w);
+      skv_batch_free(&b);
+    }
 }
 END_TEST
 
@@ -907,6 +992,7 @@ int main(void) {
   tcase_add_test(acc, lse_is_written_through_the_layout_descriptor);
   tcase_add_test(acc, lse_layouts_on_the_gpu_match_the_simulator_bit_for_bit);
   tcase_add_test(acc, quantized_variants_match_the_dequantized_reference_and_use_every_scale);
+  tcase_add_test(acc, decode_v1_matches_the_cpu_executor);
   suite_add_tcase(s, acc);
   TCase *det = tcase_create("determinism");
   tcase_add_test(det, same_plan_twice_gives_the_same_bits);
