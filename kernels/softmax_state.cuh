@@ -7,7 +7,7 @@
 // o = sum_t exp(s_t - m) v_t (not yet divided by l); the final output is o / l and the log-sum-exp
 // lse = m + log(l). Two states over disjoint key sets merge, with M = max(m_a, m_b), into
 // (M, l_a e^(m_a - M) + l_b e^(m_b - M), o_a e^(m_a - M) + o_b e^(m_b - M)) (FlashAttention's
-// online softmax; Milakov & Gimelshein 2018). The empty set is m = -inf, l = 0, o = 0 (DESIGN.md):
+// online softmax; Milakov & Gimelshein 2018). The empty set is m = -inf, l = 0, o = 0 (docs/architecture.md):
 // it merges away exactly, and two empty states give lse = -inf, never NaN.
 //
 // Exponentials run in one of two units, both here: the decode kernels keep scores in log2 units

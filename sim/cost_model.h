@@ -30,7 +30,7 @@ void skv_gpu_params_h100(skv_gpu_params *g);
  * group) on sm_90a, as the kernel's shared memory and registers allow (kernels/decode_kernel.cuh,
  * Cfg). 16-bit: shared memory bound, 66 / 100 / 136 KB per CTA for d 64 / 128 / 256 -> 3 / 2 / 1.
  * 8-bit K and V with groups up to 8 (the column form, warp_cols.cuh): 35 / 53 / 75 KB and
- * 72 / 122 / 166 registers -> 6 / 4 / 3; larger groups (the row form): 36 / 68 / 74 KB and
+ * 72 / 124 / 168 registers -> 6 / 4 / 3; larger groups (the row form): 36 / 68 / 74 KB and
  * 96 / 160 / 255 registers -> 5 / 3 / 2. int8 K with a 16-bit V (the row form, 4 / 4 / 2 stages
  * of 24.5 / 49 / 48.5 KB): 52 / 102 / 105 KB -> 4 / 2 / 2.
  * Checked two ways: tests/cuda_host/occupancy.cu derives each variant's residency from the

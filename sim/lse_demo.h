@@ -1,4 +1,4 @@
-/* lse_demo.h — `skv layout --demo`: vLLM's cascade attention on the CPU through each host path of FA2's LSE (DESIGN.md case 1). */
+/* lse_demo.h — `skv layout --demo`: vLLM's cascade attention on the CPU through each host path of FA2's LSE (docs/architecture.md, case 1). */
 #ifndef SKV_LSE_DEMO_H
 #define SKV_LSE_DEMO_H
 

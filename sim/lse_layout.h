@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-/* The model (DESIGN.md case 1; vllm-project/flash-attention PR #87).
+/* The model (docs/architecture.md, case 1; vllm-project/flash-attention PR #87).
  *
  * FA2 computes attention for an internal problem (b, h, sq): b requests, h
  * heads, sq query rows per request. For GQA decode (query length 1, hq > hkv)

@@ -1,4 +1,4 @@
-/* merge.c — state merge with the -inf conventions of DESIGN.md. */
+/* merge.c — state merge with the -inf conventions of docs/architecture.md. */
 #include "merge.h"
 
 #include <math.h>

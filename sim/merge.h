@@ -13,7 +13,7 @@ extern "C" {
  * sets A and B with lse = log(sum exp(score)). Over A u B:
  *   lse = m + log(exp(lse_a - m) + exp(lse_b - m)),  m = max(lse_a, lse_b)
  *   o   = (exp(lse_a - lse) o_a + exp(lse_b - lse) o_b)
- * Conventions (DESIGN.md): an empty set has lse = -inf and o = 0; merging with
+ * Conventions (docs/architecture.md): an empty set has lse = -inf and o = 0; merging with
  * it returns the other state unchanged; two empty states give -inf and o = 0,
  * never NaN. o_out may alias o_a or o_b. base2: LSEs are log2 (FlashInfer's
  * convention), converted to natural log at the edge. */

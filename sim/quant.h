@@ -14,7 +14,7 @@ extern "C" {
 /* The conversions themselves (e4m3, int8) are in convert.h, shared with the kernels. */
 
 /* Quantization settings of a workload (the storage types and the scale layout are the batch's:
- * batch.h). The variants (DESIGN.md case 4):
+ * batch.h). The variants (docs/architecture.md, case 4):
  *   kv fp8, per tensor:     K = e4m3 * k_scale, V = e4m3 * v_scale
  *   kv fp8, per token-head: K = e4m3 * ks[page,slot,h], V = e4m3 * vs[page,slot,h]
  *   kv int8:                K = int8 * ks[page,slot,h] (per token-head),

@@ -52,7 +52,7 @@ skv_support skv_support_check(const skv_shape *s, skv_field *field, char *err, s
     BROKEN(SKV_SUPPORT_NONE, SKV_FIELD_SEQLEN, "seqlen %lld is out of range (allowed: 0..%lld)",
            (long long)(s->kvlen_min < 0 ? s->kvlen_min : s->kvlen_max), (long long)SKV_MAX_KVLEN);
   /* A request's query tokens are its last qlen KV positions (batch.h), so there must be qlen of
-   * them; a decode query (qlen 1) may also face an empty KV (LSE -inf, O 0: DESIGN.md). */
+   * them; a decode query (qlen 1) may also face an empty KV (LSE -inf, O 0: docs/architecture.md). */
   if (s->qlen > 1 && s->qlen > s->kvlen_min)
     BROKEN(SKV_SUPPORT_NONE, SKV_FIELD_QLEN,
            "qlen %lld is longer than the shortest KV (%lld tokens): a request's query tokens are its last qlen KV "
@@ -75,7 +75,7 @@ skv_support skv_support_check(const skv_shape *s, skv_field *field, char *err, s
   if (q == SKV_FP8_E4M3 && k != SKV_FP8_E4M3)
     BROKEN(SKV_SUPPORT_NONE, SKV_FIELD_Q_DTYPE, "q_dtype fp8_e4m3 needs kv_dtype fp8_e4m3 (got %s)", skv_dtype_name(k));
 
-  /* ---- the GPU kernels' rules: the variants kernels/decode*.cu instantiate (DESIGN.md case 4) ---- */
+  /* ---- the GPU kernels' rules: the variants kernels/decode*.cu instantiate (docs/architecture.md, case 4) ---- */
   if (s->qlen != 1)
     BROKEN(SKV_SUPPORT_SIM, SKV_FIELD_QLEN, "the GPU kernels run decode only (qlen 1; got qlen %lld)",
            (long long)s->qlen);

@@ -330,6 +330,36 @@ START_TEST(rows_of_another_run_are_refused) {
 }
 END_TEST
 
+/* A resume continues only the run it continues: meta.json made in the other mode or by another skv
+ * build is refused (exit 2), the run untouched. */
+START_TEST(resume_refuses_another_mode_or_build) {
+  write_file(tmp_path("t.yaml"), dist_suite);
+  char err[8192], args[1024];
+  setenv("SKV_TEST_INTERRUPT_AFTER", "2", 1);
+  run_args(args, sizeof args, "t.yaml", "run", false);
+  ck_assert_int_eq(run_skv(args, err, sizeof err), 128 + SIGINT);
+  unsetenv("SKV_TEST_INTERRUPT_AFTER");
+  char meta[600];
+  snprintf(meta, sizeof meta, "%s", tmp_path("run/meta.json"));
+  json_t *m = load_meta("run");
+  static const struct { const char *key, *value, *says; } edits[] = {
+      {"mode", "measured", "is a measured run; this one would be sim"},
+      {"skv_commit", "0000000", "was made by skv 0000000"},
+  };
+  for (int i = 0; i < 2; i++) {
+    json_t *e = json_deep_copy(m);
+    json_object_set_new(e, edits[i].key, json_string(edits[i].value));
+    ck_assert_int_eq(json_dump_file(e, meta, JSON_INDENT(2)), 0);
+    json_decref(e);
+    run_args(args, sizeof args, "t.yaml", "run", true);
+    ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, edits[i].says), "%s", err);
+    ck_assert_int_eq(count_lines(tmp_path("run/results.csv")), 3);
+  }
+  json_decref(m);
+}
+END_TEST
+
 Suite *skv_suite_resume(void) {
   Suite *s = suite_create("resume");
   TCase *tc = tcase_create("resume");
@@ -340,6 +370,7 @@ Suite *skv_suite_resume(void) {
   tcase_add_test(tc, resume_refuses_another_suite_and_keeps_the_runs_identity);
   tcase_add_test(tc, a_locked_run_directory_refuses_a_second_writer);
   tcase_add_test(tc, rows_of_another_run_are_refused);
+  tcase_add_test(tc, resume_refuses_another_mode_or_build);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -10,6 +10,7 @@
 #include "out/csv.h"
 #include "out/npy.h"
 #include "skv_cmd.h"
+#include "runner/row.h"
 #include "suite/suite.h"
 #include "suites.h"
 
@@ -376,6 +377,62 @@ START_TEST(points_zip_keys_and_the_sweep_multiplies_them) {
 }
 END_TEST
 
+/* A row fails its run when a check the suite asked for did not run, or failed (runner/row.c). */
+START_TEST(a_row_fails_when_an_asked_check_did_not_run_or_failed) {
+  skv_suite s;
+  memset(&s, 0, sizeof s);
+  s.check_reference = s.check_bitwise_repeat = s.check_batch_invariance = true;
+  skv_config c;
+  memset(&c, 0, sizeof c);
+  c.q_dtype = SKV_BF16;
+  skv_run_row ok;
+  skv_run_row_init(&ok);
+  ok.batch = 4;
+  snprintf(ok.reference, sizeof ok.reference, "cpu-double");
+  ok.o_rel_err = 3e-3;
+  ok.unwritten = 0;
+  ok.bitwise_repeat = ok.batch_invariant = ok.batch_invariant_predicted = SKV_CHECK_YES;
+  ck_assert(!skv_row_failed(&ok, &s, true, &c));
+  skv_run_row r = ok; /* the reference check asked for and not run */
+  snprintf(r.reference, sizeof r.reference, "none");
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+  ck_assert(skv_row_failed(&r, &s, false, &c));
+  s.check_reference = false;
+  ck_assert(!skv_row_failed(&r, &s, true, &c));
+  s.check_reference = true;
+  r = ok; /* a measured run without its bitwise repeat; a simulated one has none to miss */
+  r.bitwise_repeat = SKV_CHECK_NA;
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+  ck_assert(!skv_row_failed(&r, &s, false, &c));
+  r = ok; /* batch invariance asked of a batch of 4, not run */
+  r.batch_invariant = SKV_CHECK_NA;
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+  r.batch = 1; /* a batch of one has no other requests: nothing to run */
+  ck_assert(!skv_row_failed(&r, &s, true, &c));
+  r = ok; /* the configuration has an LSE layout to check, the run did not check it */
+  r.lse_correct_predicted = SKV_CHECK_NO;
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+  r.lse_correct = SKV_CHECK_NO; /* checked: the GPU does what the simulator predicts */
+  ck_assert(!skv_row_failed(&r, &s, true, &c));
+  r = ok; /* failed checks */
+  r.o_rel_err = 2e-2;
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+  c.q_dtype = SKV_FP16;
+  r.o_rel_err = 3e-3;
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+  c.q_dtype = SKV_BF16;
+  r = ok;
+  r.unwritten = 1;
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+  r = ok;
+  r.bitwise_repeat = SKV_CHECK_NO;
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+  r = ok;
+  r.batch_invariant = SKV_CHECK_NO; /* predicted yes */
+  ck_assert(skv_row_failed(&r, &s, true, &c));
+}
+END_TEST
+
 Suite *skv_suite_run(void) {
   Suite *s = suite_create("run");
   TCase *tc = tcase_create("sim");
@@ -391,6 +448,7 @@ Suite *skv_suite_run(void) {
   tcase_add_test(tc, npy_header_is_numpy_format_1_0);
   tcase_add_test(tc, an_atomic_write_that_fails_keeps_the_old_file_and_leaves_no_temporary);
   tcase_add_test(tc, points_zip_keys_and_the_sweep_multiplies_them);
+  tcase_add_test(tc, a_row_fails_when_an_asked_check_did_not_run_or_failed);
   suite_add_tcase(s, tc);
   return s;
 }

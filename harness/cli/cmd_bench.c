@@ -10,7 +10,7 @@
 #include "cli/batch_flags.h"
 #include "gpu/bench.h"
 #include "cli/commands.h"
-#include "cli/version.h"
+#include "runner/version.h"
 
 
 /* The grid: (B, L) points of hq 32, hkv 8, d 128, bf16, page 16. */
@@ -21,10 +21,10 @@ static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
   fprintf(f, "usage: skv bench decode [flags]\n\n"
              "Measure the read-only and copy bandwidth ceilings, then for every (B, L) point and\n"
              "policy: check the kernels against the double reference, time decode + combine (CUPTI\n"
-             "kernel durations, or CUDA events with --no-cupti; median), and print time, TB/s of K+V\n"
-             "read, the fraction of the read ceiling, the ratio to cuDNN's H100 figures, and\n"
-             "combine's share. Flags the kernels cannot run are refused before any GPU work.\n"
-             "Needs a GPU.\n\nflags:\n");
+             "kernel durations, or CUDA events with --no-cupti; median), and print time, TB/s of the\n"
+             "bytes read (K and V elements and their scales), the fraction of the in-run read ceiling,\n"
+             "tokens per second and the combine's share; no peer figures, no targets. Flags the\n"
+             "kernels cannot run are refused before any GPU work. Needs a GPU.\n\nflags:\n");
   skv_args_print_help(f, specs, n);
 }
 

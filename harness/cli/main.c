@@ -5,7 +5,7 @@
 #include "cli/args.h"
 #include "runner/run.h"
 #include "cli/commands.h"
-#include "cli/version.h"
+#include "runner/version.h"
 
 
 typedef struct command {

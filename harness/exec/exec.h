@@ -1,4 +1,4 @@
-/* exec.h — one plan, three executors (DESIGN.md): the cost model, the CPU executor in double precision and the GPU, behind the one interface the runner calls. */
+/* exec.h — one plan, three executors (docs/architecture.md): the cost model, the CPU executor in double precision and the GPU, behind the one interface the runner calls. */
 #ifndef SKV_EXEC_H
 #define SKV_EXEC_H
 

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/version.h"
+#include "runner/version.h"
 #include "out/results.h"
 #include "runner/run_dir.h"
 

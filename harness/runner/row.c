@@ -1,6 +1,7 @@
 /* row.c — the columns of a results row that say which configuration it is (the executors fill the rest). */
 #include "runner/row.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,3 +78,15 @@ void skv_row_identity(skv_run_row *row, const skv_suite *s, const char *run_id, 
   row->gpu_supported = skv_config_validate(c, why, sizeof why) == SKV_SUPPORT_GPU ? SKV_CHECK_YES : SKV_CHECK_NO;
 }
 
+bool skv_row_failed(const skv_run_row *row, const skv_suite *s, bool measured, const skv_config *c) {
+  const bool not_run = (s->check_reference && strcmp(row->reference, "none") == 0) ||
+                       (measured && s->check_bitwise_repeat && row->bitwise_repeat == SKV_CHECK_NA) ||
+                       (measured && s->check_batch_invariance && row->batch > 1 && row->batch_invariant == SKV_CHECK_NA) ||
+                       (measured && row->lse_correct_predicted != SKV_CHECK_NA && row->lse_correct == SKV_CHECK_NA);
+  const double tol = c->q_dtype == SKV_FP16 ? 2e-3 : 1e-2; /* bf16 (and fp8 queries, written as bf16): 1e-2 */
+  return not_run || (!isnan(row->o_rel_err) && row->o_rel_err > tol) || row->unwritten > 0 ||
+         row->bitwise_repeat == SKV_CHECK_NO ||
+         (row->batch_invariant != SKV_CHECK_NA && row->batch_invariant_predicted != SKV_CHECK_NA &&
+          row->batch_invariant != row->batch_invariant_predicted) ||
+         (row->lse_correct != SKV_CHECK_NA && row->lse_correct != row->lse_correct_predicted);
+}

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/version.h"
+#include "runner/version.h"
 #include "exec/exec.h"
 #include "gpu/gpu_session.h"
 #include "out/plots.h"
@@ -357,21 +357,6 @@ static int open_run(run_ctx *r) {
   return SKV_EXIT_OK;
 }
 
-/* A row fails when a check failed or when a check the suite asked for did not run. */
-static bool row_failed(const run_ctx *r, const skv_config *c, const skv_batch *b, const skv_run_row *row) {
-  const skv_suite *s = &r->suite;
-  const bool not_run = (s->check_reference && strcmp(row->reference, "none") == 0) ||
-                       (r->measured && s->check_bitwise_repeat && row->bitwise_repeat == SKV_CHECK_NA) ||
-                       (r->measured && s->check_batch_invariance && b->num_requests > 1 &&
-                        row->batch_invariant == SKV_CHECK_NA) ||
-                       (r->measured && row->lse_correct_predicted != SKV_CHECK_NA && row->lse_correct == SKV_CHECK_NA);
-  return not_run || (!isnan(row->o_rel_err) && row->o_rel_err > (c->q_dtype == SKV_FP16 ? 2e-3 : 1e-2)) ||
-         row->unwritten > 0 || row->bitwise_repeat == SKV_CHECK_NO ||
-         (row->batch_invariant != SKV_CHECK_NA && row->batch_invariant_predicted != SKV_CHECK_NA &&
-          row->batch_invariant != row->batch_invariant_predicted) ||
-         (row->lse_correct != SKV_CHECK_NA && row->lse_correct != row->lse_correct_predicted);
-}
-
 /* One configuration: plan, predict, execute (GPU or simulator), check; its row in *row. */
 static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char *err, size_t errlen) {
   const skv_run_opts *o = r->o;
@@ -421,7 +406,7 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
     if (measured) skv_nvtx_pop();
     if (measured && o->trace_path && ok) ok = skv_trace_add(&r->trace, "config", c->name, t0, skv_trace_clock_ns(), 0);
   }
-  if (ok) *bad = row_failed(r, c, &b, row);
+  if (ok) *bad = skv_row_failed(row, &r->suite, measured, c);
   skv_workload_free(&w);
   skv_plan_free(&p);
   skv_batch_free(&b);
