@@ -12,34 +12,12 @@
 
 #include "out/csv.h"
 #include "skv_cmd.h"
+#include "tmpdir.h"
 #include "suites.h"
 
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name) {
-  static char buf[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-  return buf[k];
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static void setup(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/skv-resume-test-XXXXXX");
-  ck_assert(mkdtemp(tmpdir));
-}
 
 static void teardown(void) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  ck_assert_int_eq(system(cmd), 0);
+  skv_test_tmpdir_teardown();
   unsetenv("SKV_TEST_INTERRUPT_AFTER");
 }
 
@@ -64,7 +42,7 @@ static const char *dist_suite =
     "plots: [latency_vs_seqlen]\n";
 
 static void run_args(char *args, size_t len, const char *suite, const char *out, bool resume) {
-  snprintf(args, len, "run %s --sim-only --out %s --gpus ../experiments/gpus.yaml%s", tmp_path(suite), tmp_path(out),
+  snprintf(args, len, "run %s --sim-only --out %s --gpus ../experiments/gpus.yaml%s", skv_test_tmp_path(suite), skv_test_tmp_path(out),
            resume ? " --resume" : "");
 }
 
@@ -100,7 +78,7 @@ static void free_rows(char **rows, int64_t n) {
 
 static json_t *load_meta(const char *dir) {
   char p[600];
-  snprintf(p, sizeof p, "%s/meta.json", tmp_path(dir));
+  snprintf(p, sizeof p, "%s/meta.json", skv_test_tmp_path(dir));
   json_error_t je;
   json_t *m = json_load_file(p, 0, &je);
   ck_assert_msg(m != NULL, "%s: %s", p, je.text);
@@ -153,12 +131,12 @@ END_TEST
  * interrupted by SIGINT after 1, 5 and 11 configurations and resumed (once after 1, twice after
  * 5) end with exactly one row per configuration, equal to an uninterrupted run's. */
 START_TEST(interrupted_and_resumed_runs_equal_an_uninterrupted_one) {
-  write_file(tmp_path("t.yaml"), dist_suite);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), dist_suite);
   char err[8192], args[1024];
   run_args(args, sizeof args, "t.yaml", "whole", false);
   ck_assert_msg(run_skv(args, err, sizeof err) == 0, "%s", err);
   int64_t nwhole;
-  char **whole = rows_without_run_id(tmp_path("whole/results.csv"), &nwhole);
+  char **whole = rows_without_run_id(skv_test_tmp_path("whole/results.csv"), &nwhole);
   ck_assert_int_eq(nwhole, 12);
   static const int stops[] = {1, 5, 11};
   for (int k = 0; k < 3; k++) {
@@ -186,7 +164,7 @@ START_TEST(interrupted_and_resumed_runs_equal_an_uninterrupted_one) {
     char csv[64];
     snprintf(csv, sizeof csv, "%s/results.csv", out);
     int64_t nres;
-    char **res = rows_without_run_id(tmp_path(csv), &nres);
+    char **res = rows_without_run_id(skv_test_tmp_path(csv), &nres);
     ck_assert_int_eq(nres, nwhole);
     for (int64_t i = 0; i < nres; i++) ck_assert_msg(strcmp(res[i], whole[i]) == 0, "stop %d: row %lld differs", stops[k], (long long)i);
     free_rows(res, nres);
@@ -197,7 +175,7 @@ START_TEST(interrupted_and_resumed_runs_equal_an_uninterrupted_one) {
     /* a resume of a complete run changes nothing */
     ck_assert_msg(run_skv(args, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(strstr(err, "nothing to resume"), "%s", err);
-    ck_assert_int_eq(count_lines(tmp_path(csv)), 13);
+    ck_assert_int_eq(count_lines(skv_test_tmp_path(csv)), 13);
   }
   free_rows(whole, nwhole);
 }
@@ -206,7 +184,7 @@ END_TEST
 /* A process killed while appending leaves a last line without its newline: the resume drops it
  * and runs that configuration again. */
 START_TEST(half_written_last_row_is_dropped_and_run_again) {
-  write_file(tmp_path("t.yaml"), dist_suite);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), dist_suite);
   char err[8192], args[1024];
   run_args(args, sizeof args, "t.yaml", "whole", false);
   ck_assert_msg(run_skv(args, err, sizeof err) == 0, "%s", err);
@@ -215,7 +193,7 @@ START_TEST(half_written_last_row_is_dropped_and_run_again) {
   ck_assert_int_eq(run_skv(args, err, sizeof err), 128 + SIGINT);
   unsetenv("SKV_TEST_INTERRUPT_AFTER");
   /* half of a row, as a kill in the middle of its write would leave */
-  FILE *f = fopen(tmp_path("cut/results.csv"), "a");
+  FILE *f = fopen(skv_test_tmp_path("cut/results.csv"), "a");
   ck_assert(f);
   fputs("\"b1-Luniform(1,900,seed=5)-fi", f);
   fclose(f);
@@ -223,7 +201,7 @@ START_TEST(half_written_last_row_is_dropped_and_run_again) {
   ck_assert_msg(run_skv(args, err, sizeof err) == 0, "%s", err);
   ck_assert_msg(strstr(err, "dropped a half-written last row"), "%s", err);
   int64_t a, b;
-  char **ra = rows_without_run_id(tmp_path("whole/results.csv"), &a), **rb = rows_without_run_id(tmp_path("cut/results.csv"), &b);
+  char **ra = rows_without_run_id(skv_test_tmp_path("whole/results.csv"), &a), **rb = rows_without_run_id(skv_test_tmp_path("cut/results.csv"), &b);
   ck_assert_int_eq(a, b);
   for (int64_t i = 0; i < a; i++) ck_assert_str_eq(ra[i], rb[i]);
   free_rows(ra, a);
@@ -234,7 +212,7 @@ END_TEST
 /* Issue 12: a default run resumed with smoke.yaml ended "complete" with both suites' rows. A
  * resume checks the suite file's hash, keeps the run's identity and records itself. */
 START_TEST(resume_refuses_another_suite_and_keeps_the_runs_identity) {
-  write_file(tmp_path("t.yaml"), dist_suite);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), dist_suite);
   char err[8192], args[1024];
   setenv("SKV_TEST_INTERRUPT_AFTER", "3", 1);
   run_args(args, sizeof args, "t.yaml", "run", false);
@@ -243,19 +221,19 @@ START_TEST(resume_refuses_another_suite_and_keeps_the_runs_identity) {
   json_t *before = load_meta("run");
   const char *before_text = json_dumps(before, JSON_SORT_KEYS);
   /* another file, and the same file edited: both refused, nothing touched */
-  write_file(tmp_path("other.yaml"), "name: t\ndescription: x\nsweep:\n  seqlen: [100]\n  policy: [none]\n");
+  skv_test_write_file(skv_test_tmp_path("other.yaml"), "name: t\ndescription: x\nsweep:\n  seqlen: [100]\n  policy: [none]\n");
   char edited[2048];
   snprintf(edited, sizeof edited, "%s", dist_suite);
   char *d = strstr(edited, "seed: 4}");
   ck_assert(d);
   d[6] = '9'; /* any edit makes another version of the file */
-  write_file(tmp_path("edited.yaml"), edited);
+  skv_test_write_file(skv_test_tmp_path("edited.yaml"), edited);
   static const char *bad[] = {"other.yaml", "edited.yaml"};
   for (int i = 0; i < 2; i++) {
     run_args(args, sizeof args, bad[i], "run", true);
     ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
     ck_assert_msg(strstr(err, "another suite file or another version of it"), "%s", err);
-    ck_assert_int_eq(count_lines(tmp_path("run/results.csv")), 4);
+    ck_assert_int_eq(count_lines(skv_test_tmp_path("run/results.csv")), 4);
     json_t *now = load_meta("run");
     char *now_text = json_dumps(now, JSON_SORT_KEYS);
     ck_assert_str_eq(now_text, before_text);
@@ -263,8 +241,8 @@ START_TEST(resume_refuses_another_suite_and_keeps_the_runs_identity) {
     json_decref(now);
   }
   /* --plots-only of another suite into this run: refused */
-  snprintf(args, sizeof args, "run %s --plots-only --out %s --gpus ../experiments/gpus.yaml", tmp_path("other.yaml"),
-           tmp_path("run"));
+  snprintf(args, sizeof args, "run %s --plots-only --out %s --gpus ../experiments/gpus.yaml", skv_test_tmp_path("other.yaml"),
+           skv_test_tmp_path("run"));
   ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
   ck_assert_msg(strstr(err, "not of"), "%s", err);
   /* the right file resumes: the run id, start and command stay; the resume is recorded */
@@ -282,7 +260,7 @@ START_TEST(resume_refuses_another_suite_and_keeps_the_runs_identity) {
   ck_assert(strstr(json_string_value(json_object_get(r0, "after_interruption")), "after 3 of 12"));
   ck_assert_ptr_null(json_object_get(after, "interrupted"));
   skv_csv_table t;
-  ck_assert(skv_csv_load(tmp_path("run/results.csv"), &t, err, sizeof err));
+  ck_assert(skv_csv_load(skv_test_tmp_path("run/results.csv"), &t, err, sizeof err));
   const int32_t id = skv_csv_col(&t, "run_id");
   for (int64_t r = 0; r < t.nrows; r++)
     ck_assert_str_eq(skv_csv_get(&t, r, id), json_string_value(json_object_get(before, "run_id")));
@@ -295,9 +273,9 @@ END_TEST
 
 /* Two runs into one --out raced on meta.json.tmp: a run directory is locked while a run writes it. */
 START_TEST(a_locked_run_directory_refuses_a_second_writer) {
-  write_file(tmp_path("t.yaml"), dist_suite);
-  ck_assert_int_eq(mkdir(tmp_path("run"), 0755), 0);
-  const int fd = open(tmp_path("run"), O_RDONLY | O_DIRECTORY);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), dist_suite);
+  ck_assert_int_eq(mkdir(skv_test_tmp_path("run"), 0755), 0);
+  const int fd = open(skv_test_tmp_path("run"), O_RDONLY | O_DIRECTORY);
   ck_assert_int_ge(fd, 0);
   ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0); /* as a run in progress holds it */
   char err[8192], args[1024];
@@ -305,7 +283,7 @@ START_TEST(a_locked_run_directory_refuses_a_second_writer) {
   ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
   ck_assert_msg(strstr(err, "another skv process is writing this run directory"), "%s", err);
   struct stat st;
-  ck_assert(stat(tmp_path("run/results.csv"), &st) != 0 && stat(tmp_path("run/meta.json"), &st) != 0);
+  ck_assert(stat(skv_test_tmp_path("run/results.csv"), &st) != 0 && stat(skv_test_tmp_path("run/meta.json"), &st) != 0);
   close(fd);
   ck_assert_msg(run_skv(args, err, sizeof err) == 0, "%s", err);
 }
@@ -314,7 +292,7 @@ END_TEST
 /* A resumed results.csv must hold only this run's rows: a row of another configuration or run id
  * is refused rather than mixed in. */
 START_TEST(rows_of_another_run_are_refused) {
-  write_file(tmp_path("t.yaml"), dist_suite);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), dist_suite);
   char err[8192], args[1024];
   setenv("SKV_TEST_INTERRUPT_AFTER", "2", 1);
   run_args(args, sizeof args, "t.yaml", "run", false);
@@ -322,7 +300,7 @@ START_TEST(rows_of_another_run_are_refused) {
   unsetenv("SKV_TEST_INTERRUPT_AFTER");
   char cmd[1400];
   snprintf(cmd, sizeof cmd, "sed -n 2p %s | sed 's/^\"b1-Luniform(1,900,seed=5)-fa2\"/b9-L1-none/' > %s && cat %s >> %s",
-           tmp_path("run/results.csv"), tmp_path("row.csv"), tmp_path("row.csv"), tmp_path("run/results.csv"));
+           skv_test_tmp_path("run/results.csv"), skv_test_tmp_path("row.csv"), skv_test_tmp_path("row.csv"), skv_test_tmp_path("run/results.csv"));
   ck_assert_int_eq(system(cmd), 0);
   run_args(args, sizeof args, "t.yaml", "run", true);
   ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
@@ -333,14 +311,14 @@ END_TEST
 /* A resume continues only the run it continues: meta.json made in the other mode or by another skv
  * build is refused (exit 2), the run untouched. */
 START_TEST(resume_refuses_another_mode_or_build) {
-  write_file(tmp_path("t.yaml"), dist_suite);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), dist_suite);
   char err[8192], args[1024];
   setenv("SKV_TEST_INTERRUPT_AFTER", "2", 1);
   run_args(args, sizeof args, "t.yaml", "run", false);
   ck_assert_int_eq(run_skv(args, err, sizeof err), 128 + SIGINT);
   unsetenv("SKV_TEST_INTERRUPT_AFTER");
   char meta[600];
-  snprintf(meta, sizeof meta, "%s", tmp_path("run/meta.json"));
+  snprintf(meta, sizeof meta, "%s", skv_test_tmp_path("run/meta.json"));
   json_t *m = load_meta("run");
   static const struct { const char *key, *value, *says; } edits[] = {
       {"mode", "measured", "is a measured run; this one would be sim"},
@@ -354,7 +332,7 @@ START_TEST(resume_refuses_another_mode_or_build) {
     run_args(args, sizeof args, "t.yaml", "run", true);
     ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
     ck_assert_msg(strstr(err, edits[i].says), "%s", err);
-    ck_assert_int_eq(count_lines(tmp_path("run/results.csv")), 3);
+    ck_assert_int_eq(count_lines(skv_test_tmp_path("run/results.csv")), 3);
   }
   json_decref(m);
 }
@@ -363,7 +341,7 @@ END_TEST
 Suite *skv_suite_resume(void) {
   Suite *s = suite_create("resume");
   TCase *tc = tcase_create("resume");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, skv_test_tmpdir_setup, teardown);
   tcase_add_test(tc, csv_fields_with_commas_quotes_and_newlines_round_trip);
   tcase_add_test(tc, interrupted_and_resumed_runs_equal_an_uninterrupted_one);
   tcase_add_test(tc, half_written_last_row_is_dropped_and_run_again);

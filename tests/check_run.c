@@ -10,26 +10,11 @@
 #include "out/csv.h"
 #include "out/npy.h"
 #include "skv_cmd.h"
+#include "tmpdir.h"
 #include "runner/row.h"
 #include "suite/suite.h"
 #include "suites.h"
 
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name) {
-  static char buf[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-  return buf[k];
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 /* skv ARGS: its exit code, its stderr in errbuf (its stdout is not looked at). */
 static int run_cmd(const char *args, char *errbuf, size_t errlen) {
@@ -40,7 +25,7 @@ static int run_cmd(const char *args, char *errbuf, size_t errlen) {
 /* skv run on tmp/<suite> with the project's GPU models into tmp/run, with more flags; its exit code. */
 static int run_suite(const char *suite, const char *flags, char *errbuf, size_t errlen) {
   char args[1600];
-  snprintf(args, sizeof args, "run %s --out %s --gpus ../experiments/gpus.yaml %s", tmp_path(suite), tmp_path("run"),
+  snprintf(args, sizeof args, "run %s --out %s --gpus ../experiments/gpus.yaml %s", skv_test_tmp_path(suite), skv_test_tmp_path("run"),
            flags);
   return run_cmd(args, errbuf, errlen);
 }
@@ -58,25 +43,14 @@ static const char *suite_text =
     "checks: {reference: true, batch_invariance: true}\n"
     "plots: [latency_vs_seqlen, error]\n";
 
-static void setup(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/skv-run-test-XXXXXX");
-  ck_assert(mkdtemp(tmpdir));
-}
-
-static void teardown(void) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  ck_assert_int_eq(system(cmd), 0);
-}
-
 START_TEST(sim_run_writes_rows_meta_and_plots) {
-  write_file(tmp_path("t.yaml"), suite_text);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), suite_text);
   char err[4096], args[1024];
-  snprintf(args, sizeof args, "run %s --sim-only --out %s --gpus ../experiments/gpus.yaml", tmp_path("t.yaml"),
-           tmp_path("run"));
+  snprintf(args, sizeof args, "run %s --sim-only --out %s --gpus ../experiments/gpus.yaml", skv_test_tmp_path("t.yaml"),
+           skv_test_tmp_path("run"));
   ck_assert_msg(run_cmd(args, err, sizeof err) == 0, "%s", err);
   skv_csv_table t;
-  ck_assert_msg(skv_csv_load(tmp_path("run/results.csv"), &t, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_csv_load(skv_test_tmp_path("run/results.csv"), &t, err, sizeof err), "%s", err);
   ck_assert_int_eq(t.nrows, 6);
   const int32_t mode = skv_csv_col(&t, "mode"), ref = skv_csv_col(&t, "reference"), e = skv_csv_col(&t, "o_rel_err"),
                 total = skv_csv_col(&t, "total_us"), pred = skv_csv_col(&t, "predicted_us"),
@@ -94,10 +68,10 @@ START_TEST(sim_run_writes_rows_meta_and_plots) {
   }
   skv_csv_free(&t);
   struct stat st;
-  ck_assert(stat(tmp_path("run/plots/latency_vs_seqlen.png"), &st) == 0 && st.st_size > 0);
-  ck_assert(stat(tmp_path("run/plots/error.svg"), &st) == 0 && st.st_size > 0);
-  ck_assert(stat(tmp_path("run/results.csv.tmp"), &st) != 0 && stat(tmp_path("run/meta.json.tmp"), &st) != 0);
-  FILE *m = fopen(tmp_path("run/meta.json"), "r");
+  ck_assert(stat(skv_test_tmp_path("run/plots/latency_vs_seqlen.png"), &st) == 0 && st.st_size > 0);
+  ck_assert(stat(skv_test_tmp_path("run/plots/error.svg"), &st) == 0 && st.st_size > 0);
+  ck_assert(stat(skv_test_tmp_path("run/results.csv.tmp"), &st) != 0 && stat(skv_test_tmp_path("run/meta.json.tmp"), &st) != 0);
+  FILE *m = fopen(skv_test_tmp_path("run/meta.json"), "r");
   ck_assert(m);
   char meta[8192];
   size_t n = fread(meta, 1, sizeof meta - 1, m);
@@ -109,10 +83,10 @@ START_TEST(sim_run_writes_rows_meta_and_plots) {
 END_TEST
 
 START_TEST(resume_runs_only_the_missing_configurations) {
-  write_file(tmp_path("t.yaml"), suite_text);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), suite_text);
   char err[4096], args[1024];
-  snprintf(args, sizeof args, "run %s --sim-only --out %s --gpus ../experiments/gpus.yaml", tmp_path("t.yaml"),
-           tmp_path("run"));
+  snprintf(args, sizeof args, "run %s --sim-only --out %s --gpus ../experiments/gpus.yaml", skv_test_tmp_path("t.yaml"),
+           skv_test_tmp_path("run"));
   /* Interrupted (SIGINT) after 4 of the 6 configurations. */
   setenv("SKV_TEST_INTERRUPT_AFTER", "4", 1);
   ck_assert_int_eq(run_cmd(args, err, sizeof err), 130);
@@ -124,7 +98,7 @@ START_TEST(resume_runs_only_the_missing_configurations) {
   ck_assert_msg(run_cmd(args, err, sizeof err) == 0, "%s", err);
   ck_assert(strstr(err, "[5/6]") && strstr(err, "[6/6]") && !strstr(err, "[1/6]"));
   skv_csv_table t;
-  ck_assert(skv_csv_load(tmp_path("run/results.csv"), &t, err, sizeof err));
+  ck_assert(skv_csv_load(skv_test_tmp_path("run/results.csv"), &t, err, sizeof err));
   ck_assert_int_eq(t.nrows, 6);
   skv_csv_free(&t);
 }
@@ -132,32 +106,32 @@ END_TEST
 
 START_TEST(bad_suites_fail_with_a_position_before_any_work) {
   char err[4096], args[1024];
-  write_file(tmp_path("bad.yaml"), "name: t\ndescription: x\nsweep:\n  seqlen: [100]\n  policy: [fa2]\n  bach: [2]\n");
-  snprintf(args, sizeof args, "run %s --sim-only --out %s", tmp_path("bad.yaml"), tmp_path("run"));
+  skv_test_write_file(skv_test_tmp_path("bad.yaml"), "name: t\ndescription: x\nsweep:\n  seqlen: [100]\n  policy: [fa2]\n  bach: [2]\n");
+  snprintf(args, sizeof args, "run %s --sim-only --out %s", skv_test_tmp_path("bad.yaml"), skv_test_tmp_path("run"));
   ck_assert_int_eq(run_cmd(args, err, sizeof err), 2);
   ck_assert_msg(strstr(err, "bad.yaml:6:3:"), "%s", err);
   struct stat st;
-  ck_assert(stat(tmp_path("run"), &st) != 0); /* nothing written */
+  ck_assert(stat(skv_test_tmp_path("run"), &st) != 0); /* nothing written */
   /* A configuration the planner refuses (FlashInfer's fixed split over a graph's padding), by name. */
-  write_file(tmp_path("bad2.yaml"), "name: t\ndescription: x\ndefaults: {hq: 32, hkv: 8}\nsweep:\n  batch: [8]\n"
+  skv_test_write_file(skv_test_tmp_path("bad2.yaml"), "name: t\ndescription: x\ndefaults: {hq: 32, hkv: 8}\nsweep:\n  batch: [8]\n"
                                     "  seqlen: [65536]\n  policy: [{name: flashinfer, fixed_split_pages: 8, cuda_graph: true}]\n");
-  snprintf(args, sizeof args, "run %s --sim-only --out %s --gpus ../experiments/gpus.yaml", tmp_path("bad2.yaml"),
-           tmp_path("run"));
+  snprintf(args, sizeof args, "run %s --sim-only --out %s --gpus ../experiments/gpus.yaml", skv_test_tmp_path("bad2.yaml"),
+           skv_test_tmp_path("run"));
   ck_assert_int_eq(run_cmd(args, err, sizeof err), 2);
   ck_assert_msg(strstr(err, "configuration 'b8-L65536-flashinfer") && strstr(err, "padded batch"), "%s", err);
-  ck_assert(stat(tmp_path("run"), &st) != 0);
+  ck_assert(stat(skv_test_tmp_path("run"), &st) != 0);
   /* The documented longest seqlen needs more pages than 32-bit ids name; a query longer than its
    * KV: both refused at the sweep, before the run directory. */
-  write_file(tmp_path("bad3.yaml"), "name: t\ndescription: x\nsweep:\n  seqlen: [1099511627776]\n  policy: [none]\n");
+  skv_test_write_file(skv_test_tmp_path("bad3.yaml"), "name: t\ndescription: x\nsweep:\n  seqlen: [1099511627776]\n  policy: [none]\n");
   ck_assert_int_eq(run_suite("bad3.yaml", "--sim-only", err, sizeof err), 2);
   ck_assert_msg(strstr(err, "bad3.yaml:4:3: configuration 'b1-L1099511627776-none'") && strstr(err, "page ids"), "%s",
                 err);
-  ck_assert(stat(tmp_path("run"), &st) != 0);
-  write_file(tmp_path("bad4.yaml"), "name: t\ndescription: x\ndefaults: {qlen: 5000}\nsweep:\n  seqlen: [100]\n"
+  ck_assert(stat(skv_test_tmp_path("run"), &st) != 0);
+  skv_test_write_file(skv_test_tmp_path("bad4.yaml"), "name: t\ndescription: x\ndefaults: {qlen: 5000}\nsweep:\n  seqlen: [100]\n"
                                     "  policy: [none]\n");
   ck_assert_int_eq(run_suite("bad4.yaml", "--sim-only", err, sizeof err), 2);
   ck_assert_msg(strstr(err, "bad4.yaml:5:3: configuration 'b1-L100-none': qlen 5000 is longer"), "%s", err);
-  ck_assert(stat(tmp_path("run"), &st) != 0);
+  ck_assert(stat(skv_test_tmp_path("run"), &st) != 0);
   ck_assert_int_eq(run_cmd("run", err, sizeof err), 2);
   ck_assert_int_eq(run_cmd("run a.yaml --no-cupti --trace x.json", err, sizeof err), 2);
 }
@@ -166,7 +140,7 @@ END_TEST
 /* Each configuration the GPU kernels refuse (sim/support.h): a simulated run takes it, warns with
  * the sweep's position, and says "no" in gpu_supported; the one they run says "yes". */
 START_TEST(sim_run_flags_every_configuration_the_gpu_would_refuse) {
-  write_file(tmp_path("g.yaml"),
+  skv_test_write_file(skv_test_tmp_path("g.yaml"),
              "name: g\n"
              "description: x\n"
              "sweep:\n"
@@ -189,11 +163,11 @@ START_TEST(sim_run_flags_every_configuration_the_gpu_would_refuse) {
       "an int8 K cache's 16-bit V in the queries' type",
   };
   char want[256];
-  snprintf(want, sizeof want, "%s:4:3: warning: configuration '", tmp_path("g.yaml"));
+  snprintf(want, sizeof want, "%s:4:3: warning: configuration '", skv_test_tmp_path("g.yaml"));
   ck_assert_msg(skv_test_count(err, want) == 6, "%s", err);
   for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) ck_assert_msg(strstr(err, reasons[i]), "%s", reasons[i]);
   skv_csv_table t;
-  ck_assert_msg(skv_csv_load(tmp_path("run/results.csv"), &t, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_csv_load(skv_test_tmp_path("run/results.csv"), &t, err, sizeof err), "%s", err);
   ck_assert_int_eq(t.nrows, 7);
   const int32_t g = skv_csv_col(&t, "gpu_supported");
   ck_assert_int_ge(g, 0);
@@ -205,8 +179,8 @@ END_TEST
 /* --trace and --dump are checked before the run directory exists: a path that cannot be written
  * exits 2, and so does --trace where no kernel runs (it would write nothing). */
 START_TEST(outputs_are_checked_before_the_run_directory_exists) {
-  write_file(tmp_path("t.yaml"), suite_text);
-  write_file(tmp_path("file"), "not a directory\n");
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), suite_text);
+  skv_test_write_file(skv_test_tmp_path("file"), "not a directory\n");
   static const struct {
     const char *flags, *needle;
   } bad[] = {
@@ -219,12 +193,12 @@ START_TEST(outputs_are_checked_before_the_run_directory_exists) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char flags[600], err[4096];
-    snprintf(flags, sizeof flags, bad[i].flags, tmpdir);
+    snprintf(flags, sizeof flags, bad[i].flags, skv_test_tmpdir());
     ck_assert_msg(run_suite("t.yaml", flags, err, sizeof err) == 2, "%s: %s", flags, err);
     ck_assert_msg(strstr(err, bad[i].needle), "%s: %s", flags, err);
     struct stat st;
-    ck_assert_msg(stat(tmp_path("run"), &st) != 0, "%s: the run directory was made", flags);
-    ck_assert(stat(tmp_path("trace.json"), &st) != 0);
+    ck_assert_msg(stat(skv_test_tmp_path("run"), &st) != 0, "%s: the run directory was made", flags);
+    ck_assert(stat(skv_test_tmp_path("trace.json"), &st) != 0);
   }
 }
 END_TEST
@@ -232,7 +206,7 @@ END_TEST
 /* A zero KV length has no place on a log axis: every plot is still drawn, and nothing is left
  * half-written. */
 START_TEST(zero_length_configurations_draw_every_plot) {
-  write_file(tmp_path("z.yaml"), "name: z\ndescription: x\nsweep:\n  seqlen: [0]\n"
+  skv_test_write_file(skv_test_tmp_path("z.yaml"), "name: z\ndescription: x\nsweep:\n  seqlen: [0]\n"
                                  "  policy: [none, fa2, {name: fa2, num_splits: 2}]\n"
                                  "plots: [latency_vs_seqlen, bandwidth_fraction, predicted_vs_measured, error,"
                                  " splits_heuristic, quant_error, lse_layout]\n");
@@ -245,9 +219,9 @@ START_TEST(zero_length_configurations_draw_every_plot) {
       char p[256];
       snprintf(p, sizeof p, "run/plots/%s.%s", plots[i], k ? "svg" : "png");
       struct stat st;
-      ck_assert_msg(stat(tmp_path(p), &st) == 0 && st.st_size > 0, "%s", p);
+      ck_assert_msg(stat(skv_test_tmp_path(p), &st) == 0 && st.st_size > 0, "%s", p);
     }
-  snprintf(args, sizeof args, "ls %s | grep -q tmp", tmp_path("run/plots"));
+  snprintf(args, sizeof args, "ls %s | grep -q tmp", skv_test_tmp_path("run/plots"));
   ck_assert_int_ne(system(args), 0);
 }
 END_TEST
@@ -255,33 +229,33 @@ END_TEST
 /* A plot gnuplot fails on fails the run (exit 1), leaves no temporary output, and does not keep
  * the plots after it from being drawn. gnuplot here is a stand-in that fails on the first plot. */
 START_TEST(a_failed_plot_fails_the_run_and_the_others_are_drawn) {
-  write_file(tmp_path("t.yaml"), suite_text); /* plots: latency_vs_seqlen, error */
-  ck_assert_int_eq(mkdir(tmp_path("bin"), 0755), 0);
-  write_file(tmp_path("bin/gnuplot"), "#!/bin/sh\n"
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), suite_text); /* plots: latency_vs_seqlen, error */
+  ck_assert_int_eq(mkdir(skv_test_tmp_path("bin"), 0755), 0);
+  skv_test_write_file(skv_test_tmp_path("bin/gnuplot"), "#!/bin/sh\n"
                                       "n=${1%.gp}\n"
                                       ": > \"$n.png.tmp\"\n"
                                       "[ \"$n\" = latency_vs_seqlen ] && exit 1\n"
                                       ": > \"$n.svg.tmp\"\n");
-  ck_assert_int_eq(chmod(tmp_path("bin/gnuplot"), 0755), 0);
+  ck_assert_int_eq(chmod(skv_test_tmp_path("bin/gnuplot"), 0755), 0);
   char path[4096];
-  snprintf(path, sizeof path, "%s:%s", tmp_path("bin"), getenv("PATH"));
+  snprintf(path, sizeof path, "%s:%s", skv_test_tmp_path("bin"), getenv("PATH"));
   ck_assert_int_eq(setenv("PATH", path, 1), 0);
   char err[4096];
   const int rc = run_suite("t.yaml", "--sim-only", err, sizeof err);
   ck_assert_int_eq(setenv("PATH", strchr(path, ':') + 1, 1), 0);
   ck_assert_msg(rc == 1 && strstr(err, "gnuplot latency_vs_seqlen.gp failed"), "exit %d: %s", rc, err);
   struct stat st;
-  ck_assert(stat(tmp_path("run/plots/error.png"), &st) == 0 && stat(tmp_path("run/plots/error.svg"), &st) == 0);
-  ck_assert(stat(tmp_path("run/plots/latency_vs_seqlen.png.tmp"), &st) != 0);
-  ck_assert(stat(tmp_path("run/plots/latency_vs_seqlen.png"), &st) != 0);
+  ck_assert(stat(skv_test_tmp_path("run/plots/error.png"), &st) == 0 && stat(skv_test_tmp_path("run/plots/error.svg"), &st) == 0);
+  ck_assert(stat(skv_test_tmp_path("run/plots/latency_vs_seqlen.png.tmp"), &st) != 0);
+  ck_assert(stat(skv_test_tmp_path("run/plots/latency_vs_seqlen.png"), &st) != 0);
 }
 END_TEST
 
 START_TEST(dump_writes_npy_inputs_outputs_and_the_plan) {
-  write_file(tmp_path("t.yaml"), suite_text);
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), suite_text);
   char err[4096], args[1024];
   snprintf(args, sizeof args, "run %s --sim-only --out %s --dump %s --gpus ../experiments/gpus.yaml",
-           tmp_path("t.yaml"), tmp_path("run"), tmp_path("dump"));
+           skv_test_tmp_path("t.yaml"), skv_test_tmp_path("run"), skv_test_tmp_path("dump"));
   ck_assert_msg(run_cmd(args, err, sizeof err) == 0, "%s", err);
   static const char *files[] = {"q.npy", "k_pages.npy", "v_pages.npy", "page_table.npy", "page_indptr.npy",
                                 "kv_lens.npy", "o.npy", "lse.npy", "plan.json"};
@@ -289,10 +263,10 @@ START_TEST(dump_writes_npy_inputs_outputs_and_the_plan) {
     char p[600];
     snprintf(p, sizeof p, "dump/b3-L700-fixed-ss128/%s", files[i]);
     struct stat st;
-    ck_assert_msg(stat(tmp_path(p), &st) == 0 && st.st_size > 0, "%s", p);
+    ck_assert_msg(stat(skv_test_tmp_path(p), &st) == 0 && st.st_size > 0, "%s", p);
   }
   /* kv_lens.npy: 3 requests of 700 tokens, int64 after a 64-byte-aligned header */
-  FILE *f = fopen(tmp_path("dump/b3-L700-fixed-ss128/kv_lens.npy"), "rb");
+  FILE *f = fopen(skv_test_tmp_path("dump/b3-L700-fixed-ss128/kv_lens.npy"), "rb");
   ck_assert(f);
   unsigned char h[128];
   ck_assert_int_eq(fread(h, 1, 10, f), 10);
@@ -311,8 +285,8 @@ START_TEST(npy_header_is_numpy_format_1_0) {
   const int64_t shape[2] = {2, 3};
   const float data[6] = {1, 2, 3, 4, 5, 6};
   char err[256];
-  ck_assert(skv_npy_write(tmp_path("a.npy"), "<f4", shape, 2, data, 4, err, sizeof err));
-  FILE *f = fopen(tmp_path("a.npy"), "rb");
+  ck_assert(skv_npy_write(skv_test_tmp_path("a.npy"), "<f4", shape, 2, data, 4, err, sizeof err));
+  FILE *f = fopen(skv_test_tmp_path("a.npy"), "rb");
   unsigned char buf[256];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
@@ -328,32 +302,32 @@ END_TEST
 START_TEST(an_atomic_write_that_fails_keeps_the_old_file_and_leaves_no_temporary) {
   char err[1300], text[16] = {0};
   struct stat st;
-  ck_assert_msg(skv_write_file_atomic(tmp_path("f.txt"), "old", 3, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_write_file_atomic(skv_test_tmp_path("f.txt"), "old", 3, err, sizeof err), "%s", err);
   skv_atomic_file a;
-  ck_assert_msg(skv_atomic_open(&a, tmp_path("f.txt"), err, sizeof err), "%s", err);
+  ck_assert_msg(skv_atomic_open(&a, skv_test_tmp_path("f.txt"), err, sizeof err), "%s", err);
   fputs("half", a.f);
   ck_assert(!skv_atomic_commit(&a, false, err, sizeof err)); /* the writer gave up */
-  ck_assert(stat(tmp_path("f.txt.tmp"), &st) != 0);
-  FILE *f = fopen(tmp_path("f.txt"), "r");
+  ck_assert(stat(skv_test_tmp_path("f.txt.tmp"), &st) != 0);
+  FILE *f = fopen(skv_test_tmp_path("f.txt"), "r");
   ck_assert(f != NULL);
   ck_assert_int_eq(fread(text, 1, sizeof text - 1, f), 3);
   fclose(f);
   ck_assert_str_eq(text, "old");
   /* a directory that does not exist: the message names the temporary */
-  ck_assert(!skv_write_file_atomic(tmp_path("no/f.txt"), "x", 1, err, sizeof err));
+  ck_assert(!skv_write_file_atomic(skv_test_tmp_path("no/f.txt"), "x", 1, err, sizeof err));
   char want[600];
-  snprintf(want, sizeof want, "%s: No such file or directory", tmp_path("no/f.txt.tmp"));
+  snprintf(want, sizeof want, "%s: No such file or directory", skv_test_tmp_path("no/f.txt.tmp"));
   ck_assert_str_eq(err, want);
 }
 END_TEST
 
 START_TEST(points_zip_keys_and_the_sweep_multiplies_them) {
-  write_file(tmp_path("p.yaml"), "name: p\ndescription: x\nsweep:\n  hkv: [1, 2]\n  points:\n    - {batch: 1, seqlen: 10}\n"
+  skv_test_write_file(skv_test_tmp_path("p.yaml"), "name: p\ndescription: x\nsweep:\n  hkv: [1, 2]\n  points:\n    - {batch: 1, seqlen: 10}\n"
                                  "    - {batch: 4, seqlen: 20}\n    - {batch: 2, seqlen: {dist: list, values: [5, 6]}}\n"
                                  "  policy: [none]\n");
   skv_suite s;
   char err[512];
-  ck_assert_msg(skv_suite_load(tmp_path("p.yaml"), &s, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_suite_load(skv_test_tmp_path("p.yaml"), &s, err, sizeof err), "%s", err);
   ck_assert_int_eq(s.nconfigs, 6);
   ck_assert_int_eq(s.configs[1].batch, 4);
   ck_assert_int_eq(s.configs[1].seqlen.value, 20);
@@ -363,16 +337,16 @@ START_TEST(points_zip_keys_and_the_sweep_multiplies_them) {
   ck_assert_str_eq(s.configs[0].name, "b1-L10-none-hkv1");
   skv_suite_free(&s);
   /* points may not repeat a sweep key, must set the same keys everywhere, and need seqlen somewhere */
-  write_file(tmp_path("p2.yaml"), "name: p\ndescription: x\nsweep:\n  points:\n    - {batch: 1, seqlen: 10}\n"
+  skv_test_write_file(skv_test_tmp_path("p2.yaml"), "name: p\ndescription: x\nsweep:\n  points:\n    - {batch: 1, seqlen: 10}\n"
                                   "    - {batch: 4}\n  policy: [none]\n");
-  ck_assert(!skv_suite_load(tmp_path("p2.yaml"), &s, err, sizeof err));
+  ck_assert(!skv_suite_load(skv_test_tmp_path("p2.yaml"), &s, err, sizeof err));
   ck_assert_msg(strstr(err, "p2.yaml:6:7: points: every point sets the same keys"), "%s", err);
-  write_file(tmp_path("p3.yaml"), "name: p\ndescription: x\nsweep:\n  points:\n    - {batch: 1}\n  policy: [none]\n");
-  ck_assert(!skv_suite_load(tmp_path("p3.yaml"), &s, err, sizeof err));
+  skv_test_write_file(skv_test_tmp_path("p3.yaml"), "name: p\ndescription: x\nsweep:\n  points:\n    - {batch: 1}\n  policy: [none]\n");
+  ck_assert(!skv_suite_load(skv_test_tmp_path("p3.yaml"), &s, err, sizeof err));
   ck_assert_msg(strstr(err, "seqlen"), "%s", err);
-  write_file(tmp_path("p4.yaml"), "name: p\ndescription: x\nsweep:\n  points:\n    - {policy: fa2, seqlen: 3}\n"
+  skv_test_write_file(skv_test_tmp_path("p4.yaml"), "name: p\ndescription: x\nsweep:\n  points:\n    - {policy: fa2, seqlen: 3}\n"
                                   "  policy: [none]\n");
-  ck_assert(!skv_suite_load(tmp_path("p4.yaml"), &s, err, sizeof err));
+  ck_assert(!skv_suite_load(skv_test_tmp_path("p4.yaml"), &s, err, sizeof err));
   ck_assert_msg(strstr(err, "'policy' cannot be set in a point"), "%s", err);
 }
 END_TEST
@@ -436,7 +410,7 @@ END_TEST
 Suite *skv_suite_run(void) {
   Suite *s = suite_create("run");
   TCase *tc = tcase_create("sim");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, skv_test_tmpdir_setup, skv_test_tmpdir_teardown);
   tcase_add_test(tc, sim_run_writes_rows_meta_and_plots);
   tcase_add_test(tc, resume_runs_only_the_missing_configurations);
   tcase_add_test(tc, bad_suites_fail_with_a_position_before_any_work);
