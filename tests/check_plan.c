@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invariance.h"
 #include "plan.h"
 #include "rng.h"
 #include "suites.h"
@@ -361,6 +362,31 @@ START_TEST(plan_rejects_bad_input_with_a_message) {
 }
 END_TEST
 
+/* The simulator's batch-invariance prediction (sim/invariance.h): a request of 20000 tokens alone
+ * against among 63 of 1000 tokens, 132 SMs. Worked out by hand from the policies: fixed cuts
+ * 2048-token chunks whatever the batch (10 chunks both ways: the same bits); fa2 picks one split
+ * count for the batch: alone 1 x 8 KV heads x 1 m-block = 8 CTAs on 264 slots, so it splits (32
+ * splits, as the GPU test shows); in the batch 64 x 8 = 512 >= 0.8 x 264 CTAs, so 1 split: other bits. */
+START_TEST(invariance_is_predicted_from_the_plans) {
+  skv_batch b = decode_batch(64, 1000, 32, 8, 128);
+  b.kvlen[0] = 20000;
+  char err[256];
+  static const struct { skv_policy p; bool same; } want[] = {{SKV_POLICY_FIXED, true}, {SKV_POLICY_FA2, false}};
+  for (int i = 0; i < 2; i++) {
+    skv_plan pl;
+    ck_assert(skv_plan_build(&b, want[i].p, NULL, 132, &pl, err, sizeof err));
+    bool same = !want[i].same;
+    ck_assert_msg(skv_predict_alone_vs_batch(&b, &pl, 0, want[i].p, NULL, 132, &same, err, sizeof err), "%s", err);
+    ck_assert_msg(same == want[i].same, "%s", skv_policy_name(want[i].p));
+    /* the rule itself: the same chunks in the same order */
+    ck_assert(skv_same_chunks(&pl, 0, &pl, 0));
+    ck_assert(!skv_same_chunks(&pl, 0, &pl, 1)); /* 20000 tokens against 1000 */
+    skv_plan_free(&pl);
+  }
+  skv_batch_free(&b);
+}
+END_TEST
+
 Suite *skv_suite_plan(void) {
   Suite *s = suite_create("plan");
   TCase *fa2 = tcase_create("fa2");
@@ -394,6 +420,7 @@ Suite *skv_suite_plan(void) {
   tcase_add_test(other, fixed_chunks_have_the_given_length);
   suite_add_tcase(s, other);
   TCase *inv = tcase_create("invariants");
+  tcase_add_test(inv, invariance_is_predicted_from_the_plans);
   tcase_add_test(inv, empty_kv_gets_one_empty_chunk);
   tcase_add_test(inv, every_policy_partitions_random_batches);
   tcase_add_test(inv, plan_rejects_bad_input_with_a_message);
