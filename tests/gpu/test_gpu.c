@@ -1,6 +1,7 @@
 /* test_gpu.c — GPU tests (make test-gpu): the kernels against the double-precision reference, poisoning,
  * determinism, batch invariance, device data generation, the fp32 GPU reference, and what a GPU run refuses. */
 #include <check.h>
+#include <jansson.h>
 #include <cuda_runtime_api.h>
 #include <math.h>
 #include <stdio.h>
@@ -970,6 +971,76 @@ START_TEST(measured_runs_refuse_what_the_kernels_refuse_before_any_work) {
 }
 END_TEST
 
+/* On a GPU: a configuration that needs more device memory than is free exits 2 before any GPU work
+ * (no run folder); --trace writes a Chrome trace with one range per configuration and the decode
+ * kernels inside it; a resume of a run measured on another GPU exits 2 with the run untouched. */
+START_TEST(measured_runs_check_memory_trace_and_the_gpu_of_a_resume) {
+  char dir[] = "/tmp/skv-gpu-runs-XXXXXX";
+  ck_assert(mkdtemp(dir) != NULL);
+  char suite[96], big[96], gpus[96], out[96], trace[96], meta[128];
+  snprintf(suite, sizeof suite, "%s/suite.yaml", dir);
+  snprintf(big, sizeof big, "%s/big.yaml", dir);
+  snprintf(gpus, sizeof gpus, "%s/gpus.yaml", dir);
+  snprintf(out, sizeof out, "%s/run", dir);
+  snprintf(trace, sizeof trace, "%s/trace.json", dir);
+  snprintf(meta, sizeof meta, "%s/meta.json", out);
+  FILE *f = fopen(gpus, "w");
+  ck_assert(f != NULL);
+  fprintf(f, "models:\n  - {name: h100-sxm, sms: 132, read_tbps: 3.04, launch_us: 2.5, cta_fixed_us: 2,"
+             " combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18}\n");
+  ck_assert_int_eq(fclose(f), 0);
+  /* 4096 requests of 2^20 tokens: 2^32 token rows x 8 KV heads x 128 x 2 x 2 bytes, far beyond any GPU */
+  f = fopen(big, "w");
+  ck_assert(f != NULL);
+  fprintf(f, "name: big\ndescription: x\nsweep: {batch: 4096, seqlen: 1048576, policy: none}\n");
+  ck_assert_int_eq(fclose(f), 0);
+  skv_run_opts o;
+  memset(&o, 0, sizeof o);
+  o.suite_path = big, o.gpus_path = gpus, o.out_dir = out, o.no_cupti = true;
+  ck_assert_int_eq(skv_run_suite(&o), SKV_EXIT_USAGE);
+  struct stat st;
+  ck_assert_msg(stat(out, &st) != 0, "the run directory was made");
+  /* a small measured run with a trace */
+  f = fopen(suite, "w");
+  ck_assert(f != NULL);
+  fprintf(f, "name: t\ndescription: x\ndefaults: {hq: 8, hkv: 2}\nsweep: {batch: [1, 3], seqlen: 700,"
+             " policy: [{name: fixed, split_size: 128}]}\nrepeat: 3\nwarmup: 1\n");
+  ck_assert_int_eq(fclose(f), 0);
+  memset(&o, 0, sizeof o);
+  o.suite_path = suite, o.gpus_path = gpus, o.out_dir = out, o.trace_path = trace;
+  ck_assert_int_eq(skv_run_suite(&o), SKV_EXIT_OK);
+  json_error_t je;
+  json_t *t = json_load_file(trace, 0, &je);
+  ck_assert_msg(t != NULL, "%s: %s", trace, je.text);
+  const json_t *ev = json_object_get(t, "traceEvents");
+  ck_assert(json_is_array(ev));
+  int ranges = 0, kernels = 0;
+  for (size_t i = 0; i < json_array_size(ev); i++) {
+    const json_t *e = json_array_get(ev, i);
+    const char *cat = json_string_value(json_object_get(e, "cat")), *name = json_string_value(json_object_get(e, "name"));
+    if (cat && strcmp(cat, "config") == 0) ranges++;
+    if (cat && strcmp(cat, "kernel") == 0 && name && strstr(name, "decode_kernel")) kernels++;
+  }
+  json_decref(t);
+  printf("  trace: %d configuration ranges, %d decode kernels\n", ranges, kernels);
+  ck_assert_int_eq(ranges, 2);
+  ck_assert_int_ge(kernels, 2 * 3); /* each configuration: at least its 3 timed runs */
+  /* the run as if measured on another GPU, and unfinished: a resume refuses it */
+  json_t *m = json_load_file(meta, 0, &je);
+  ck_assert(m != NULL);
+  json_object_set_new(json_object_get(m, "gpu"), "name", json_string("Another GPU"));
+  json_object_set_new(m, "complete", json_false());
+  ck_assert_int_eq(json_dump_file(m, meta, JSON_INDENT(2)), 0);
+  json_decref(m);
+  memset(&o, 0, sizeof o);
+  o.suite_path = suite, o.gpus_path = gpus, o.out_dir = out, o.resume = true;
+  ck_assert_int_eq(skv_run_suite(&o), SKV_EXIT_USAGE);
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -1004,6 +1075,7 @@ int main(void) {
   tcase_add_test(misc, gpu_fp32_reference_matches_cpu_reference);
   tcase_add_test(misc, unsupported_combinations_are_refused_before_launch);
   tcase_add_test(misc, measured_runs_refuse_what_the_kernels_refuse_before_any_work);
+  tcase_add_test(misc, measured_runs_check_memory_trace_and_the_gpu_of_a_resume);
   tcase_add_test(misc, occupancy_matches_the_cost_model_table);
   suite_add_tcase(s, misc);
   SRunner *sr = srunner_create(s);
