@@ -127,6 +127,44 @@ START_TEST(csv_fields_with_commas_quotes_and_newlines_round_trip) {
 }
 END_TEST
 
+/* README: a second SIGINT ends the run at once. Two signals after 3 configurations: the process
+ * dies of the second (the shell reports 130, or the wait status says SIGINT), says nothing about
+ * an interruption and leaves meta.json without one; the 3 rows written before are whole, and a
+ * resume ends the run equal to an uninterrupted one. */
+START_TEST(a_second_sigint_ends_the_run_at_once) {
+  skv_test_write_file(skv_test_tmp_path("t.yaml"), dist_suite);
+  char err[8192], args[1024];
+  run_args(args, sizeof args, "t.yaml", "whole", false);
+  ck_assert_msg(run_skv(args, err, sizeof err) == 0, "%s", err);
+  int64_t nwhole;
+  char **whole = rows_without_run_id(skv_test_tmp_path("whole/results.csv"), &nwhole);
+  setenv("SKV_TEST_INTERRUPT_AFTER", "3", 1);
+  setenv("SKV_TEST_INTERRUPT_SIGNALS", "2", 1);
+  run_args(args, sizeof args, "t.yaml", "twice", false);
+  const int rc = run_skv(args, err, sizeof err);
+  unsetenv("SKV_TEST_INTERRUPT_AFTER");
+  unsetenv("SKV_TEST_INTERRUPT_SIGNALS");
+  ck_assert_msg(rc == -1 || rc == 128 + SIGINT, "exit %d: %s", rc, err);
+  ck_assert_msg(!strstr(err, "interrupt"), "%s", err);
+  json_t *m = load_meta("twice");
+  ck_assert(json_is_false(json_object_get(m, "complete")));
+  ck_assert_ptr_null(json_object_get(m, "interrupted"));
+  json_decref(m);
+  int64_t n;
+  char **rows = rows_without_run_id(skv_test_tmp_path("twice/results.csv"), &n);
+  ck_assert_int_eq(n, 3);
+  for (int64_t i = 0; i < n; i++) ck_assert_str_eq(rows[i], whole[i]);
+  free_rows(rows, n);
+  run_args(args, sizeof args, "t.yaml", "twice", true);
+  ck_assert_msg(run_skv(args, err, sizeof err) == 0, "%s", err);
+  rows = rows_without_run_id(skv_test_tmp_path("twice/results.csv"), &n);
+  ck_assert_int_eq(n, nwhole);
+  for (int64_t i = 0; i < n; i++) ck_assert_str_eq(rows[i], whole[i]);
+  free_rows(rows, n);
+  free_rows(whole, nwhole);
+}
+END_TEST
+
 /* Issue 12: resume wrote a second row for every configuration whose name holds a comma. Runs
  * interrupted by SIGINT after 1, 5 and 11 configurations and resumed (once after 1, twice after
  * 5) end with exactly one row per configuration, equal to an uninterrupted run's. */
@@ -344,6 +382,7 @@ Suite *skv_suite_resume(void) {
   tcase_add_checked_fixture(tc, skv_test_tmpdir_setup, teardown);
   tcase_add_test(tc, csv_fields_with_commas_quotes_and_newlines_round_trip);
   tcase_add_test(tc, interrupted_and_resumed_runs_equal_an_uninterrupted_one);
+  tcase_add_test(tc, a_second_sigint_ends_the_run_at_once);
   tcase_add_test(tc, half_written_last_row_is_dropped_and_run_again);
   tcase_add_test(tc, resume_refuses_another_suite_and_keeps_the_runs_identity);
   tcase_add_test(tc, a_locked_run_directory_refuses_a_second_writer);

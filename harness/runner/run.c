@@ -472,9 +472,12 @@ static int run_loop(run_ctx *r) {
   char err[2048];
   int rc = SKV_EXIT_OK;
   /* A testing hook: raise SIGINT after this many configurations of this process (the real signal
-   * path, at a chosen point). */
+   * path, at a chosen point); SKV_TEST_INTERRUPT_SIGNALS=2 raises it twice there, as a user
+   * pressing Ctrl-C twice. */
   const char *stop_env = getenv("SKV_TEST_INTERRUPT_AFTER");
   const long stop_after = stop_env ? strtol(stop_env, NULL, 10) : -1;
+  const char *signals_env = getenv("SKV_TEST_INTERRUPT_SIGNALS");
+  const long stop_signals = signals_env ? strtol(signals_env, NULL, 10) : 1;
   long ran = 0;
   skv_progress prog;
   skv_progress_init(&prog, stderr, r->suite.nconfigs, r->res.nrows);
@@ -503,7 +506,8 @@ static int run_loop(run_ctx *r) {
         ok = skv_run_dir_write_meta(&r->dir, err, sizeof err);
         last_meta = now_s();
       }
-      if (++ran == stop_after) raise(SIGINT);
+      if (++ran == stop_after)
+        for (long k = 0; k < stop_signals; k++) raise(SIGINT);
     }
     if (!ok) {
       skv_progress_finish(&prog);
