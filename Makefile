@@ -58,7 +58,7 @@ HARNESS_NOGPU := $(filter harness/nogpu/%.c,$(HARNESS_ALL))
 HARNESS_CPU := $(filter-out harness/gpu/%.c harness/nogpu/%.c harness/cli/main.c,$(HARNESS_ALL))
 CU_SRC := $(sort $(wildcard kernels/*.cu))
 TEST_SRC := $(sort $(wildcard tests/*.c))
-GPU_TEST_SRC := $(sort $(wildcard tests/gpu/*.c))
+GPU_TEST_SRC := $(sort $(wildcard tests/gpu/*.c)) tests/gpu_fixture.c
 
 YAML_LIBS := $(LIBDIR)/libyaml.a $(LIBDIR)/libjansson.a
 CHECK_LIBS := $(LIBDIR)/libcheck.a $(LIBDIR)/libsubunit.a -lrt -lm -lpthread
@@ -205,17 +205,18 @@ $(BUILD)/conversions_test: tests/cuda_host/conversions.cu sim/convert.h sim/hd.h
 	@mkdir -p $(BUILD)
 	$(NVCC) -std=c++17 -O1 -Isim -Xcompiler -Wall,-Wextra -Werror all-warnings $< -o $@
 
-# The cost model's occupancy table (sim/cost_model.c) against the compiled kernels' registers and
-# shared memory under the sm_90 limits: host code, no GPU needed.
-$(BUILD)/occupancy_test: tests/cuda_host/occupancy.cu $(SIM_SRC) $(wildcard sim/*.h kernels/*.cuh kernels/*.h)
+# Every GPU model's occupancy table (experiments/gpus.yaml, ctas_per_sm) against the compiled kernels'
+# registers and shared memory under its arch's limits: host code, no GPU needed.
+$(BUILD)/occupancy_test: tests/cuda_host/occupancy.cu $(SIM_SRC) harness/suite/gpus.c harness/suite/yaml_doc.c \
+  $(wildcard sim/*.h kernels/*.cuh kernels/*.h harness/suite/*.h)
 	@mkdir -p $(BUILD)
-	$(NVCC) -std=c++17 -O1 $(CU_ARCH) -Isim -Ikernels -D_DEFAULT_SOURCE -Xcompiler -Wall,-Wextra -Werror all-warnings \
-	  tests/cuda_host/occupancy.cu $(SIM_SRC) -lm -o $@
+	$(NVCC) -std=c++17 -O1 $(CU_ARCH) -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE -Xcompiler -Wall,-Wextra -Werror all-warnings \
+	  tests/cuda_host/occupancy.cu $(SIM_SRC) harness/suite/gpus.c harness/suite/yaml_doc.c $(YAML_LIBS) -lm -o $@
 
 test-occupancy:
 	@if [ -n "$(HAVE_NVCC)" ]; then $(MAKE) --no-print-directory $(BUILD)/kernels/decode.o $(BUILD)/kernels/decode_quant.o \
-	  $(BUILD)/occupancy_test && echo "== occupancy table vs the compiled kernels (sm_90)" && \
-	  $(BUILD)/occupancy_test $(BUILD)/kernels/decode.ptxas $(BUILD)/kernels/decode_quant.ptxas; \
+	  $(BUILD)/occupancy_test && echo "== occupancy tables of experiments/gpus.yaml vs the compiled kernels" && \
+	  $(BUILD)/occupancy_test experiments/gpus.yaml $(BUILD)/kernels/decode.ptxas $(BUILD)/kernels/decode_quant.ptxas; \
 	 else $(call no_nvcc,occupancy table vs the compiled kernels); fi
 
 test-conversions:

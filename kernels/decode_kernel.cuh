@@ -46,6 +46,7 @@
 
 #include "cuda_check.h"
 #include "decode_common.cuh"
+#include "gpu.h"
 #include "merge.cuh"
 #include "to_output.cuh"
 #include "mma.cuh"
@@ -381,10 +382,11 @@ int launch_decode(const skv_decode_problem *p, const skv_plan_device *pd, int pa
 }
 
 // The form for p's group: 8-bit K and V caches with at most 8 q heads per KV head take the column
-// form (warp_cols.cuh), everything else the row form (warp_rows.cuh).
+// form (warp_cols.cuh), everything else the row form (warp_rows.cuh); the rule is sim/gpu.h's, which
+// the cost model's occupancy table follows.
 template <int V>
 bool column_form(const skv_decode_problem *p) {
-  return KvTraits<V>::kKBytes == 1 && KvTraits<V>::kVBytes == 1 && p->num_q_heads / p->num_kv_heads <= 8;
+  return skv_decode_column_form(KvTraits<V>::kKBytes, KvTraits<V>::kVBytes, p->num_q_heads / p->num_kv_heads);
 }
 
 template <typename T, int D, int V>

@@ -24,7 +24,7 @@ for step in $STEPS; do
       nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem --format=csv 2>&1
       "$BIN/skv" version ;;
     tests)
-      (cd "$BIN" && ./skv_gpu_tests) 2>&1 | tee "$OUT/tests.log" | grep -v "^  " ;;
+      (root=$PWD; cd "$BIN" && SKV_ROOT=$root ./skv_gpu_tests) 2>&1 | tee "$OUT/tests.log" | grep -v "^  " ;;
     sanitize)
       # memcheck, racecheck and synccheck, as `make sanitize-gpu SKV_BIN_DIR=...` runs them (no make or Check here)
       bash scripts/sanitize_gpu.sh "$BIN" "$OUT" ;;

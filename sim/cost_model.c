@@ -3,116 +3,264 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-void skv_gpu_params_h100(skv_gpu_params *g) {
-  /* Fitted to skv bench decode on an H100 80GB HBM3 (CUPTI kernel times): the
-   * read-stream ceiling 3.06 TB/s; one CTA alone (policy none, 1 request, 8 CTAs
-   * of 16.8 / 67.1 MB at 32k / 131k tokens: 419 / 1662 us) streams 40-41 GB/s;
-   * decode of 16.8 MB in 256 CTAs takes 10.9 us against 5.5 us of bytes, so
-   * launch + per-CTA fixed ~ 5.4 us; the combine kernel of 8 items takes 4.9 us. */
-  g->sms = 132;
-  g->read_tbps = 3.06;
-  g->cta_gbps = 41.0;
-  /* One CTA over an 8-bit cache (policy none, 1 request of 131k tokens, 8 CTAs of 33.5 MB; the
-   * column form of kernels/warp_cols.cuh): fp8 1268 us = 26.5 GB/s, int8 1409 us = 23.8 GB/s. */
-  g->cta_gbps_8bit = 25.0;
-  g->launch_us = 3.0;
-  g->cta_fixed_us = 2.4;
-  g->combine_item_us = 1.9;
+#include "dtype.h"
+#include "intmath.h"
+
+/* `count` consecutive CTAs of the work list that read `bytes` each. */
+typedef struct skv_cost_run {
+  double bytes;
+  int64_t count;
+} skv_cost_run;
+
+/* CTAs that finish at one point of the shared service clock (below). */
+typedef struct skv_cost_event {
+  double finish;
+  int64_t count;
+} skv_cost_event;
+
+/* Written for k = 4: x^-4 by two squarings of 1/x, y^(-1/4) by two square roots (a tenth of pow's
+ * cost; the lab policy evaluates it for every resident count of every candidate). */
+_Static_assert((int)SKV_COST_KNEE == 4, "skv_cost_aggregate_rate is written for SKV_COST_KNEE 4");
+
+double skv_cost_aggregate_rate(double n, double cta, double read) {
+  const double a = 1.0 / (n * cta), b = 1.0 / read;
+  return 1.0 / sqrt(sqrt(a * a * a * a + b * b * b * b));
 }
 
-int32_t skv_decode_ctas_per_sm(const skv_batch *b) {
-  const int32_t d = b->head_dim, k = skv_dtype_size(b->kv_dtype), v = skv_dtype_size(b->v_dtype);
-  if (k == 1 && v == 1 && skv_batch_group(b) <= 8) return d <= 64 ? 6 : (d <= 128 ? 4 : 3);
-  if (k == 1 && v == 1) return d <= 64 ? 5 : (d <= 128 ? 3 : 2);
-  if (k == 1) return d <= 64 ? 4 : 2;
-  return d <= 64 ? 3 : (d <= 128 ? 2 : 1);
+bool skv_cost_ctx_init(skv_cost_ctx *ctx, const skv_batch *b, const skv_gpu *g) {
+  memset(ctx, 0, sizeof *ctx);
+  ctx->b = b;
+  ctx->g = g;
+  /* A work item reads, per token of its KV head, the K and V elements and the per-token scales
+   * beside them (batch.h); a per-channel V scale array is read once per CTA, from L2: not counted. */
+  ctx->token_bytes = skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b);
+  ctx->slots = skv_gpu_slots(g, b);
+  if (ctx->slots < 1) ctx->slots = 1;
+  ctx->read_bpus = g->read_tbps * 1e6;
+  ctx->cta_bpus = (skv_dtype_size(b->kv_dtype) == 1 ? g->cta_gbps_8bit : g->cta_gbps) * 1e3;
+  ctx->inv_rate = malloc(sizeof *ctx->inv_rate * (size_t)(ctx->slots + 1));
+  if (!ctx->inv_rate) return false;
+  ctx->inv_rate[0] = 0;
+  for (int64_t n = 1; n <= ctx->slots; n++)
+    ctx->inv_rate[n] = (double)n / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->read_bpus);
+  return true;
 }
 
-/* A binary min-heap of finish points. */
-static void heap_push(double *h, int64_t *n, double x) {
+void skv_cost_ctx_free(skv_cost_ctx *ctx) {
+  free(ctx->inv_rate);
+  free(ctx->runs);
+  free(ctx->heap);
+  memset(ctx, 0, sizeof *ctx);
+}
+
+/* Append `count` CTAs of `bytes` each to the runs, joining the last run when it reads the same. */
+static bool add_run(skv_cost_ctx *ctx, double bytes, int64_t count) {
+  if (count <= 0) return true;
+  if (ctx->nruns > 0 && ctx->runs[ctx->nruns - 1].bytes == bytes) {
+    ctx->runs[ctx->nruns - 1].count += count;
+    return true;
+  }
+  if (ctx->nruns == ctx->cap_runs) {
+    const int64_t cap = ctx->cap_runs ? 2 * ctx->cap_runs : 64;
+    skv_cost_run *r = realloc(ctx->runs, sizeof *r * (size_t)cap);
+    if (!r) return false;
+    ctx->runs = r;
+    ctx->cap_runs = cap;
+  }
+  ctx->runs[ctx->nruns++] = (skv_cost_run){bytes, count};
+  return true;
+}
+
+/* A binary min-heap of events by finish point. */
+static void heap_push(skv_cost_event *h, int64_t *n, skv_cost_event x) {
   int64_t i = (*n)++;
-  while (i > 0 && h[(i - 1) / 2] > x) {
+  while (i > 0 && h[(i - 1) / 2].finish > x.finish) {
     h[i] = h[(i - 1) / 2];
     i = (i - 1) / 2;
   }
   h[i] = x;
 }
 
-static void heap_pop(double *h, int64_t *n) {
-  const double last = h[--*n];
+static void heap_pop(skv_cost_event *h, int64_t *n) {
+  const skv_cost_event last = h[--*n];
   int64_t i = 0;
   for (;;) {
     int64_t c = 2 * i + 1;
     if (c >= *n) break;
-    if (c + 1 < *n && h[c + 1] < h[c]) c++;
-    if (h[c] >= last) break;
+    if (c + 1 < *n && h[c + 1].finish < h[c].finish) c++;
+    if (h[c].finish >= last.finish) break;
     h[i] = h[c];
     i = c;
   }
   if (*n > 0) h[i] = last;
 }
 
-/* Bytes of K and V that work item i reads. */
-static double work_bytes(const skv_plan *p, int64_t i, int64_t token_bytes) {
-  return (double)((p->work[i].kv_end - p->work[i].kv_begin) * token_bytes);
-}
-
-/* The resident CTAs' aggregate rate (bytes/us) when n of them stream: at most n * cta and at
- * most read; near the knee, where n * cta ~ read, less than either (each CTA's loads queue behind
- * the others'): the soft minimum ((n cta)^-k + read^-k)^(-1/k). */
-static double aggregate_rate(double n, double cta, double read) {
-  return pow(pow(n * cta, -SKV_COST_KNEE) + pow(read, -SKV_COST_KNEE), -1.0 / SKV_COST_KNEE);
-}
-
-/* The decode schedule: CTAs start in work-list order in the first free of `slots` slots and
- * stream their bytes while the n resident CTAs share aggregate_rate(n) equally (processor
- * sharing). All of them gain service at one rate, so the next to finish is the one with the least
- * bytes left: kept as finish points on the shared service clock v (bytes each resident CTA has
- * had since time 0). Returns the time the last CTA ends; 0 when p has no work, -1 when out of
- * memory. A CTA's fixed cost is not in here: CTAs desynchronize, so one CTA's fixed phase
- * overlaps the others' streaming, and skv_cost_predict adds it once. */
-static double shared_schedule(const skv_plan *p, int64_t token_bytes, int64_t slots, double cta, double read) {
-  if (p->num_work == 0) return 0.0;
-  const int64_t cap = slots < p->num_work ? slots : p->num_work;
-  double *resident = malloc(sizeof *resident * (size_t)cap);
-  if (!resident) return -1.0;
-  int64_t n = 0, next = 0;
-  double t = 0.0, v = 0.0;
-  for (; next < cap; next++) heap_push(resident, &n, work_bytes(p, next, token_bytes));
-  while (n > 0) {
-    const double rate = aggregate_rate((double)n, cta, read) / (double)n; /* bytes/us for each */
-    t += (resident[0] - v) / rate;
-    v = resident[0];
-    heap_pop(resident, &n);
-    if (next < p->num_work) {
-      heap_push(resident, &n, v + work_bytes(p, next, token_bytes));
-      next++;
-    }
+/* The decode schedule of ctx's runs: CTAs start in work-list order in the first free of the
+ * slots and stream their bytes while the n resident CTAs share aggregate_rate(n) equally
+ * (processor sharing). All of them gain service at one rate, so the next to finish is the one
+ * with the least bytes left: kept as finish points on the shared service clock v (bytes each
+ * resident CTA has had since time 0). CTAs admitted at one instant with equal bytes share a
+ * finish point, so one event stands for all of them, and events that end together are taken
+ * together: the time advances by the same steps as a CTA-by-CTA simulation (which would add
+ * zero-length steps between CTAs finishing together); whole rounds inside a long run of equal CTAs
+ * are taken at once (below), equal to the rounds one by one up to rounding.
+ * Returns the time the last CTA ends; 0 without work, -1 when out of memory. A CTA's fixed cost
+ * is not in here: CTAs desynchronize, so one CTA's fixed phase overlaps the others' streaming,
+ * and skv_cost_predict adds it once. */
+static double shared_schedule(skv_cost_ctx *ctx, double limit) {
+  int64_t total = 0;
+  double unstarted = 0; /* bytes of the CTAs not started yet */
+  for (int64_t i = 0; i < ctx->nruns; i++) total += ctx->runs[i].count, unstarted += (double)ctx->runs[i].count * ctx->runs[i].bytes;
+  if (total == 0) return 0.0;
+  /* Every event in the heap holds at least one resident CTA. */
+  const int64_t bound = ctx->slots < total ? ctx->slots : total;
+  if (bound > ctx->cap_heap) {
+    skv_cost_event *h = realloc(ctx->heap, sizeof *h * (size_t)bound);
+    if (!h) return -1.0;
+    ctx->heap = h;
+    ctx->cap_heap = bound;
   }
-  free(resident);
+  skv_cost_event *heap = ctx->heap;
+  int64_t nheap = 0, resident = 0, run = 0, taken = 0; /* taken: CTAs of runs[run] already started */
+  double t = 0.0, v = 0.0, last = 0.0;                 /* last: the latest finish point pushed */
+  double sum_finish = 0.0; /* sum over resident CTAs of their finish points: their bytes left are sum - resident v */
+  /* No schedule streams faster than every slot at once: bytes left times this is a lower bound. */
+  const double fastest = ctx->inv_rate[bound] / (double)bound;
+  int64_t admit = bound;
+  for (;;) {
+    /* Start `admit` CTAs at service point v, run by run. */
+    while (admit > 0 && run < ctx->nruns) {
+      const int64_t left = ctx->runs[run].count - taken, k = admit < left ? admit : left;
+      const double f = v + ctx->runs[run].bytes;
+      heap_push(heap, &nheap, (skv_cost_event){f, k});
+      if (f > last) last = f;
+      sum_finish += (double)k * f;
+      unstarted -= (double)k * ctx->runs[run].bytes;
+      resident += k, admit -= k, taken += k;
+      if (taken == ctx->runs[run].count) run++, taken = 0;
+    }
+    /* Whole rounds inside a long run: when every resident CTA ends within one CTA of the run
+     * (last <= v + bytes) and the run still holds `resident` CTAs or more, each resident event ends
+     * and restarts with one of them in turn, K times, at an unchanged resident count: the state
+     * after K rounds is this one shifted by K * bytes on the service clock. */
+    if (run < ctx->nruns && nheap > 0 && ctx->runs[run].count - taken >= resident && last <= v + ctx->runs[run].bytes &&
+        ctx->runs[run].bytes > 0) {
+      const double bytes = ctx->runs[run].bytes;
+      const int64_t k = (ctx->runs[run].count - taken) / resident;
+      {
+        const double shift = (double)k * bytes;
+        for (int64_t i = 0; i < nheap; i++) heap[i].finish += shift;
+        sum_finish += (double)resident * shift;
+        unstarted -= (double)(k * resident) * bytes;
+        t += shift * ctx->inv_rate[resident];
+        v += shift, last += shift, taken += k * resident;
+        if (taken == ctx->runs[run].count) run++, taken = 0;
+      }
+    }
+    if (nheap == 0) break;
+    /* A schedule that can no longer end within limit is not finished (the lab policy's search). */
+    if (t + (sum_finish - (double)resident * v + unstarted) * fastest > limit) return -2.0;
+    /* The next finish point, every event ending there at once. */
+    skv_cost_event e = heap[0];
+    heap_pop(heap, &nheap);
+    while (nheap > 0 && heap[0].finish == e.finish) {
+      e.count += heap[0].count;
+      heap_pop(heap, &nheap);
+    }
+    t += (e.finish - v) * ctx->inv_rate[resident];
+    v = e.finish;
+    sum_finish -= (double)e.count * e.finish;
+    resident -= e.count;
+    admit = e.count;
+  }
   return t;
 }
 
-void skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu_params *g, skv_prediction *out) {
-  /* A work item reads, per token of its KV head, the K and V elements and the per-token scales
-   * beside them (batch.h); a per-channel V scale array is read once per CTA, from L2: not counted. */
-  const int64_t token_bytes = skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b);
-  const int64_t slots = (int64_t)g->sms * skv_decode_ctas_per_sm(b);
-  const double read_bpus = g->read_tbps * 1e6, cta_bpus =
-      (skv_dtype_size(b->kv_dtype) == 1 ? g->cta_gbps_8bit : g->cta_gbps) * 1e3; /* bytes per us */
-  int64_t kv_bytes = 0;
-  for (int64_t i = 0; i < p->num_work; i++) kv_bytes += (p->work[i].kv_end - p->work[i].kv_begin) * token_bytes;
+/* The terms from the work (ctx's runs, the bytes they read) and the combine (items, partial bytes). */
+/* The terms; a total not below bound is INFINITY (and the schedule stops once it cannot be). */
+static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t num_work, int64_t num_combine, double partial_bytes,
+                    double bound, skv_prediction *out) {
+  const skv_gpu *g = ctx->g;
   out->kv_bytes = kv_bytes;
-  out->bandwidth_us = g->cta_fixed_us + (double)kv_bytes / read_bpus;
-  const double sched = shared_schedule(p, token_bytes, slots > 0 ? slots : 1, cta_bpus, read_bpus);
-  out->makespan_us = sched >= 0 ? g->cta_fixed_us + sched : out->bandwidth_us; /* no memory: the bandwidth bound */
-  out->decode_us = p->num_work > 0 ? g->launch_us + fmax(out->bandwidth_us, out->makespan_us) : 0.0;
   out->combine_us = 0;
-  if (p->num_combine > 0) {
-    const double waves = ceil((double)p->num_combine / (double)slots);
-    const double partial = (double)(p->scratch_o_bytes + p->scratch_lse_bytes);
-    out->combine_us = g->launch_us + g->combine_item_us * waves + partial / read_bpus;
+  if (num_combine > 0) {
+    const double waves = ceil((double)num_combine / (double)ctx->slots);
+    out->combine_us = g->launch_us + g->combine_item_us * waves + partial_bytes / ctx->read_bpus;
   }
+  out->bandwidth_us = g->cta_fixed_us + (double)kv_bytes / ctx->read_bpus;
+  /* the schedule matters below bound only if it ends before bound less everything else */
+  const double sched = shared_schedule(ctx, bound - out->combine_us - g->launch_us - g->cta_fixed_us);
+  out->makespan_us = sched >= 0 ? g->cta_fixed_us + sched : sched; /* -1: out of memory, -2: past the bound */
+  out->decode_us = num_work > 0 ? g->launch_us + fmax(out->bandwidth_us, out->makespan_us) : 0.0;
   out->total_us = out->decode_us + out->combine_us;
+  if (sched == -2.0 || out->total_us >= bound) out->total_us = INFINITY;
+}
+
+bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, skv_prediction *out) {
+  skv_cost_ctx ctx;
+  bool ok = skv_cost_ctx_init(&ctx, b, g);
+  int64_t kv_bytes = 0;
+  for (int64_t i = 0; ok && i < p->num_work; i++) {
+    const int64_t bytes = (p->work[i].kv_end - p->work[i].kv_begin) * ctx.token_bytes;
+    kv_bytes += bytes;
+    ok = add_run(&ctx, (double)bytes, 1);
+  }
+  if (ok)
+    predict(&ctx, kv_bytes, p->num_work, p->num_combine, (double)(p->scratch_o_bytes + p->scratch_lse_bytes), INFINITY,
+            out);
+  skv_cost_ctx_free(&ctx);
+  return ok && out->makespan_us >= 0;
+}
+
+/* What the chunk lengths give without the schedule: CTAs, bytes, combine items, partial bytes; and
+ * the work as runs when runs is set. False when out of memory. */
+typedef struct chunk_totals {
+  int64_t kv_bytes, work, combine;
+  double partial_bytes;
+} chunk_totals;
+
+static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs, chunk_totals *t) {
+  const skv_batch *b = ctx->b;
+  const int64_t hkv = b->num_kv_heads, group = skv_batch_group(b);
+  int64_t partials = 0;
+  memset(t, 0, sizeof *t);
+  ctx->nruns = 0;
+  for (int32_t r = 0; r < b->num_requests; r++) {
+    const int64_t L = b->kvlen[r], c = chunk_tokens[r];
+    const int64_t chunks = L == 0 ? 1 : skv_ceil_div(L, c), full = L / c, rest = L - full * c;
+    /* request-major, then chunk, then KV head: the full chunks' CTAs, then the clipped last one's
+     * (an empty request: one chunk of nothing) */
+    if (runs && (!add_run(ctx, (double)(c * ctx->token_bytes), full * hkv) ||
+                 !add_run(ctx, (double)(rest * ctx->token_bytes), (rest > 0 || L == 0) ? hkv : 0)))
+      return false;
+    t->kv_bytes += L * hkv * ctx->token_bytes;
+    t->work += chunks * hkv;
+    if (chunks > 1) t->combine += hkv, partials += chunks * hkv;
+  }
+  t->partial_bytes = (double)(partials * group * b->head_dim * 4 + partials * group * 4);
+  return true;
+}
+
+bool skv_cost_predict_chunks(skv_cost_ctx *ctx, const int64_t *chunk_tokens, double bound, skv_prediction *out) {
+  chunk_totals t;
+  if (!chunk_plan(ctx, chunk_tokens, true, &t)) return false;
+  predict(ctx, t.kv_bytes, t.work, t.combine, t.partial_bytes, bound, out);
+  return out->makespan_us != -1.0;
+}
+
+double skv_cost_lower_bound_chunks(skv_cost_ctx *ctx, const int64_t *chunk_tokens) {
+  chunk_totals t;
+  chunk_plan(ctx, chunk_tokens, false, &t);
+  if (t.work == 0) return 0;
+  /* At most min(slots, CTAs) stream at once, and the aggregate rate rises with their number. */
+  const int64_t n = t.work < ctx->slots ? t.work : ctx->slots;
+  const double stream = (double)t.kv_bytes / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->read_bpus);
+  const skv_gpu *g = ctx->g;
+  double combine = 0;
+  if (t.combine > 0)
+    combine = g->launch_us + g->combine_item_us * ceil((double)t.combine / (double)ctx->slots) +
+              t.partial_bytes / ctx->read_bpus;
+  return g->launch_us + g->cta_fixed_us + stream + combine;
 }

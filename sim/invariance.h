@@ -23,7 +23,7 @@ bool skv_same_chunks(const skv_plan *a, int32_t ra, const skv_plan *b, int32_t r
 /* Request r of batch b planned alone (a batch of one) against inside b, both under policy p:
  * *same is the prediction above. False with err when a plan fails. */
 bool skv_predict_alone_vs_batch(const skv_batch *b, const skv_plan *in_batch, int32_t r, skv_policy p,
-                                const skv_policy_opts *o, int32_t num_sms, bool *same, char *err, size_t errlen);
+                                const skv_policy_opts *o, const skv_gpu *gpu, bool *same, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -162,7 +162,12 @@ bool skv_lse_demo_run(const skv_lse_demo_config *c, skv_lse_demo_result *res, ch
   demo_bufs m;
   bool have_w = false, have_p = false, have_m = false, ok;
   ok = have_w = skv_workload_make(&full, &wo, &w, err, errlen);
-  ok = ok && (have_p = skv_plan_build(&suf, SKV_POLICY_FA2, NULL, c->num_sms, &p, err, errlen));
+  /* FA2's heuristic reads a GPU's SM count only (plan_fa2.c) */
+  skv_gpu gpu;
+  memset(&gpu, 0, sizeof gpu);
+  snprintf(gpu.name, sizeof gpu.name, "%d SMs", c->num_sms);
+  gpu.sms = c->num_sms;
+  ok = ok && (have_p = skv_plan_build(&suf, SKV_POLICY_FA2, NULL, &gpu, &p, err, errlen));
   if (ok && !(have_m = demo_alloc(&m, c->batch, (int64_t)c->kv_heads * c->groups, c->groups, c->head_dim))) {
     snprintf(err, errlen, "demo: out of memory");
     ok = false;

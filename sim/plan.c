@@ -21,13 +21,14 @@ static int64_t chunks_for(int64_t kvlen, int64_t chunk_tokens) {
   return kvlen == 0 ? 1 : skv_ceil_div(kvlen, chunk_tokens);
 }
 
-bool skv_plan_build(const skv_batch *b, skv_policy p, const skv_policy_opts *o, int32_t num_sms, skv_plan *pl,
+bool skv_plan_build(const skv_batch *b, skv_policy p, const skv_policy_opts *o, const skv_gpu *gpu, skv_plan *pl,
                     char *err, size_t errlen) {
   memset(pl, 0, sizeof *pl);
   skv_policy_opts opts;
   if (o) opts = *o;
   else skv_policy_opts_default(&opts);
   if (!skv_batch_validate(b, err, errlen)) return false;
+  const int32_t num_sms = gpu->sms;
   if (num_sms < 1) {
     snprintf(err, errlen, "sms: must be >= 1 (got %d)", num_sms);
     return false;
@@ -49,7 +50,7 @@ bool skv_plan_build(const skv_batch *b, skv_policy p, const skv_policy_opts *o, 
     snprintf(err, errlen, "plan: out of memory");
     return false;
   }
-  if (!fn(b, &opts, num_sms, &choice, err, errlen)) {
+  if (!fn(b, &opts, gpu, &choice, err, errlen)) {
     free(choice.chunk_tokens);
     return false;
   }
@@ -62,6 +63,7 @@ bool skv_plan_build(const skv_batch *b, skv_policy p, const skv_policy_opts *o, 
   pl->head_dim = b->head_dim;
   pl->page_size = b->page_size;
   pl->num_sms = num_sms;
+  snprintf(pl->gpu_name, sizeof pl->gpu_name, "%s", gpu->name);
   pl->gqa_packed = skv_batch_max_qlen(b) == 1 && group > 1;
   pl->batch_num_splits = choice.batch_num_splits;
   memcpy(pl->why, choice.why, sizeof pl->why);

@@ -47,6 +47,7 @@ typedef struct skv_plan {
   skv_policy_opts opts;
   int32_t num_requests, num_q_heads, num_kv_heads, head_dim, page_size;
   int32_t num_sms;          /* SMs of the GPU model planned for */
+  char gpu_name[32];        /* that model's name (gpu.h) */
   bool gqa_packed;          /* the policy's own kernel packs the q heads of a KV head (FA2: all qlen == 1) */
   int32_t batch_num_splits; /* the policy's batch-wide split count (fa2, fa3, vllm), 0 if per request */
   int64_t *chunk_offset;    /* [num_requests + 1]: request r owns chunks[chunk_offset[r] .. chunk_offset[r+1]) */
@@ -66,9 +67,10 @@ typedef struct skv_plan {
   char why[200];            /* the policy's one-line reason */
 } skv_plan;
 
-/* Plan batch b under policy p with options o (NULL: defaults) for a GPU with
- * num_sms SMs. On failure: false, a one-line message in err, *plan zeroed. */
-bool skv_plan_build(const skv_batch *b, skv_policy p, const skv_policy_opts *o, int32_t num_sms, skv_plan *plan,
+/* Plan batch b under policy p with options o (NULL: defaults) for GPU gpu (the
+ * policies that model another library read its SM count only; lab, the whole
+ * description). On failure: false, a one-line message in err, *plan zeroed. */
+bool skv_plan_build(const skv_batch *b, skv_policy p, const skv_policy_opts *o, const skv_gpu *gpu, skv_plan *plan,
                     char *err, size_t errlen);
 void skv_plan_free(skv_plan *plan);
 

@@ -62,8 +62,9 @@ int32_t skv_fa2_num_splits_heuristic(int64_t batch_nheads_mblocks, int32_t num_s
   return 1;
 }
 
-bool skv_policy_fa2(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms, skv_split_choice *c, char *err,
+bool skv_policy_fa2(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c, char *err,
                     size_t errlen) {
+  const int32_t num_sms = gpu->sms;
   const int64_t max_q = skv_batch_max_qlen(b), max_k = skv_batch_max_kvlen(b);
   const bool swapped = max_q == 1 && b->num_q_heads > b->num_kv_heads;
   const int64_t seqlen_q = swapped ? skv_batch_group(b) : max_q;

@@ -59,8 +59,9 @@ static int32_t fa3_num_splits_heuristic(int64_t total_mblocks, int32_t num_sms, 
   return 1;
 }
 
-bool skv_policy_fa3(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms, skv_split_choice *c, char *err,
+bool skv_policy_fa3(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c, char *err,
                     size_t errlen) {
+  const int32_t num_sms = gpu->sms;
   int32_t block_m, block_n;
   fa3_tile(b->head_dim, &block_m, &block_n);
   const int32_t group = skv_batch_group(b);

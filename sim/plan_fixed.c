@@ -10,9 +10,9 @@
 
 #include "policy.h"
 
-bool skv_policy_fixed(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms, skv_split_choice *c, char *err,
+bool skv_policy_fixed(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c, char *err,
                       size_t errlen) {
-  (void)num_sms;
+  (void)gpu;
   if (o->split_size < 1) {
     snprintf(err, errlen, "split-size: must be >= 1 token (got %" PRId64 ")", o->split_size);
     return false;

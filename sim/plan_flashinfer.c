@@ -50,9 +50,10 @@ static int64_t binary_search_chunk_pages(const skv_batch *b, int64_t max_grid, i
   return low;
 }
 
-bool skv_policy_flashinfer(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms, skv_split_choice *c,
+bool skv_policy_flashinfer(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c,
                            char *err, size_t errlen) {
   const int64_t hkv = b->num_kv_heads, n = b->num_requests, ps = b->page_size;
+  const int32_t num_sms = gpu->sms;
   const int64_t max_grid = (int64_t)o->blocks_per_sm * num_sms;
   if (o->fixed_split_pages < 0) {
     snprintf(err, errlen, "fixed-split-pages: must be >= 1 page, or 0 for off (got %d)", o->fixed_split_pages);

@@ -2,10 +2,11 @@
  *
  * Candidates: one chunk per request, and every chunk length ceil(max_kvlen / s)
  * rounded up to the decode kernel's 64-token tile, for s = 2 .. 128. Each
- * candidate is planned like `fixed` and predicted with the lab's H100
- * calibration (SM count from the caller; the combine priced the same whether
- * fused into decode or not, cost_model.h); the fastest wins, ties to the longer
- * chunk. The choice depends on the whole batch (its longest request and its
+ * candidate is the plan `fixed` would make with that chunk, predicted by the
+ * cost model for the GPU the caller plans for (gpu.h: its SMs, read ceiling,
+ * per-CTA rates, fixed costs and the kernel's residency; the combine priced the
+ * same whether fused into decode or not, cost_model.h) without building the
+ * plan (skv_cost_predict_chunks); the fastest wins, ties to the longer chunk. The choice depends on the whole batch (its longest request and its
  * size), so it is not batch-invariant: `fixed` is the lab's batch-invariant
  * policy.
  *
@@ -23,6 +24,7 @@
  * 0.873-0.878 of the read ceiling unsplit, 0.936-0.947 with that wave's
  * requests in halves (k = 2; two calls), 0.908 in thirds
  * (results/bench_decode/20261122-1430-65f0053-fill-last-wave). */
+#include <math.h>
 #include <stdio.h>
 
 #include "cost_model.h"
@@ -41,11 +43,10 @@ static int64_t request_ctas(const skv_batch *b, int32_t r, int64_t chunk) {
 
 /* The rule above: cut the requests of a part-filled last wave into shorter chunks (in
  * chunk_tokens). Returns the new chunk length and their count in *requests (0: no change). */
-static int64_t fill_last_wave(const skv_batch *b, int32_t num_sms, int64_t chunk, int64_t *chunk_tokens,
+static int64_t fill_last_wave(const skv_batch *b, const skv_gpu *gpu, int64_t chunk, int64_t *chunk_tokens,
                               int32_t *requests) {
   *requests = 0;
-  const int64_t slots =
-      (int64_t)num_sms * skv_decode_ctas_per_sm(b);
+  const int64_t slots = skv_gpu_slots(gpu, b);
   if (slots <= 0) return chunk;
   int64_t total = 0;
   for (int32_t r = 0; r < b->num_requests; r++) total += request_ctas(b, r, chunk);
@@ -78,38 +79,60 @@ static int64_t fill_last_wave(const skv_batch *b, int32_t num_sms, int64_t chunk
   return *requests > 0 ? shorter : chunk;
 }
 
-bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms, skv_split_choice *c, char *err,
+bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c, char *err,
                     size_t errlen) {
-  skv_gpu_params g;
-  skv_gpu_params_h100(&g);
-  g.sms = num_sms;
+  (void)o;
+  if (!skv_gpu_check(gpu, err, errlen)) return false;
+  skv_cost_ctx ctx;
+  if (!skv_cost_ctx_init(&ctx, b, gpu)) {
+    skv_cost_ctx_free(&ctx);
+    snprintf(err, errlen, "lab: out of memory");
+    return false;
+  }
   const int64_t max_k = skv_batch_max_kvlen(b);
-  int64_t best_chunk = max_k > 0 ? max_k : 1, tried = 0, previous = 0;
+  int64_t best_chunk = max_k > 0 ? max_k : 1, tried = 0;
   double best_us = -1;
-  skv_policy_opts fixed = *o;
-  for (int64_t s = 1; s <= LAB_MAX_SPLITS; s++) {
-    int64_t chunk = s == 1 ? (max_k > 0 ? max_k : 1) : skv_ceil_div(skv_ceil_div(max_k, s), LAB_TILE) * LAB_TILE;
-    if (chunk == previous) continue; /* several split counts round to the same tile multiple */
-    if (s > 1 && chunk < LAB_TILE) break;
-    previous = chunk;
-    fixed.split_size = chunk;
-    skv_plan p;
-    if (!skv_plan_build(b, SKV_POLICY_FIXED, &fixed, num_sms, &p, err, errlen)) return false;
-    skv_prediction pr;
-    skv_cost_predict(&p, b, &g, &pr);
-    skv_plan_free(&p);
-    tried++;
-    if (best_us < 0 || pr.total_us < best_us - 1e-9) {
-      best_us = pr.total_us;
-      best_chunk = chunk;
+  bool ok = true;
+  /* Every candidate, in two passes: a spread of split counts first, so that a good plan is known
+   * early, then the rest; a candidate stops as soon as it cannot beat the best so far (its lower
+   * bound, then its schedule's running bound). The choice is that of trying all in order: the
+   * least predicted time, ties (within 1e-9 us) to the longer chunk. */
+  static const int8_t spread[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128};
+  const int nspread = (int)(sizeof spread / sizeof spread[0]);
+  for (int pass = 0; ok && pass < 2; pass++) {
+    int64_t previous = 0;
+    for (int64_t s = 1; ok && s <= LAB_MAX_SPLITS; s++) {
+      bool in_spread = false;
+      for (int i = 0; i < nspread && !in_spread; i++) in_spread = spread[i] == s;
+      const int64_t chunk = s == 1 ? (max_k > 0 ? max_k : 1) : skv_ceil_div(skv_ceil_div(max_k, s), LAB_TILE) * LAB_TILE;
+      if (s > 1 && chunk < LAB_TILE) break;
+      if (chunk == previous) continue; /* several split counts round to the same tile multiple */
+      previous = chunk;
+      if (in_spread != (pass == 0)) continue;
+      for (int32_t r = 0; r < b->num_requests; r++) c->chunk_tokens[r] = chunk;
+      tried++;
+      /* what this candidate must stay below to win: a longer chunk also wins a tie */
+      const double bar = best_us < 0 ? INFINITY : (chunk > best_chunk ? best_us + 1e-9 : best_us - 1e-9);
+      if (skv_cost_lower_bound_chunks(&ctx, c->chunk_tokens) >= bar) continue;
+      skv_prediction pr;
+      ok = skv_cost_predict_chunks(&ctx, c->chunk_tokens, bar, &pr);
+      if (ok && pr.total_us < bar) {
+        best_us = pr.total_us;
+        best_chunk = chunk;
+      }
     }
+  }
+  skv_cost_ctx_free(&ctx);
+  if (!ok) {
+    snprintf(err, errlen, "lab: out of memory");
+    return false;
   }
   for (int32_t r = 0; r < b->num_requests; r++) c->chunk_tokens[r] = best_chunk;
   int32_t tail_requests = 0;
-  const int64_t tail_chunk = fill_last_wave(b, num_sms, best_chunk, c->chunk_tokens, &tail_requests);
-  int n = snprintf(c->why, sizeof c->why, "cost model (H100 calibration, %d SMs): chunks of %lld tokens, "
+  const int64_t tail_chunk = fill_last_wave(b, gpu, best_chunk, c->chunk_tokens, &tail_requests);
+  int n = snprintf(c->why, sizeof c->why, "cost model (%s, %d SMs, %d CTAs/SM): chunks of %lld tokens, "
                    "predicted %.1f us uniform (best of %lld candidates)",
-                   num_sms, (long long)best_chunk, best_us, (long long)tried);
+                   gpu->name, gpu->sms, skv_gpu_ctas_per_sm(gpu, b), (long long)best_chunk, best_us, (long long)tried);
   if (tail_requests > 0 && n > 0 && (size_t)n < sizeof c->why)
     snprintf(c->why + n, sizeof c->why - (size_t)n, "; last wave filled: %d request%s in chunks of %lld tokens",
              tail_requests, tail_requests == 1 ? "" : "s", (long long)tail_chunk);

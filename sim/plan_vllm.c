@@ -16,7 +16,7 @@
 
 #include "policy.h"
 
-bool skv_policy_vllm(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms, skv_split_choice *c, char *err,
+bool skv_policy_vllm(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c, char *err,
                      size_t errlen) {
   skv_policy_opts fa2 = *o;
   const char *mode = "heuristic";
@@ -24,10 +24,10 @@ bool skv_policy_vllm(const skv_batch *b, const skv_policy_opts *o, int32_t num_s
     fa2.num_splits = 1;
     mode = "batch-invariant: 1 split";
   }
-  if (!skv_policy_fa2(b, &fa2, num_sms, c, err, errlen)) return false;
+  if (!skv_policy_fa2(b, &fa2, gpu, c, err, errlen)) return false;
   if (!o->batch_invariant && o->cuda_graph && c->batch_num_splits > o->max_splits) {
     fa2.num_splits = o->max_splits;
-    if (!skv_policy_fa2(b, &fa2, num_sms, c, err, errlen)) return false;
+    if (!skv_policy_fa2(b, &fa2, gpu, c, err, errlen)) return false;
     mode = "full CUDA graph: capped at max_num_splits";
   } else if (o->cuda_graph && !o->batch_invariant) {
     mode = "full CUDA graph: heuristic under max_num_splits";

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "gpu.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,16 +58,18 @@ const char *skv_policy_names(void);
 
 /* The policies. Each fills choice->chunk_tokens (allocated by the caller with
  * num_requests entries) and the other fields; false with a message in err
- * when the options do not fit the batch. */
-typedef bool (*skv_policy_fn)(const skv_batch *b, const skv_policy_opts *o, int32_t num_sms,
+ * when the options do not fit the batch. The policies that model another
+ * library read only gpu->sms, as that library does; lab reads the whole
+ * description (its cost model). */
+typedef bool (*skv_policy_fn)(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu,
                               skv_split_choice *choice, char *err, size_t errlen);
-bool skv_policy_none(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
-bool skv_policy_fixed(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
-bool skv_policy_fa2(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
-bool skv_policy_fa3(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
-bool skv_policy_flashinfer(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
-bool skv_policy_vllm(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
-bool skv_policy_lab(const skv_batch *, const skv_policy_opts *, int32_t, skv_split_choice *, char *, size_t);
+bool skv_policy_none(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
+bool skv_policy_fixed(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
+bool skv_policy_fa2(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
+bool skv_policy_fa3(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
+bool skv_policy_flashinfer(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
+bool skv_policy_vllm(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
+bool skv_policy_lab(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
 skv_policy_fn skv_policy_function(skv_policy p);
 
 /* FA2's num_splits_heuristic as a pure function (plan_fa2.c), exposed for tests

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "skv_cmd.h"
 #include "suites.h"
@@ -106,6 +107,62 @@ START_TEST(bench_bad_flags_exit_2_before_any_gpu_work) {
 }
 END_TEST
 
+/* Issue 13: the GPU is an input of skv plan. Two models differing only in their read ceiling give
+ * lab different plans for one batch (each named in the reason); a model the file lacks, a models
+ * file that cannot be read and --sms out of range exit 2 naming the flag. */
+START_TEST(plan_plans_for_the_gpu_it_is_told) {
+  char path[256], args[512];
+  snprintf(path, sizeof path, "/tmp/skv-cli-gpus-%d.yaml", (int)getpid());
+  FILE *f = fopen(path, "w");
+  ck_assert(f != NULL);
+  fprintf(f, "home: slow\nmodels:\n");
+  for (int k = 0; k < 2; k++)
+    fprintf(f, "  - {name: %s, device: X%d, arch: sm_90, sms: 132, read_tbps: %d, launch_us: 3, cta_fixed_us: 2,"
+               " combine_item_us: 2, cta_gbps: 40, cta_gbps_8bit: 25, ctas_per_sm: {16bit: [3, 2, 1],"
+               " 8bit_cols: [6, 4, 3], 8bit_rows: [5, 3, 2], int8k_16v: [4, 2, 2]}}\n",
+            k ? "fast" : "slow", k, k ? 6 : 3);
+  ck_assert_int_eq(fclose(f), 0);
+  static char slow[1 << 16];
+  snprintf(args, sizeof args, "plan --policy lab --batch 16 --seqlen 8192 --gpus %s", path);
+  ck_assert_int_eq(skv_test_run(args, slow, sizeof slow, err, sizeof err), 0);
+  ck_assert_msg(strstr(slow, "GPU slow, 132 SMs") && strstr(slow, "cost model (slow,") && strstr(slow, "chunks of 8192 tokens"),
+                "%s", slow);
+  snprintf(args, sizeof args, "plan --policy lab --batch 16 --seqlen 8192 --gpus %s --gpu fast", path);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
+  ck_assert_msg(strstr(out, "cost model (fast,") && strstr(out, "chunks of 4096 tokens"), "%s", out);
+  snprintf(args, sizeof args, "plan --gpus %s --gpu medium", path);
+  skv_test_usage_error(args, "--gpu: no model 'medium'");
+  skv_test_usage_error("plan --gpus /nonexistent/gpus.yaml", "--gpus: /nonexistent/gpus.yaml: cannot open");
+  skv_test_usage_error("plan --sms 0", "--sms");
+  /* the project's file: its home model by default, every model by name */
+  ck_assert_int_eq(skv_test_run("plan --policy lab --json", out, sizeof out, err, sizeof err), 0);
+  ck_assert(strstr(out, "\"gpu\": \"h200\""));
+  ck_assert_int_eq(skv_test_run("plan --policy lab --gpu a100-sxm --json", out, sizeof out, err, sizeof err), 0);
+  ck_assert(strstr(out, "\"gpu\": \"a100-sxm\"") && strstr(out, "\"num_sms\": 108"));
+  remove(path);
+}
+END_TEST
+
+/* skv bench sim prints a row per policy and batch size; skv calibrate without CUDA says so. */
+START_TEST(bench_sim_and_calibrate_answer) {
+  ck_assert_int_eq(skv_test_run("bench sim --seconds 0 --compositions 2 --batches 1,3 --policies none,lab", out,
+                                sizeof out, err, sizeof err), 0);
+  ck_assert_msg(strstr(out, "# skv bench sim") && strstr(out, "plans/s"), "%s", out);
+  ck_assert_int_eq(skv_test_count(out, "\nnone "), 2);
+  ck_assert_int_eq(skv_test_count(out, "\nlab "), 2);
+  skv_test_usage_error("bench sim --policies lab,nope", "--policies: unknown policy 'nope'");
+  skv_test_usage_error("bench sim --batches 0", "--batches");
+  skv_test_usage_error("bench sim --gpu nope", "--gpu: no model 'nope'");
+  skv_test_usage_error("calibrate --name 'a b'", "--name");
+  skv_test_usage_error("calibrate --repeat 5", "--repeat");
+  skv_test_usage_error("calibrate extra", "unexpected argument");
+#ifndef SKV_WITH_CUDA
+  ck_assert_int_eq(skv_test_run("calibrate", out, sizeof out, err, sizeof err), 1);
+  ck_assert_msg(strstr(err, "no CUDA device") || strstr(err, "built without CUDA"), "%s", err);
+#endif
+}
+END_TEST
+
 START_TEST(help_is_printed_with_exit_0) {
   ck_assert_int_eq(skv_test_run("plan --help", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "--fixed-split-pages"));
@@ -163,7 +220,7 @@ START_TEST(every_help_agrees_with_readme) {
   readme[n] = '\0';
   ck_assert(n < sizeof readme - 1);
   fclose(f);
-  static const char *const cmds[] = {"run", "plan", "layout", "bench", "version"};
+  static const char *const cmds[] = {"run", "plan", "layout", "bench", "bench sim", "calibrate", "version"};
   for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
     char args[64];
     snprintf(args, sizeof args, "%s --help", cmds[c]);
@@ -244,6 +301,8 @@ Suite *skv_suite_cli(void) {
   tcase_add_test(tc, plan_refuses_what_the_suite_refuses);
   tcase_add_test(tc, bench_refuses_what_the_kernels_refuse_before_any_gpu_work);
   tcase_add_test(tc, bench_bad_flags_exit_2_before_any_gpu_work);
+  tcase_add_test(tc, plan_plans_for_the_gpu_it_is_told);
+  tcase_add_test(tc, bench_sim_and_calibrate_answer);
   tcase_add_test(tc, help_is_printed_with_exit_0);
   tcase_add_test(tc, every_help_agrees_with_readme);
   suite_add_tcase(s, tc);

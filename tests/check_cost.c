@@ -1,11 +1,16 @@
 /* check_cost.c — the split-KV cost model and the lab policy that uses it. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cost_model.h"
 #include "plan.h"
+#include "intmath.h"
+#include "rng.h"
 #include "suites.h"
+#include "gpu_fixture.h"
 
 static skv_batch decode(int32_t n, int64_t len) {
   skv_batch b;
@@ -15,26 +20,30 @@ static skv_batch decode(int32_t n, int64_t len) {
   return b;
 }
 
-static skv_prediction predict(const skv_batch *b, skv_policy p, int64_t split) {
+/* The plan of b under p for GPU g and its prediction there. */
+static skv_prediction predict_on(const skv_batch *b, skv_policy p, int64_t split, const skv_gpu *g) {
   skv_policy_opts o;
   skv_policy_opts_default(&o);
   o.split_size = split;
   skv_plan pl;
   char err[256];
-  ck_assert_msg(skv_plan_build(b, p, &o, 132, &pl, err, sizeof err), "%s", err);
-  skv_gpu_params g;
-  skv_gpu_params_h100(&g);
+  ck_assert_msg(skv_plan_build(b, p, &o, g, &pl, err, sizeof err), "%s", err);
   skv_prediction pr;
-  skv_cost_predict(&pl, b, &g, &pr);
+  ck_assert(skv_cost_predict(&pl, b, g, &pr));
   skv_plan_free(&pl);
   return pr;
+}
+
+/* The test fixture's GPU (gpu_fixture.h: read 3 TB/s, one CTA 40 GB/s, launch 3, per CTA 2, combine item 2). */
+static skv_prediction predict(const skv_batch *b, skv_policy p, int64_t split) {
+  return predict_on(b, p, split, skv_test_gpu(132));
 }
 
 START_TEST(large_batch_is_bandwidth_bound) {
   skv_batch b = decode(128, 8192);
   skv_prediction pr = predict(&b, SKV_POLICY_NONE, 0);
   const int64_t bytes = (int64_t)128 * 8192 * 8 * 128 * 2 * 2; /* tokens x KV heads x d x (K, V) x bf16 */
-  const double bytes_us = (double)bytes / (3.06 * 1e6);
+  const double bytes_us = (double)bytes / (3.0 * 1e6);
   ck_assert_int_eq(pr.kv_bytes, bytes);
   ck_assert(pr.total_us >= bytes_us);
   ck_assert(pr.total_us <= bytes_us * 1.05 + 10.0);
@@ -44,11 +53,11 @@ START_TEST(large_batch_is_bandwidth_bound) {
 END_TEST
 
 START_TEST(one_long_request_unsplit_is_limited_by_one_cta_per_head) {
-  /* 8 CTAs of 16.8 MB each at 41 GB/s: ~410 us, far above bytes / read bandwidth (44 us); 8 CTAs
-   * stream 328 GB/s together, far below the knee, so each runs at its own rate. */
+  /* 8 CTAs of 16.8 MB each at 40 GB/s: ~420 us, far above bytes / read bandwidth (45 us); 8 CTAs
+   * stream 320 GB/s together, far below the knee, so each runs at its own rate. */
   skv_batch b = decode(1, 32768);
   skv_prediction pr = predict(&b, SKV_POLICY_NONE, 0);
-  const double cta_us = 2.4 + 32768.0 * 512 / 41e3;
+  const double cta_us = 2.0 + 32768.0 * 512 / 40e3;
   ck_assert(pr.makespan_us > 8 * pr.bandwidth_us);
   ck_assert_double_eq_tol(pr.makespan_us, cta_us, 1e-3 * cta_us); /* the soft minimum: 1e-4 below 8 x 41 GB/s */
   ck_assert(pr.makespan_us >= cta_us);
@@ -69,13 +78,12 @@ START_TEST(at_the_knee_the_ctas_reach_less_than_either_limit) {
   skv_policy_opts_default(&o);
   skv_plan pl;
   char err[256];
-  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_NONE, &o, 132, &pl, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_NONE, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
   ck_assert_int_eq(pl.num_work, 64);
-  skv_gpu_params g;
-  skv_gpu_params_h100(&g);
+  skv_gpu g = *skv_test_gpu(132);
   g.cta_gbps = g.read_tbps * 1000.0 / 64.0;
   skv_prediction pr;
-  skv_cost_predict(&pl, &b, &g, &pr);
+  ck_assert(skv_cost_predict(&pl, &b, &g, &pr));
   const double bytes = (double)pr.kv_bytes, read_bpus = g.read_tbps * 1e6;
   ck_assert_double_eq_tol(pr.makespan_us, g.cta_fixed_us + bytes / (read_bpus * pow(2.0, -1.0 / SKV_COST_KNEE)),
                           1e-6 * pr.makespan_us);
@@ -88,10 +96,10 @@ END_TEST
 START_TEST(combine_is_launch_plus_item_waves_plus_partial_bytes) {
   /* 1 x 32768 in chunks of 1024: 32 chunks x 8 KV heads = 256 CTAs, 8 combine items (one wave of
    * 264 slots); partials 256 rows x 4 q heads x (128 floats + 1 LSE) x 4 bytes = 528384 bytes.
-   * By hand: 3.0 + 1.9 * 1 + 528384 / 3.06e6 us. */
+   * By hand: 3.0 + 2.0 * 1 + 528384 / 3.0e6 us. */
   skv_batch b = decode(1, 32768);
   skv_prediction pr = predict(&b, SKV_POLICY_FIXED, 1024);
-  ck_assert_double_eq_tol(pr.combine_us, 3.0 + 1.9 + 528384.0 / 3.06e6, 1e-9);
+  ck_assert_double_eq_tol(pr.combine_us, 3.0 + 2.0 + 528384.0 / 3.0e6, 1e-9);
   ck_assert_double_eq_tol(pr.total_us, pr.decode_us + pr.combine_us, 1e-9);
   skv_batch_free(&b);
 }
@@ -123,7 +131,7 @@ START_TEST(lab_fills_a_part_filled_last_wave) {
   skv_policy_opts_default(&o);
   skv_plan pl;
   char err[256];
-  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, 132, &pl, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
   ck_assert_int_eq(pl.num_work, 1008);
   for (int64_t i = 0; i < pl.num_work; i++) {
     const skv_work *w = &pl.work[i];
@@ -133,7 +141,7 @@ START_TEST(lab_fills_a_part_filled_last_wave) {
   skv_plan_free(&pl);
   /* bf16 at 2 CTAs per SM: 768 CTAs on 264 slots leave a last wave of 240 (> 132): unchanged. */
   b.kv_dtype = b.v_dtype = SKV_BF16;
-  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, 132, &pl, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
   ck_assert_int_eq(pl.num_work, 768);
   ck_assert(!strstr(pl.why, "last wave"));
   skv_plan_free(&pl);
@@ -171,11 +179,9 @@ START_TEST(bytes_count_v_at_its_own_width_and_the_scales_apart) {
     /* the cost model reads the same bytes: elements and per-token scales (the per-channel array
      * is read once per CTA, from L2, and not priced) */
     skv_plan pl;
-    ck_assert(skv_plan_build(&b, SKV_POLICY_NONE, NULL, 132, &pl, err, sizeof err));
-    skv_gpu_params g;
-    skv_gpu_params_h100(&g);
+    ck_assert(skv_plan_build(&b, SKV_POLICY_NONE, NULL, skv_test_gpu(132), &pl, err, sizeof err));
     skv_prediction pr;
-    skv_cost_predict(&pl, &b, &g, &pr);
+    ck_assert(skv_cost_predict(&pl, &b, skv_test_gpu(132), &pr));
     ck_assert_int_eq(pr.kv_bytes, cases[i].kv + 2048 * skv_batch_token_scale_bytes(&b));
     skv_plan_free(&pl);
     skv_batch_free(&b);
@@ -196,6 +202,231 @@ START_TEST(a_wider_v_never_predicts_a_faster_decode) {
 }
 END_TEST
 
+/* ---- the schedule against a CTA-by-CTA simulation ---- */
+
+/* The oracle: every CTA on its own, the next to finish found by a linear scan, the rates from the
+ * formula of cost_model.h written out with pow. Returns the schedule's time (no fixed cost). */
+static double cta_by_cta(const skv_plan *p, const skv_batch *b, const skv_gpu *g) {
+  const double token = (double)(skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b));
+  const int64_t slots = (int64_t)g->sms * skv_gpu_ctas_per_sm(g, b);
+  const double cta = (skv_dtype_size(b->kv_dtype) == 1 ? g->cta_gbps_8bit : g->cta_gbps) * 1e3, read = g->read_tbps * 1e6;
+  double *left = malloc(sizeof *left * (size_t)slots); /* bytes each resident CTA has left */
+  ck_assert(left != NULL);
+  int64_t n = 0, next = 0;
+  double t = 0;
+  for (;;) {
+    while (n < slots && next < p->num_work) {
+      left[n++] = token * (double)(p->work[next].kv_end - p->work[next].kv_begin);
+      next++;
+    }
+    if (n == 0) break;
+    int64_t m = 0;
+    for (int64_t i = 1; i < n; i++)
+      if (left[i] < left[m]) m = i;
+    const double each = pow(pow((double)n * cta, -4.0) + pow(read, -4.0), -0.25) / (double)n, step = left[m];
+    t += step / each;
+    for (int64_t i = 0; i < n; i++) left[i] -= step;
+    left[m] = left[--n];
+  }
+  free(left);
+  return t;
+}
+
+/* A random decode batch: 1..40 requests of 0..30000 tokens (every fifth request of one length),
+ * 1..8 KV heads, groups 1..8, d 64/128/256, bf16, fp8 or int8. */
+static skv_batch random_batch(skv_rng *rng) {
+  skv_batch b;
+  const int32_t n = (int32_t)skv_rng_range(rng, 1, 40);
+  ck_assert(skv_batch_alloc(&b, n));
+  const int64_t common = skv_rng_range(rng, 1, 30000);
+  for (int32_t r = 0; r < n; r++) {
+    b.kvlen[r] = r % 5 == 0 ? common : skv_rng_range(rng, 0, 30000);
+    b.qlen[r] = 1;
+  }
+  b.num_kv_heads = (int32_t)skv_rng_range(rng, 1, 8);
+  b.num_q_heads = b.num_kv_heads * (int32_t)skv_rng_range(rng, 1, 8);
+  b.head_dim = 64 << skv_rng_range(rng, 0, 2);
+  b.page_size = 16;
+  static const skv_dtype kv[3] = {SKV_BF16, SKV_FP8_E4M3, SKV_INT8};
+  b.kv_dtype = b.v_dtype = kv[skv_rng_range(rng, 0, 2)];
+  b.kv_scale_mode = b.kv_dtype == SKV_INT8 ? SKV_SCALE_PER_TOKEN_HEAD : SKV_SCALE_PER_TENSOR;
+  return b;
+}
+
+/* Issue 13: the schedule runs on runs of equal CTAs, events that end together and whole rounds at
+ * once; it must still be the CTA-by-CTA processor-sharing schedule (relative 1e-9), for every
+ * policy's plans of random batches on 132 and 20 SMs. */
+START_TEST(the_grouped_schedule_is_the_cta_by_cta_schedule) {
+  skv_rng rng;
+  skv_rng_seed(&rng, 13);
+  static const skv_policy pols[] = {SKV_POLICY_NONE, SKV_POLICY_FIXED, SKV_POLICY_FA2, SKV_POLICY_FLASHINFER,
+                                    SKV_POLICY_LAB};
+  for (int i = 0; i < 60; i++) {
+    skv_batch b = random_batch(&rng);
+    const skv_gpu *g = skv_test_gpu(i % 2 ? 20 : 132);
+    for (size_t k = 0; k < sizeof pols / sizeof pols[0]; k++) {
+      skv_policy_opts o;
+      skv_policy_opts_default(&o);
+      o.split_size = 64 * skv_rng_range(&rng, 1, 40);
+      skv_plan pl;
+      char err[256];
+      ck_assert_msg(skv_plan_build(&b, pols[k], &o, g, &pl, err, sizeof err), "%s", err);
+      skv_prediction pr;
+      ck_assert(skv_cost_predict(&pl, &b, g, &pr));
+      const double want = g->cta_fixed_us + cta_by_cta(&pl, &b, g);
+      ck_assert_msg(fabs(pr.makespan_us - want) <= 1e-9 * want + 1e-9, "batch %d %s: %.12g vs CTA by CTA %.12g", i,
+                    skv_policy_name(pols[k]), pr.makespan_us, want);
+      skv_plan_free(&pl);
+    }
+    skv_batch_free(&b);
+  }
+}
+END_TEST
+
+/* skv_cost_predict_chunks, the lab policy's search, predicts the plan `fixed`'s chunks give without
+ * building it: the same numbers as skv_cost_predict of that plan; with a bound above the total it
+ * gives the total, with a bound below it INFINITY. */
+START_TEST(predicting_from_chunks_equals_predicting_the_plan) {
+  skv_rng rng;
+  skv_rng_seed(&rng, 7);
+  for (int i = 0; i < 60; i++) {
+    skv_batch b = random_batch(&rng);
+    const skv_gpu *g = skv_test_gpu(i % 3 ? 132 : 16);
+    skv_policy_opts o;
+    skv_policy_opts_default(&o);
+    o.split_size = 64 * skv_rng_range(&rng, 1, 60);
+    skv_plan pl;
+    char err[256];
+    ck_assert_msg(skv_plan_build(&b, SKV_POLICY_FIXED, &o, g, &pl, err, sizeof err), "%s", err);
+    skv_prediction want, got, bounded;
+    ck_assert(skv_cost_predict(&pl, &b, g, &want));
+    skv_cost_ctx ctx;
+    ck_assert(skv_cost_ctx_init(&ctx, &b, g));
+    int64_t *chunks = malloc(sizeof *chunks * (size_t)b.num_requests);
+    ck_assert(chunks != NULL);
+    for (int32_t r = 0; r < b.num_requests; r++) chunks[r] = o.split_size;
+    ck_assert(skv_cost_predict_chunks(&ctx, chunks, INFINITY, &got));
+    ck_assert_int_eq(got.kv_bytes, want.kv_bytes);
+    ck_assert_double_eq_tol(got.total_us, want.total_us, 1e-9 * want.total_us);
+    ck_assert_double_eq_tol(got.combine_us, want.combine_us, 1e-9 * want.total_us);
+    ck_assert(skv_cost_lower_bound_chunks(&ctx, chunks) <= got.total_us * (1 + 1e-12));
+    ck_assert(skv_cost_predict_chunks(&ctx, chunks, got.total_us * 1.001, &bounded));
+    ck_assert_double_eq_tol(bounded.total_us, got.total_us, 1e-9 * got.total_us);
+    if (got.total_us > 1.0) {
+      ck_assert(skv_cost_predict_chunks(&ctx, chunks, got.total_us * 0.999, &bounded));
+      ck_assert(isinf(bounded.total_us));
+    }
+    free(chunks);
+    skv_cost_ctx_free(&ctx);
+    skv_plan_free(&pl);
+    skv_batch_free(&b);
+  }
+}
+END_TEST
+
+/* The lab policy prunes its search (a lower bound, a bounded schedule, a spread of candidates
+ * first); its choice must still be that of predicting every candidate in order (plan_lab.c: one
+ * chunk per request, then ceil(max / s) rounded up to 64 tokens for s = 2..128; the least time,
+ * ties to the longer chunk), computed here without pruning. */
+START_TEST(lab_chooses_what_trying_every_candidate_chooses) {
+  skv_rng rng;
+  skv_rng_seed(&rng, 21);
+  for (int i = 0; i < 40; i++) {
+    skv_batch b = random_batch(&rng);
+    const skv_gpu *g = skv_test_gpu(i % 2 ? 132 : 66);
+    skv_cost_ctx ctx;
+    ck_assert(skv_cost_ctx_init(&ctx, &b, g));
+    int64_t *chunks = malloc(sizeof *chunks * (size_t)b.num_requests);
+    ck_assert(chunks != NULL);
+    int64_t max = 1, best_chunk = 0, previous = 0;
+    for (int32_t r = 0; r < b.num_requests; r++)
+      if (b.kvlen[r] > max) max = b.kvlen[r];
+    double best = INFINITY;
+    for (int64_t s = 1; s <= 128; s++) {
+      const int64_t c = s == 1 ? max : skv_ceil_div(skv_ceil_div(max, s), 64) * 64;
+      if (s > 1 && c < 64) break;
+      if (c == previous) continue;
+      previous = c;
+      for (int32_t r = 0; r < b.num_requests; r++) chunks[r] = c;
+      skv_prediction pr;
+      ck_assert(skv_cost_predict_chunks(&ctx, chunks, INFINITY, &pr));
+      if (pr.total_us < best - 1e-9) best = pr.total_us, best_chunk = c;
+    }
+    skv_plan pl;
+    char err[256], want[64];
+    ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, NULL, g, &pl, err, sizeof err), "%s", err);
+    snprintf(want, sizeof want, "chunks of %lld tokens,", (long long)best_chunk);
+    ck_assert_msg(strstr(pl.why, want), "batch %d: exhaustive %s; lab: %s", i, want, pl.why);
+    skv_plan_free(&pl);
+    free(chunks);
+    skv_cost_ctx_free(&ctx);
+    skv_batch_free(&b);
+  }
+}
+END_TEST
+
+/* ---- the GPU is an input ---- */
+
+/* Issue 13: lab plans for the GPU it is given. Two GPUs that differ only in the read ceiling
+ * (3 and 6 TB/s) plan 16 requests of 8192 tokens differently (128 whole requests are 1 wave of
+ * 264 slots; halves fill the faster GPU better), and each GPU's plan is predicted no slower on
+ * that GPU than the other's plan. */
+START_TEST(lab_plans_for_the_gpu_it_is_given) {
+  skv_batch b = decode(16, 8192);
+  skv_gpu slow = *skv_test_gpu(132), fast = slow;
+  fast.read_tbps = 6.0;
+  snprintf(fast.name, sizeof fast.name, "fast");
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  skv_plan ps, pf;
+  char err[256];
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, &slow, &ps, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, &fast, &pf, err, sizeof err), "%s", err);
+  ck_assert_msg(ps.num_work != pf.num_work, "the same plan for both GPUs: %s", ps.why);
+  skv_prediction a, c;
+  ck_assert(skv_cost_predict(&ps, &b, &slow, &a) && skv_cost_predict(&pf, &b, &slow, &c));
+  ck_assert(a.total_us <= c.total_us + 1e-9);
+  ck_assert(skv_cost_predict(&pf, &b, &fast, &a) && skv_cost_predict(&ps, &b, &fast, &c));
+  ck_assert(a.total_us <= c.total_us + 1e-9);
+  ck_assert(strstr(ps.why, "test-132") && strstr(pf.why, "fast"));
+  skv_plan_free(&ps);
+  skv_plan_free(&pf);
+  skv_batch_free(&b);
+}
+END_TEST
+
+/* Properties of the model over random plans: a faster read ceiling, a faster CTA or cheaper fixed
+ * costs never predict a slower time. (More slots need not: more CTAs resident at once share the
+ * ceiling and finish later together, and the model says so.) */
+START_TEST(a_faster_gpu_never_predicts_a_slower_plan) {
+  skv_rng rng;
+  skv_rng_seed(&rng, 3);
+  for (int i = 0; i < 40; i++) {
+    skv_batch b = random_batch(&rng);
+    const skv_gpu *g = skv_test_gpu(132);
+    skv_policy_opts o;
+    skv_policy_opts_default(&o);
+    o.split_size = 64 * skv_rng_range(&rng, 1, 40);
+    skv_plan pl;
+    char err[256];
+    ck_assert_msg(skv_plan_build(&b, SKV_POLICY_FIXED, &o, g, &pl, err, sizeof err), "%s", err);
+    skv_prediction base, faster;
+    ck_assert(skv_cost_predict(&pl, &b, g, &base));
+    for (int k = 0; k < 3; k++) {
+      skv_gpu f = *g;
+      if (k == 0) f.read_tbps *= 1.5;
+      if (k == 1) f.cta_gbps *= 1.5, f.cta_gbps_8bit *= 1.5;
+      if (k == 2) f.launch_us /= 2, f.cta_fixed_us /= 2, f.combine_item_us /= 2;
+      ck_assert(skv_cost_predict(&pl, &b, &f, &faster));
+      ck_assert_msg(faster.total_us <= base.total_us * (1 + 1e-12), "batch %d, change %d: %g > %g", i, k,
+                    faster.total_us, base.total_us);
+    }
+    skv_plan_free(&pl);
+    skv_batch_free(&b);
+  }
+}
+END_TEST
+
 Suite *skv_suite_cost(void) {
   Suite *s = suite_create("cost");
   TCase *tc = tcase_create("model");
@@ -207,6 +438,11 @@ Suite *skv_suite_cost(void) {
   tcase_add_test(tc, combine_is_launch_plus_item_waves_plus_partial_bytes);
   tcase_add_test(tc, lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model);
   tcase_add_test(tc, lab_fills_a_part_filled_last_wave);
+  tcase_add_test(tc, the_grouped_schedule_is_the_cta_by_cta_schedule);
+  tcase_add_test(tc, predicting_from_chunks_equals_predicting_the_plan);
+  tcase_add_test(tc, lab_chooses_what_trying_every_candidate_chooses);
+  tcase_add_test(tc, lab_plans_for_the_gpu_it_is_given);
+  tcase_add_test(tc, a_faster_gpu_never_predicts_a_slower_plan);
   suite_add_tcase(s, tc);
   return s;
 }

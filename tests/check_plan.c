@@ -8,6 +8,7 @@
 #include "plan.h"
 #include "rng.h"
 #include "suites.h"
+#include "gpu_fixture.h"
 
 static skv_batch decode_batch(int32_t n, int64_t len, int32_t hq, int32_t hkv, int32_t d) {
   skv_batch b;
@@ -21,7 +22,7 @@ static skv_batch decode_batch(int32_t n, int64_t len, int32_t hq, int32_t hkv, i
 static int64_t uniform_splits(const skv_batch *b, skv_policy p, const skv_policy_opts *o, int32_t sms) {
   skv_plan pl;
   char err[256];
-  ck_assert_msg(skv_plan_build(b, p, o, sms, &pl, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_build(b, p, o, skv_test_gpu(sms), &pl, err, sizeof err), "%s", err);
   ck_assert_msg(skv_plan_check(&pl, b, err, sizeof err), "%s", err);
   int64_t s = skv_plan_num_splits(&pl, 0);
   for (int32_t r = 1; r < b->num_requests; r++)
@@ -74,7 +75,7 @@ START_TEST(fa2_chunks_are_blocks_per_split_times_block_n) {
   b.kvlen[5] = 100;  /* 1 block: one chunk; FA2 launches two empty splits for it */
   skv_plan pl;
   char err[256];
-  ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, 108, &pl, err, sizeof err));
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, skv_test_gpu(108), &pl, err, sizeof err));
   ck_assert_int_eq(pl.batch_num_splits, 3);
   const skv_chunk *c = skv_plan_chunks(&pl, 0);
   ck_assert_int_eq(c[0].end, 1408);
@@ -108,7 +109,7 @@ START_TEST(flashinfer_search_b2_l1024_4096_is_10_pages) {
   char err[256];
   /* max_grid = 2 x 132 = 264; pages 64 and 256; smallest c >= 8 with
    * (ceil(64/c) + ceil(256/c)) * 8 <= 264 is c = 10 (7 + 26 = 33 chunks). */
-  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_FLASHINFER, NULL, 132, &pl, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_FLASHINFER, NULL, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
   ck_assert_int_eq(skv_plan_num_splits(&pl, 0), 7);
   ck_assert_int_eq(skv_plan_num_splits(&pl, 1), 26);
   ck_assert_int_eq(skv_plan_chunks(&pl, 0)[0].end, 160);
@@ -143,7 +144,7 @@ START_TEST(flashinfer_cuda_graph_pads_the_grid) {
   o.cuda_graph = true;
   skv_plan pl;
   char err[256];
-  ck_assert(skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, 132, &pl, err, sizeof err));
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, skv_test_gpu(132), &pl, err, sizeof err));
   ck_assert_int_eq(pl.grid_ctas, (264 / 8) * 8); /* padded_batch_size = max_grid / hkv */
   ck_assert_int_le(pl.num_work, pl.grid_ctas);
   skv_plan_free(&pl);
@@ -161,11 +162,11 @@ START_TEST(flashinfer_fixed_split_size_is_independent_of_the_batch) {
   o.fixed_split_pages = 64;
   skv_plan whole, alone;
   char err[256];
-  ck_assert(skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, 132, &whole, err, sizeof err));
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, skv_test_gpu(132), &whole, err, sizeof err));
   for (int32_t r = 0; r < 40; r++) {
     skv_batch one;
     ck_assert(skv_batch_slice(&b, r, 1, &one));
-    ck_assert(skv_plan_build(&one, SKV_POLICY_FLASHINFER, &o, 132, &alone, err, sizeof err));
+    ck_assert(skv_plan_build(&one, SKV_POLICY_FLASHINFER, &o, skv_test_gpu(132), &alone, err, sizeof err));
     ck_assert_int_eq(skv_plan_num_splits(&alone, 0), skv_plan_num_splits(&whole, r));
     ck_assert(memcmp(skv_plan_chunks(&alone, 0), skv_plan_chunks(&whole, r),
                      (size_t)skv_plan_num_splits(&whole, r) * sizeof(skv_chunk)) == 0);
@@ -208,7 +209,7 @@ START_TEST(flashinfer_fixed_split_over_graph_padding_is_refused) {
   o.cuda_graph = true;
   skv_plan pl;
   char err[256];
-  ck_assert(!skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, 132, &pl, err, sizeof err));
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, skv_test_gpu(132), &pl, err, sizeof err));
   ck_assert(strstr(err, "padded batch"));
   skv_batch_free(&b);
 }
@@ -243,7 +244,7 @@ START_TEST(fa3_h100_gqa4_decode_static_15_dynamic_13) {
   skv_batch b = decode_batch(1, 8192, 32, 8, 128);
   skv_plan pl;
   char err[256];
-  ck_assert(skv_plan_build(&b, SKV_POLICY_FA3, NULL, 132, &pl, err, sizeof err));
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FA3, NULL, skv_test_gpu(132), &pl, err, sizeof err));
   ck_assert_int_eq(pl.batch_num_splits, 15);
   ck_assert_int_eq(skv_plan_num_splits(&pl, 0), 13);
   ck_assert_int_eq(skv_plan_chunks(&pl, 0)[0].end, 640);
@@ -259,7 +260,7 @@ START_TEST(fixed_chunks_have_the_given_length) {
   o.split_size = 2048;
   skv_plan pl;
   char err[256];
-  ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
   ck_assert_int_eq(skv_plan_num_splits(&pl, 1), 3);
   ck_assert_int_eq(skv_plan_chunks(&pl, 1)[2].begin, 4096);
   ck_assert_int_eq(skv_plan_chunks(&pl, 1)[2].end, 5000);
@@ -274,7 +275,7 @@ START_TEST(empty_kv_gets_one_empty_chunk) {
   for (int p = 0; p < SKV_POLICY_COUNT; p++) {
     skv_plan pl;
     char err[256];
-    ck_assert_msg(skv_plan_build(&b, (skv_policy)p, NULL, 132, &pl, err, sizeof err), "%s", err);
+    ck_assert_msg(skv_plan_build(&b, (skv_policy)p, NULL, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
     ck_assert_msg(skv_plan_check(&pl, &b, err, sizeof err), "%s: %s", skv_policy_name(p), err);
     ck_assert_int_eq(skv_plan_num_splits(&pl, 0), 1);
     ck_assert_int_eq(skv_plan_chunks(&pl, 0)[0].end, 0);
@@ -319,7 +320,7 @@ START_TEST(every_policy_partitions_random_batches) {
       skv_plan pl;
       char err[256];
       o.cuda_graph = false; /* FlashInfer may refuse fixed splits under a graph; tested above */
-      ck_assert_msg(skv_plan_build(&b, (skv_policy)p, &o, sms, &pl, err, sizeof err), "%s: %s",
+      ck_assert_msg(skv_plan_build(&b, (skv_policy)p, &o, skv_test_gpu(sms), &pl, err, sizeof err), "%s: %s",
                     skv_policy_name(p), err);
       ck_assert_msg(skv_plan_check(&pl, &b, err, sizeof err), "iter %d %s: %s", iter, skv_policy_name(p), err);
       int64_t chunks = 0;
@@ -345,18 +346,18 @@ START_TEST(plan_rejects_bad_input_with_a_message) {
   skv_batch b = decode_batch(2, 100, 30, 8, 128);
   skv_plan pl;
   char err[256];
-  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, 132, &pl, err, sizeof err));
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, skv_test_gpu(132), &pl, err, sizeof err));
   ck_assert(strstr(err, "multiple of hkv"));
   b.num_q_heads = 32;
   b.head_dim = 96;
-  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, 132, &pl, err, sizeof err));
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, skv_test_gpu(132), &pl, err, sizeof err));
   ck_assert(strstr(err, "head_dim 96 is not supported"));
   b.head_dim = 128;
-  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, 0, &pl, err, sizeof err));
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FA2, NULL, skv_test_gpu(0), &pl, err, sizeof err));
   skv_policy_opts o;
   skv_policy_opts_default(&o);
   o.split_size = 0;
-  ck_assert(!skv_plan_build(&b, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
   ck_assert(strstr(err, "split-size"));
   skv_batch_free(&b);
 }
@@ -374,9 +375,9 @@ START_TEST(invariance_is_predicted_from_the_plans) {
   static const struct { skv_policy p; bool same; } want[] = {{SKV_POLICY_FIXED, true}, {SKV_POLICY_FA2, false}};
   for (int i = 0; i < 2; i++) {
     skv_plan pl;
-    ck_assert(skv_plan_build(&b, want[i].p, NULL, 132, &pl, err, sizeof err));
+    ck_assert(skv_plan_build(&b, want[i].p, NULL, skv_test_gpu(132), &pl, err, sizeof err));
     bool same = !want[i].same;
-    ck_assert_msg(skv_predict_alone_vs_batch(&b, &pl, 0, want[i].p, NULL, 132, &same, err, sizeof err), "%s", err);
+    ck_assert_msg(skv_predict_alone_vs_batch(&b, &pl, 0, want[i].p, NULL, skv_test_gpu(132), &same, err, sizeof err), "%s", err);
     ck_assert_msg(same == want[i].same, "%s", skv_policy_name(want[i].p));
     /* the rule itself: the same chunks in the same order */
     ck_assert(skv_same_chunks(&pl, 0, &pl, 0));

@@ -11,6 +11,7 @@
 #include "rng.h"
 #include "suites.h"
 #include "workload.h"
+#include "gpu_fixture.h"
 
 /* Naive attention of one query row: scores for every visible key, explicit
  * max subtraction, sum, and weighted V; independent of skv_ref_states. */
@@ -169,7 +170,7 @@ START_TEST(merging_any_plans_chunks_reproduces_unsplit_attention) {
       o.fixed_split_pages = p == SKV_POLICY_FLASHINFER && iter % 2 ? 3 : 0;
       skv_plan pl;
       char err[256];
-      ck_assert(skv_plan_build(&w.batch, (skv_policy)p, &o, 20, &pl, err, sizeof err));
+      ck_assert(skv_plan_build(&w.batch, (skv_policy)p, &o, skv_test_gpu(20), &pl, err, sizeof err));
       ck_assert(skv_cpu_execute(&w, &pl, NULL, got.o, got.lse));
       const int64_t tq = w.cu_seqlens_q[n];
       for (int64_t i = 0; i < tq * 8; i++) {
@@ -199,7 +200,7 @@ START_TEST(cpu_executor_follows_the_work_and_combine_lists) {
   o.split_size = 256;
   skv_plan pl;
   char err[256];
-  ck_assert(skv_plan_build(&w.batch, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  ck_assert(skv_plan_build(&w.batch, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
   ck_assert(skv_cpu_execute(&w, &pl, NULL, got.o, got.lse));
   double worst = 0;
   for (int64_t i = 0; i < 2 * 8; i++) worst = fmax(worst, fabs(got.lse[i] - ref.lse[i]));
@@ -213,7 +214,7 @@ START_TEST(cpu_executor_follows_the_work_and_combine_lists) {
   /* a sample: only (request 1, KV head 0) runs; the other outputs stay as they were */
   ck_assert(skv_plan_check(&pl, &w.batch, err, sizeof err) == false);
   skv_plan_free(&pl);
-  ck_assert(skv_plan_build(&w.batch, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+  ck_assert(skv_plan_build(&w.batch, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
   const bool keep[4] = {false, false, true, false};
   for (int64_t i = 0; i < 2 * 8; i++) got.lse[i] = 12345.0;
   ck_assert(skv_cpu_execute(&w, &pl, keep, got.o, got.lse));

@@ -247,6 +247,68 @@ START_TEST(half_written_last_row_is_dropped_and_run_again) {
 }
 END_TEST
 
+/* Issue 13: a run predicts with the GPU models it began with. A simulated run records the models
+ * file's home model (every row names it; device_model stays empty) and every model its suite
+ * names; a resume after either changed in the models file is refused, and goes on once they are
+ * back. */
+START_TEST(resume_refuses_changed_gpu_models) {
+  static const char *suite =
+      "name: g\ndescription: x\ndefaults: {hq: 8, hkv: 2, head_dim: 64}\n"
+      "sweep: {batch: [1, 2, 3], seqlen: 300, policy: lab, gpu_model: [a100-sxm, home]}\n";
+  static const char *home = "home: home\nmodels:\n"
+      "  - {name: home, device: H, arch: sm_90, sms: 132, read_tbps: 4, launch_us: 3, cta_fixed_us: 2,"
+      " combine_item_us: 2, cta_gbps: 40, cta_gbps_8bit: 25, ctas_per_sm: {16bit: [3, 2, 1], 8bit_cols: [6, 4, 3],"
+      " 8bit_rows: [5, 3, 2], int8k_16v: [4, 2, 2]}}\n"
+      "  - {name: a100-sxm, device: A, arch: sm_80, sms: 108, read_tbps: %s, launch_us: 3, cta_fixed_us: 2,"
+      " combine_item_us: 2, cta_gbps: 40, cta_gbps_8bit: 25, ctas_per_sm: {16bit: [2, 1, 1], 8bit_cols: [4, 3, 2],"
+      " 8bit_rows: [4, 2, 2], int8k_16v: [3, 1, 1]}}\n";
+  char gpus[2048], err[8192], args[1024];
+  skv_test_write_file(skv_test_tmp_path("g.yaml"), suite);
+  snprintf(gpus, sizeof gpus, home, "1.9");
+  skv_test_write_file(skv_test_tmp_path("gpus.yaml"), gpus);
+  setenv("SKV_TEST_INTERRUPT_AFTER", "2", 1);
+  snprintf(args, sizeof args, "run %s --sim-only --out %s --gpus %s", skv_test_tmp_path("g.yaml"), skv_test_tmp_path("run"),
+           skv_test_tmp_path("gpus.yaml"));
+  ck_assert_int_eq(run_skv(args, err, sizeof err), 128 + SIGINT);
+  unsetenv("SKV_TEST_INTERRUPT_AFTER");
+  json_t *m = load_meta("run");
+  const json_t *gm = json_object_get(m, "gpu_model");
+  ck_assert_str_eq(json_string_value(json_object_get(gm, "name")), "home");
+  ck_assert(strstr(json_string_value(json_object_get(gm, "source")), "home"));
+  ck_assert_int_eq(json_array_size(json_object_get(m, "gpu_models_named")), 2);
+  json_decref(m);
+  /* the named model edited, then the home model: both refused */
+  snprintf(gpus, sizeof gpus, home, "2.0");
+  skv_test_write_file(skv_test_tmp_path("gpus.yaml"), gpus);
+  snprintf(args, sizeof args, "run %s --sim-only --out %s --gpus %s --resume", skv_test_tmp_path("g.yaml"),
+           skv_test_tmp_path("run"), skv_test_tmp_path("gpus.yaml"));
+  ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
+  ck_assert_msg(strstr(err, "a GPU model the suite names changed"), "%s", err);
+  snprintf(gpus, sizeof gpus, home, "1.9");
+  char *four = strstr(gpus, "read_tbps: 4");
+  ck_assert(four);
+  four[11] = '5';
+  skv_test_write_file(skv_test_tmp_path("gpus.yaml"), gpus);
+  ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
+  ck_assert_msg(strstr(err, "the GPU model 'home'") && strstr(err, "changed"), "%s", err);
+  /* back as they were: the run goes on and ends complete, its rows naming their models */
+  snprintf(gpus, sizeof gpus, home, "1.9");
+  skv_test_write_file(skv_test_tmp_path("gpus.yaml"), gpus);
+  ck_assert_msg(run_skv(args, err, sizeof err) == 0, "%s", err);
+  skv_csv_table t;
+  char e[512];
+  ck_assert_msg(skv_csv_load(skv_test_tmp_path("run/results.csv"), &t, e, sizeof e), "%s", e);
+  ck_assert_int_eq(t.nrows, 6);
+  const int32_t model = skv_csv_col(&t, "gpu_model"), device = skv_csv_col(&t, "device_model");
+  ck_assert(model >= 0 && device >= 0);
+  for (int64_t r = 0; r < t.nrows; r++) {
+    ck_assert_str_eq(skv_csv_get(&t, r, model), r % 2 ? "home" : "a100-sxm");
+    ck_assert_str_eq(skv_csv_get(&t, r, device), "");
+  }
+  skv_csv_free(&t);
+}
+END_TEST
+
 /* Issue 12: a default run resumed with smoke.yaml ended "complete" with both suites' rows. A
  * resume checks the suite file's hash, keeps the run's identity and records itself. */
 START_TEST(resume_refuses_another_suite_and_keeps_the_runs_identity) {
@@ -383,6 +445,7 @@ Suite *skv_suite_resume(void) {
   tcase_add_test(tc, csv_fields_with_commas_quotes_and_newlines_round_trip);
   tcase_add_test(tc, interrupted_and_resumed_runs_equal_an_uninterrupted_one);
   tcase_add_test(tc, a_second_sigint_ends_the_run_at_once);
+  tcase_add_test(tc, resume_refuses_changed_gpu_models);
   tcase_add_test(tc, half_written_last_row_is_dropped_and_run_again);
   tcase_add_test(tc, resume_refuses_another_suite_and_keeps_the_runs_identity);
   tcase_add_test(tc, a_locked_run_directory_refuses_a_second_writer);

@@ -427,7 +427,7 @@ START_TEST(describe_gives_the_name_and_the_values) {
   skv_config_describe(&s.configs[0], line, sizeof line);
   ck_assert_msg(strstr(line, "b8-Luniform(5,9,seed=2)-fa2-sms108: batch 8, seqlen uniform 5..9 seed 2") == line, "%s",
                 line);
-  ck_assert(strstr(line, "policy fa2, h100-sxm (108 SMs)"));
+  ck_assert_msg(strstr(line, "policy fa2, the run's GPU (108 SMs)"), "%s", line);
   skv_suite_free(&s);
 }
 END_TEST
@@ -671,36 +671,42 @@ START_TEST(unknown_policy_and_inapplicable_option_are_errors) {
 }
 END_TEST
 
+/* One models-file entry in flow style, with a name, SMs and read ceiling; the rest fixed. */
+#define MODEL(name, sms, read)                                                                                        \
+  "  - {name: " name ", device: X" name ", arch: sm_90, sms: " sms ", read_tbps: " read ", launch_us: 2.5,"           \
+  " cta_fixed_us: 2, combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18, ctas_per_sm: {16bit: [3, 2, 1],"          \
+  " 8bit_cols: [6, 4, 3], 8bit_rows: [5, 3, 2], int8k_16v: [4, 2, 2]}}\n"
+
 START_TEST(unknown_gpu_model_points_where_it_was_set) {
-  static const char models[] = "models:\n"
-                               "  - {name: h100-sxm, sms: 132, read_tbps: 3.04, launch_us: 2.5, cta_fixed_us: 2,"
-                               " combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18}\n"
-                               "  - {name: a100-sxm, sms: 108, read_tbps: 1.9, launch_us: 2.5, cta_fixed_us: 2,"
-                               " combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18}\n";
+  static const char models[] = "home: h100-sxm\nmodels:\n" MODEL("h100-sxm", "132", "3.04") MODEL("a100-sxm", "108", "1.9");
   write_file(gpus_path, models, strlen(models));
-  skv_gpu_model *m;
-  int32_t n;
+  skv_gpus g;
   char err[512];
-  ck_assert_msg(skv_gpu_models_load(gpus_path, &m, &n, err, sizeof err), "%s", err);
-  ck_assert_int_eq(n, 2);
+  ck_assert_msg(skv_gpus_load(gpus_path, &g, err, sizeof err), "%s", err);
+  ck_assert_int_eq(g.n, 2);
+  ck_assert_str_eq(g.home->name, "h100-sxm");
   skv_suite s;
   load_ok(HEAD "sweep:\n  seqlen: 1\n  policy: fa2\n  gpu_model: [a100-sxm, b200]\n", &s);
-  ck_assert(!skv_suite_check_models(&s, m, n, err, sizeof err));
+  ck_assert(!skv_suite_check_models(&s, &g, err, sizeof err));
   assert_error_at(err, path, "6:25: unknown gpu_model 'b200' (known: h100-sxm, a100-sxm)");
   skv_suite_free(&s);
   load_ok(HEAD "defaults:\n  gpu_model: a100\nsweep: {seqlen: 1, policy: fa2}\n", &s);
-  ck_assert(!skv_suite_check_models(&s, m, n, err, sizeof err));
+  ck_assert(!skv_suite_check_models(&s, &g, err, sizeof err));
   assert_error_at(err, path, "4:14: unknown gpu_model 'a100'");
   skv_suite_free(&s);
   load_ok(HEAD "sweep: {seqlen: 1, policy: fa2, gpu_model: [h100-sxm, a100-sxm]}\n", &s);
-  ck_assert_msg(skv_suite_check_models(&s, m, n, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_suite_check_models(&s, &g, err, sizeof err), "%s", err);
   skv_suite_free(&s);
-  /* The built-in h100-sxm points at the sweep, the one mapping every suite has. */
+  /* Without gpu_model a configuration takes the run's GPU: no name to check. */
   load_ok(HEAD "sweep: {seqlen: 1, policy: fa2}\n", &s);
-  ck_assert(!skv_suite_check_models(&s, m + 1, 1, err, sizeof err));
-  assert_error_at(err, path, "3:8: unknown gpu_model 'h100-sxm' (known: a100-sxm)");
+  ck_assert_str_eq(s.configs[0].gpu_model, "");
+  ck_assert_msg(skv_suite_check_models(&s, &g, err, sizeof err), "%s", err);
   skv_suite_free(&s);
-  free(m);
+  /* The device is found by a part of its name and its SMs. */
+  ck_assert_ptr_eq(skv_gpus_match(&g, "NVIDIA Xh100-sxm 80GB", 132), &g.models[0]);
+  ck_assert_ptr_null(skv_gpus_match(&g, "NVIDIA Xh100-sxm 80GB", 114));
+  ck_assert_ptr_null(skv_gpus_match(&g, "NVIDIA B200", 132));
+  skv_gpus_free(&g);
 }
 END_TEST
 
@@ -780,19 +786,20 @@ END_TEST
 
 /* ---- experiments/gpus.yaml ---- */
 
-/* The project's GPU models load, and each one, given to the cost model, predicts every point of
- * the decode grid as a finite positive time; raising a model's read ceiling never predicts a slower
- * time (a property of the model, not a restatement of the file's numbers). */
+/* The project's models file loads, its home is one of its models, every model passes the range
+ * checks and predicts every point of the decode grid as a finite positive time (the numbers
+ * themselves are measurements, checked by make test-occupancy and skv calibrate, not here). */
 START_TEST(project_gpu_models_load_and_predict_sensibly) {
   char file[512], err[512];
   snprintf(file, sizeof file, "%s/experiments/gpus.yaml", getenv("SKV_ROOT") ? getenv("SKV_ROOT") : "..");
-  skv_gpu_model *m;
-  int32_t n;
-  ck_assert_msg(skv_gpu_models_load(file, &m, &n, err, sizeof err), "%s", err);
-  ck_assert_int_gt(n, 0);
+  skv_gpus g;
+  ck_assert_msg(skv_gpus_load(file, &g, err, sizeof err), "%s", err);
+  ck_assert_int_gt(g.n, 0);
+  ck_assert(g.home != NULL);
   static const int32_t bs[] = {1, 8, 32, 128};
   static const int64_t ls[] = {4096, 32768, 2048};
-  for (int32_t i = 0; i < n; i++)
+  for (int32_t i = 0; i < g.n; i++) {
+    ck_assert_msg(skv_gpu_check(&g.models[i], err, sizeof err), "%s", err);
     for (int bi = 0; bi < 4; bi++)
       for (int li = 0; li < 3; li++) {
         skv_batch b;
@@ -801,50 +808,84 @@ START_TEST(project_gpu_models_load_and_predict_sensibly) {
         b.num_q_heads = 32, b.num_kv_heads = 8, b.head_dim = 128, b.page_size = 16;
         b.kv_dtype = b.v_dtype = SKV_BF16;
         skv_plan pl;
-        ck_assert_msg(skv_plan_build(&b, SKV_POLICY_FA2, NULL, m[i].sms, &pl, err, sizeof err), "%s", err);
-        skv_gpu_params g;
-        skv_gpu_params_h100(&g);
-        g.sms = m[i].sms, g.read_tbps = m[i].read_tbps, g.launch_us = m[i].launch_us;
-        g.cta_fixed_us = m[i].cta_fixed_us, g.combine_item_us = m[i].combine_item_us;
-        g.cta_gbps = m[i].cta_gbps, g.cta_gbps_8bit = m[i].cta_gbps_8bit;
-        skv_prediction pr, faster;
-        skv_cost_predict(&pl, &b, &g, &pr);
-        g.read_tbps *= 1.5;
-        skv_cost_predict(&pl, &b, &g, &faster);
-        ck_assert_msg(isfinite(pr.total_us) && pr.total_us > 0, "%s %dx%lld: %g", m[i].name, bs[bi], (long long)ls[li],
-                      pr.total_us);
-        ck_assert(faster.total_us <= pr.total_us);
+        ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, NULL, &g.models[i], &pl, err, sizeof err), "%s", err);
+        skv_prediction pr;
+        ck_assert(skv_cost_predict(&pl, &b, &g.models[i], &pr));
+        ck_assert_msg(isfinite(pr.total_us) && pr.total_us > 0, "%s %dx%lld: %g", g.models[i].name, bs[bi],
+                      (long long)ls[li], pr.total_us);
         skv_plan_free(&pl);
         skv_batch_free(&b);
       }
-  free(m);
+  }
+  skv_gpus_free(&g);
+}
+END_TEST
+
+/* skv calibrate's entry reads back as the same description. */
+START_TEST(a_written_entry_loads_as_the_same_model) {
+  skv_gpu m;
+  memset(&m, 0, sizeof m);
+  snprintf(m.name, sizeof m.name, "h200-spot");
+  snprintf(m.device, sizeof m.device, "H200 \"quoted\" \\ name");
+  snprintf(m.arch, sizeof m.arch, "sm_90");
+  snprintf(m.calibrated, sizeof m.calibrated, "skv calibrate abc1234 2026-11-28 on NVIDIA H200");
+  m.sms = 132, m.read_tbps = 4.447, m.cta_gbps = 44.25, m.cta_gbps_8bit = 27.5;
+  m.launch_us = 2.875, m.cta_fixed_us = 1.5, m.combine_item_us = 1.25;
+  for (int f = 0; f < SKV_FORM_COUNT; f++)
+    for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++) m.ctas_per_sm[f][d] = 1 + f + d;
+  FILE *f = fopen(gpus_path, "w");
+  ck_assert(f != NULL);
+  fprintf(f, "home: h200-spot\nmodels:\n");
+  ck_assert(skv_gpus_write_entry(f, &m));
+  ck_assert_int_eq(fclose(f), 0);
+  skv_gpus g;
+  char err[512];
+  ck_assert_msg(skv_gpus_load(gpus_path, &g, err, sizeof err), "%s", err);
+  ck_assert_int_eq(g.n, 1);
+  const skv_gpu *r = &g.models[0];
+  ck_assert_str_eq(r->name, m.name);
+  ck_assert_str_eq(r->device, m.device);
+  ck_assert_str_eq(r->arch, m.arch);
+  ck_assert_str_eq(r->calibrated, m.calibrated);
+  ck_assert_int_eq(r->sms, m.sms);
+  ck_assert(r->read_tbps == m.read_tbps && r->cta_gbps == m.cta_gbps && r->cta_gbps_8bit == m.cta_gbps_8bit);
+  ck_assert(r->launch_us == m.launch_us && r->cta_fixed_us == m.cta_fixed_us && r->combine_item_us == m.combine_item_us);
+  ck_assert(memcmp(r->ctas_per_sm, m.ctas_per_sm, sizeof m.ctas_per_sm) == 0);
+  skv_gpus_free(&g);
 }
 END_TEST
 
 static void expect_models_error(const char *yaml, const char *want) {
-  skv_gpu_model *m = (skv_gpu_model *)&m;
-  int32_t n = -1;
+  skv_gpus g;
+  memset(&g, 0xff, sizeof g);
   char err[512];
   write_file(gpus_path, yaml, strlen(yaml));
-  ck_assert_msg(!skv_gpu_models_load(gpus_path, &m, &n, err, sizeof err), "loaded; wanted '%s'", want);
+  ck_assert_msg(!skv_gpus_load(gpus_path, &g, err, sizeof err), "loaded; wanted '%s'", want);
   assert_error_at(err, gpus_path, want);
-  ck_assert(m == NULL && n == 0);
+  ck_assert(g.models == NULL && g.n == 0 && g.home == NULL);
 }
 
 START_TEST(gpu_model_errors_name_their_position) {
-  expect_models_error("models:\n  - name: x\n    sms: 10\n", "2:5: missing key 'read_tbps' in a GPU model");
-  expect_models_error("models:\n"
-                      "  - {name: x, sms: 1, read_tbps: 1, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
-                      " cta_gbps: 35, cta_gbps_8bit: 18}\n"
-                      "  - {name: x, sms: 1, read_tbps: 1, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
-                      " cta_gbps: 35, cta_gbps_8bit: 18}\n",
-                      "3:5: duplicate GPU model 'x' (first at 2:5)");
-  expect_models_error("models:\n"
-                      "  - {name: x, sms: 1, read_tbps: 0, launch_us: 0, cta_fixed_us: 0, combine_item_us: 0,"
-                      " cta_gbps: 35, cta_gbps_8bit: 18}\n",
-                      "2:34: read_tbps: 0 is out of range (allowed: a finite number > 0)");
-  expect_models_error("gpus: []\n", "1:1: unknown key 'gpus' in the GPU models file");
-  expect_models_error("models: []\n", "1:9: models: empty list");
+  expect_models_error("home: x\nmodels:\n  - name: x\n    sms: 10\n", "3:5: missing key 'device' in a GPU model");
+  expect_models_error("home: x\nmodels:\n" MODEL("x", "1", "1") MODEL("x", "1", "1"),
+                      "4:5: duplicate GPU model 'x' (first at 3:5)");
+  expect_models_error("home: x\nmodels:\n" MODEL("x", "1", "0"),
+                      "3:59: read_tbps: 0 is out of range (allowed: a finite number > 0)");
+  expect_models_error("home: y\nmodels:\n" MODEL("x", "1", "1"), "1:7: home: no model 'y' in the file (models: x)");
+  expect_models_error("models:\n" MODEL("x", "1", "1"), "1:1: missing key 'home' in the GPU models file");
+  expect_models_error("home: x\ngpus: []\n", "2:1: unknown key 'gpus' in the GPU models file");
+  expect_models_error("home: x\nmodels: []\n", "2:9: models: empty list");
+  expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_75, sms: 1, read_tbps: 1, launch_us: 0,"
+                      " cta_fixed_us: 0, combine_item_us: 0, cta_gbps: 1, cta_gbps_8bit: 1, ctas_per_sm: {}}\n",
+                      "3:32: unknown arch 'sm_75' (allowed: sm_90, sm_80)");
+  expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
+                      " cta_fixed_us: 0, combine_item_us: 0, cta_gbps: 1, cta_gbps_8bit: 1, ctas_per_sm: {16bit: [1, 2],"
+                      " 8bit_cols: [1, 1, 1], 8bit_rows: [1, 1, 1], int8k_16v: [1, 1, 1]}}\n",
+                      "3:164: ctas_per_sm 16bit: expected 3 entries (head dims 64, 128, 256), got 2");
+  expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
+                      " cta_fixed_us: 0, combine_item_us: 0, cta_gbps: 1, cta_gbps_8bit: 1, ctas_per_sm: {16bit: [1, 2, 3],"
+                      " 8bit_cols: [1, 1, 1], 8bit_rows: [1, 1, 1]}}\n",
+                      "3:156: missing key 'int8k_16v' in ctas_per_sm");
 }
 END_TEST
 
@@ -891,6 +932,7 @@ Suite *skv_suite_suite(void) {
   tcase_add_checked_fixture(gpus, make_dir, remove_dir);
   tcase_add_test(gpus, project_gpu_models_load_and_predict_sensibly);
   tcase_add_test(gpus, gpu_model_errors_name_their_position);
+  tcase_add_test(gpus, a_written_entry_loads_as_the_same_model);
   suite_add_tcase(s, gpus);
   return s;
 }

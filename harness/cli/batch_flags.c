@@ -20,7 +20,6 @@ static const char *const option_flags[SKV_OPT_COUNT] = {
 void skv_batch_flags_default(skv_batch_flags *f) {
   memset(f, 0, sizeof *f);
   f->policy = "fa2";
-  f->sms = 132;
   f->batch = 8;
   f->seqlen = 4096;
   f->qlen = 1;
@@ -44,7 +43,10 @@ size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *s) {
   const double tok = (double)SKV_MAX_KVLEN;
   skv_arg_spec specs[SKV_BATCH_FLAG_COUNT] = {
       {"policy", SKV_ARG_STRING, &f->policy, "NAME", "none, fixed, fa2, fa3, flashinfer, vllm, lab (default fa2)", 0, 0, NULL},
-      {"sms", SKV_ARG_INT, &f->sms, "N", "SMs of the GPU model (default 132, H100 SXM; A100 108)", 1, 4096, NULL},
+      {"gpu", SKV_ARG_STRING, &f->gpu, "NAME", "GPU model to plan for, from the models file (default its home: h200)", 0,
+       0, NULL},
+      {"gpus", SKV_ARG_STRING, &f->gpus, "FILE", "GPU models file (default experiments/gpus.yaml)", 0, 0, NULL},
+      {"sms", SKV_ARG_INT, &f->sms, "N", "override the model's SM count", 1, 4096, NULL},
       {"batch", SKV_ARG_INT, &f->batch, "B", "requests (default 8)", 1, 1 << 20, &f->seen_batch},
       {"seqlen", SKV_ARG_INT64, &f->seqlen, "L", "KV length of every request (default 4096)", 0, tok, &f->seen_seqlen},
       {"seqlens", SKV_ARG_STRING, &f->seqlens, "L1,L2,..", "KV length per request (sets the batch size)", 0, 0,
@@ -154,5 +156,26 @@ bool skv_batch_flags_resolve(const skv_batch_flags *f, skv_batch *b, skv_policy 
     skv_batch_free(b);
     return false;
   }
+  return true;
+}
+
+bool skv_batch_flags_gpu(const skv_batch_flags *f, skv_gpus *gpus, skv_gpu *out, char *err, size_t errlen) {
+  char path[1024], why[1024];
+  if (f->gpus) snprintf(path, sizeof path, "%s", f->gpus);
+  else skv_gpus_default_path(path, sizeof path);
+  if (!skv_gpus_load(path, gpus, why, sizeof why)) {
+    snprintf(err, errlen, "--gpus: %s", why);
+    return false;
+  }
+  const skv_gpu *g = f->gpu ? skv_gpus_find(gpus, f->gpu) : gpus->home;
+  if (!g) {
+    char names[512];
+    skv_gpus_names(gpus, names, sizeof names);
+    snprintf(err, errlen, "--gpu: no model '%s' in %s (models: %s)", f->gpu, path, names);
+    skv_gpus_free(gpus);
+    return false;
+  }
+  *out = *g;
+  if (f->sms > 0) out->sms = f->sms;
   return true;
 }

@@ -8,11 +8,14 @@
 #include "cli/args.h"
 #include "batch.h"
 #include "policy.h"
+#include "suite/gpus.h"
 #include "support.h"
 
 typedef struct skv_batch_flags {
   const char *policy;   /* --policy */
-  int32_t sms;          /* --sms */
+  const char *gpu;      /* --gpu: a model of the models file (default its home) */
+  const char *gpus;     /* --gpus: the models file (default skv_gpus_default_path) */
+  int32_t sms;          /* --sms: overrides the model's SM count (0: the model's) */
   int32_t batch;        /* --batch */
   int64_t seqlen;       /* --seqlen */
   const char *seqlens;  /* --seqlens */
@@ -24,17 +27,21 @@ typedef struct skv_batch_flags {
   bool seen_option[SKV_OPT_COUNT]; /* the policy option flags given (skv_option order) */
 } skv_batch_flags;
 
-/* Defaults: fa2, 132 SMs (H100 SXM), batch 8, seqlen 4096, qlen 1, hq 32,
+/* Defaults: fa2, the models file's home GPU, batch 8, seqlen 4096, qlen 1, hq 32,
  * hkv 8, d 128, page 16, bf16. */
 void skv_batch_flags_default(skv_batch_flags *f);
 /* Write the flag specs into specs (room for SKV_BATCH_FLAG_COUNT) and return
  * how many. */
-#define SKV_BATCH_FLAG_COUNT 19
+#define SKV_BATCH_FLAG_COUNT 21
 size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *specs);
 /* Turn parsed flags into a batch and policy under the rules of sim/support.h (a configuration a
  * suite would refuse is refused; one only the GPU kernels refuse is planned); errors name the
  * flag. */
 bool skv_batch_flags_resolve(const skv_batch_flags *f, skv_batch *b, skv_policy *policy, char *err, size_t errlen);
+
+/* The GPU the flags name: --gpu's model of the --gpus file (the file's home without --gpu), --sms
+ * overriding its SM count. gpus receives the loaded file (the caller frees it). Errors name the flag. */
+bool skv_batch_flags_gpu(const skv_batch_flags *f, skv_gpus *gpus, skv_gpu *out, char *err, size_t errlen);
 
 /* skv_support_check for a command line: true when s is taken at level need or better, else
  * "--flag: reason" in err, the flag being flags[field] (the field's YAML key when NULL). */

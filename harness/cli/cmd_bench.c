@@ -9,6 +9,7 @@
 #include "runner/run.h"
 #include "cli/batch_flags.h"
 #include "gpu/bench.h"
+#include "prof/sim_bench.h"
 #include "cli/commands.h"
 #include "runner/version.h"
 
@@ -18,7 +19,8 @@ static const skv_bench_point default_grid[] = {{1, 4096},  {1, 32768}, {1, 13107
                                                {32, 4096}, {32, 16384}, {128, 2048}, {128, 8192}};
 
 static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
-  fprintf(f, "usage: skv bench decode [flags]\n\n"
+  fprintf(f, "usage: skv bench decode [flags]\n"
+             "       skv bench sim [flags]    (the planner's speed on the CPU: skv bench sim --help)\n\n"
              "Measure the read-only and copy bandwidth ceilings, then for every (B, L) point and\n"
              "policy: check the kernels against the double reference, time decode + combine (CUPTI\n"
              "kernel durations, or CUDA events with --no-cupti; median), and print time, TB/s of the\n"
@@ -59,14 +61,111 @@ static bool parse_type(const char *flag, const char *name, skv_dtype *out, char 
   return false;
 }
 
+/* "a,b,c" of policy names; false with err naming --policies. */
+static bool parse_policies(const char *text, skv_policy *pols, int cap, int *n, char *err, size_t errlen) {
+  *n = 0;
+  for (const char *p = text; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    char name[32];
+    if (len == 0 || len >= sizeof name || *n == cap) {
+      snprintf(err, errlen, "--policies: '%s' is not a list of policies (allowed: %s)", text, skv_policy_names());
+      return false;
+    }
+    memcpy(name, p, len);
+    name[len] = '\0';
+    if (!skv_policy_parse(name, &pols[*n])) {
+      snprintf(err, errlen, "--policies: unknown policy '%s' (allowed: %s)", name, skv_policy_names());
+      return false;
+    }
+    (*n)++;
+    p = comma ? comma + 1 : p + len;
+  }
+  if (*n == 0) snprintf(err, errlen, "--policies: empty list");
+  return *n > 0;
+}
+
+/* `skv bench sim`: the planner and cost model's speed (sim_bench.h). */
+static int bench_sim(int argc, char **argv) {
+  const char *batches = "1,8,64,256", *policies = "none,fixed,fa2,fa3,flashinfer,vllm,lab", *gpu_name = NULL;
+  const char *gpus_path = NULL;
+  int64_t max_seqlen = 131072, seqlen = 0;
+  int32_t compositions = 16;
+  double seconds = 0.2;
+  skv_arg_spec specs[] = {
+      {"batches", SKV_ARG_STRING, &batches, "B,..", "batch sizes (default 1,8,64,256)", 0, 0, NULL},
+      {"policies", SKV_ARG_STRING, &policies, "P,..", "policies (default all seven)", 0, 0, NULL},
+      {"max-seqlen", SKV_ARG_INT64, &max_seqlen, "L", "request lengths uniform in [1, L] (default 131072)", 1,
+       (double)SKV_MAX_KVLEN, NULL},
+      {"seqlen", SKV_ARG_INT64, &seqlen, "L", "every request L tokens instead (default: random lengths)", 1,
+       (double)SKV_MAX_KVLEN, NULL},
+      {"compositions", SKV_ARG_INT, &compositions, "N", "distinct batches per size, cycled (default 16)", 1, 100000,
+       NULL},
+      {"seconds", SKV_ARG_DOUBLE, &seconds, "S", "time per policy and size, at least (default 0.2)", 0, 3600, NULL},
+      {"gpu", SKV_ARG_STRING, &gpu_name, "NAME", "GPU model to plan for (default the models file's home)", 0, 0, NULL},
+      {"gpus", SKV_ARG_STRING, &gpus_path, "FILE", "GPU models file (default experiments/gpus.yaml)", 0, 0, NULL},
+  };
+  const size_t n = sizeof specs / sizeof specs[0];
+  char err[1024];
+  const char *pos[1];
+  int npos;
+  bool help;
+  if (!skv_args_parse(argc, argv, specs, n, pos, 0, &npos, &help, err, sizeof err)) {
+    fprintf(stderr, "skv bench sim: %s\n", err);
+    return SKV_EXIT_USAGE;
+  }
+  if (help) {
+    printf("usage: skv bench sim [flags]\n\n"
+           "Time the planner and the cost model on the CPU: for every policy and batch size, plan and\n"
+           "predict batches of random lengths for a while and print plans per second and microseconds\n"
+           "per plan. No GPU.\n\nflags:\n");
+    skv_args_print_help(stdout, specs, n);
+    return SKV_EXIT_OK;
+  }
+  skv_policy pols[SKV_POLICY_COUNT * 4];
+  int np;
+  int64_t *bl = NULL;
+  int32_t nb = 0;
+  if (!parse_policies(policies, pols, (int)(sizeof pols / sizeof pols[0]), &np, err, sizeof err) ||
+      !skv_args_int64_list("--batches", batches, 1, 1 << 20, &bl, &nb, err, sizeof err)) {
+    fprintf(stderr, "skv bench sim: %s\n", err);
+    return SKV_EXIT_USAGE;
+  }
+  int32_t *bs = malloc(sizeof *bs * (size_t)nb);
+  if (!bs) {
+    free(bl);
+    fprintf(stderr, "skv bench sim: out of memory\n");
+    return SKV_EXIT_FAIL;
+  }
+  for (int32_t i = 0; i < nb; i++) bs[i] = (int32_t)bl[i];
+  free(bl);
+  skv_batch_flags bf;
+  skv_batch_flags_default(&bf);
+  bf.gpu = gpu_name, bf.gpus = gpus_path;
+  skv_gpus gpus;
+  skv_gpu gpu;
+  if (!skv_batch_flags_gpu(&bf, &gpus, &gpu, err, sizeof err)) {
+    fprintf(stderr, "skv bench sim: %s\n", err);
+    free(bs);
+    return SKV_EXIT_USAGE;
+  }
+  skv_gpus_free(&gpus);
+  const skv_sim_bench_opts o = {.batches = bs, .nbatches = nb, .policies = pols, .npolicies = np,
+                                .max_seqlen = max_seqlen, .seqlen = seqlen, .compositions = compositions, .seconds = seconds, .gpu = &gpu};
+  const int rc = skv_sim_bench_run(&o, stdout);
+  free(bs);
+  return rc == 0 ? SKV_EXIT_OK : SKV_EXIT_FAIL;
+}
+
 int skv_cmd_bench(int argc, char **argv) {
+  if (argc > 0 && strcmp(argv[0], "sim") == 0) return bench_sim(argc - 1, argv + 1);
   const char *grid = NULL, *policies = "fa2,fa3,flashinfer,vllm,fixed,none,lab", *dtype = "bf16", *csv = NULL;
   const char *kv_dtype = NULL, *v_dtype = NULL, *scales = "per_tensor";
   int32_t hq = 32, hkv = 8, d = 128, ps = 16, repeat = 50, warmup = 5;
   int64_t ceiling_mib = 2048;
   bool no_cupti = false;
   const char *combine = "both";
-  const char *timeline = NULL;
+  const char *timeline = NULL, *gpus_path = NULL;
   skv_arg_spec specs[] = {
       {"grid", SKV_ARG_STRING, &grid, "BxL,..", "points (default the 9-point grid 1x4096 .. 128x8192)", 0, 0, NULL},
       {"policies", SKV_ARG_STRING, &policies, "P,..", "policies to run (default all seven: fa2,fa3,flashinfer,vllm,fixed,none,lab)", 0, 0, NULL},
@@ -90,6 +189,8 @@ int skv_cmd_bench(int argc, char **argv) {
        "split plans: kernel (combine kernel), fused (last CTA merges), both (default)", 0, 0, NULL},
       {"no-cupti", SKV_ARG_FLAG, &no_cupti, NULL, "time with CUDA events (needed beside ncu / compute-sanitizer)", 0, 0,
        NULL},
+      {"gpus", SKV_ARG_STRING, &gpus_path, "FILE",
+       "GPU models file: the device's model plans lab (default experiments/gpus.yaml)", 0, 0, NULL},
       {"timeline", SKV_ARG_STRING, &timeline, "DIR",
        "CTA timelines: after timing each row, one more run recording when every decode CTA "
        "started, streamed, ended and on which SM (CSV per row in DIR, a summary line)",
@@ -109,7 +210,7 @@ int skv_cmd_bench(int argc, char **argv) {
     return SKV_EXIT_OK;
   }
   if (npos != 1 || strcmp(pos[0], "decode") != 0) {
-    fprintf(stderr, "skv bench: expected the benchmark name 'decode' (skv bench decode [flags])\n");
+    fprintf(stderr, "skv bench: expected the benchmark name 'decode' or 'sim' (skv bench decode|sim [flags])\n");
     return SKV_EXIT_USAGE;
   }
   skv_bench_opts o;
@@ -127,23 +228,8 @@ int skv_cmd_bench(int argc, char **argv) {
   }
   skv_policy pols[SKV_POLICY_COUNT * 4];
   int np = 0;
-  for (const char *p = policies; *p && np < (int)(sizeof pols / sizeof pols[0]);) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
-    char name[32];
-    if (len == 0 || len >= sizeof name) break;
-    memcpy(name, p, len);
-    name[len] = '\0';
-    if (!skv_policy_parse(name, &pols[np])) {
-      fprintf(stderr, "skv bench: --policies: unknown policy '%s' (allowed: %s)\n", name, skv_policy_names());
-      free(pts);
-      return SKV_EXIT_USAGE;
-    }
-    np++;
-    p = comma ? comma + 1 : p + len;
-  }
-  if (np == 0) {
-    fprintf(stderr, "skv bench: --policies: empty list\n");
+  if (!parse_policies(policies, pols, (int)(sizeof pols / sizeof pols[0]), &np, err, sizeof err)) {
+    fprintf(stderr, "skv bench: %s\n", err);
     free(pts);
     return SKV_EXIT_USAGE;
   }
@@ -203,7 +289,17 @@ int skv_cmd_bench(int argc, char **argv) {
     return SKV_EXIT_USAGE;
   }
   o.timeline_dir = timeline;
+  char default_gpus[1024];
+  skv_gpus_default_path(default_gpus, sizeof default_gpus);
+  skv_gpus gpus;
+  if (!skv_gpus_load(gpus_path ? gpus_path : default_gpus, &gpus, err, sizeof err)) {
+    fprintf(stderr, "skv bench: --gpus: %s\n", err);
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
+  o.gpus = &gpus;
   int rc = skv_bench_decode_run(&o, stdout);
+  skv_gpus_free(&gpus);
   free(pts);
   return rc == 0 ? SKV_EXIT_OK : SKV_EXIT_FAIL;
 }

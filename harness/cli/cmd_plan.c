@@ -12,7 +12,7 @@ static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
              "Plan a batch under a split-KV policy and print the chunks of every request,\n"
              "the CTA count, waves and scratch sizes. Nothing runs on a GPU.\n\nflags:\n");
   skv_args_print_help(f, specs, n);
-  fprintf(f, "\nexample: skv plan --policy fa2 --sms 108 --batch 16 --seqlen 4096 --hq 32 --hkv 8 --head-dim 128\n");
+  fprintf(f, "\nexample: skv plan --policy lab --gpu h100-sxm --batch 16 --seqlen 4096 --hq 32 --hkv 8 --head-dim 128\n");
 }
 
 int skv_cmd_plan(int argc, char **argv) {
@@ -46,8 +46,16 @@ int skv_cmd_plan(int argc, char **argv) {
     fprintf(stderr, "skv plan: %s\n", err);
     return SKV_EXIT_USAGE;
   }
+  skv_gpus gpus;
+  skv_gpu gpu;
+  if (!skv_batch_flags_gpu(&bf, &gpus, &gpu, err, sizeof err)) {
+    fprintf(stderr, "skv plan: %s\n", err);
+    skv_batch_free(&b);
+    return SKV_EXIT_USAGE;
+  }
+  skv_gpus_free(&gpus);
   skv_plan p;
-  if (!skv_plan_build(&b, policy, &bf.opts, bf.sms, &p, err, sizeof err)) {
+  if (!skv_plan_build(&b, policy, &bf.opts, &gpu, &p, err, sizeof err)) {
     fprintf(stderr, "skv plan: %s\n", err);
     skv_batch_free(&b);
     return SKV_EXIT_USAGE;

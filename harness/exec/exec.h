@@ -25,7 +25,7 @@ typedef struct skv_exec_job {
   const skv_config *cfg;
   const skv_workload *w;        /* its data (pools virtual or materialized) */
   const skv_plan *plan;
-  const skv_gpu_params *model;  /* the GPU model the cost model predicts with */
+  const skv_gpu *model;         /* the GPU model the plan was made for and the cost model predicts with */
   bool cpu_reference;           /* the double CPU reference over the whole batch is affordable */
   uint64_t ext_id;              /* GPU: CUPTI external correlation ids ext_id .. ext_id + repeat */
   skv_trace *trace;             /* GPU: NULL, or the Chrome trace the kernels go to */

@@ -12,7 +12,7 @@ static skv_check predicted_invariance(const skv_exec_job *job) {
   bool same;
   char err[256];
   if (b->num_requests < 2 || !skv_predict_alone_vs_batch(b, job->plan, 0, job->cfg->policy, &job->cfg->opts,
-                                                         job->plan->num_sms, &same, err, sizeof err))
+                                                         job->model, &same, err, sizeof err))
     return SKV_CHECK_NA;
   return same ? SKV_CHECK_YES : SKV_CHECK_NO;
 }
@@ -31,7 +31,10 @@ static bool run(void *self, const skv_exec_job *job, skv_run_row *row, char *err
   row->kv_bytes = read.kv;
   row->scale_bytes = read.scales;
   skv_prediction pr;
-  skv_cost_predict(p, b, job->model, &pr);
+  if (!skv_cost_predict(p, b, job->model, &pr)) {
+    snprintf(err, errlen, "cost model: out of memory");
+    return false;
+  }
   row->predicted_decode_us = pr.decode_us;
   row->predicted_combine_us = pr.combine_us;
   row->predicted_us = pr.total_us;

@@ -8,6 +8,7 @@
 
 #include "dtype.h"
 #include "policy.h"
+#include "suite/gpus.h"
 
 typedef struct skv_bench_point {
   int32_t batch;
@@ -34,6 +35,7 @@ typedef struct skv_bench_opts {
   bool use_cupti;         /* CUPTI kernel durations (else CUDA events: --no-cupti) */
   skv_bench_combine combine_modes;
   const char *timeline_dir;  /* optional: one more run per row with CTA timelines, CSV + summary (cta_timeline.h) */
+  const skv_gpus *gpus;      /* the models file: the device's model plans lab (unknown: calibrated on the spot) */
 } skv_bench_opts;
 
 /* Run the benchmark; the table goes to out. 0 on success, 1 on a GPU or

@@ -11,6 +11,7 @@
 #include "out/csv.h"
 #include "prof/cta_timeline.h"
 #include "cuda_check.h"
+#include "gpu/calibrate.h"
 #include "gpu/gpu_ceiling.h"
 #include "gpu/gpu_exec.h"
 #include "gpu/gpu_cupti.h"
@@ -74,6 +75,28 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
     fprintf(stderr, "skv bench: CUPTI: %s (run with --no-cupti beside ncu or compute-sanitizer)\n", err);
     return 1;
   }
+  /* The device's model (lab plans with it); a GPU gpus.yaml does not know is calibrated first. */
+  skv_gpu model;
+  const skv_gpu *known = skv_gpus_match(o->gpus, info.name, info.sm_count);
+  const char *model_source = "gpus.yaml's entry for this device";
+  if (known) {
+    model = *known;
+  } else {
+    fprintf(stderr, "skv bench: %s (%d SMs) has no entry in %s: calibrating a model on the spot (skv calibrate)\n",
+            info.name, info.sm_count, o->gpus->path);
+    skv_calibrate_opts co;
+    skv_calibrate_opts_default(&co);
+    co.use_cupti = o->use_cupti, co.checks = false, co.version = o->version;
+    skv_calibration *cal = malloc(sizeof *cal);
+    if (!cal || !skv_calibrate(&co, cal, NULL, err, sizeof err)) {
+      fprintf(stderr, "skv bench: calibrating this GPU failed: %s\n", cal ? err : "out of memory");
+      free(cal);
+      return 1;
+    }
+    model = cal->gpu;
+    free(cal);
+    model_source = "calibrated on the spot";
+  }
   skv_ceilings ceil;
   if (!skv_gpu_measure_ceilings(o->ceiling_bytes, 10, &ceil, err, sizeof err)) {
     fprintf(stderr, "skv bench: ceilings: %s\n", err);
@@ -86,6 +109,7 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
           "%.3f TB/s (read+write)\n",
           (double)o->ceiling_bytes / (1 << 30), ceil.read_tbps, SKV_READ_STREAM_VARIANTS, ceil.read_variant,
           ceil.copy_tbps);
+  fprintf(out, "# GPU model %s (%s): lab plans with it\n", model.name, model_source);
   fprintf(out, "# q %s, KV %s%s%s%s, hq %d, hkv %d, d %d, page %d; median of %d runs after %d warm-ups; KV rotated past "
                "4x L2\n",
           skv_dtype_name(o->dtype), skv_dtype_name(o->kv_dtype), o->v_dtype != SKV_DTYPE_COUNT ? " (V " : "",
@@ -154,7 +178,7 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
       skv_gpu_plan gp;
       skv_policy_opts popts;
       skv_policy_opts_default(&popts);
-      if (!skv_plan_build(&b, o->policies[k], &popts, info.sm_count, &pl, err, sizeof err) ||
+      if (!skv_plan_build(&b, o->policies[k], &popts, &model, &pl, err, sizeof err) ||
           !skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err)) {
         fprintf(stderr, "skv bench: plan %s: %s\n", skv_policy_name(o->policies[k]), err);
         rc = 1;

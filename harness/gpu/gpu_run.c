@@ -127,7 +127,7 @@ static bool batch_invariance(const skv_exec_job *job, const skv_gpu_batch *g, co
   skv_plan p1;
   skv_gpu_batch g1;
   skv_gpu_plan gp1;
-  bool ok = skv_plan_build(&one.batch, job->cfg->policy, &job->cfg->opts, job->plan->num_sms, &p1, err, errlen);
+  bool ok = skv_plan_build(&one.batch, job->cfg->policy, &job->cfg->opts, job->model, &p1, err, errlen);
   if (ok) {
     ok = skv_gpu_batch_borrow(g, &one, &g1, err, errlen);
     if (ok) {

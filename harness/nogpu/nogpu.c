@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "gpu/bench.h"
+#include "gpu/calibrate.h"
 #include "gpu/gpu_info.h"
 #include "exec/exec.h"
 #include "gpu/gpu_session.h"
@@ -12,6 +13,12 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
   (void)o, (void)out;
   fprintf(stderr, "skv bench: %s; rebuild on a host with the CUDA toolkit to run the benchmark\n", NO_CUDA);
   return 1;
+}
+
+bool skv_calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen) {
+  (void)o, (void)out, (void)log;
+  snprintf(err, errlen, "%s", NO_CUDA);
+  return false;
 }
 
 bool skv_gpu_present(void) { return false; }

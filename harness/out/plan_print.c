@@ -7,9 +7,9 @@ void skv_plan_print_table(FILE *f, const skv_plan *p, const skv_batch *b) {
   int64_t smin, smax;
   double smean;
   skv_plan_split_stats(p, &smin, &smax, &smean);
-  fprintf(f, "policy %s: %d requests, hq %d, hkv %d, head dim %d, page %d, %s KV, %d SMs\n", skv_policy_name(p->policy),
-          b->num_requests, b->num_q_heads, b->num_kv_heads, b->head_dim, b->page_size, skv_dtype_name(b->kv_dtype),
-          p->num_sms);
+  fprintf(f, "policy %s: %d requests, hq %d, hkv %d, head dim %d, page %d, %s KV, GPU %s, %d SMs\n",
+          skv_policy_name(p->policy), b->num_requests, b->num_q_heads, b->num_kv_heads, b->head_dim, b->page_size,
+          skv_dtype_name(b->kv_dtype), p->gpu_name, p->num_sms);
   fprintf(f, "  %s\n", p->why);
   fprintf(f, "  CTAs %" PRId64 " (chunks x kv heads; the modelled kernel launches %" PRId64 "), waves %.2f (%" PRId64
              " at %d CTAs/SM)\n",
@@ -53,6 +53,7 @@ void skv_plan_write_json(skv_json *j, const skv_plan *p, const skv_batch *b, boo
   skv_json_kv_int(j, "head_dim", p->head_dim);
   skv_json_kv_int(j, "page_size", p->page_size);
   skv_json_kv_string(j, "kv_dtype", skv_dtype_name(b->kv_dtype));
+  skv_json_kv_string(j, "gpu", p->gpu_name);
   skv_json_kv_int(j, "num_sms", p->num_sms);
   skv_json_kv_bool(j, "gqa_packed", p->gqa_packed);
   skv_json_kv_int(j, "batch_num_splits", p->batch_num_splits);

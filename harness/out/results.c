@@ -18,7 +18,7 @@
 const char *const skv_results_columns[] = {
     "config", "suite", "run_id", "mode", "batch", "seqlen", "kvlen_min", "kvlen_max", "kvlen_mean", "qlen", "hq",
     "hkv", "head_dim", "page_size", "q_dtype", "kv_dtype", "v_dtype", "kv_scale_mode", "q_scale", "k_scale",
-    "v_scale", "drop_scale", "policy", "policy_options", "lse_layout", "host_path", "gpu_model", "sms",
+    "v_scale", "drop_scale", "policy", "policy_options", "lse_layout", "host_path", "gpu_model", "device_model", "sms",
     "num_splits_min", "num_splits_max", "num_splits_mean", "ctas", "grid_ctas", "waves", "scratch_bytes", "kv_bytes",
     "scale_bytes", "predicted_decode_us", "predicted_combine_us", "predicted_us", "combine", "timer", "decode_us", "combine_us",
     "total_us", "total_min_us", "total_max_us", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling", "reference",
@@ -28,7 +28,7 @@ const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_r
 
 const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", "total_us", "total_min_us",
                                             "total_max_us", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling",
-                                            "unwritten", "bitwise_repeat", "batch_invariant", "lse_correct", NULL};
+                                            "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "lse_correct", NULL};
 const char *const skv_results_predicted[] = {"num_splits_min", "num_splits_max", "num_splits_mean", "ctas",
                                              "grid_ctas", "waves", "scratch_bytes", "predicted_decode_us",
                                              "predicted_combine_us", "predicted_us", "batch_invariant_predicted",
@@ -95,6 +95,7 @@ char *skv_results_format_row(const skv_run_row *r) {
   field_str(f, r->lse_layout, false);
   field_str(f, r->host_path, false);
   field_str(f, r->gpu_model, false);
+  field_str(f, r->device_model, false);
   field_int(f, r->sms);
   field_int(f, r->num_splits_min);
   field_int(f, r->num_splits_max);

@@ -21,6 +21,7 @@ typedef struct skv_run_row {
   char q_dtype[12], kv_dtype[12], v_dtype[12], kv_scale_mode[16];
   double q_scale, k_scale, v_scale;
   char drop_scale[8], policy[16], policy_options[160], lse_layout[16], host_path[24], gpu_model[32];
+  char device_model[32];        /* measured: the model of the GPU the row ran on ("" simulated) */
   int64_t sms;
   int64_t num_splits_min, num_splits_max;
   double num_splits_mean;

@@ -20,8 +20,53 @@ void skv_utc_now(char *buf, size_t len, const char *fmt) {
 /* A new run's meta.json: its identity (suite file and hash, run id, commit, command, start), the
  * mode and the device with its in-run ceilings, the GPU model, the column kinds. Progress fields
  * (complete, configurations_done, end_utc, plots) are set by meta_progress. */
+json_t *skv_meta_gpu_model(const skv_gpu *g, const char *source) {
+  json_t *j = json_object(), *ctas = json_object();
+  json_object_set_new(j, "name", json_string(g->name));
+  json_object_set_new(j, "device", json_string(g->device));
+  json_object_set_new(j, "arch", json_string(g->arch));
+  json_object_set_new(j, "sms", json_integer(g->sms));
+  json_object_set_new(j, "read_tbps", json_real(g->read_tbps));
+  json_object_set_new(j, "launch_us", json_real(g->launch_us));
+  json_object_set_new(j, "cta_fixed_us", json_real(g->cta_fixed_us));
+  json_object_set_new(j, "combine_item_us", json_real(g->combine_item_us));
+  json_object_set_new(j, "cta_gbps", json_real(g->cta_gbps));
+  json_object_set_new(j, "cta_gbps_8bit", json_real(g->cta_gbps_8bit));
+  for (int f = 0; f < SKV_FORM_COUNT; f++)
+    json_object_set_new(ctas, skv_decode_form_name((skv_decode_form)f),
+                        json_pack("[iii]", g->ctas_per_sm[f][0], g->ctas_per_sm[f][1], g->ctas_per_sm[f][2]));
+  json_object_set_new(j, "ctas_per_sm", ctas);
+  json_object_set_new(j, "calibrated", json_string(g->calibrated));
+  if (source) json_object_set_new(j, "source", json_string(source));
+  return j;
+}
+
+bool skv_meta_gpu_model_read(const json_t *j, skv_gpu *g) {
+  memset(g, 0, sizeof *g);
+  const json_t *ctas = json_object_get(j, "ctas_per_sm");
+  if (!json_is_object(j) || !json_is_object(ctas)) return false;
+  snprintf(g->name, sizeof g->name, "%s", skv_meta_string(j, "name"));
+  snprintf(g->device, sizeof g->device, "%s", skv_meta_string(j, "device"));
+  snprintf(g->arch, sizeof g->arch, "%s", skv_meta_string(j, "arch"));
+  snprintf(g->calibrated, sizeof g->calibrated, "%s", skv_meta_string(j, "calibrated"));
+  g->sms = (int32_t)json_integer_value(json_object_get(j, "sms"));
+  g->read_tbps = json_number_value(json_object_get(j, "read_tbps"));
+  g->launch_us = json_number_value(json_object_get(j, "launch_us"));
+  g->cta_fixed_us = json_number_value(json_object_get(j, "cta_fixed_us"));
+  g->combine_item_us = json_number_value(json_object_get(j, "combine_item_us"));
+  g->cta_gbps = json_number_value(json_object_get(j, "cta_gbps"));
+  g->cta_gbps_8bit = json_number_value(json_object_get(j, "cta_gbps_8bit"));
+  for (int f = 0; f < SKV_FORM_COUNT; f++) {
+    const json_t *a = json_object_get(ctas, skv_decode_form_name((skv_decode_form)f));
+    if (!json_is_array(a) || json_array_size(a) != SKV_GPU_HEAD_DIMS) return false;
+    for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++) g->ctas_per_sm[f][d] = (int32_t)json_integer_value(json_array_get(a, (size_t)d));
+  }
+  char err[256];
+  return skv_gpu_check(g, err, sizeof err);
+}
+
 json_t *skv_meta_new(const skv_run_opts *o, const skv_suite *s, const char *run_id, const char *mode_text,
-                        const skv_gpu_session *gpu, const skv_gpu_model *model, const char *started) {
+                     const skv_gpu_session *gpu, const skv_gpu *model, const char *source, const char *started) {
   json_t *m = json_object();
   char hash[32], host[256] = "";
   snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
@@ -65,13 +110,7 @@ json_t *skv_meta_new(const skv_run_opts *o, const skv_suite *s, const char *run_
   } else {
     json_object_set_new(m, "gpu", json_null());
   }
-  if (model) {
-    json_t *j = json_object();
-    json_object_set_new(j, "name", json_string(model->name));
-    json_object_set_new(j, "sms", json_integer(model->sms));
-    json_object_set_new(j, "read_tbps", json_real(model->read_tbps));
-    json_object_set_new(m, "gpu_model", j);
-  }
+  json_object_set_new(m, "gpu_model", skv_meta_gpu_model(model, source));
   json_t *measured = json_array(), *predicted = json_array();
   for (int i = 0; skv_results_measured[i]; i++) json_array_append_new(measured, json_string(skv_results_measured[i]));
   for (int i = 0; skv_results_predicted[i]; i++) json_array_append_new(predicted, json_string(skv_results_predicted[i]));

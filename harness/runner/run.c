@@ -14,6 +14,7 @@
 
 #include "runner/version.h"
 #include "exec/exec.h"
+#include "gpu/calibrate.h"
 #include "gpu/gpu_session.h"
 #include "out/plots.h"
 #include "out/results.h"
@@ -89,17 +90,6 @@ static const char *default_gpus_path(const char *suite_path, char *buf, size_t l
   return buf;
 }
 
-static void model_params(const skv_gpu_model *m, int32_t sms, skv_gpu_params *g) {
-  skv_gpu_params_h100(g);
-  g->sms = sms;
-  g->read_tbps = m->read_tbps;
-  g->launch_us = m->launch_us;
-  g->cta_fixed_us = m->cta_fixed_us;
-  g->combine_item_us = m->combine_item_us;
-  g->cta_gbps = m->cta_gbps;
-  g->cta_gbps_8bit = m->cta_gbps_8bit;
-}
-
 /* SIGINT / SIGTERM: the first one stops the run after the configuration in progress (its row is
  * written whole, meta.json says where it stopped, --resume continues it); a second one ends the
  * process at once. */
@@ -151,7 +141,7 @@ static bool check_before_gpu(const skv_run_opts *o, const skv_suite *suite, bool
 
 /* --plots-only: draw the suite's plots from an existing run's results.csv (for a run made where
  * gnuplot was missing); the run must be this suite file's, and meta.json's plots note is updated. */
-static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpu_model *model) {
+static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpus *gpus) {
   char err[2048];
   if (!o->out_dir) {
     fprintf(stderr, "skv run: --plots-only: give the run directory with --out\n");
@@ -179,12 +169,15 @@ static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpu_m
     return SKV_EXIT_USAGE;
   }
   const bool measured = strcmp(skv_meta_string(d.meta, "mode"), "measured") == 0;
+  /* the read ceiling of the model the run predicted with (meta.json), else the home model's */
+  const json_t *jm = json_object_get(json_object_get(d.meta, "gpu_model"), "read_tbps");
+  const double read_tbps = json_is_number(jm) ? json_number_value(jm) : gpus->home->read_tbps;
   int rc = SKV_EXIT_OK;
   if (!skv_gnuplot_available()) {
     fprintf(stderr, "skv run: --plots-only: gnuplot not found (install gnuplot-nox)\n");
     rc = SKV_EXIT_FAIL;
-  } else if (!skv_plots_make(o->out_dir, (const char(*)[32])suite->plots, suite->nplots, measured, model->read_tbps,
-                             err, sizeof err)) {
+  } else if (!skv_plots_make(o->out_dir, (const char(*)[32])suite->plots, suite->nplots, measured, read_tbps, err,
+                             sizeof err)) {
     fprintf(stderr, "skv run: plots: %s\n", err);
     rc = SKV_EXIT_FAIL;
   } else {
@@ -230,8 +223,10 @@ static bool rows_belong(const skv_results *res, const skv_suite *s, const char *
 typedef struct run_ctx {
   const skv_run_opts *o;
   skv_suite suite;
-  skv_gpu_model *models;
-  int32_t nmodels;
+  skv_gpus gpus;
+  const skv_gpu *run_model; /* the device's model (measured), else gpus.yaml's home */
+  const char *model_source; /* how run_model was chosen, for meta.json */
+  skv_gpu spot;             /* a model calibrated on the spot for a GPU gpus.yaml does not know */
   bool measured;
   skv_gpu_session gpu;
   char mode_text[256];
@@ -242,6 +237,56 @@ typedef struct run_ctx {
   int failed_checks;
 } run_ctx;
 
+/* The GPU model configuration c plans and predicts with: its gpu_model, else the run's model; its
+ * sms, when set, override the model's. */
+static void config_gpu(const run_ctx *r, const skv_config *c, skv_gpu *g) {
+  const skv_gpu *m = c->gpu_model[0] ? skv_gpus_find(&r->gpus, c->gpu_model) : r->run_model;
+  *g = *(m ? m : r->run_model); /* skv_suite_check_models found every name */
+  if (c->sms > 0) g->sms = c->sms;
+}
+
+/* On a GPU, a configuration's gpu_model other than the device's is a cross-GPU prediction: the
+ * suite must say it wants one (cross_gpu: true); the CSV's gpu_model and device_model columns
+ * then differ. */
+static bool check_device_model(const run_ctx *r, const skv_config *c, char *err, size_t errlen) {
+  if (!r->measured || !c->gpu_model[0] || strcmp(c->gpu_model, r->run_model->name) == 0 || r->suite.cross_gpu)
+    return true;
+  snprintf(err, errlen,
+           "gpu_model '%s' is not this GPU's (%s, model '%s'): drop gpu_model to predict for this GPU, or set "
+           "cross_gpu: true in the suite to predict for another",
+           c->gpu_model, r->gpu.info.name, r->run_model->name);
+  return false;
+}
+
+/* On a GPU: the model of the device (gpus.yaml's entry whose `device` and SMs match it), else one
+ * calibrated on the spot (gpu/calibrate.h, without check points), said so in meta.json. */
+static int device_model(run_ctx *r) {
+  char err[1024];
+  r->run_model = skv_gpus_match(&r->gpus, r->gpu.info.name, r->gpu.info.sm_count);
+  if (r->run_model) {
+    r->model_source = "gpus.yaml's entry for this device";
+    return SKV_EXIT_OK;
+  }
+  fprintf(stderr, "skv run: %s (%d SMs) has no entry in %s: calibrating a model on the spot (skv calibrate)\n",
+          r->gpu.info.name, r->gpu.info.sm_count, r->gpus.path);
+  skv_calibrate_opts co;
+  skv_calibrate_opts_default(&co);
+  co.use_cupti = r->gpu.use_cupti;
+  co.checks = false;
+  co.version = skv_version;
+  skv_calibration *cal = malloc(sizeof *cal);
+  if (!cal || !skv_calibrate(&co, cal, NULL, err, sizeof err)) {
+    fprintf(stderr, "skv run: calibrating this GPU failed: %s\n", cal ? err : "out of memory");
+    free(cal);
+    return SKV_EXIT_FAIL;
+  }
+  r->spot = cal->gpu;
+  free(cal);
+  r->run_model = &r->spot;
+  r->model_source = "calibrated on the spot: this GPU has no entry in gpus.yaml";
+  return SKV_EXIT_OK;
+}
+
 /* Every configuration before any GPU work: batch, plan, kernel support, memory. */
 static int validate(run_ctx *r) {
   char err[2048];
@@ -249,13 +294,18 @@ static int validate(run_ctx *r) {
   /* Validate every configuration before any GPU work: batch, plan, kernel support, memory. */
   for (int32_t i = 0; i < r->suite.nconfigs && rc == SKV_EXIT_OK; i++) {
     const skv_config *c = &r->suite.configs[i];
-    const skv_gpu_model *m = skv_gpu_model_find(r->models, r->nmodels, c->gpu_model);
-    const int32_t sms = c->sms ? c->sms : (r->measured ? r->gpu.info.sm_count : m->sms);
+    skv_gpu g;
+    config_gpu(r, c, &g);
     skv_batch b;
     skv_plan p;
+    if (!check_device_model(r, c, err, sizeof err)) {
+      fprintf(stderr, "skv run: %s:%d:%d: configuration '%s': %s\n", r->suite.path, c->line, c->col, c->name, err);
+      rc = SKV_EXIT_USAGE;
+      break;
+    }
     bool ok = skv_config_make_batch(c, &b, err, sizeof err);
     if (ok) {
-      ok = skv_plan_build(&b, c->policy, &c->opts, sms, &p, err, sizeof err);
+      ok = skv_plan_build(&b, c->policy, &c->opts, &g, &p, err, sizeof err);
       if (ok && r->measured) {
         const int64_t need = skv_gpu_job_bytes(&b, &p, r->gpu.info.l2_bytes);
         if (need > r->gpu.free_bytes) {
@@ -274,6 +324,42 @@ static int validate(run_ctx *r) {
   }
 
   return rc;
+}
+
+/* The models the suite names with gpu_model, each once, as meta.json records them. */
+static json_t *named_models(const run_ctx *r) {
+  json_t *a = json_array();
+  for (int32_t i = 0; i < r->suite.nconfigs; i++) {
+    const skv_config *c = &r->suite.configs[i];
+    bool seen = !c->gpu_model[0];
+    for (int32_t j = 0; j < i && !seen; j++) seen = strcmp(r->suite.configs[j].gpu_model, c->gpu_model) == 0;
+    if (!seen) json_array_append_new(a, skv_meta_gpu_model(skv_gpus_find(&r->gpus, c->gpu_model), NULL));
+  }
+  return a;
+}
+
+/* A resume predicts with the models the run began with: a model calibrated on the spot is the run's
+ * own (taken from meta.json); the gpus.yaml entries it used must be unchanged. */
+static bool same_models(run_ctx *r, const char *dir, char *err, size_t errlen) {
+  const json_t *was = json_object_get(r->dir.meta, "gpu_model");
+  json_t *before = json_deep_copy(was), *now = skv_meta_gpu_model(r->run_model, NULL);
+  if (before) json_object_del(before, "source");
+  bool same = json_equal(before, now);
+  json_decref(before);
+  json_decref(now);
+  if (!same && r->run_model == &r->spot && skv_meta_gpu_model_read(was, &r->spot)) same = true;
+  if (!same) {
+    snprintf(err, errlen, "--resume: the GPU model '%s' in %.500s changed since %.500s began (rows predicted by two models "
+             "would mix)", r->run_model->name, r->gpus.path, dir);
+    return false;
+  }
+  json_t *named = named_models(r);
+  same = json_equal(named, json_object_get(r->dir.meta, "gpu_models_named"));
+  json_decref(named);
+  if (!same)
+    snprintf(err, errlen, "--resume: a GPU model the suite names changed in %.500s since %.500s began (rows predicted "
+             "by two models would mix)", r->gpus.path, dir);
+  return same;
 }
 
 /* The run directory, locked; meta.json made (a new run) or read and checked (a resume);
@@ -305,10 +391,13 @@ static int open_run(run_ctx *r) {
   char meta_path[1100];
   snprintf(meta_path, sizeof meta_path, "%s/meta.json", dir);
   const bool resuming = o->resume && file_exists(meta_path);
-  const skv_gpu_model *model0 = skv_gpu_model_find(r->models, r->nmodels, r->suite.configs[0].gpu_model);
   if (resuming) {
     if (!skv_run_dir_read_meta(&r->dir, err, sizeof err) ||
         !skv_meta_same_run(r->dir.meta, &r->suite, r->measured ? &r->gpu : NULL, dir, err, sizeof err)) {
+      fprintf(stderr, "skv run: %s\n", err);
+      return SKV_EXIT_USAGE;
+    }
+    if (!same_models(r, dir, err, sizeof err)) {
       fprintf(stderr, "skv run: %s\n", err);
       return SKV_EXIT_USAGE;
     }
@@ -335,7 +424,9 @@ static int open_run(run_ctx *r) {
       fprintf(stderr, "skv run: %s holds a run: --resume to continue it, or another --out\n", dir);
       return SKV_EXIT_USAGE;
     }
-    r->dir.meta = skv_meta_new(o, &r->suite, r->run_id, r->mode_text, r->measured ? &r->gpu : NULL, model0, started);
+    r->dir.meta = skv_meta_new(o, &r->suite, r->run_id, r->mode_text, r->measured ? &r->gpu : NULL, r->run_model,
+                              r->model_source, started);
+    json_object_set_new(r->dir.meta, "gpu_models_named", named_models(r));
   }
   char note[256];
   if (!skv_results_open(&r->res, dir, resuming, note, sizeof note, err, sizeof err) ||
@@ -362,17 +453,15 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
   const skv_run_opts *o = r->o;
   const skv_config *c = &r->suite.configs[i];
   const bool measured = r->measured;
-  const skv_gpu_model *m = skv_gpu_model_find(r->models, r->nmodels, c->gpu_model);
-  const int32_t sms = c->sms ? c->sms : (measured ? r->gpu.info.sm_count : m->sms);
+  skv_gpu g;
+  config_gpu(r, c, &g);
   skv_batch b;
   skv_plan p;
   skv_workload w;
   memset(&w, 0, sizeof w);
   memset(&p, 0, sizeof p);
   if (!skv_config_make_batch(c, &b, err, errlen)) return false;
-  bool ok = skv_plan_build(&b, c->policy, &c->opts, sms, &p, err, errlen);
-  skv_gpu_params gp;
-  model_params(m, sms, &gp);
+  bool ok = skv_plan_build(&b, c->policy, &c->opts, &g, &p, err, errlen);
   const double budget = measured ? SKV_CPU_REF_BUDGET_GPU : SKV_CPU_REF_BUDGET_SIM;
   const bool cpu_ref = r->suite.check_reference && skv_ref_work(&b) <= budget;
   if (ok) {
@@ -390,11 +479,13 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
     ok = skv_mkdirs(cdir, err, errlen);
   }
   /* The configuration's own columns, then the cost model, then the GPU or the CPU executor. */
-  skv_exec_job job = {.suite = &r->suite, .cfg = c, .w = &w, .plan = &p, .model = &gp, .cpu_reference = cpu_ref,
+  skv_exec_job job = {.suite = &r->suite, .cfg = c, .w = &w, .plan = &p, .model = &g, .cpu_reference = cpu_ref,
                       .ext_id = ((uint64_t)(i + 1)) << 24, .trace = o->trace_path ? &r->trace : NULL,
                       .dump_dir = o->dump_dir ? cdir : NULL};
   if (ok) {
     skv_row_identity(row, &r->suite, r->run_id, measured, c, &b);
+    snprintf(row->gpu_model, sizeof row->gpu_model, "%s", g.name);
+    if (measured) snprintf(row->device_model, sizeof row->device_model, "%s", r->run_model->name);
     const skv_executor model = skv_exec_model();
     ok = model.run(model.self, &job, row, err, errlen);
   }
@@ -425,12 +516,13 @@ static int finish_run(run_ctx *r, int rc) {
   }
   bool complete = false;
   if (rc == SKV_EXIT_OK && !stopped) {
-    const skv_gpu_model *model0 = skv_gpu_model_find(r->models, r->nmodels, r->suite.configs[0].gpu_model);
+    skv_gpu model0;
+    config_gpu(r, &r->suite.configs[0], &model0);
     if (!skv_gnuplot_available()) {
       snprintf(note, sizeof note, "skipped: gnuplot not found (install gnuplot-nox)");
       fprintf(stderr, "skv run: plots skipped: gnuplot not found (install gnuplot-nox; make run does)\n");
     } else if (!skv_plots_make(dir, (const char(*)[32])r->suite.plots, r->suite.nplots, r->measured,
-                               model0->read_tbps, err, sizeof err)) {
+                               model0.read_tbps, err, sizeof err)) {
       fprintf(stderr, "skv run: plots: %s\n", err);
       snprintf(note, sizeof note, "failed: %.200s", err);
       rc = SKV_EXIT_FAIL;
@@ -528,7 +620,7 @@ static void run_free(run_ctx *r) {
   skv_results_close(&r->res);
   skv_run_dir_close(&r->dir);
   if (r->measured) skv_gpu_session_end(&r->gpu);
-  free(r->models);
+  skv_gpus_free(&r->gpus);
   skv_suite_free(&r->suite);
 }
 
@@ -550,12 +642,12 @@ int skv_run_suite(const skv_run_opts *o) {
   char gpus_buf[1024];
   const char *gpus_path = o->gpus_path ? o->gpus_path : default_gpus_path(o->suite_path, gpus_buf, sizeof gpus_buf);
   int rc = SKV_EXIT_OK;
-  if (!skv_gpu_models_load(gpus_path, &r->models, &r->nmodels, err, sizeof err) ||
-      !skv_suite_check_models(&r->suite, r->models, r->nmodels, err, sizeof err)) {
+  if (!skv_gpus_load(gpus_path, &r->gpus, err, sizeof err) ||
+      !skv_suite_check_models(&r->suite, &r->gpus, err, sizeof err)) {
     fprintf(stderr, "skv run: %s\n", err);
     rc = SKV_EXIT_USAGE;
   } else if (o->plots_only) {
-    rc = replot(&r->suite, o, skv_gpu_model_find(r->models, r->nmodels, r->suite.configs[0].gpu_model));
+    rc = replot(&r->suite, o, &r->gpus);
   } else if (!check_before_gpu(o, &r->suite, o->sim_only || !skv_gpu_present())) {
     rc = SKV_EXIT_USAGE;
   } else if (o->sim_only) {
@@ -568,8 +660,14 @@ int skv_run_suite(const skv_run_opts *o) {
     rc = SKV_EXIT_FAIL;
   } else {
     r->measured = true;
-    snprintf(r->mode_text, sizeof r->mode_text, "GPU %.100s (%d SMs), kernel times by %s", r->gpu.info.name,
-             r->gpu.info.sm_count, r->gpu.use_cupti ? "CUPTI" : "CUDA events");
+    rc = device_model(r);
+    snprintf(r->mode_text, sizeof r->mode_text, "GPU %.100s (%d SMs), kernel times by %s, model %s (%s)",
+             r->gpu.info.name, r->gpu.info.sm_count, r->gpu.use_cupti ? "CUPTI" : "CUDA events",
+             r->run_model ? r->run_model->name : "-", r->model_source);
+  }
+  if (rc == SKV_EXIT_OK && !r->measured) {
+    r->run_model = r->gpus.home;
+    r->model_source = "gpus.yaml's home model (simulated run)";
   }
   if (rc == SKV_EXIT_OK && !o->plots_only) {
     fprintf(stderr, "skv run: suite %s (%d configurations): %s\n", r->suite.name, r->suite.nconfigs, r->mode_text);

@@ -1,30 +1,50 @@
-/* gpus.h — GPU models (experiments/gpus.yaml): SMs, read bandwidth, cost-model constants for sim-only runs. */
+/* gpus.h — the GPU models file (experiments/gpus.yaml): every GPU description (sim/gpu.h) the lab plans and predicts for. */
 #ifndef SKV_GPUS_H
 #define SKV_GPUS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-/* One GPU as the simulator and the cost model see it. */
-typedef struct skv_gpu_model {
-  char name[32];          /* [A-Za-z0-9_.-]{1,31}: a suite's gpu_model and a configuration name part */
-  int32_t sms;            /* streaming multiprocessors */
-  double read_tbps;       /* sustained HBM read stream, TB/s (measured where the file says so) */
-  double launch_us;       /* cost of one kernel launch (the combine kernel is a second one) */
-  double cta_fixed_us;    /* per-CTA fixed cost: prologue, Q load, epilogue */
-  double combine_item_us; /* combine kernel per (request, head) item */
-  double cta_gbps;        /* what one decode CTA streams on its own, GB/s (its pipeline depth over the latency) */
-  double cta_gbps_8bit;   /* the same over an fp8 / int8 cache (more work per byte: a lower byte rate) */
-} skv_gpu_model;
+#include "gpu.h"
 
-/* Load a models file: "models:" a list of mappings with every field above.
- * On error err = "PATH:LINE:COL: message", false, *models NULL. The caller
- * frees *models with free(). */
-bool skv_gpu_models_load(const char *path, skv_gpu_model **models, int32_t *n, char *err, size_t errlen);
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A loaded models file. */
+typedef struct skv_gpus {
+  skv_gpu *models;
+  int32_t n;
+  const skv_gpu *home; /* the `home:` model: what sim-only runs and `skv plan` assume unless told */
+  char path[1024];
+} skv_gpus;
+
+/* Load a models file: "home:" a model's name and "models:" a list of mappings with every field
+ * of skv_gpu (calibrated optional). On error err = "PATH:LINE:COL: message" (or "PATH: ...")
+ * and false, *out zeroed. skv_gpus_free releases it. */
+bool skv_gpus_load(const char *path, skv_gpus *out, char *err, size_t errlen);
+void skv_gpus_free(skv_gpus *g);
 /* The model called name, or NULL. */
-const skv_gpu_model *skv_gpu_model_find(const skv_gpu_model *m, int32_t n, const char *name);
+const skv_gpu *skv_gpus_find(const skv_gpus *g, const char *name);
+/* The model of a CUDA device: the first whose `device` is a substring of the device's name and
+ * whose SM count equals its SMs; NULL for a GPU the file does not know. */
+const skv_gpu *skv_gpus_match(const skv_gpus *g, const char *device_name, int32_t sms);
+/* "a, b, c": the names, for messages. */
+void skv_gpus_names(const skv_gpus *g, char *buf, size_t len);
+/* Write g as one entry of a models file's list ("  - name: ..."), every field, in the form
+ * skv_gpus_load reads; false on a write error of f. */
+bool skv_gpus_write_entry(FILE *f, const skv_gpu *g);
 /* name is usable as a GPU model name: [A-Za-z0-9_.-], 1..31 characters. */
 bool skv_gpu_model_name_ok(const char *name);
+/* The models file a command uses without --gpus: experiments/gpus.yaml under the working directory,
+ * else beside the running binary's repository (BINDIR/../experiments/gpus.yaml, as build/skv sits
+ * in the checkout). The first path tried when neither exists. */
+void skv_gpus_default_path(char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SKV_GPUS_H */

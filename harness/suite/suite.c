@@ -663,10 +663,10 @@ static bool read_sweep(parser *p, yaml_node_t *map) {
 /* ==== The suite's own keys ==== */
 
 typedef enum top_key {
-  T_NAME, T_DESCRIPTION, T_DEFAULTS, T_SWEEP, T_REPEAT, T_WARMUP, T_CHECKS, T_PLOTS, T_COUNT
+  T_NAME, T_DESCRIPTION, T_DEFAULTS, T_SWEEP, T_REPEAT, T_WARMUP, T_CHECKS, T_PLOTS, T_CROSS_GPU, T_COUNT
 } top_key;
 static const char *const top_keys[T_COUNT] = {
-    "name", "description", "defaults", "sweep", "repeat", "warmup", "checks", "plots",
+    "name", "description", "defaults", "sweep", "repeat", "warmup", "checks", "plots", "cross_gpu",
 };
 static const char *const check_keys[] = {"reference", "bitwise_repeat", "batch_invariance"};
 static const char *const plot_names[] = {
@@ -732,6 +732,7 @@ static bool read_suite(parser *p, skv_suite *s) {
   s->repeat = (int32_t)repeat;
   s->warmup = (int32_t)warmup;
   s->check_reference = true;
+  if (f[T_CROSS_GPU].key && !skv_ydoc_bool(&p->d, f[T_CROSS_GPU].value, "cross_gpu", &s->cross_gpu)) return false;
   if (f[T_CHECKS].key && !read_checks(p, f[T_CHECKS].value, s)) return false;
   if (f[T_PLOTS].key && !read_plots(p, f[T_PLOTS].value, s)) return false;
   if (!f[T_PLOTS].key)
@@ -757,7 +758,7 @@ static void config_builtin(skv_config *c) {
   skv_quant_params_default(&c->quant);
   c->policy = SKV_POLICY_FA2; /* sweep: requires a policy; this is never what a suite gets */
   skv_policy_opts_default(&c->opts);
-  snprintf(c->gpu_model, sizeof c->gpu_model, "h100-sxm");
+  c->gpu_model[0] = '\0'; /* the run's GPU: the device's model, or gpus.yaml's home in a simulated run */
   c->seed = 1;
   snprintf(c->lse_layout, sizeof c->lse_layout, "logical");
   snprintf(c->host_path, sizeof c->host_path, "none");
@@ -974,13 +975,12 @@ void skv_suite_free(skv_suite *s) {
   memset(s, 0, sizeof *s);
 }
 
-bool skv_suite_check_models(const skv_suite *s, const skv_gpu_model *m, int32_t n, char *err, size_t errlen) {
+bool skv_suite_check_models(const skv_suite *s, const skv_gpus *g, char *err, size_t errlen) {
   for (int32_t i = 0; i < s->nconfigs; i++) {
     const skv_config *c = &s->configs[i];
-    if (skv_gpu_model_find(m, n, c->gpu_model)) continue;
-    char known[512] = "";
-    size_t o = 0;
-    for (int32_t j = 0; j < n; j++) appendf(known, sizeof known, &o, "%s%s", j ? ", " : "", m[j].name);
+    if (!c->gpu_model[0] || skv_gpus_find(g, c->gpu_model)) continue;
+    char known[512];
+    skv_gpus_names(g, known, sizeof known);
     snprintf(err, errlen, "%s:%d:%d: unknown gpu_model '%s' (known: %s)", s->path, c->line, c->col, c->gpu_model,
              known);
     return false;
@@ -1037,5 +1037,5 @@ void skv_config_describe(const skv_config *c, char *buf, size_t len) {
            c->name, c->batch, seqlen, (long long)c->qlen, c->hq, c->hkv, c->head_dim, c->page_size,
            skv_dtype_name(c->q_dtype), skv_dtype_name(c->kv_dtype),
            c->v_dtype == SKV_DTYPE_COUNT ? "same" : skv_dtype_name(c->v_dtype), skv_policy_name(c->policy),
-           c->gpu_model, sms);
+           c->gpu_model[0] ? c->gpu_model : "the run's GPU", sms);
 }

@@ -46,13 +46,14 @@ typedef struct skv_config {
   skv_quant_params quant;               /* per-tensor scales, drop_* flags */
   skv_policy policy;
   skv_policy_opts opts;                 /* skv_policy_opts_default, then the suite's options */
-  char gpu_model[32];
+  char gpu_model[32];                   /* "": the run's GPU (the device's model; in a simulated run
+                                           gpus.yaml's home) */
   int32_t sms;                          /* 0: the GPU model's SM count */
   uint64_t seed;
   char lse_layout[16];                  /* logical | fa2-combine | fa2-split1 | fa2-padded */
   char host_path[24];                   /* none | fa2-upstream | vllm-fork-before-fix | vllm-fork-after-fix */
-  int32_t line, col;                    /* where gpu_model was set (the sweep mapping when it is the built-in
-                                           default): skv_suite_check_models points there */
+  int32_t line, col;                    /* where gpu_model was set: skv_suite_check_models and the
+                                           runner's device check point there */
 } skv_config;
 
 typedef struct skv_suite {
@@ -62,6 +63,8 @@ typedef struct skv_suite {
   uint64_t file_hash;         /* FNV-1a 64 of the file bytes: a resumed run checks it is the same suite */
   int32_t repeat, warmup;
   bool check_reference, check_bitwise_repeat, check_batch_invariance;
+  bool cross_gpu;             /* a gpu_model other than the device's is wanted: predictions for
+                                 another GPU beside this one's measurements */
   int32_t nplots;
   char plots[8][32];
   skv_config *configs;
@@ -78,9 +81,9 @@ typedef struct skv_suite {
 bool skv_suite_load(const char *path, skv_suite *s, char *err, size_t errlen);
 void skv_suite_free(skv_suite *s);
 
-/* Every configuration's gpu_model is one of m[0..n); else "PATH:LINE:COL:
+/* Every configuration's gpu_model that is set is a model of g; else "PATH:LINE:COL:
  * unknown gpu_model 'x' (known: ...)" at the node that set it. */
-bool skv_suite_check_models(const skv_suite *s, const skv_gpu_model *m, int32_t n, char *err, size_t errlen);
+bool skv_suite_check_models(const skv_suite *s, const skv_gpus *g, char *err, size_t errlen);
 
 /* The configuration as sim/support.h sees it: its lengths' bounds, the output type the harness
  * gives its queries. */

@@ -1,10 +1,12 @@
-// occupancy.cu — the cost model's resident decode CTAs per SM (sim/cost_model.c) against what the
-// compiled kernels allow on sm_90: no GPU needed. Host code compiled by nvcc (make test-occupancy):
-// each decode instantiation's dynamic shared memory is its Cfg<D, V, SW>::kSmem (the constant the
-// launch asks for), its registers and static shared memory are read from ptxas's report of the
-// build (build/kernels/*.ptxas, written when the kernels compile), and its residency follows from
-// the sm_90 limits below (CUDA C++ Programming Guide, "Compute Capabilities", 9.0; the occupancy
-// calculator's register allocation rule). Usage: occupancy REPORT.ptxas...; exit 1 on a mismatch.
+// occupancy.cu — every GPU model's resident decode CTAs per SM (experiments/gpus.yaml, ctas_per_sm)
+// against what the compiled kernels allow on its arch: no GPU needed. Host code compiled by nvcc
+// (make test-occupancy): each decode instantiation's dynamic shared memory is its Cfg<D, V, SW>::kSmem
+// (the constant the launch asks for), its registers and static shared memory are read from ptxas's
+// report of the build (build/kernels/*.ptxas, written when the kernels compile, for sm_90a and
+// sm_80), and its residency follows from that arch's limits below (CUDA C++ Programming Guide,
+// "Compute Capabilities", 8.0 and 9.0; the occupancy calculator's register allocation rule).
+// Usage: occupancy GPUS.yaml REPORT.ptxas...; exit 1 on a mismatch or a table cell no
+// instantiation checks.
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -12,22 +14,29 @@
 #include <regex>
 #include <string>
 #include <tuple>
+#include <vector>
 
-#include "cost_model.h"
 #include "decode_kernel.cuh"
+#include "gpu.h"
+#include "suite/gpus.h"
 
 namespace {
 
-// sm_90: 64K 32-bit registers per SM, allocated per warp in units of 256; 228 KB of shared memory
-// per SM, of which each resident block also reserves 1 KB; at most 64 warps and 32 blocks.
-constexpr int kRegsPerSm = 65536, kRegUnit = 256, kSmemPerSm = 228 * 1024, kSmemReservedPerBlock = 1024;
-constexpr int kMaxWarps = 64, kMaxBlocks = 32;
+// Per arch: 64K 32-bit registers per SM, allocated per warp in units of 256; shared memory per SM
+// (228 KB on sm_90, 164 KB on sm_80), of which each resident block also reserves 1 KB; at most 64
+// warps and 32 blocks.
+struct Limits {
+  const char *arch, *ptxas_target;
+  int smem_per_sm;
+};
+constexpr Limits kArches[] = {{"sm_90", "sm_90a", 228 * 1024}, {"sm_80", "sm_80", 164 * 1024}};
+constexpr int kRegsPerSm = 65536, kRegUnit = 256, kSmemReservedPerBlock = 1024, kMaxWarps = 64, kMaxBlocks = 32;
 
-int resident(int regs, int smem_bytes) {
+int resident(int regs, int smem_bytes, int smem_per_sm) {
   const int warps = skv::kThreads / 32;
   const int regs_per_warp = (regs * 32 + kRegUnit - 1) / kRegUnit * kRegUnit;
   int by_regs = kRegsPerSm / regs_per_warp / warps;
-  int by_smem = kSmemPerSm / (smem_bytes + kSmemReservedPerBlock);
+  int by_smem = smem_per_sm / (smem_bytes + kSmemReservedPerBlock);
   int n = kMaxWarps / warps;
   if (by_regs < n) n = by_regs;
   if (by_smem < n) n = by_smem;
@@ -83,44 +92,87 @@ skv_batch variant_batch(int d, int v, bool sw, bool fp16) {
 
 }  // namespace
 
+// One compiled instantiation: its variant and what its arch lets reside.
+struct Inst {
+  bool fp16, sw;
+  int d, v, regs, smem, n;
+};
+
 int main(int argc, char **argv) {
-  // "Compiling entry function '_ZN3skv13decode_kernelI<T>Li<D>ELi<V>ELb<SW>EE...' for 'sm_90a'", then
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: occupancy GPUS.yaml REPORT.ptxas...\n");
+    return 2;
+  }
+  skv_gpus gpus;
+  char err[1024];
+  if (!skv_gpus_load(argv[1], &gpus, err, sizeof err)) {
+    std::fprintf(stderr, "occupancy: %s\n", err);
+    return 2;
+  }
+  // "Compiling entry function '_ZN3skv13decode_kernelI<T>Li<D>ELi<V>ELb<SW>EE...' for '<target>'", then
   // "Used <R> registers, ... <S> bytes smem".
-  const std::regex entry("Compiling entry function '_ZN3skv13decode_kernelI(13__nv_bfloat16|6__half)Li([0-9]+)ELi([0-9]+)ELb([01])EE[^']*' for 'sm_90a'");
+  const std::regex entry("Compiling entry function '_ZN3skv13decode_kernelI(13__nv_bfloat16|6__half)Li([0-9]+)ELi([0-9]+)ELb([01])EE[^']*' for '(sm_[0-9a-z]+)'");
   const std::regex used("Used ([0-9]+) registers.* ([0-9]+) bytes smem");
-  int checked = 0, wrong = 0;
-  for (int i = 1; i < argc; i++) {
+  std::map<std::string, std::vector<Inst>> by_target;
+  for (int i = 2; i < argc; i++) {
     std::ifstream in(argv[i]);
     if (!in) {
       std::fprintf(stderr, "occupancy: cannot read %s\n", argv[i]);
       return 2;
     }
-    std::string line;
+    std::string line, target;
     std::smatch m;
-    bool fp16 = false, sw = false, pending = false;
-    int d = 0, v = 0;
+    Inst cur{};
+    bool pending = false;
     while (std::getline(in, line)) {
       if (std::regex_search(line, m, entry)) {
-        fp16 = m[1] == "6__half", d = std::stoi(m[2]), v = std::stoi(m[3]), sw = m[4] == "1";
+        cur = Inst{m[1] == "6__half", m[4] == "1", std::stoi(m[2]), std::stoi(m[3]), 0, 0, 0};
+        target = m[5];
         pending = true;
       } else if (pending && std::regex_search(line, m, used)) {
         pending = false;
-        const int regs = std::stoi(m[1]), static_smem = std::stoi(m[2]);
-        const int smem = dynamic_smem(d, v, sw) + static_smem;
-        const int n = resident(regs, smem);
-        skv_batch b = variant_batch(d, v, sw, fp16);
-        const int table = skv_decode_ctas_per_sm(&b);
-        std::printf("  decode %s d=%d variant %d %s form: %3d registers, %6d bytes smem -> %d CTAs/SM (cost model %d)%s\n",
-                    fp16 ? "fp16" : "bf16", d, v, sw ? "column" : "row", regs, smem, n, table, n == table ? "" : "  MISMATCH");
-        checked++;
-        wrong += n != table;
+        cur.regs = std::stoi(m[1]);
+        cur.smem = dynamic_smem(cur.d, cur.v, cur.sw) + std::stoi(m[2]);
+        by_target[target].push_back(cur);
       }
     }
   }
-  if (checked == 0) {
-    std::fprintf(stderr, "occupancy: no decode_kernel entry for sm_90a in the reports\n");
-    return 1;
+  int checked = 0, wrong = 0, uncovered = 0;
+  for (int32_t g = 0; g < gpus.n; g++) {
+    const skv_gpu *model = &gpus.models[g];
+    const Limits *lim = nullptr;
+    for (const Limits &l : kArches)
+      if (std::strcmp(l.arch, model->arch) == 0) lim = &l;
+    const std::vector<Inst> &insts = by_target[lim ? lim->ptxas_target : ""];
+    if (!lim || insts.empty()) {
+      std::fprintf(stderr, "occupancy: model %s: no decode_kernel entry for %s in the reports\n", model->name, model->arch);
+      skv_gpus_free(&gpus);
+      return 1;
+    }
+    std::printf("  model %s (%s):\n", model->name, model->arch);
+    bool covered[SKV_FORM_COUNT][SKV_GPU_HEAD_DIMS] = {};
+    for (const Inst &in : insts) {
+      const int n = resident(in.regs, in.smem, lim->smem_per_sm);
+      skv_batch b = variant_batch(in.d, in.v, in.sw, in.fp16);
+      const skv_decode_form form = skv_decode_form_of(&b);
+      const int slot = skv_gpu_head_dim_slot(in.d), table = model->ctas_per_sm[form][slot];
+      covered[form][slot] = true;
+      std::printf("    decode %s d=%d variant %d %s form: %3d registers, %6d bytes smem -> %d CTAs/SM (%s %d)%s\n",
+                  in.fp16 ? "fp16" : "bf16", in.d, in.v, in.sw ? "column" : "row", in.regs, in.smem, n,
+                  skv_decode_form_name(form), table, n == table ? "" : "  MISMATCH");
+      checked++;
+      wrong += n != table;
+    }
+    for (int f = 0; f < SKV_FORM_COUNT; f++)
+      for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
+        if (!covered[f][d]) {
+          std::printf("    %s head dim %d: no compiled instantiation checks this entry\n",
+                      skv_decode_form_name((skv_decode_form)f), 64 << d);
+          uncovered++;
+        }
   }
-  std::printf("occupancy: %d instantiations, %d differ from the cost model's table\n", checked, wrong);
-  return wrong == 0 ? 0 : 1;
+  std::printf("occupancy: %d model x instantiation checks, %d differ from gpus.yaml, %d entries unchecked\n", checked,
+              wrong, uncovered);
+  skv_gpus_free(&gpus);
+  return wrong == 0 && uncovered == 0 ? 0 : 1;
 }

@@ -1,11 +1,8 @@
 /* fuzz_suite.c — libFuzzer target: any bytes, read as a suite and as a GPU models file, give a result or a
  * positioned error, never a crash, a leak or undefined behaviour.
  *
- * Build and run (make fuzz does the same):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isim -Iharness \
- *     -D_DEFAULT_SOURCE tests/fuzz/fuzz_suite.c harness/suite.c harness/gpus.c harness/yaml_doc.c sim/[a-z]*.c \
- *     /usr/lib/x86_64-linux-gnu/libyaml.a -lm -o build/fuzz_suite
- *   build/fuzz_suite -dict=tests/fuzz/suite.dict -max_len=4096 fuzz-out tests/fuzz/corpus */
+ * Built and run by make fuzz (FUZZ_SECONDS, default 60): clang with -fsanitize=fuzzer,address,undefined
+ * over this file, harness/suite/ and sim/, with tests/fuzz/suite.dict and the corpus in tests/fuzz/corpus. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +14,8 @@
 
 static char path[64];
 /* Two models to check gpu_model names against (the real file's numbers do not matter here). */
-static const skv_gpu_model known_models[2] = {{.name = "h100-sxm", .sms = 132}, {.name = "a100-sxm", .sms = 108}};
+static skv_gpu known[2] = {{.name = "h100-sxm", .sms = 132}, {.name = "a100-sxm", .sms = 108}};
+static const skv_gpus known_models = {.models = known, .n = 2, .home = &known[0]};
 
 static void remove_input(void) { unlink(path); }
 
@@ -59,14 +57,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     char line[512];
     skv_config_describe(&s.configs[s.nconfigs - 1], line, sizeof line);
-    if (!skv_suite_check_models(&s, known_models, 2, err, sizeof err)) check_error(err);
+    if (!skv_suite_check_models(&s, &known_models, err, sizeof err)) check_error(err);
     skv_suite_free(&s);
   } else {
     check_error(err);
   }
-  skv_gpu_model *m;
-  int32_t n;
-  if (skv_gpu_models_load(path, &m, &n, err, sizeof err)) free(m);
+  skv_gpus g;
+  if (skv_gpus_load(path, &g, err, sizeof err)) skv_gpus_free(&g);
   else check_error(err);
   return 0;
 }

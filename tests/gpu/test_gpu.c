@@ -21,9 +21,12 @@
 #include "plan.h"
 #include "reference.h"
 #include "rng.h"
+#include "runner/meta.h"
 #include "runner/run.h"
+#include "suite/gpus.h"
 #include "skv_kernels.h"
 #include "workload.h"
+#include "../gpu_fixture.h"
 #include "../timeout.h"
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
@@ -138,7 +141,7 @@ static void check_case(const skv_batch *b, skv_policy p, const skv_policy_opts *
   skv_workload w = make_workload(b, seed, true);
   skv_plan pl;
   char err[512];
-  ck_assert_msg(skv_plan_build(b, p, o, 132, &pl, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_build(b, p, o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
   result r = run_gpu(&w, &pl, NULL);
   errors e = compare(&w, &r);
   const double tol = b->kv_dtype == SKV_BF16 ? 1e-2 : 2e-3;
@@ -211,7 +214,7 @@ START_TEST(empty_kv_gives_minus_inf_and_zero_on_the_gpu) {
   skv_workload w = make_workload(&b, 3, true);
   skv_plan pl;
   char err[512];
-  ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, NULL, 132, &pl, err, sizeof err));
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, NULL, skv_test_gpu(132), &pl, err, sizeof err));
   result r = run_gpu(&w, &pl, NULL);
   for (int h = 0; h < 8; h++) {
     ck_assert(isinf(r.lse[h * 3 + 0]) && r.lse[h * 3] < 0);
@@ -254,7 +257,7 @@ START_TEST(smoke_split_and_single_chunk_paths) {
     char err[512];
     ck_assert_msg(skv_workload_make(&b, &wo, &w, err, sizeof err), "%s", err);
     skv_plan pl;
-    ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, &o, 132, &pl, err, sizeof err));
+    ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
     result r = run_gpu(&w, &pl, NULL);
     skv_numerics n;
     const skv_layout L = skv_lse_layout_logical(4, 2, group);
@@ -316,7 +319,7 @@ START_TEST(quantized_variants_match_the_dequantized_reference_and_use_every_scal
       skv_policy_opts_default(&po);
       po.split_size = 512;
       skv_plan pl;
-      ck_assert(skv_plan_build(&b, (ci + di) % 2 ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &po, 132, &pl, err, sizeof err));
+      ck_assert(skv_plan_build(&b, (ci + di) % 2 ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &po, skv_test_gpu(132), &pl, err, sizeof err));
       result r = run_gpu(&w, &pl, NULL), f = run_gpu_mode(&w, &pl, NULL, true);
       const skv_dtype od = qc->q == SKV_FP16 ? SKV_FP16 : SKV_BF16;
       skv_numerics n;
@@ -369,7 +372,7 @@ START_TEST(rotation_replicates_per_token_scales) {
     skv_plan pl;
     skv_policy_opts po;
     skv_policy_opts_default(&po);
-    ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, &po, 132, &pl, err, sizeof err));
+    ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, &po, skv_test_gpu(132), &pl, err, sizeof err));
     skv_gpu_batch g;
     skv_gpu_plan gp;
     ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
@@ -449,7 +452,7 @@ START_TEST(decode_v1_matches_the_cpu_executor) {
       skv_policy_opts_default(&po);
       po.split_size = 300; /* requests 1 and 3 split, 0 and 2 not */
       skv_plan pl;
-      ck_assert(skv_plan_build(&b, k % 2 ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &po, 132, &pl, err, sizeof err));
+      ck_assert(skv_plan_build(&b, k % 2 ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &po, skv_test_gpu(132), &pl, err, sizeof err));
       skv_gpu_batch g;
       skv_gpu_plan gp;
       ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
@@ -506,7 +509,7 @@ START_TEST(lse_is_written_through_the_layout_descriptor) {
   skv_workload w = make_workload(&b, 9, true);
   skv_plan pl;
   char err[512];
-  ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, 132, &pl, err, sizeof err));
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, skv_test_gpu(132), &pl, err, sizeof err));
   skv_layout hbg = {.rank = 3, .shape = {5, 8, 4}, .stride = {4, 5 * 4, 1}};
   result r = run_gpu(&w, &pl, &hbg), ref = run_gpu(&w, &pl, NULL);
   for (int64_t bb = 0; bb < 5; bb++)
@@ -567,7 +570,7 @@ START_TEST(lse_layouts_on_the_gpu_match_the_simulator_bit_for_bit) {
     skv_policy_opts_default(&o);
     o.split_size = 512; /* combine: every request split */
     skv_plan pl;
-    ck_assert(skv_plan_build(&b, kernel == SKV_LSE_COMBINE ? SKV_POLICY_FIXED : SKV_POLICY_NONE, &o, 132, &pl, err,
+    ck_assert(skv_plan_build(&b, kernel == SKV_LSE_COMBINE ? SKV_POLICY_FIXED : SKV_POLICY_NONE, &o, skv_test_gpu(132), &pl, err,
                              sizeof err));
     result logical = run_gpu(&w, &pl, NULL); /* [hq, B]: (b, h, m) at ((h*SQ + m)*B + b) */
     double internal[N];
@@ -637,7 +640,7 @@ START_TEST(cta_timelines_are_complete_and_leave_outputs_unchanged) {
     char err[512];
     ck_assert_msg(skv_workload_make(&b, &wo, &w, err, sizeof err), "%s", err);
     skv_plan pl;
-    ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, prop.multiProcessorCount, &pl, err, sizeof err));
+    ck_assert(skv_plan_build(&b, SKV_POLICY_FA2, NULL, skv_test_gpu(prop.multiProcessorCount), &pl, err, sizeof err));
     ck_assert(pl.num_combine > 0);
     for (int fused = 0; fused < 2; fused++) {
       result plain = run_gpu_mode(&w, &pl, NULL, fused);
@@ -687,7 +690,7 @@ START_TEST(same_plan_twice_gives_the_same_bits) {
   for (int p = 0; p < SKV_POLICY_COUNT; p++) {
     skv_plan pl;
     char err[512];
-    ck_assert(skv_plan_build(&b, (skv_policy)p, NULL, 132, &pl, err, sizeof err));
+    ck_assert(skv_plan_build(&b, (skv_policy)p, NULL, skv_test_gpu(132), &pl, err, sizeof err));
     result a = run_gpu(&w, &pl, NULL), c = run_gpu(&w, &pl, NULL);
     ck_assert(memcmp(a.o, c.o, (size_t)6 * 32 * 128 * 2) == 0);
     ck_assert(memcmp(a.lse, c.lse, (size_t)6 * 32 * 4) == 0);
@@ -716,11 +719,11 @@ static int64_t alone_vs_batch_diffs(skv_policy p, bool fused, int64_t *num_split
   skv_policy_opts o;
   skv_policy_opts_default(&o);
   skv_plan pb, p1;
-  ck_assert(skv_plan_build(&b, p, &o, 132, &pb, err, sizeof err));
-  ck_assert(skv_plan_build(&one.batch, p, &o, 132, &p1, err, sizeof err));
+  ck_assert(skv_plan_build(&b, p, &o, skv_test_gpu(132), &pb, err, sizeof err));
+  ck_assert(skv_plan_build(&one.batch, p, &o, skv_test_gpu(132), &p1, err, sizeof err));
   *num_splits_alone = skv_plan_num_splits(&p1, 0);
   *num_splits_batch = skv_plan_num_splits(&pb, 0);
-  ck_assert_msg(skv_predict_alone_vs_batch(&b, &pb, 0, p, &o, 132, predicted_same, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_predict_alone_vs_batch(&b, &pb, 0, p, &o, skv_test_gpu(132), predicted_same, err, sizeof err), "%s", err);
   result rb = run_gpu_mode(&w, &pb, NULL, fused), r1 = run_gpu_mode(&one, &p1, NULL, fused);
   int64_t diffs = 0;
   const uint16_t *ob = rb.o, *o1 = r1.o;
@@ -858,10 +861,27 @@ START_TEST(gpu_fp32_reference_matches_cpu_reference) {
 }
 END_TEST
 
+/* The project's models file (experiments/gpus.yaml; SKV_ROOT names the checkout, else ..). */
+static void load_project_gpus(skv_gpus *g) {
+  char file[600], err[1024];
+  snprintf(file, sizeof file, "%s/experiments/gpus.yaml", getenv("SKV_ROOT") ? getenv("SKV_ROOT") : "..");
+  ck_assert_msg(skv_gpus_load(file, g, err, sizeof err), "%s", err);
+}
+
+/* The device's model in experiments/gpus.yaml: its resident CTAs per SM are what the occupancy API
+ * reports for every instantiation of the decode kernel. */
 START_TEST(occupancy_matches_the_cost_model_table) {
-  /* The cost model's resident CTAs per SM (sim/cost_model.c) are those of the sm_90a build. */
   struct cudaDeviceProp prop;
   ck_assert(cudaGetDeviceProperties(&prop, 0) == cudaSuccess);
+  skv_gpus gpus;
+  load_project_gpus(&gpus);
+  const skv_gpu *model = skv_gpus_match(&gpus, prop.name, prop.multiProcessorCount);
+  if (!model) {
+    printf("  occupancy: SKIPPED: %s (%d SMs) has no entry in experiments/gpus.yaml\n", prop.name,
+           prop.multiProcessorCount);
+    skv_gpus_free(&gpus);
+    return;
+  }
   static float dummy;
   /* (K, V, per-token-head scales): 16-bit, fp8 per tensor and per token-head, int8, int8 K + bf16 V */
   static const struct { skv_dtype k, v; bool token; } kv[] = {
@@ -886,19 +906,14 @@ START_TEST(occupancy_matches_the_cost_model_table) {
       int64_t one = 1;
       skv_batch b = make_batch(1, &one, 2 * group, 2, d, 16, kv[k].k);
       b.v_dtype = kv[k].v;
-      const int table = skv_decode_ctas_per_sm(&b);
+      const int table = skv_gpu_ctas_per_sm(model, &b);
       skv_batch_free(&b);
-      printf("  occupancy d=%d k=%s v=%s%s group %d: %d CTAs/SM (cost model %d)\n", d, skv_dtype_name(kv[k].k),
-             skv_dtype_name(kv[k].v), kv[k].token ? " per-token" : "", group, n, table);
+      printf("  occupancy d=%d k=%s v=%s%s group %d: %d CTAs/SM (model %s: %d)\n", d, skv_dtype_name(kv[k].k),
+             skv_dtype_name(kv[k].v), kv[k].token ? " per-token" : "", group, n, model->name, table);
       wrong += n != table;
     }
-  if (prop.major != 9 || prop.minor != 0) {
-    /* The table is the sm_90a build's (sim/cost_model.c): another GPU has other limits. */
-    printf("  occupancy: SKIPPED the comparison on compute capability %d.%d (the table is sm_90's)\n", prop.major,
-           prop.minor);
-    return;
-  }
-  ck_assert_msg(wrong == 0, "%d instantiations differ from the cost model's table", wrong);
+  skv_gpus_free(&gpus);
+  ck_assert_msg(wrong == 0, "%d instantiations differ from the model's table", wrong);
 }
 END_TEST
 
@@ -930,6 +945,27 @@ START_TEST(unsupported_combinations_are_refused_before_launch) {
 }
 END_TEST
 
+/* A models file whose one model (or, with other, a second one too) is this device's, by its name
+ * and SMs; the numbers are the test fixture's (the runs here check behaviour, not speed). */
+static void write_device_gpus(const char *path, bool other) {
+  struct cudaDeviceProp prop;
+  ck_assert(cudaGetDeviceProperties(&prop, 0) == cudaSuccess);
+  skv_gpu g = *skv_test_gpu(prop.multiProcessorCount);
+  snprintf(g.name, sizeof g.name, "this-gpu");
+  snprintf(g.device, sizeof g.device, "%.63s", prop.name);
+  FILE *f = fopen(path, "w");
+  ck_assert(f != NULL);
+  fprintf(f, "home: this-gpu\nmodels:\n");
+  ck_assert(skv_gpus_write_entry(f, &g));
+  if (other) {
+    snprintf(g.name, sizeof g.name, "other-gpu");
+    snprintf(g.device, sizeof g.device, "no such device");
+    g.read_tbps *= 2;
+    ck_assert(skv_gpus_write_entry(f, &g));
+  }
+  ck_assert_int_eq(fclose(f), 0);
+}
+
 /* skv run on a GPU refuses every configuration the kernels refuse (sim/support.h) with exit 2,
  * before the GPU session begins and before its run directory exists; a simulated run flags the
  * same ones (tests/check_run.c). */
@@ -948,11 +984,8 @@ START_TEST(measured_runs_refuse_what_the_kernels_refuse_before_any_work) {
   snprintf(suite, sizeof suite, "%s/suite.yaml", dir);
   snprintf(gpus, sizeof gpus, "%s/gpus.yaml", dir);
   snprintf(out, sizeof out, "%s/run", dir);
-  FILE *f = fopen(gpus, "w");
-  ck_assert(f != NULL);
-  fprintf(f, "models:\n  - {name: h100-sxm, sms: 132, read_tbps: 3.04, launch_us: 2.5, cta_fixed_us: 2,"
-             " combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18}\n");
-  ck_assert_int_eq(fclose(f), 0);
+  write_device_gpus(gpus, false);
+  FILE *f;
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
     f = fopen(suite, "w");
     ck_assert(f != NULL);
@@ -984,11 +1017,8 @@ START_TEST(measured_runs_check_memory_trace_and_the_gpu_of_a_resume) {
   snprintf(out, sizeof out, "%s/run", dir);
   snprintf(trace, sizeof trace, "%s/trace.json", dir);
   snprintf(meta, sizeof meta, "%s/meta.json", out);
-  FILE *f = fopen(gpus, "w");
-  ck_assert(f != NULL);
-  fprintf(f, "models:\n  - {name: h100-sxm, sms: 132, read_tbps: 3.04, launch_us: 2.5, cta_fixed_us: 2,"
-             " combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18}\n");
-  ck_assert_int_eq(fclose(f), 0);
+  write_device_gpus(gpus, false);
+  FILE *f;
   /* 4096 requests of 2^20 tokens: 2^32 token rows x 8 KV heads x 128 x 2 x 2 bytes, far beyond any GPU */
   f = fopen(big, "w");
   ck_assert(f != NULL);
@@ -1046,6 +1076,117 @@ START_TEST(measured_runs_check_memory_trace_and_the_gpu_of_a_resume) {
 }
 END_TEST
 
+/* Field i of a CSV line without quoted fields (empty fields count), into out. */
+static void csv_field(const char *line, int i, char *out, size_t len) {
+  for (; i > 0 && line; i--) {
+    line = strchr(line, ',');
+    if (line) line++;
+  }
+  const size_t n = line ? strcspn(line, ",\r\n") : 0;
+  snprintf(out, len, "%.*s", (int)n, line ? line : "");
+}
+
+/* Column col of every row of a results.csv whose fields hold no quotes; the row count. */
+static int csv_column(const char *path, const char *col, char values[][64], int max) {
+  FILE *f = fopen(path, "r");
+  ck_assert(f != NULL);
+  char line[8192], field[64];
+  int index = -1, rows = 0;
+  ck_assert(fgets(line, sizeof line, f) != NULL);
+  for (int i = 0; i < 200 && index < 0; i++) {
+    csv_field(line, i, field, sizeof field);
+    if (strcmp(field, col) == 0) index = i;
+  }
+  ck_assert_msg(index >= 0, "%s: no column %s", path, col);
+  while (rows < max && fgets(line, sizeof line, f)) csv_field(line, index, values[rows++], 64);
+  fclose(f);
+  return rows;
+}
+
+/* Issue 13: on a GPU the device picks its model. A run without gpu_model predicts with the
+ * device's entry (meta.json says so, every row's gpu_model and device_model name it); a suite that
+ * names another model is refused before any GPU work unless it sets cross_gpu, and then its rows
+ * say both; a GPU the models file does not know gets a model calibrated on the spot. */
+START_TEST(the_device_picks_its_model) {
+  char dir[] = "/tmp/skv-gpu-model-XXXXXX";
+  ck_assert(mkdtemp(dir) != NULL);
+  char suite[96], gpus[96], out[96], meta[128], csv[128];
+  snprintf(suite, sizeof suite, "%s/suite.yaml", dir);
+  snprintf(gpus, sizeof gpus, "%s/gpus.yaml", dir);
+  write_device_gpus(gpus, true);
+  static const char *const heads[] = {"", "defaults: {gpu_model: other-gpu}\n",
+                                      "defaults: {gpu_model: other-gpu}\ncross_gpu: true\n", ""};
+  for (int k = 0; k < 4; k++) {
+    snprintf(out, sizeof out, "%s/run%d", dir, k);
+    snprintf(meta, sizeof meta, "%s/meta.json", out);
+    snprintf(csv, sizeof csv, "%s/results.csv", out);
+    FILE *f = fopen(suite, "w");
+    ck_assert(f != NULL);
+    fprintf(f, "name: m\ndescription: x\n%ssweep: {batch: [1, 2], seqlen: 700, policy: lab}\nrepeat: 3\nwarmup: 1\n", heads[k]);
+    ck_assert_int_eq(fclose(f), 0);
+    if (k == 3) { /* a models file without this GPU */
+      f = fopen(gpus, "w");
+      ck_assert(f != NULL);
+      skv_gpu g = *skv_test_gpu(7);
+      snprintf(g.name, sizeof g.name, "elsewhere");
+      snprintf(g.device, sizeof g.device, "no such device");
+      fprintf(f, "home: elsewhere\nmodels:\n");
+      ck_assert(skv_gpus_write_entry(f, &g));
+      ck_assert_int_eq(fclose(f), 0);
+    }
+    skv_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.suite_path = suite, o.gpus_path = gpus, o.out_dir = out, o.no_cupti = true;
+    const int rc = skv_run_suite(&o);
+    struct stat st;
+    if (k == 1) {
+      ck_assert_int_eq(rc, SKV_EXIT_USAGE);
+      ck_assert_msg(stat(out, &st) != 0, "the run directory was made");
+      continue;
+    }
+    ck_assert_int_eq(rc, SKV_EXIT_OK);
+    json_error_t je;
+    json_t *m = json_load_file(meta, 0, &je);
+    ck_assert_msg(m != NULL, "%s", je.text);
+    const json_t *gm = json_object_get(m, "gpu_model");
+    const char *name = json_string_value(json_object_get(gm, "name"));
+    const char *source = json_string_value(json_object_get(gm, "source"));
+    ck_assert(name && source);
+    printf("  run %d: model %s (%s)\n", k, name, source);
+    char models[4][64], devices[4][64];
+    ck_assert_int_eq(csv_column(csv, "gpu_model", models, 4), 2);
+    ck_assert_int_eq(csv_column(csv, "device_model", devices, 4), 2);
+    if (k < 3) {
+      ck_assert_str_eq(name, "this-gpu");
+      ck_assert(strstr(source, "entry for this device"));
+      ck_assert_str_eq(models[0], k == 2 ? "other-gpu" : "this-gpu");
+      ck_assert_str_eq(devices[1], "this-gpu");
+    } else {
+      ck_assert(strstr(source, "calibrated on the spot"));
+      ck_assert_str_eq(models[0], name);
+      ck_assert_str_eq(devices[0], name);
+      ck_assert(json_number_value(json_object_get(gm, "cta_gbps")) > 0);
+      ck_assert(json_number_value(json_object_get(gm, "read_tbps")) > 0);
+      ck_assert(strstr(json_string_value(json_object_get(gm, "calibrated")), "skv calibrate"));
+      /* its residency is the occupancy API's: the project's entry for this device, where there is one */
+      skv_gpus project;
+      load_project_gpus(&project);
+      struct cudaDeviceProp prop;
+      ck_assert(cudaGetDeviceProperties(&prop, 0) == cudaSuccess);
+      const skv_gpu *known = skv_gpus_match(&project, prop.name, prop.multiProcessorCount);
+      skv_gpu spot;
+      ck_assert(skv_meta_gpu_model_read(gm, &spot));
+      if (known) ck_assert(memcmp(spot.ctas_per_sm, known->ctas_per_sm, sizeof spot.ctas_per_sm) == 0);
+      skv_gpus_free(&project);
+    }
+    json_decref(m);
+  }
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -1082,6 +1223,7 @@ int main(void) {
   tcase_add_test(misc, measured_runs_refuse_what_the_kernels_refuse_before_any_work);
   tcase_add_test(misc, measured_runs_check_memory_trace_and_the_gpu_of_a_resume);
   tcase_add_test(misc, occupancy_matches_the_cost_model_table);
+  tcase_add_test(misc, the_device_picks_its_model);
   suite_add_tcase(s, misc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK); /* one CUDA context for the whole run */

@@ -1,0 +1,347 @@
+/* calibrate.c — `skv calibrate`: the cost model's numbers for the GPU at hand, measured and fitted.
+ *
+ * The model (sim/cost_model.h) prices a plan as
+ *   decode  = launch + cta_fixed + max(bytes / read, schedule)
+ *   combine = launch + combine_item * waves + partial bytes / read
+ * and the schedule of n resident CTAs shares agg(n) = ((n cta)^-k + read^-k)^(-1/k) among them.
+ * What is measured, and what each measurement gives (q bf16, 32 q heads, 8 KV heads, d 128,
+ * page 16; CUPTI kernel times, median of the repeats, the KV never in L2):
+ *   read          the in-run read-stream ceiling (gpu_ceiling.h), as `skv bench` measures it;
+ *   ctas_per_sm   the occupancy API for each kernel form and head dim (skv_decode_occupancy);
+ *   cta rates     one request, policy none: 8 CTAs, one per KV head, on 8 SMs. A request of 64
+ *                 tokens and one of 131072 differ only in the bytes each CTA streams, so the slope
+ *                 of decode time over bytes per CTA is 1 / r, r each CTA's rate with 8 resident
+ *                 (agg(8) / 8, solved for cta); bf16 gives cta_gbps, fp8 and int8 (their mean)
+ *                 cta_gbps_8bit. The bf16 intercept is launch + cta_fixed.
+ *   combine       the combine kernel of requests in two chunks (fixed, 64 tokens, 128-token
+ *                 requests) with 1, 2 and 4 waves of items: a least-squares line over waves gives
+ *                 combine_item (slope) and launch (intercept less the partial bytes over read);
+ *                 cta_fixed is then the decode intercept less launch.
+ * The residuals are the fitted model's predictions of every measured point, and of check points
+ * the fit never saw (bf16, fp8 and int8 at 8 x 4096 under lab, 32 x 16384 under fa2, 128 x 8192
+ * under none). */
+#include "gpu/calibrate.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check/numerics.h"
+#include "cost_model.h"
+#include "gpu/gpu_ceiling.h"
+#include "gpu/gpu_cupti.h"
+#include "gpu/gpu_exec.h"
+#include "gpu/gpu_info.h"
+#include "gpu/gpu_timing.h"
+#include "lse_layout.h"
+#include "plan.h"
+#include "workload.h"
+
+/* The calibration's shape: decode with q bf16, 32 q heads over 8 KV heads, head dim 128, page 16. */
+enum { CAL_HQ = 32, CAL_HKV = 8, CAL_D = 128, CAL_PAGE = 16 };
+
+typedef struct cal_ctx {
+  const skv_calibrate_opts *o;
+  skv_gpu_info info;
+  uint64_t ext;
+  FILE *log;
+} cal_ctx;
+
+static bool make_batch(int32_t n, int64_t len, skv_dtype kv, skv_batch *b, char *err, size_t errlen) {
+  if (!skv_batch_alloc(b, n)) {
+    snprintf(err, errlen, "out of memory");
+    return false;
+  }
+  for (int32_t r = 0; r < n; r++) b->kvlen[r] = len, b->qlen[r] = 1;
+  b->num_q_heads = CAL_HQ, b->num_kv_heads = CAL_HKV, b->head_dim = CAL_D, b->page_size = CAL_PAGE;
+  b->kv_dtype = b->v_dtype = kv;
+  b->kv_scale_mode = kv == SKV_INT8 ? SKV_SCALE_PER_TOKEN_HEAD : SKV_SCALE_PER_TENSOR;
+  return true;
+}
+
+/* Plan b under policy p for model g, run it once with poisoned outputs (every output must be
+ * written), then time it (decode and combine kernels apart: the combine is never fused here). */
+static bool measure(cal_ctx *c, const skv_batch *b, skv_policy p, const skv_policy_opts *po, const skv_gpu *g,
+                    skv_plan *pl, skv_timing *t, char *err, size_t errlen) {
+  skv_workload_opts wo;
+  skv_workload_opts_default(&wo);
+  wo.seed = 7000 + c->ext;
+  wo.q_dtype = SKV_BF16;
+  if (b->kv_dtype == SKV_FP8_E4M3) wo.quant.k_scale = 0.5f, wo.quant.v_scale = 0.25f;
+  wo.materialize = false;
+  skv_workload w;
+  skv_gpu_batch gb;
+  skv_gpu_rotation rot;
+  skv_gpu_plan gp;
+  bool have_w = false, have_b = false, have_r = false, have_p = false, have_gp = false;
+  void *o = NULL;
+  float *lse = NULL;
+  bool ok = (have_w = skv_workload_make(b, &wo, &w, err, errlen)) &&
+            (have_b = skv_gpu_batch_upload(&w, NULL, &gb, err, errlen)) &&
+            (have_r = skv_gpu_rotation_make(&gb, &w, c->info.l2_bytes, &rot, err, errlen)) &&
+            (have_p = skv_plan_build(b, p, po, g, pl, err, errlen)) &&
+            (have_gp = skv_gpu_plan_upload(pl, w.page_indptr, &gp, err, errlen));
+  if (ok) {
+    o = malloc((size_t)gb.o_elems * 2);
+    lse = malloc((size_t)gb.lse_elems * sizeof *lse);
+    if (!o || !lse) {
+      snprintf(err, errlen, "out of memory");
+      ok = false;
+    }
+  }
+  if (ok) {
+    gp.dev.fused_combine = false;
+    ok = skv_gpu_poison(&gb, err, errlen) && skv_gpu_run(&gb, &gp, 0, err, errlen) &&
+         skv_gpu_download(&gb, o, lse, err, errlen);
+    const int64_t nan = ok ? skv_count_nan(gb.prob.o_dtype, o, gb.o_elems, lse, gb.lse_elems) : 0;
+    if (ok && nan > 0) {
+      snprintf(err, errlen, "%lld outputs unwritten", (long long)nan);
+      ok = false;
+    }
+  }
+  if (ok)
+    ok = skv_gpu_time(&gb, &gp, &rot, c->o->warmup, c->o->repeat, c->o->use_cupti,
+                      SKV_CALIBRATE_EXT_BASE + (c->ext << 20), NULL, t, err, errlen);
+  c->ext++;
+  free(o);
+  free(lse);
+  if (have_gp) skv_gpu_plan_free(&gp);
+  if (have_r) skv_gpu_rotation_free(&rot);
+  if (have_b) skv_gpu_batch_free(&gb);
+  if (have_w) skv_workload_free(&w);
+  if (!ok && have_p) skv_plan_free(pl);
+  return ok;
+}
+
+/* The rate r each of n CTAs streams at when agg(n) = n r: solve for cta (agg rises with cta). */
+static double cta_rate_for(double r, int n, double read) {
+  double lo = r, hi = 4 * r + read;
+  for (int i = 0; i < 200; i++) {
+    const double mid = 0.5 * (lo + hi);
+    const double agg = skv_cost_aggregate_rate(n, mid, read);
+    if (agg / n < r) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+/* A measured point kept for the residuals: its batch, plan and time. */
+typedef struct cal_point {
+  char what[96];
+  bool fitted;
+  skv_batch b;
+  skv_plan p;
+  double us; /* decode, or combine for the combine points */
+  bool combine_only;
+} cal_point;
+
+static bool point(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int32_t n, int64_t len, skv_dtype kv,
+                  skv_policy p, const skv_policy_opts *po, const skv_gpu *g, bool combine_only, char *err,
+                  size_t errlen) {
+  memset(pt, 0, sizeof *pt);
+  snprintf(pt->what, sizeof pt->what, "%s", what);
+  pt->fitted = fitted;
+  pt->combine_only = combine_only;
+  skv_timing t;
+  if (!make_batch(n, len, kv, &pt->b, err, errlen)) return false;
+  if (!measure(c, &pt->b, p, po, g, &pt->p, &t, err, errlen)) {
+    skv_batch_free(&pt->b);
+    return false;
+  }
+  pt->us = combine_only ? t.combine_us : (fitted ? t.decode_us : t.total_us);
+  if (c->log) {
+    fprintf(c->log, "  %-44s decode %9.2f us, combine %7.2f us\n", what, t.decode_us, t.combine_us);
+    fflush(c->log);
+  }
+  return true;
+}
+
+static void default_name(const char *device, char *out, size_t len) {
+  const char *s = strncmp(device, "NVIDIA ", 7) == 0 ? device + 7 : device;
+  size_t k = 0;
+  for (; *s && k + 1 < len; s++) {
+    const char ch = *s;
+    if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_') out[k++] = ch;
+    else if (ch >= 'A' && ch <= 'Z') out[k++] = (char)(ch - 'A' + 'a');
+    else if (k > 0 && out[k - 1] != '-') out[k++] = '-';
+  }
+  while (k > 0 && out[k - 1] == '-') k--;
+  out[k] = '\0';
+  if (k == 0) snprintf(out, len, "gpu");
+}
+
+/* Resident decode CTAs per SM of every form and head dim, from the occupancy API. */
+static bool occupancy(skv_gpu *g, char *err, size_t errlen) {
+  static float dummy;
+  static const struct { skv_dtype k, v; int group; bool token; } form[SKV_FORM_COUNT] = {
+      [SKV_FORM_16BIT] = {SKV_BF16, SKV_BF16, 4, false},
+      [SKV_FORM_8BIT_COLS] = {SKV_FP8_E4M3, SKV_FP8_E4M3, 4, false},
+      [SKV_FORM_8BIT_ROWS] = {SKV_FP8_E4M3, SKV_FP8_E4M3, 16, false},
+      [SKV_FORM_INT8K_16V] = {SKV_INT8, SKV_BF16, 4, true},
+  };
+  for (int f = 0; f < SKV_FORM_COUNT; f++)
+    for (int di = 0; di < SKV_GPU_HEAD_DIMS; di++) {
+      skv_decode_problem p;
+      memset(&p, 0, sizeof p);
+      p.num_requests = 1, p.num_q_heads = 2 * form[f].group, p.num_kv_heads = 2, p.head_dim = 64 << di;
+      p.page_size = 16, p.k_dtype = form[f].k, p.v_dtype = form[f].v, p.q_dtype = p.o_dtype = SKV_BF16;
+      p.per_token_head = form[f].token;
+      p.d_k_token_scale = p.d_v_token_scale = p.d_v_channel_scale = &dummy; /* not read: nothing launches */
+      p.softmax_scale = 0.1f;
+      p.lse_layout = skv_lse_layout_logical(1, 2, form[f].group);
+      int n = 0;
+      if (skv_decode_occupancy(&p, &n, err, errlen) != 0) return false;
+      g->ctas_per_sm[f][di] = n;
+    }
+  return true;
+}
+
+/* y = a + b x by least squares. */
+static void line_fit(const double *x, const double *y, int n, double *a, double *b) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (int i = 0; i < n; i++) sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];
+  const double den = n * sxx - sx * sx;
+  *b = den != 0 ? (n * sxy - sx * sy) / den : 0;
+  *a = (sy - *b * sx) / n;
+}
+
+static double cta_bytes(const cal_point *pt) {
+  return (double)(pt->p.work[0].kv_end - pt->p.work[0].kv_begin) *
+         (double)(skv_batch_token_kv_bytes(&pt->b) + skv_batch_token_scale_bytes(&pt->b));
+}
+
+static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen);
+
+bool skv_calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen) {
+  if (o->use_cupti && o->start_cupti && !skv_cupti_start(err, errlen)) {
+    const size_t k = strlen(err);
+    snprintf(err + k, errlen - k, " (CUPTI; run with --no-cupti beside ncu or compute-sanitizer)");
+    return false;
+  }
+  const bool ok = calibrate(o, out, log, err, errlen);
+  if (o->use_cupti && o->start_cupti) skv_cupti_stop();
+  return ok;
+}
+
+static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  cal_ctx c = {.o = o, .ext = 0, .log = log};
+  if (!skv_gpu_info_get(&c.info, err, errlen)) return false;
+  skv_gpu *g = &out->gpu;
+  snprintf(out->device_name, sizeof out->device_name, "%s", c.info.name);
+  if (o->name[0]) snprintf(g->name, sizeof g->name, "%s", o->name);
+  else default_name(c.info.name, g->name, sizeof g->name);
+  snprintf(g->device, sizeof g->device, "%.63s", strncmp(c.info.name, "NVIDIA ", 7) == 0 ? c.info.name + 7 : c.info.name);
+  snprintf(g->arch, sizeof g->arch, "%s", c.info.cc_major >= 9 ? "sm_90" : "sm_80");
+  g->sms = c.info.sm_count;
+  skv_ceilings ceilings;
+  if (!skv_gpu_measure_ceilings(o->ceiling_bytes, 10, &ceilings, err, errlen)) return false;
+  g->read_tbps = ceilings.read_tbps;
+  out->copy_tbps = ceilings.copy_tbps;
+  if (log)
+    fprintf(log, "  read-stream ceiling %.3f TB/s, device copy %.3f TB/s\n", ceilings.read_tbps, ceilings.copy_tbps);
+  if (!occupancy(g, err, errlen)) return false;
+  /* Provisional rates so that planning works (only SMs and residency matter to none and fixed). */
+  g->cta_gbps = g->cta_gbps_8bit = 1;
+  skv_policy_opts none, two;
+  skv_policy_opts_default(&none);
+  skv_policy_opts_default(&two);
+  two.split_size = 64;
+  cal_point pts[SKV_CALIBRATION_MAX_POINTS];
+  int np = 0;
+  bool ok = true;
+  static const skv_dtype kvs[3] = {SKV_BF16, SKV_FP8_E4M3, SKV_INT8};
+  double rate[3] = {0, 0, 0}, intercept = 0;
+  for (int k = 0; ok && k < 3; k++) {
+    char w0[96], w1[96];
+    snprintf(w0, sizeof w0, "%s 1x64 none (8 CTAs)", skv_dtype_name(kvs[k]));
+    snprintf(w1, sizeof w1, "%s 1x131072 none (8 CTAs)", skv_dtype_name(kvs[k]));
+    ok = point(&c, &pts[np], w0, true, 1, 64, kvs[k], SKV_POLICY_NONE, &none, g, false, err, errlen);
+    if (ok) np++;
+    ok = ok && point(&c, &pts[np], w1, true, 1, 131072, kvs[k], SKV_POLICY_NONE, &none, g, false, err, errlen);
+    if (!ok) break;
+    np++;
+    const cal_point *a = &pts[np - 2], *b = &pts[np - 1];
+    const double slope = (b->us - a->us) / (cta_bytes(b) - cta_bytes(a)); /* us per byte */
+    if (!(slope > 0)) {
+      snprintf(err, errlen, "%s: the long request did not take longer (%.2f vs %.2f us)", skv_dtype_name(kvs[k]),
+               b->us, a->us);
+      ok = false;
+      break;
+    }
+    rate[k] = cta_rate_for(1.0 / slope, CAL_HKV, g->read_tbps * 1e6) * 1e-3; /* bytes/us -> GB/s */
+    if (k == 0) intercept = a->us - cta_bytes(a) * slope;
+  }
+  double waves[3], comb[3];
+  const int64_t slots = (int64_t)g->sms * g->ctas_per_sm[SKV_FORM_16BIT][skv_gpu_head_dim_slot(CAL_D)];
+  for (int i = 0; ok && i < 3; i++) {
+    const int32_t n = (int32_t)((int64_t)(1 << i) * slots / CAL_HKV);
+    char w[96];
+    snprintf(w, sizeof w, "bf16 %dx128 fixed 64 (%d combine waves)", n, 1 << i);
+    ok = point(&c, &pts[np], w, true, n, 128, SKV_BF16, SKV_POLICY_FIXED, &two, g, true, err, errlen);
+    if (!ok) break;
+    np++;
+    waves[i] = ceil((double)pts[np - 1].p.num_combine / (double)slots);
+    comb[i] = pts[np - 1].us - (double)(pts[np - 1].p.scratch_o_bytes + pts[np - 1].p.scratch_lse_bytes) /
+                                   (g->read_tbps * 1e6);
+  }
+  if (ok) {
+    double launch, item;
+    line_fit(waves, comb, 3, &launch, &item);
+    g->cta_gbps = rate[0];
+    g->cta_gbps_8bit = 0.5 * (rate[1] + rate[2]);
+    g->launch_us = launch > 0 ? launch : 0;
+    g->combine_item_us = item > 0 ? item : 0;
+    g->cta_fixed_us = intercept - g->launch_us > 0 ? intercept - g->launch_us : 0;
+    if (log)
+      fprintf(log,
+              "  fit: cta %.1f GB/s (bf16), %.1f / %.1f GB/s (fp8 / int8: %.1f used), launch + cta_fixed %.2f us, "
+              "launch %.2f us, combine item %.2f us per wave\n",
+              rate[0], rate[1], rate[2], g->cta_gbps_8bit, intercept, launch, item);
+    ok = skv_gpu_check(g, err, errlen);
+  }
+  /* Check points: planned with the fitted model. */
+  if (ok && o->checks) {
+    static const struct { int32_t n; int64_t len; skv_policy p; } chk[3] = {
+        {8, 4096, SKV_POLICY_LAB}, {32, 16384, SKV_POLICY_FA2}, {128, 8192, SKV_POLICY_NONE}};
+    for (int k = 0; ok && k < 3; k++)
+      for (int i = 0; ok && i < 3 && np < SKV_CALIBRATION_MAX_POINTS; i++) {
+        char w[96];
+        snprintf(w, sizeof w, "%s %dx%lld %s (check)", skv_dtype_name(kvs[k]), chk[i].n, (long long)chk[i].len,
+                 skv_policy_name(chk[i].p));
+        ok = point(&c, &pts[np], w, false, chk[i].n, chk[i].len, kvs[k], chk[i].p, &none, g, false, err, errlen);
+        if (ok) np++;
+      }
+  }
+  /* Residuals: the fitted model's prediction of every point. */
+  for (int i = 0; i < np; i++) {
+    skv_prediction pr;
+    const bool pred = ok && skv_cost_predict(&pts[i].p, &pts[i].b, g, &pr);
+    if (ok && !pred) {
+      snprintf(err, errlen, "out of memory");
+      ok = false;
+    }
+    if (ok) {
+      skv_calibration_point *q = &out->points[out->npoints++];
+      snprintf(q->what, sizeof q->what, "%s", pts[i].what);
+      q->fitted = pts[i].fitted;
+      q->measured_us = pts[i].us;
+      q->predicted_us = pts[i].combine_only ? pr.combine_us : (pts[i].fitted ? pr.decode_us : pr.total_us);
+    }
+    skv_plan_free(&pts[i].p);
+    skv_batch_free(&pts[i].b);
+  }
+  if (ok) {
+    char date[16];
+    const time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    snprintf(g->calibrated, sizeof g->calibrated, "skv calibrate %.40s %s on %.60s, driver %d%s", o->version, date,
+             c.info.name, c.info.driver_version, o->use_cupti ? "" : " (CUDA events)");
+  }
+  return ok;
+}

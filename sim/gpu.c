@@ -1,0 +1,52 @@
+/* gpu.c — the decode kernel's forms and a GPU description's lookups and checks. */
+#include "gpu.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "dtype.h"
+
+skv_decode_form skv_decode_form_of(const skv_batch *b) {
+  const int32_t k = skv_dtype_size(b->kv_dtype), v = skv_dtype_size(b->v_dtype);
+  if (k == 1 && v == 1) return skv_decode_column_form(k, v, skv_batch_group(b)) ? SKV_FORM_8BIT_COLS : SKV_FORM_8BIT_ROWS;
+  return k == 1 ? SKV_FORM_INT8K_16V : SKV_FORM_16BIT;
+}
+
+const char *skv_decode_form_name(skv_decode_form f) {
+  static const char *const names[SKV_FORM_COUNT] = {"16bit", "8bit_cols", "8bit_rows", "int8k_16v"};
+  return f >= 0 && f < SKV_FORM_COUNT ? names[f] : "?";
+}
+
+int32_t skv_gpu_head_dim_slot(int32_t head_dim) { return head_dim <= 64 ? 0 : (head_dim <= 128 ? 1 : 2); }
+
+int32_t skv_gpu_ctas_per_sm(const skv_gpu *g, const skv_batch *b) {
+  return g->ctas_per_sm[skv_decode_form_of(b)][skv_gpu_head_dim_slot(b->head_dim)];
+}
+
+int64_t skv_gpu_slots(const skv_gpu *g, const skv_batch *b) { return (int64_t)g->sms * skv_gpu_ctas_per_sm(g, b); }
+
+static bool positive(double x) { return isfinite(x) && x > 0; }
+static bool nonnegative(double x) { return isfinite(x) && x >= 0; }
+
+bool skv_gpu_check(const skv_gpu *g, char *err, size_t errlen) {
+  const char *bad = NULL;
+  if (g->sms < 1 || g->sms > 4096) bad = "sms: must be 1..4096";
+  else if (!positive(g->read_tbps)) bad = "read_tbps: must be > 0";
+  else if (!positive(g->cta_gbps)) bad = "cta_gbps: must be > 0";
+  else if (!positive(g->cta_gbps_8bit)) bad = "cta_gbps_8bit: must be > 0";
+  else if (!nonnegative(g->launch_us)) bad = "launch_us: must be >= 0";
+  else if (!nonnegative(g->cta_fixed_us)) bad = "cta_fixed_us: must be >= 0";
+  else if (!nonnegative(g->combine_item_us)) bad = "combine_item_us: must be >= 0";
+  for (int f = 0; !bad && f < SKV_FORM_COUNT; f++)
+    for (int d = 0; !bad && d < SKV_GPU_HEAD_DIMS; d++)
+      if (g->ctas_per_sm[f][d] < 1 || g->ctas_per_sm[f][d] > 32) {
+        snprintf(err, errlen, "GPU model '%s': ctas_per_sm %s: every entry must be 1..32 (got %d)", g->name,
+                 skv_decode_form_name((skv_decode_form)f), g->ctas_per_sm[f][d]);
+        return false;
+      }
+  if (bad) {
+    snprintf(err, errlen, "GPU model '%s': %s", g->name, bad);
+    return false;
+  }
+  return true;
+}

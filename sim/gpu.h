@@ -1,0 +1,72 @@
+/* gpu.h — a GPU as the planner and the cost model see it: one description, read from
+ * experiments/gpus.yaml (harness/suite/gpus.c) or measured by `skv calibrate`; no GPU's numbers
+ * live in C. */
+#ifndef SKV_GPU_H
+#define SKV_GPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The decode kernel's variants by their occupancy (kernels/decode_kernel.cuh): the 16-bit caches;
+ * 8-bit K and V with the q heads as MMA columns (groups up to 8, kernels/warp_cols.cuh) or as rows
+ * (larger groups, kernels/warp_rows.cuh); an int8 K with a 16-bit V (rows). */
+typedef enum skv_decode_form {
+  SKV_FORM_16BIT = 0,
+  SKV_FORM_8BIT_COLS,
+  SKV_FORM_8BIT_ROWS,
+  SKV_FORM_INT8K_16V,
+  SKV_FORM_COUNT
+} skv_decode_form;
+
+/* The head dims the kernels are built for: 64, 128, 256 (slot 0, 1, 2). */
+#define SKV_GPU_HEAD_DIMS 3
+
+/* The rule that picks the column form, written once for the kernels' dispatch and the model:
+ * 8-bit K and V and at most 8 q heads per KV head (an MMA's 8 columns). */
+static inline bool skv_decode_column_form(int32_t k_bytes, int32_t v_bytes, int32_t group) {
+  return k_bytes == 1 && v_bytes == 1 && group <= 8;
+}
+
+typedef struct skv_gpu {
+  char name[32];          /* [A-Za-z0-9_.-]{1,31}: gpus.yaml's name, a suite's gpu_model */
+  char device[64];        /* identifies the device: a substring of its CUDA name, with sms equal ("" = none) */
+  char arch[16];          /* the kernels' build target whose registers and shared memory give
+                             ctas_per_sm: "sm_90" or "sm_80" */
+  int32_t sms;            /* streaming multiprocessors */
+  double read_tbps;       /* the HBM read stream a decode kernel can reach, TB/s (1e12 bytes/s) */
+  double cta_gbps;        /* what one decode CTA streams on its own, GB/s (its pipeline depth over the latency) */
+  double cta_gbps_8bit;   /* the same over an 8-bit (fp8 / int8) cache */
+  double launch_us;       /* a kernel launch as a kernel time (first CTA start to last CTA end) */
+  double cta_fixed_us;    /* per-CTA fixed cost: work item, page table and Q loads, final merge and stores */
+  double combine_item_us; /* one combine item (a request's chunks for one KV head), per wave of items */
+  /* Resident decode CTAs per SM, by form and head dim (64 / 128 / 256): what the kernels' shared
+   * memory and registers allow on arch (make test-occupancy checks every model's table against the
+   * compiled kernels; the GPU tests against the occupancy API). */
+  int32_t ctas_per_sm[SKV_FORM_COUNT][SKV_GPU_HEAD_DIMS];
+  char calibrated[160];   /* provenance of the numbers: "skv calibrate <commit> <date>" or a note ("" = none) */
+} skv_gpu;
+
+/* The form batch b runs in, and its name in gpus.yaml ("16bit", "8bit_cols", "8bit_rows", "int8k_16v"). */
+skv_decode_form skv_decode_form_of(const skv_batch *b);
+const char *skv_decode_form_name(skv_decode_form f);
+/* The table slot of a head dim: d <= 64 -> 0, <= 128 -> 1, else 2 (the kernel instantiated for it). */
+int32_t skv_gpu_head_dim_slot(int32_t head_dim);
+/* Resident decode CTAs per SM for batch b, and the slots of the GPU (sms times that). */
+int32_t skv_gpu_ctas_per_sm(const skv_gpu *g, const skv_batch *b);
+int64_t skv_gpu_slots(const skv_gpu *g, const skv_batch *b);
+/* Every number in range (sms >= 1, rates > 0, costs >= 0, ctas_per_sm 1..32): false with the field
+ * named in err. */
+bool skv_gpu_check(const skv_gpu *g, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SKV_GPU_H */
