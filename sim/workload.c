@@ -184,6 +184,7 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
   }
   w->num_pages = prefix_pages + own_pages;
   if (w->num_pages < 1) w->num_pages = 1; /* a pool of all-empty requests still has one page */
+  if (o->shape_only) return true;
 
   /* Pages come from the pool in a random order, so a kernel that assumes
    * contiguous pages fails. Prefix pages are shared by every request. */

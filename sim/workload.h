@@ -22,6 +22,8 @@ typedef struct skv_workload_opts {
   int64_t shared_prefix;      /* tokens at the start of every request that share the same pages
                                  (cascade); a multiple of page_size, <= every kvlen; 0: none */
   bool materialize;           /* hold K and V in host memory (else rows are regenerated on demand) */
+  bool shape_only;            /* only the batch and its offsets (cu_seqlens_q, page_indptr): no page
+                                 table, scales, q or pools, for a simulated run that reads no data */
   bool poison_tails;          /* materialized only: fill the unused slots of each request's last page
                                  with NaN, so reading past a request's end shows */
   skv_quant_params quant;     /* scales of quantized Q / KV (quant.h); ignored for bf16/fp16 */

@@ -230,6 +230,30 @@ START_TEST(cpu_executor_follows_the_work_and_combine_lists) {
 }
 END_TEST
 
+/* A shape-only workload (a simulated run that reads no data) holds the batch and its offsets and
+ * nothing else: no page table, scales or q, whatever the batch's size (64 x 131072 tokens of int8
+ * here, whose per-token scales alone would be 268 MB). */
+START_TEST(a_shape_only_workload_holds_no_data) {
+  skv_batch b;
+  ck_assert(skv_batch_alloc(&b, 64));
+  for (int32_t r = 0; r < 64; r++) b.kvlen[r] = 131072, b.qlen[r] = 1;
+  b.num_q_heads = 32, b.num_kv_heads = 8, b.head_dim = 128, b.page_size = 16;
+  b.kv_dtype = b.v_dtype = SKV_INT8, b.kv_scale_mode = SKV_SCALE_PER_TOKEN_HEAD;
+  skv_workload_opts wo;
+  skv_workload_opts_default(&wo);
+  wo.materialize = false, wo.shape_only = true;
+  skv_workload w;
+  char err[256];
+  ck_assert_msg(skv_workload_make(&b, &wo, &w, err, sizeof err), "%s", err);
+  ck_assert_int_eq(w.batch.num_requests, 64);
+  ck_assert_int_eq(w.page_indptr[64], 64 * 8192);
+  ck_assert_int_eq(w.cu_seqlens_q[64], 64);
+  ck_assert(w.page_table == NULL && w.q == NULL && w.k == NULL && w.scales.k_token == NULL && w.scales.v_token == NULL);
+  skv_workload_free(&w);
+  skv_batch_free(&b);
+}
+END_TEST
+
 START_TEST(merge_of_two_empty_states_is_empty_not_nan) {
   double a[4] = {0, 0, 0, 0}, b[4] = {0, 0, 0, 0}, o[4], lse;
   skv_merge_states(4, a, -INFINITY, b, -INFINITY, o, &lse, false);
@@ -278,6 +302,7 @@ Suite *skv_suite_reference(void) {
   suite_add_tcase(s, tc);
   TCase *m = tcase_create("merge");
   tcase_add_test(m, merge_of_two_empty_states_is_empty_not_nan);
+  tcase_add_test(m, a_shape_only_workload_holds_no_data);
   tcase_add_test(m, merge_with_an_empty_state_returns_the_other_unchanged);
   tcase_add_test(m, merge_weights_by_exp_lse);
   suite_add_tcase(s, m);

@@ -13,6 +13,7 @@
 #include "out/csv.h"
 #include "skv_cmd.h"
 #include "tmpdir.h"
+#include "out/name_index.h"
 #include "suites.h"
 
 
@@ -389,6 +390,29 @@ START_TEST(a_locked_run_directory_refuses_a_second_writer) {
 }
 END_TEST
 
+/* The index resume and skv_results_has look configurations up in: every name at its first index
+ * through several growths, a name added again keeps its first index, an absent name is -1. */
+START_TEST(name_index_finds_the_first_occurrence) {
+  static char names[3000][16];
+  skv_name_index x;
+  memset(&x, 0, sizeof x);
+  for (int i = 0; i < 3000; i++) {
+    snprintf(names[i], sizeof names[i], "c%d", i % 2000); /* 1000 names twice */
+    ck_assert(skv_name_index_add(&x, names[i], i));
+  }
+  ck_assert_int_eq(x.n, 2000);
+  for (int i = 0; i < 2000; i++) {
+    char probe[16];
+    snprintf(probe, sizeof probe, "c%d", i);
+    ck_assert_int_eq(skv_name_index_find(&x, probe), i);
+  }
+  ck_assert_int_eq(skv_name_index_find(&x, "c2000"), -1);
+  ck_assert_int_eq(skv_name_index_find(&x, ""), -1);
+  skv_name_index_free(&x);
+  ck_assert_int_eq(skv_name_index_find(&x, "c1"), -1);
+}
+END_TEST
+
 /* A resumed results.csv must hold only this run's rows: a row of another configuration or run id
  * is refused rather than mixed in. */
 START_TEST(rows_of_another_run_are_refused) {
@@ -405,6 +429,22 @@ START_TEST(rows_of_another_run_are_refused) {
   run_args(args, sizeof args, "t.yaml", "run", true);
   ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
   ck_assert_msg(strstr(err, "configuration 'b9-L1-none' is not in"), "%s", err);
+  /* a row written twice (the second row again), and a row of another run id */
+  static const char *const edits[2][2] = {
+      {"sed -n 3p %s > %s", "rows 2 and 3 are both configuration"},
+      {"sed -n 3p %s | sed 's/,t,[^,]*,/,t,20200101-000000-abc-sim,/' > %s", "run id '20200101-000000-abc-sim'"}};
+  for (int k = 0; k < 2; k++) {
+    snprintf(cmd, sizeof cmd, "sed -i '$d' %s", skv_test_tmp_path("run/results.csv")); /* drop the last edit */
+    ck_assert_int_eq(system(cmd), 0);
+    char edit[600], both[1400];
+    snprintf(edit, sizeof edit, edits[k][0], skv_test_tmp_path("run/results.csv"), skv_test_tmp_path("row.csv"));
+    snprintf(both, sizeof both, "%.600s && cat %.200s >> %.200s", edit, skv_test_tmp_path("row.csv"),
+             skv_test_tmp_path("run/results.csv"));
+    snprintf(cmd, sizeof cmd, "%s", both);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(run_skv(args, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, edits[k][1]), "case %d: %s", k, err);
+  }
 }
 END_TEST
 
@@ -446,6 +486,7 @@ Suite *skv_suite_resume(void) {
   tcase_add_test(tc, interrupted_and_resumed_runs_equal_an_uninterrupted_one);
   tcase_add_test(tc, a_second_sigint_ends_the_run_at_once);
   tcase_add_test(tc, resume_refuses_changed_gpu_models);
+  tcase_add_test(tc, name_index_finds_the_first_occurrence);
   tcase_add_test(tc, half_written_last_row_is_dropped_and_run_again);
   tcase_add_test(tc, resume_refuses_another_suite_and_keeps_the_runs_identity);
   tcase_add_test(tc, a_locked_run_directory_refuses_a_second_writer);

@@ -172,6 +172,10 @@ static bool push(skv_results *r, const char *config, const char *run_id) {
     free(c), free(id);
     return false;
   }
+  if (!skv_name_index_add(&r->index, c, r->nrows)) {
+    free(c), free(id);
+    return false;
+  }
   r->configs[r->nrows] = c;
   r->run_ids[r->nrows] = id;
   r->nrows++;
@@ -259,11 +263,9 @@ bool skv_results_open(skv_results *r, const char *dir, bool resume, char *note, 
   return true;
 }
 
-bool skv_results_has(const skv_results *r, const char *config) {
-  for (int64_t i = 0; i < r->nrows; i++)
-    if (strcmp(r->configs[i], config) == 0) return true;
-  return false;
-}
+bool skv_results_has(const skv_results *r, const char *config) { return skv_name_index_find(&r->index, config) >= 0; }
+
+int64_t skv_results_find(const skv_results *r, const char *config) { return skv_name_index_find(&r->index, config); }
 
 bool skv_results_append(skv_results *r, const skv_run_row *row, char *err, size_t errlen) {
   char *line = skv_results_format_row(row);
@@ -291,6 +293,7 @@ void skv_results_close(skv_results *r) {
   }
   free(r->configs);
   free(r->run_ids);
+  skv_name_index_free(&r->index);
   memset(r, 0, sizeof *r);
   r->fd = -1;
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "out/name_index.h"
+
 /* A tri-state check result: not run, failed, passed. */
 typedef enum skv_check { SKV_CHECK_NA = -1, SKV_CHECK_NO = 0, SKV_CHECK_YES = 1 } skv_check;
 
@@ -53,6 +55,7 @@ typedef struct skv_results {
   char **configs;  /* config name of each row, in file order */
   char **run_ids;  /* run_id of each row */
   int64_t nrows, cap;
+  skv_name_index index; /* configs[i] -> the first row i that holds it */
 } skv_results;
 
 /* Open dir/results.csv. Without resume the file must not exist: it is created with the header
@@ -61,8 +64,10 @@ typedef struct skv_results {
  * interrupted run was writing) is cut off and reported in note (empty when nothing was cut). */
 bool skv_results_open(skv_results *r, const char *dir, bool resume, char *note, size_t notelen, char *err,
                       size_t errlen);
-/* Whether a configuration already has a row. */
+/* Whether a configuration already has a row (constant time). */
 bool skv_results_has(const skv_results *r, const char *config);
+/* The first row holding a configuration, or -1. */
+int64_t skv_results_find(const skv_results *r, const char *config);
 /* Append a row: one write of the whole line, flushed to the disk before returning, so a
  * configuration is in the file exactly when it is done. */
 bool skv_results_append(skv_results *r, const skv_run_row *row, char *err, size_t errlen);

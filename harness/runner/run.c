@@ -195,11 +195,11 @@ static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpus 
 
 /* The rows already in a resumed results.csv belong to this run: each one a configuration of the
  * suite, with the run's id. */
-static bool rows_belong(const skv_results *res, const skv_suite *s, const char *run_id, char *err, size_t errlen) {
+/* rows_belong's checks, the suite's names indexed. */
+static bool rows_belong_to(const skv_results *res, const skv_suite *s, const skv_name_index *names, const char *run_id,
+                           char *err, size_t errlen) {
   for (int64_t i = 0; i < res->nrows; i++) {
-    bool known = false;
-    for (int32_t c = 0; c < s->nconfigs && !known; c++) known = strcmp(s->configs[c].name, res->configs[i]) == 0;
-    if (!known) {
+    if (skv_name_index_find(names, res->configs[i]) < 0) {
       snprintf(err, errlen, "--resume: %s row %lld: configuration '%s' is not in %s", res->path, (long long)i + 1,
                res->configs[i], s->path);
       return false;
@@ -209,14 +209,27 @@ static bool rows_belong(const skv_results *res, const skv_suite *s, const char *
                res->run_ids[i], run_id);
       return false;
     }
-    for (int64_t j = 0; j < i; j++)
-      if (strcmp(res->configs[j], res->configs[i]) == 0) {
-        snprintf(err, errlen, "--resume: %s rows %lld and %lld are both configuration '%s'", res->path,
-                 (long long)j + 1, (long long)i + 1, res->configs[i]);
-        return false;
-      }
+    const int64_t j = skv_results_find(res, res->configs[i]); /* the first row holding it */
+    if (j != i) {
+      snprintf(err, errlen, "--resume: %s rows %lld and %lld are both configuration '%s'", res->path, (long long)j + 1,
+               (long long)i + 1, res->configs[i]);
+      return false;
+    }
   }
   return true;
+}
+static bool rows_belong(const skv_results *res, const skv_suite *s, const char *run_id, char *err, size_t errlen) {
+  skv_name_index names;
+  memset(&names, 0, sizeof names);
+  for (int32_t c = 0; c < s->nconfigs; c++)
+    if (!skv_name_index_add(&names, s->configs[c].name, c)) {
+      skv_name_index_free(&names);
+      snprintf(err, errlen, "--resume: out of memory");
+      return false;
+    }
+  const bool ok = rows_belong_to(res, s, &names, run_id, err, errlen);
+  skv_name_index_free(&names);
+  return ok;
 }
 
 /* Everything one `skv run` holds while it runs. */
@@ -471,6 +484,9 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
     wo.q_dtype = c->q_dtype;
     wo.quant = c->quant;
     wo.materialize = !measured && (cpu_ref || o->dump_dir);
+    /* a simulated run that checks nothing against a reference and dumps nothing reads no data:
+     * its cost is the plan and the prediction, whatever the batch's size */
+    wo.shape_only = !measured && !r->suite.check_reference && !o->dump_dir;
     ok = skv_workload_make(&b, &wo, &w, err, errlen);
   }
   char cdir[1200] = "";
