@@ -50,7 +50,7 @@ typedef struct skv_gpu {
    * memory and registers allow on arch (make test-occupancy checks every model's table against the
    * compiled kernels; the GPU tests against the occupancy API). */
   int32_t ctas_per_sm[SKV_FORM_COUNT][SKV_GPU_HEAD_DIMS];
-  char calibrated[160];   /* provenance of the numbers: "skv calibrate <commit> <date>" or a note ("" = none) */
+  char calibrated[192];   /* provenance of the numbers: "skv calibrate <commit> <date>" or a note ("" = none) */
 } skv_gpu;
 
 /* The form batch b runs in, and its name in gpus.yaml ("16bit", "8bit_cols", "8bit_rows", "int8k_16v"). */

@@ -169,6 +169,9 @@ START_TEST(help_is_printed_with_exit_0) {
   ck_assert(strstr(out, "--blocks-per-sm"));
   ck_assert_int_eq(skv_test_run("bench --help", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "--timeline DIR"));
+  /* issue 12: bench --help said "CUDA events" for its default timer, "all six" policies and cuDNN ratios */
+  ck_assert_msg(strstr(out, "CUPTI") && strstr(out, "all seven") && !strstr(out, "all six") && !strstr(out, "cuDNN"),
+                "%s", out);
   ck_assert_int_eq(skv_test_run("--help", out, sizeof out, err, sizeof err), 0);
   ck_assert(strstr(out, "plan"));
   ck_assert_int_eq(skv_test_run("version --help", out, sizeof out, err, sizeof err), 0);

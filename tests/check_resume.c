@@ -14,6 +14,7 @@
 #include "skv_cmd.h"
 #include "tmpdir.h"
 #include "out/name_index.h"
+#include "runner/run_dir.h"
 #include "suites.h"
 
 
@@ -390,6 +391,41 @@ START_TEST(a_locked_run_directory_refuses_a_second_writer) {
 }
 END_TEST
 
+/* --resume without --out: the newest run folder (by name, the run ids sort by time) whose meta.json
+ * is unfinished and of this suite file; complete runs, other files' runs and unreadable folders are
+ * passed over; none at all is an error naming the folder. */
+START_TEST(resume_without_out_finds_the_newest_unfinished_run) {
+  static const struct { const char *name, *meta; } runs[] = {
+      {"20260101-000000-a", "{\"complete\": false, \"suite_hash_fnv1a64\": \"00000000000000aa\"}"},
+      {"20260102-000000-a", "{\"complete\": false, \"suite_hash_fnv1a64\": \"00000000000000aa\"}"},
+      {"20260103-000000-a", "{\"complete\": false, \"suite_hash_fnv1a64\": \"00000000000000bb\"}"},
+      {"20260104-000000-a", "{\"complete\": true, \"suite_hash_fnv1a64\": \"00000000000000aa\"}"},
+      {"20260105-000000-a", "not json"},
+  };
+  char base[512], path[700], found[1024], err[1024];
+  snprintf(base, sizeof base, "%s/results/t", skv_test_tmpdir());
+  snprintf(path, sizeof path, "mkdir -p %s", base);
+  ck_assert_int_eq(system(path), 0);
+  for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", base, runs[i].name);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/%s/meta.json", base, runs[i].name);
+    skv_test_write_file(path, runs[i].meta);
+  }
+  ck_assert_msg(skv_run_dir_find_unfinished(base, "00000000000000aa", found, sizeof found, err, sizeof err), "%s", err);
+  snprintf(path, sizeof path, "%s/20260102-000000-a", base);
+  ck_assert_str_eq(found, path);
+  ck_assert_msg(skv_run_dir_find_unfinished(base, "00000000000000bb", found, sizeof found, err, sizeof err), "%s", err);
+  snprintf(path, sizeof path, "%s/20260103-000000-a", base);
+  ck_assert_str_eq(found, path);
+  ck_assert(!skv_run_dir_find_unfinished(base, "00000000000000cc", found, sizeof found, err, sizeof err));
+  ck_assert_msg(strstr(err, "no unfinished run of this suite file (hash 00000000000000cc)"), "%s", err);
+  snprintf(path, sizeof path, "%s/missing", base);
+  ck_assert(!skv_run_dir_find_unfinished(path, "00000000000000aa", found, sizeof found, err, sizeof err));
+  ck_assert_msg(strstr(err, "No such file or directory"), "%s", err);
+}
+END_TEST
+
 /* The index resume and skv_results_has look configurations up in: every name at its first index
  * through several growths, a name added again keeps its first index, an absent name is -1. */
 START_TEST(name_index_finds_the_first_occurrence) {
@@ -487,6 +523,7 @@ Suite *skv_suite_resume(void) {
   tcase_add_test(tc, a_second_sigint_ends_the_run_at_once);
   tcase_add_test(tc, resume_refuses_changed_gpu_models);
   tcase_add_test(tc, name_index_finds_the_first_occurrence);
+  tcase_add_test(tc, resume_without_out_finds_the_newest_unfinished_run);
   tcase_add_test(tc, half_written_last_row_is_dropped_and_run_again);
   tcase_add_test(tc, resume_refuses_another_suite_and_keeps_the_runs_identity);
   tcase_add_test(tc, a_locked_run_directory_refuses_a_second_writer);

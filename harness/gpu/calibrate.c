@@ -340,7 +340,7 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%Y-%m-%d", &tm);
-    snprintf(g->calibrated, sizeof g->calibrated, "skv calibrate %.40s %s on %.60s, CUDA driver API %d.%d%s", o->version,
+    snprintf(g->calibrated, sizeof g->calibrated, "skv calibrate %.40s %.10s on %.60s, CUDA driver API %d.%d%s", o->version,
              date, c.info.name, c.info.driver_version / 1000, c.info.driver_version % 1000 / 10,
              o->use_cupti ? "" : " (CUDA events)");
   }
