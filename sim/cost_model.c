@@ -38,13 +38,15 @@ bool skv_cost_ctx_init(skv_cost_ctx *ctx, const skv_batch *b, const skv_gpu *g) 
   ctx->token_bytes = skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b);
   ctx->slots = skv_gpu_slots(g, b);
   if (ctx->slots < 1) ctx->slots = 1;
+  ctx->stream = skv_gpu_stream_of(g, b);
   ctx->read_bpus = g->read_tbps * 1e6;
-  ctx->cta_bpus = (skv_dtype_size(b->kv_dtype) == 1 ? g->cta_gbps_8bit : g->cta_gbps) * 1e3;
+  ctx->stream_bpus = ctx->stream->stream_tbps * 1e6;
+  ctx->cta_bpus = ctx->stream->cta_gbps * 1e3;
   ctx->inv_rate = malloc(sizeof *ctx->inv_rate * (size_t)(ctx->slots + 1));
   if (!ctx->inv_rate) return false;
   ctx->inv_rate[0] = 0;
   for (int64_t n = 1; n <= ctx->slots; n++)
-    ctx->inv_rate[n] = (double)n / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->read_bpus);
+    ctx->inv_rate[n] = (double)n / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->stream_bpus);
   return true;
 }
 
@@ -178,21 +180,35 @@ static double shared_schedule(skv_cost_ctx *ctx, double limit) {
   return t;
 }
 
-/* The terms from the work (ctx's runs, the bytes they read) and the combine (items, partial bytes). */
-/* The terms; a total not below bound is INFINITY (and the schedule stops once it cannot be). */
-static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t num_work, int64_t num_combine, double partial_bytes,
-                    double bound, skv_prediction *out) {
+/* The CTAs' fixed cost when num_work of them are launched: the stream's own plus its part per
+ * resident CTA per SM of the first wave. */
+static double fixed_cost(const skv_cost_ctx *ctx, int64_t num_work) {
+  const int64_t first = num_work < ctx->slots ? num_work : ctx->slots;
+  return ctx->stream->fixed_us + ctx->stream->fixed_sm_us * (double)first / (double)ctx->g->sms;
+}
+
+/* The combine's time: items in waves of the slots, each wave as long as its largest item. */
+static double combine_cost(const skv_cost_ctx *ctx, int64_t num_combine, int64_t max_chunks, double partial_bytes) {
+  if (num_combine <= 0) return 0;
   const skv_gpu *g = ctx->g;
+  const double waves = ceil((double)num_combine / (double)ctx->slots);
+  return g->launch_us + waves * (g->combine_item_us + g->combine_chunk_us * (double)max_chunks) +
+         partial_bytes / ctx->read_bpus;
+}
+
+/* The terms from the work (ctx's runs, the bytes they read) and the combine (items, the largest
+ * one's chunks, partial bytes); a total not below bound is INFINITY (and the schedule stops once it
+ * cannot be). */
+static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t num_work, int64_t num_combine, int64_t max_chunks,
+                    double partial_bytes, double bound, skv_prediction *out) {
+  const skv_gpu *g = ctx->g;
+  const double fixed = fixed_cost(ctx, num_work);
   out->kv_bytes = kv_bytes;
-  out->combine_us = 0;
-  if (num_combine > 0) {
-    const double waves = ceil((double)num_combine / (double)ctx->slots);
-    out->combine_us = g->launch_us + g->combine_item_us * waves + partial_bytes / ctx->read_bpus;
-  }
-  out->bandwidth_us = g->cta_fixed_us + (double)kv_bytes / ctx->read_bpus;
+  out->combine_us = combine_cost(ctx, num_combine, max_chunks, partial_bytes);
+  out->bandwidth_us = fixed + (double)kv_bytes / ctx->stream_bpus;
   /* the schedule matters below bound only if it ends before bound less everything else */
-  const double sched = shared_schedule(ctx, bound - out->combine_us - g->launch_us - g->cta_fixed_us);
-  out->makespan_us = sched >= 0 ? g->cta_fixed_us + sched : sched; /* -1: out of memory, -2: past the bound */
+  const double sched = shared_schedule(ctx, bound - out->combine_us - g->launch_us - fixed);
+  out->makespan_us = sched >= 0 ? fixed + sched : sched; /* -1: out of memory, -2: past the bound */
   out->decode_us = num_work > 0 ? g->launch_us + fmax(out->bandwidth_us, out->makespan_us) : 0.0;
   out->total_us = out->decode_us + out->combine_us;
   if (sched == -2.0 || out->total_us >= bound) out->total_us = INFINITY;
@@ -201,15 +217,17 @@ static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t num_work, int64
 bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, skv_prediction *out) {
   skv_cost_ctx ctx;
   bool ok = skv_cost_ctx_init(&ctx, b, g);
-  int64_t kv_bytes = 0;
+  int64_t kv_bytes = 0, max_chunks = 0;
+  for (int64_t i = 0; i < p->num_combine; i++)
+    if (p->combine[i].num_chunks > max_chunks) max_chunks = p->combine[i].num_chunks;
   for (int64_t i = 0; ok && i < p->num_work; i++) {
     const int64_t bytes = (p->work[i].kv_end - p->work[i].kv_begin) * ctx.token_bytes;
     kv_bytes += bytes;
     ok = add_run(&ctx, (double)bytes, 1);
   }
   if (ok)
-    predict(&ctx, kv_bytes, p->num_work, p->num_combine, (double)(p->scratch_o_bytes + p->scratch_lse_bytes), INFINITY,
-            out);
+    predict(&ctx, kv_bytes, p->num_work, p->num_combine, max_chunks,
+            (double)(p->scratch_o_bytes + p->scratch_lse_bytes), INFINITY, out);
   skv_cost_ctx_free(&ctx);
   return ok && out->makespan_us >= 0;
 }
@@ -217,7 +235,7 @@ bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, s
 /* What the chunk lengths give without the schedule: CTAs, bytes, combine items, partial bytes; and
  * the work as runs when runs is set. False when out of memory. */
 typedef struct chunk_totals {
-  int64_t kv_bytes, work, combine;
+  int64_t kv_bytes, work, combine, max_chunks;
   double partial_bytes;
 } chunk_totals;
 
@@ -238,6 +256,7 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
     t->kv_bytes += L * hkv * ctx->token_bytes;
     t->work += chunks * hkv;
     if (chunks > 1) t->combine += hkv, partials += chunks * hkv;
+    if (chunks > 1 && chunks > t->max_chunks) t->max_chunks = chunks;
   }
   t->partial_bytes = (double)(partials * group * b->head_dim * 4 + partials * group * 4);
   return true;
@@ -246,7 +265,7 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
 bool skv_cost_predict_chunks(skv_cost_ctx *ctx, const int64_t *chunk_tokens, double bound, skv_prediction *out) {
   chunk_totals t;
   if (!chunk_plan(ctx, chunk_tokens, true, &t)) return false;
-  predict(ctx, t.kv_bytes, t.work, t.combine, t.partial_bytes, bound, out);
+  predict(ctx, t.kv_bytes, t.work, t.combine, t.max_chunks, t.partial_bytes, bound, out);
   return out->makespan_us != -1.0;
 }
 
@@ -256,11 +275,7 @@ double skv_cost_lower_bound_chunks(skv_cost_ctx *ctx, const int64_t *chunk_token
   if (t.work == 0) return 0;
   /* At most min(slots, CTAs) stream at once, and the aggregate rate rises with their number. */
   const int64_t n = t.work < ctx->slots ? t.work : ctx->slots;
-  const double stream = (double)t.kv_bytes / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->read_bpus);
-  const skv_gpu *g = ctx->g;
-  double combine = 0;
-  if (t.combine > 0)
-    combine = g->launch_us + g->combine_item_us * ceil((double)t.combine / (double)ctx->slots) +
-              t.partial_bytes / ctx->read_bpus;
-  return g->launch_us + g->cta_fixed_us + stream + combine;
+  const double stream = (double)t.kv_bytes / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->stream_bpus);
+  return ctx->g->launch_us + fixed_cost(ctx, t.work) + stream +
+         combine_cost(ctx, t.combine, t.max_chunks, t.partial_bytes);
 }

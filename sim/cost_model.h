@@ -22,38 +22,40 @@ extern "C" {
 #define SKV_COST_KNEE 4.0
 
 /* The resident CTAs' aggregate rate when n of them stream, each alone at cta, all together at most
- * read (any one unit of rate: bytes/us here): at most n * cta and at most read; near the knee,
+ * read (any one unit of rate: bytes/us here; the model passes the stream ceiling as read): at most n * cta and at most read; near the knee,
  * where n * cta ~ read, less than either (each CTA's loads queue behind the others'): the soft
  * minimum ((n cta)^-k + read^-k)^(-1/k), k = SKV_COST_KNEE. Rises with n and with cta. */
 double skv_cost_aggregate_rate(double n, double cta, double read);
 
 typedef struct skv_prediction {
   double decode_us, combine_us, total_us;
-  double bandwidth_us;  /* cta_fixed + bytes over the read ceiling: the bound alone */
-  double makespan_us;   /* cta_fixed + the shared schedule (per-CTA rate, the knee, waves) alone */
+  double bandwidth_us;  /* fixed + bytes over the stream ceiling: the bound alone */
+  double makespan_us;   /* fixed + the shared schedule (per-CTA rate, the knee, waves) alone */
   int64_t kv_bytes;     /* what the plan's work items read: K and V elements and per-token scales */
 } skv_prediction;
 
-/* Predict the kernels' time for plan p of batch b on GPU g:
- *   decode  = launch + cta_fixed + max(kv_bytes / read_bw, schedule)
- *   schedule: CTAs go, in work-list order, to the first free of sms * ctas_per_sm slots (the
- *             hardware's block scheduler; ctas_per_sm from g's table for b's kernel form) and
- *             stream their bytes while the n resident CTAs share agg_bw(n) equally (processor
- *             sharing), where agg_bw(n), their aggregate rate, is a soft minimum of n * cta_bw and
- *             read_bw: ((n cta_bw)^-k + read_bw^-k)^(-1/k), k = SKV_COST_KNEE (below the knee each
- *             CTA streams at cta_bw, above it they share the read ceiling, near it they reach less
- *             than either); the per-CTA fixed cost is counted once, as CTAs desynchronize and one's
- *             fixed phase overlaps others' streaming;
- *   combine = launch + combine_item_us * ceil(items / slots) + partial bytes / read_bw,
- *             the same for the combine kernel and the fused merge: the CTA that merges last does
- *             so after every other chunk has arrived, a tail about as long as the second launch
- *             (H100, 4aac36e, results/bench_decode/20261122-1347-4aac36e: over the 81 split rows
- *             timed both ways, fused / kernel total has median 0.99, and the merge adds a median
- *             3.6-3.9 us to the decode kernel; the launch term is 3.0).
- * A plan with no split has no combine. The schedule is computed on runs of equal CTAs (all CTAs
- * that start together and read the same bytes finish together), so its cost grows with the runs
- * and waves of the plan, not its CTAs; tests/check_cost.c holds it to a CTA-by-CTA simulation.
- * False when out of memory. */
+/* Predict the kernels' time for plan p of batch b on GPU g, with s = g's stream of b's cache
+ * (gpu.h, skv_gpu_stream) and slots = sms * ctas_per_sm (g's table for b's kernel form):
+ *   decode  = launch + fixed + max(kv_bytes / s.stream, schedule)
+ *   fixed   = s.fixed + s.fixed_sm * min(CTAs, slots) / sms: the CTAs' prologue and epilogue,
+ *             counted once (CTAs desynchronize, so one's fixed phase overlaps others' streaming)
+ *             but longer the more CTAs start together on an SM;
+ *   schedule: CTAs go, in work-list order, to the first free slot (the hardware's block
+ *             scheduler) and stream their bytes while the n resident CTAs share agg(n) equally
+ *             (processor sharing), agg(n) a soft minimum of n * s.cta and s.stream:
+ *             ((n cta)^-k + stream^-k)^(-1/k), k = SKV_COST_KNEE (below the knee each CTA streams
+ *             at cta, above it they share the stream ceiling, near it they reach less than either);
+ *   combine = launch + waves * (combine_item + combine_chunk * the largest item's chunks)
+ *             + partial bytes / read, waves = ceil(items / slots): one CTA merges an item, its
+ *             loads of the chunks' partials in flight together in groups (kernels/merge.cuh); the
+ *             same for the combine kernel and the fused merge (the CTA that merges last does so
+ *             after every other chunk has arrived, a tail about as long as the second launch: H100,
+ *             4aac36e, results/bench_decode/20261122-1347-4aac36e).
+ * The terms and how `skv calibrate` measures them: README, "The cost model". A plan with no split
+ * has no combine. The schedule is computed on runs of equal CTAs (all CTAs that start together
+ * and read the same bytes finish together), so its cost grows with the runs and waves of the
+ * plan, not its CTAs; tests/check_cost.c holds it to a CTA-by-CTA simulation. False when out of
+ * memory. */
 bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, skv_prediction *out);
 
 /* Reusable state for predicting many candidate plans of one batch on one GPU (the lab policy's
@@ -62,7 +64,8 @@ typedef struct skv_cost_ctx {
   const skv_batch *b;
   const skv_gpu *g;
   int64_t slots, token_bytes;
-  double read_bpus, cta_bpus; /* bytes per microsecond */
+  const skv_gpu_stream *stream; /* g's stream of b's cache */
+  double read_bpus, stream_bpus, cta_bpus; /* bytes per microsecond */
   double *inv_rate;           /* [slots + 1]: microseconds per byte of each resident CTA when n stream */
   struct skv_cost_run *runs;  /* the work as runs of equal CTAs */
   int64_t nruns, cap_runs;

@@ -17,6 +17,20 @@ const char *skv_decode_form_name(skv_decode_form f) {
   return f >= 0 && f < SKV_FORM_COUNT ? names[f] : "?";
 }
 
+skv_stream_kind skv_stream_kind_of(const skv_batch *b) {
+  const int32_t k = skv_dtype_size(b->kv_dtype), v = skv_dtype_size(b->v_dtype);
+  if (k != 1) return SKV_STREAM_16BIT;
+  if (v != 1) return SKV_STREAM_INT8K_16V;
+  return b->kv_dtype == SKV_INT8 ? SKV_STREAM_INT8 : SKV_STREAM_FP8;
+}
+
+const char *skv_stream_kind_name(skv_stream_kind k) {
+  static const char *const names[SKV_STREAM_COUNT] = {"16bit", "fp8", "int8", "int8k_16v"};
+  return k >= 0 && k < SKV_STREAM_COUNT ? names[k] : "?";
+}
+
+const skv_gpu_stream *skv_gpu_stream_of(const skv_gpu *g, const skv_batch *b) { return &g->stream[skv_stream_kind_of(b)]; }
+
 int32_t skv_gpu_head_dim_slot(int32_t head_dim) { return head_dim <= 64 ? 0 : (head_dim <= 128 ? 1 : 2); }
 
 int32_t skv_gpu_ctas_per_sm(const skv_gpu *g, const skv_batch *b) {
@@ -32,11 +46,21 @@ bool skv_gpu_check(const skv_gpu *g, char *err, size_t errlen) {
   const char *bad = NULL;
   if (g->sms < 1 || g->sms > 4096) bad = "sms: must be 1..4096";
   else if (!positive(g->read_tbps)) bad = "read_tbps: must be > 0";
-  else if (!positive(g->cta_gbps)) bad = "cta_gbps: must be > 0";
-  else if (!positive(g->cta_gbps_8bit)) bad = "cta_gbps_8bit: must be > 0";
   else if (!nonnegative(g->launch_us)) bad = "launch_us: must be >= 0";
-  else if (!nonnegative(g->cta_fixed_us)) bad = "cta_fixed_us: must be >= 0";
   else if (!nonnegative(g->combine_item_us)) bad = "combine_item_us: must be >= 0";
+  else if (!nonnegative(g->combine_chunk_us)) bad = "combine_chunk_us: must be >= 0";
+  for (int k = 0; !bad && k < SKV_STREAM_COUNT; k++) {
+    const skv_gpu_stream *s = &g->stream[k];
+    const char *field = !positive(s->cta_gbps)      ? "cta_gbps: must be > 0"
+                        : !positive(s->stream_tbps) ? "stream_tbps: must be > 0"
+                        : !nonnegative(s->fixed_us) ? "fixed_us: must be >= 0"
+                        : !nonnegative(s->fixed_sm_us) ? "fixed_sm_us: must be >= 0"
+                                                       : NULL;
+    if (field) {
+      snprintf(err, errlen, "GPU model '%s': streams %s: %s", g->name, skv_stream_kind_name((skv_stream_kind)k), field);
+      return false;
+    }
+  }
   for (int f = 0; !bad && f < SKV_FORM_COUNT; f++)
     for (int d = 0; !bad && d < SKV_GPU_HEAD_DIMS; d++)
       if (g->ctas_per_sm[f][d] < 1 || g->ctas_per_sm[f][d] > 32) {

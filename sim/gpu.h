@@ -25,6 +25,29 @@ typedef enum skv_decode_form {
   SKV_FORM_COUNT
 } skv_decode_form;
 
+/* The caches by how the decode kernel streams them, each with its own rates and fixed costs
+ * (skv_gpu_stream): 16-bit K and V; fp8 K and V; int8 K and V (per-token scales); int8 K with a
+ * 16-bit V. */
+typedef enum skv_stream_kind {
+  SKV_STREAM_16BIT = 0,
+  SKV_STREAM_FP8,
+  SKV_STREAM_INT8,
+  SKV_STREAM_INT8K_16V,
+  SKV_STREAM_COUNT
+} skv_stream_kind;
+
+/* How one kind of cache streams (sim/cost_model.h uses every field):
+ *   cta_gbps     what one decode CTA streams on its own, GB/s (its loads in flight over the latency);
+ *   stream_tbps  what all resident CTAs stream together at most, TB/s (at or below the read ceiling:
+ *                the 8-bit kernels' dequantization keeps them below it);
+ *   fixed_us     the CTAs' fixed cost (work item, page table and Q loads, pipeline fill, final
+ *                stores) when few CTAs share an SM;
+ *   fixed_sm_us  added per resident CTA per SM at launch: CTAs that start together on one SM fill
+ *                their pipelines one after another. */
+typedef struct skv_gpu_stream {
+  double cta_gbps, stream_tbps, fixed_us, fixed_sm_us;
+} skv_gpu_stream;
+
 /* The head dims the kernels are built for: 64, 128, 256 (slot 0, 1, 2). */
 #define SKV_GPU_HEAD_DIMS 3
 
@@ -40,18 +63,22 @@ typedef struct skv_gpu {
   char arch[16];          /* the kernels' build target whose registers and shared memory give
                              ctas_per_sm: "sm_90" or "sm_80" */
   int32_t sms;            /* streaming multiprocessors */
-  double read_tbps;       /* the HBM read stream a decode kernel can reach, TB/s (1e12 bytes/s) */
-  double cta_gbps;        /* what one decode CTA streams on its own, GB/s (its pipeline depth over the latency) */
-  double cta_gbps_8bit;   /* the same over an 8-bit (fp8 / int8) cache */
-  double launch_us;       /* a kernel launch as a kernel time (first CTA start to last CTA end) */
-  double cta_fixed_us;    /* per-CTA fixed cost: work item, page table and Q loads, final merge and stores */
-  double combine_item_us; /* one combine item (a request's chunks for one KV head), per wave of items */
+  double read_tbps;        /* the HBM read-stream ceiling, TB/s (1e12 bytes/s): the combine's partials */
+  double launch_us;        /* a kernel launch as a kernel time (first CTA start to last CTA end) */
+  double combine_item_us;  /* one combine item (a request's chunks for one KV head), per wave of items */
+  double combine_chunk_us; /* added per chunk of the largest item, per wave */
+  skv_gpu_stream stream[SKV_STREAM_COUNT];
   /* Resident decode CTAs per SM, by form and head dim (64 / 128 / 256): what the kernels' shared
    * memory and registers allow on arch (make test-occupancy checks every model's table against the
    * compiled kernels; the GPU tests against the occupancy API). */
   int32_t ctas_per_sm[SKV_FORM_COUNT][SKV_GPU_HEAD_DIMS];
   char calibrated[192];   /* provenance of the numbers: "skv calibrate <commit> <date>" or a note ("" = none) */
 } skv_gpu;
+
+/* The stream kind of batch b's cache, and its name in gpus.yaml ("16bit", "fp8", "int8", "int8k_16v"). */
+skv_stream_kind skv_stream_kind_of(const skv_batch *b);
+const char *skv_stream_kind_name(skv_stream_kind k);
+const skv_gpu_stream *skv_gpu_stream_of(const skv_gpu *g, const skv_batch *b);
 
 /* The form batch b runs in, and its name in gpus.yaml ("16bit", "8bit_cols", "8bit_rows", "int8k_16v"). */
 skv_decode_form skv_decode_form_of(const skv_batch *b);

@@ -117,10 +117,13 @@ START_TEST(plan_plans_for_the_gpu_it_is_told) {
   ck_assert(f != NULL);
   fprintf(f, "home: slow\nmodels:\n");
   for (int k = 0; k < 2; k++)
-    fprintf(f, "  - {name: %s, device: X%d, arch: sm_90, sms: 132, read_tbps: %d, launch_us: 3, cta_fixed_us: 2,"
-               " combine_item_us: 2, cta_gbps: 40, cta_gbps_8bit: 25, ctas_per_sm: {16bit: [3, 2, 1],"
-               " 8bit_cols: [6, 4, 3], 8bit_rows: [5, 3, 2], int8k_16v: [4, 2, 2]}}\n",
-            k ? "fast" : "slow", k, k ? 6 : 3);
+    fprintf(f, "  - {name: %s, device: X%d, arch: sm_90, sms: 132, read_tbps: %d, launch_us: 3,"
+               " combine_item_us: 2, combine_chunk_us: 0, streams: {16bit: {cta_gbps: 40, stream_tbps: %d, fixed_us: 2,"
+               " fixed_sm_us: 0}, fp8: {cta_gbps: 25, stream_tbps: %d, fixed_us: 2, fixed_sm_us: 0}, int8: {cta_gbps: 25,"
+               " stream_tbps: %d, fixed_us: 2, fixed_sm_us: 0}, int8k_16v: {cta_gbps: 25, stream_tbps: %d, fixed_us: 2,"
+               " fixed_sm_us: 0}}, ctas_per_sm: {16bit: [3, 2, 1], 8bit_cols: [6, 4, 3], 8bit_rows: [5, 3, 2],"
+               " int8k_16v: [4, 2, 2]}}\n",
+            k ? "fast" : "slow", k, k ? 6 : 3, k ? 6 : 3, k ? 6 : 3, k ? 6 : 3, k ? 6 : 3);
   ck_assert_int_eq(fclose(f), 0);
   static char slow[1 << 16];
   snprintf(args, sizeof args, "plan --policy lab --batch 16 --seqlen 8192 --gpus %s", path);

@@ -81,11 +81,12 @@ START_TEST(at_the_knee_the_ctas_reach_less_than_either_limit) {
   ck_assert_msg(skv_plan_build(&b, SKV_POLICY_NONE, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
   ck_assert_int_eq(pl.num_work, 64);
   skv_gpu g = *skv_test_gpu(132);
-  g.cta_gbps = g.read_tbps * 1000.0 / 64.0;
+  skv_gpu_stream *s = &g.stream[SKV_STREAM_16BIT];
+  s->cta_gbps = s->stream_tbps * 1000.0 / 64.0;
   skv_prediction pr;
   ck_assert(skv_cost_predict(&pl, &b, &g, &pr));
-  const double bytes = (double)pr.kv_bytes, read_bpus = g.read_tbps * 1e6;
-  ck_assert_double_eq_tol(pr.makespan_us, g.cta_fixed_us + bytes / (read_bpus * pow(2.0, -1.0 / SKV_COST_KNEE)),
+  const double bytes = (double)pr.kv_bytes, read_bpus = s->stream_tbps * 1e6;
+  ck_assert_double_eq_tol(pr.makespan_us, s->fixed_us + bytes / (read_bpus * pow(2.0, -1.0 / SKV_COST_KNEE)),
                           1e-6 * pr.makespan_us);
   ck_assert(pr.makespan_us > 1.15 * pr.bandwidth_us); /* a hard minimum of the two limits would be optimistic */
   skv_plan_free(&pl);
@@ -102,6 +103,69 @@ START_TEST(combine_is_launch_plus_item_waves_plus_partial_bytes) {
   ck_assert_double_eq_tol(pr.combine_us, 3.0 + 2.0 + 528384.0 / 3.0e6, 1e-9);
   ck_assert_double_eq_tol(pr.total_us, pr.decode_us + pr.combine_us, 1e-9);
   skv_batch_free(&b);
+}
+END_TEST
+
+/* The combine's chunk term, by hand: 1 x 32768 in chunks of 1024 is one wave of 8 items of 32
+ * chunks, so combine_chunk_us = 0.1 adds 0.1 * 32 us; 40 requests of 2048 in chunks of 1024 are
+ * 320 items (2 waves of 264 slots) of 2 chunks: 2 * 0.1 * 2 us. */
+START_TEST(the_combine_grows_with_the_largest_items_chunks_per_wave) {
+  skv_gpu g = *skv_test_gpu(132);
+  skv_batch one = decode(1, 32768), many = decode(40, 2048);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.split_size = 1024;
+  char err[256];
+  skv_plan p1, p2;
+  ck_assert_msg(skv_plan_build(&one, SKV_POLICY_FIXED, &o, &g, &p1, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_plan_build(&many, SKV_POLICY_FIXED, &o, &g, &p2, err, sizeof err), "%s", err);
+  skv_prediction a1, a2, b1, b2;
+  ck_assert(skv_cost_predict(&p1, &one, &g, &a1) && skv_cost_predict(&p2, &many, &g, &a2));
+  g.combine_chunk_us = 0.1;
+  ck_assert(skv_cost_predict(&p1, &one, &g, &b1) && skv_cost_predict(&p2, &many, &g, &b2));
+  ck_assert_double_eq_tol(b1.combine_us - a1.combine_us, 0.1 * 32, 1e-9);
+  ck_assert_double_eq_tol(b2.combine_us - a2.combine_us, 2 * 0.1 * 2, 1e-9);
+  ck_assert_double_eq_tol(b1.decode_us, a1.decode_us, 1e-12);
+  skv_plan_free(&p1);
+  skv_plan_free(&p2);
+  skv_batch_free(&one);
+  skv_batch_free(&many);
+}
+END_TEST
+
+/* The fixed cost's per-SM part, by hand: fixed_sm_us = 1 adds 1 us per first-wave CTA per SM, so
+ * 1 x 4096 in chunks of 128 (256 CTAs, all in the first wave of 264 slots) gains 256 / 132 us,
+ * unsplit (8 CTAs) 8 / 132 us, and 64 x 4096 unsplit (512 CTAs, a first wave of 264) 264 / 132 us,
+ * each on decode and nowhere else; an fp8 cache uses its own stream's terms, not these. */
+START_TEST(the_fixed_cost_grows_with_the_first_waves_ctas_per_sm) {
+  static const struct { int32_t n; int64_t split, first; } cases[3] = {{1, 128, 256}, {1, 0, 8}, {64, 0, 264}};
+  for (int i = 0; i < 3; i++) {
+    skv_gpu g = *skv_test_gpu(132);
+    skv_batch b = decode(cases[i].n, 4096);
+    skv_policy_opts o;
+    skv_policy_opts_default(&o);
+    if (cases[i].split) o.split_size = cases[i].split;
+    skv_plan pl;
+    char err[256];
+    ck_assert_msg(skv_plan_build(&b, cases[i].split ? SKV_POLICY_FIXED : SKV_POLICY_NONE, &o, &g, &pl, err, sizeof err),
+                  "%s", err);
+    skv_prediction a, c;
+    ck_assert(skv_cost_predict(&pl, &b, &g, &a));
+    g.stream[SKV_STREAM_16BIT].fixed_sm_us = 1.0;
+    ck_assert(skv_cost_predict(&pl, &b, &g, &c));
+    ck_assert_double_eq_tol(c.decode_us - a.decode_us, (double)cases[i].first / 132.0, 1e-9);
+    ck_assert_double_eq_tol(c.combine_us, a.combine_us, 1e-12);
+    b.kv_dtype = b.v_dtype = SKV_FP8_E4M3;
+    skv_plan_free(&pl);
+    ck_assert_msg(skv_plan_build(&b, cases[i].split ? SKV_POLICY_FIXED : SKV_POLICY_NONE, &o, &g, &pl, err, sizeof err),
+                  "%s", err);
+    ck_assert(skv_cost_predict(&pl, &b, &g, &c));
+    g.stream[SKV_STREAM_16BIT].fixed_sm_us = 0.0;
+    ck_assert(skv_cost_predict(&pl, &b, &g, &a));
+    ck_assert_double_eq_tol(c.decode_us, a.decode_us, 1e-12);
+    skv_plan_free(&pl);
+    skv_batch_free(&b);
+  }
 }
 END_TEST
 
@@ -209,7 +273,8 @@ END_TEST
 static double cta_by_cta(const skv_plan *p, const skv_batch *b, const skv_gpu *g) {
   const double token = (double)(skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b));
   const int64_t slots = (int64_t)g->sms * skv_gpu_ctas_per_sm(g, b);
-  const double cta = (skv_dtype_size(b->kv_dtype) == 1 ? g->cta_gbps_8bit : g->cta_gbps) * 1e3, read = g->read_tbps * 1e6;
+  const skv_gpu_stream *s = skv_gpu_stream_of(g, b);
+  const double cta = s->cta_gbps * 1e3, read = s->stream_tbps * 1e6;
   double *left = malloc(sizeof *left * (size_t)slots); /* bytes each resident CTA has left */
   ck_assert(left != NULL);
   int64_t n = 0, next = 0;
@@ -273,7 +338,7 @@ START_TEST(the_grouped_schedule_is_the_cta_by_cta_schedule) {
       ck_assert_msg(skv_plan_build(&b, pols[k], &o, g, &pl, err, sizeof err), "%s", err);
       skv_prediction pr;
       ck_assert(skv_cost_predict(&pl, &b, g, &pr));
-      const double want = g->cta_fixed_us + cta_by_cta(&pl, &b, g);
+      const double want = skv_gpu_stream_of(g, &b)->fixed_us + cta_by_cta(&pl, &b, g);
       ck_assert_msg(fabs(pr.makespan_us - want) <= 1e-9 * want + 1e-9, "batch %d %s: %.12g vs CTA by CTA %.12g", i,
                     skv_policy_name(pols[k]), pr.makespan_us, want);
       skv_plan_free(&pl);
@@ -367,7 +432,7 @@ END_TEST
 
 /* ---- the GPU is an input ---- */
 
-/* Issue 13: lab plans for the GPU it is given. Two GPUs that differ only in the read ceiling
+/* Issue 13: lab plans for the GPU it is given. Two GPUs that differ only in the read and stream ceilings
  * (3 and 6 TB/s) plan 16 requests of 8192 tokens differently (128 whole requests are 1 wave of
  * 264 slots; halves fill the faster GPU better), and each GPU's plan is predicted no slower on
  * that GPU than the other's plan. */
@@ -375,6 +440,7 @@ START_TEST(lab_plans_for_the_gpu_it_is_given) {
   skv_batch b = decode(16, 8192);
   skv_gpu slow = *skv_test_gpu(132), fast = slow;
   fast.read_tbps = 6.0;
+  for (int k = 0; k < SKV_STREAM_COUNT; k++) fast.stream[k].stream_tbps = 6.0;
   snprintf(fast.name, sizeof fast.name, "fast");
   skv_policy_opts o;
   skv_policy_opts_default(&o);
@@ -414,9 +480,13 @@ START_TEST(a_faster_gpu_never_predicts_a_slower_plan) {
     ck_assert(skv_cost_predict(&pl, &b, g, &base));
     for (int k = 0; k < 3; k++) {
       skv_gpu f = *g;
+      for (int s = 0; s < SKV_STREAM_COUNT; s++) {
+        if (k == 0) f.stream[s].stream_tbps *= 1.5;
+        if (k == 1) f.stream[s].cta_gbps *= 1.5;
+        if (k == 2) f.stream[s].fixed_us /= 2, f.stream[s].fixed_sm_us /= 2;
+      }
       if (k == 0) f.read_tbps *= 1.5;
-      if (k == 1) f.cta_gbps *= 1.5, f.cta_gbps_8bit *= 1.5;
-      if (k == 2) f.launch_us /= 2, f.cta_fixed_us /= 2, f.combine_item_us /= 2;
+      if (k == 2) f.launch_us /= 2, f.combine_item_us /= 2, f.combine_chunk_us /= 2;
       ck_assert(skv_cost_predict(&pl, &b, &f, &faster));
       ck_assert_msg(faster.total_us <= base.total_us * (1 + 1e-12), "batch %d, change %d: %g > %g", i, k,
                     faster.total_us, base.total_us);
@@ -436,6 +506,8 @@ Suite *skv_suite_cost(void) {
   tcase_add_test(tc, one_long_request_unsplit_is_limited_by_one_cta_per_head);
   tcase_add_test(tc, at_the_knee_the_ctas_reach_less_than_either_limit);
   tcase_add_test(tc, combine_is_launch_plus_item_waves_plus_partial_bytes);
+  tcase_add_test(tc, the_combine_grows_with_the_largest_items_chunks_per_wave);
+  tcase_add_test(tc, the_fixed_cost_grows_with_the_first_waves_ctas_per_sm);
   tcase_add_test(tc, lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model);
   tcase_add_test(tc, lab_fills_a_part_filled_last_wave);
   tcase_add_test(tc, the_grouped_schedule_is_the_cta_by_cta_schedule);

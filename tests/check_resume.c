@@ -257,14 +257,20 @@ START_TEST(resume_refuses_changed_gpu_models) {
   static const char *suite =
       "name: g\ndescription: x\ndefaults: {hq: 8, hkv: 2, head_dim: 64}\n"
       "sweep: {batch: [1, 2, 3], seqlen: 300, policy: lab, gpu_model: [a100-sxm, home]}\n";
+  /* every stream kind alike: 40 GB/s per CTA (25 over 8-bit caches), a 4 TB/s stream ceiling */
+#define STREAM(name, cta) name ": {cta_gbps: " cta ", stream_tbps: 4, fixed_us: 2, fixed_sm_us: 0}"
+#define STREAMS "streams: {" STREAM("16bit", "40") ", " STREAM("fp8", "25") ", " STREAM("int8", "25") ", " \
+  STREAM("int8k_16v", "25") "}"
   static const char *home = "home: home\nmodels:\n"
-      "  - {name: home, device: H, arch: sm_90, sms: 132, read_tbps: 4, launch_us: 3, cta_fixed_us: 2,"
-      " combine_item_us: 2, cta_gbps: 40, cta_gbps_8bit: 25, ctas_per_sm: {16bit: [3, 2, 1], 8bit_cols: [6, 4, 3],"
+      "  - {name: home, device: H, arch: sm_90, sms: 132, read_tbps: 4, launch_us: 3,"
+      " combine_item_us: 2, combine_chunk_us: 0, " STREAMS ", ctas_per_sm: {16bit: [3, 2, 1], 8bit_cols: [6, 4, 3],"
       " 8bit_rows: [5, 3, 2], int8k_16v: [4, 2, 2]}}\n"
-      "  - {name: a100-sxm, device: A, arch: sm_80, sms: 108, read_tbps: %s, launch_us: 3, cta_fixed_us: 2,"
-      " combine_item_us: 2, cta_gbps: 40, cta_gbps_8bit: 25, ctas_per_sm: {16bit: [2, 1, 1], 8bit_cols: [4, 3, 2],"
+      "  - {name: a100-sxm, device: A, arch: sm_80, sms: 108, read_tbps: %s, launch_us: 3,"
+      " combine_item_us: 2, combine_chunk_us: 0, " STREAMS ", ctas_per_sm: {16bit: [2, 1, 1], 8bit_cols: [4, 3, 2],"
       " 8bit_rows: [4, 2, 2], int8k_16v: [3, 1, 1]}}\n";
-  char gpus[2048], err[8192], args[1024];
+#undef STREAMS
+#undef STREAM
+  char gpus[4096], err[8192], args[1024];
   skv_test_write_file(skv_test_tmp_path("g.yaml"), suite);
   snprintf(gpus, sizeof gpus, home, "1.9");
   skv_test_write_file(skv_test_tmp_path("gpus.yaml"), gpus);

@@ -671,10 +671,15 @@ START_TEST(unknown_policy_and_inapplicable_option_are_errors) {
 }
 END_TEST
 
+/* The streams of a models-file entry in flow style. */
+#define STREAM(name, cta) name ": {cta_gbps: " cta ", stream_tbps: 3, fixed_us: 2, fixed_sm_us: 0.5}"
+#define STREAMS "streams: {" STREAM("16bit", "35") ", " STREAM("fp8", "18") ", " STREAM("int8", "18") ", " \
+  STREAM("int8k_16v", "18") "}"
+
 /* One models-file entry in flow style, with a name, SMs and read ceiling; the rest fixed. */
 #define MODEL(name, sms, read)                                                                                        \
   "  - {name: " name ", device: X" name ", arch: sm_90, sms: " sms ", read_tbps: " read ", launch_us: 2.5,"           \
-  " cta_fixed_us: 2, combine_item_us: 1.5, cta_gbps: 35, cta_gbps_8bit: 18, ctas_per_sm: {16bit: [3, 2, 1],"          \
+  " combine_item_us: 1.5, combine_chunk_us: 0.05, " STREAMS ", ctas_per_sm: {16bit: [3, 2, 1],"                      \
   " 8bit_cols: [6, 4, 3], 8bit_rows: [5, 3, 2], int8k_16v: [4, 2, 2]}}\n"
 
 START_TEST(unknown_gpu_model_points_where_it_was_set) {
@@ -829,8 +834,10 @@ START_TEST(a_written_entry_loads_as_the_same_model) {
   snprintf(m.device, sizeof m.device, "H200 \"quoted\" \\ name");
   snprintf(m.arch, sizeof m.arch, "sm_90");
   snprintf(m.calibrated, sizeof m.calibrated, "skv calibrate abc1234 2026-11-28 on NVIDIA H200");
-  m.sms = 132, m.read_tbps = 4.447, m.cta_gbps = 44.25, m.cta_gbps_8bit = 27.5;
-  m.launch_us = 2.875, m.cta_fixed_us = 1.5, m.combine_item_us = 1.25;
+  m.sms = 132, m.read_tbps = 4.447, m.launch_us = 2.875, m.combine_item_us = 1.25, m.combine_chunk_us = 0.0625;
+  for (int k = 0; k < SKV_STREAM_COUNT; k++)
+    m.stream[k] = (skv_gpu_stream){.cta_gbps = 44.25 - k, .stream_tbps = 4.375 - 0.25 * k, .fixed_us = 1.5 + k,
+                                   .fixed_sm_us = 0.125 * k};
   for (int f = 0; f < SKV_FORM_COUNT; f++)
     for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++) m.ctas_per_sm[f][d] = 1 + f + d;
   FILE *f = fopen(gpus_path, "w");
@@ -848,10 +855,69 @@ START_TEST(a_written_entry_loads_as_the_same_model) {
   ck_assert_str_eq(r->arch, m.arch);
   ck_assert_str_eq(r->calibrated, m.calibrated);
   ck_assert_int_eq(r->sms, m.sms);
-  ck_assert(r->read_tbps == m.read_tbps && r->cta_gbps == m.cta_gbps && r->cta_gbps_8bit == m.cta_gbps_8bit);
-  ck_assert(r->launch_us == m.launch_us && r->cta_fixed_us == m.cta_fixed_us && r->combine_item_us == m.combine_item_us);
+  ck_assert(r->read_tbps == m.read_tbps && r->launch_us == m.launch_us && r->combine_item_us == m.combine_item_us &&
+            r->combine_chunk_us == m.combine_chunk_us);
+  for (int k = 0; k < SKV_STREAM_COUNT; k++)
+    ck_assert_msg(memcmp(&r->stream[k], &m.stream[k], sizeof m.stream[k]) == 0, "stream %d", k);
   ck_assert(memcmp(r->ctas_per_sm, m.ctas_per_sm, sizeof m.ctas_per_sm) == 0);
   skv_gpus_free(&g);
+}
+END_TEST
+
+/* A file's contents as a string (static buffer). */
+static const char *read_back(const char *p) {
+  static char buf[1 << 14];
+  FILE *f = fopen(p, "r");
+  ck_assert(f != NULL);
+  const size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* skv calibrate --update: the entry of the same name is replaced in place (the comment before the
+ * next entry and the head of the file stay), a new name is appended, and a file that does not
+ * load is refused and left as it was. */
+START_TEST(an_update_replaces_the_entry_of_its_name_and_keeps_the_rest) {
+  static const char head[] = "# my models\nhome: a\nmodels:\n";
+  static const char before[] = "# my models\nhome: a\nmodels:\n" MODEL("a", "132", "3") "  # about b\n" MODEL("b", "108", "2");
+  write_file(gpus_path, before, strlen(before));
+  skv_gpus g;
+  char err[1024];
+  ck_assert_msg(skv_gpus_load(gpus_path, &g, err, sizeof err), "%s", err);
+  skv_gpu a = *skv_gpus_find(&g, "a");
+  skv_gpus_free(&g);
+  a.read_tbps = 4.5, a.sms = 100, a.stream[SKV_STREAM_FP8].fixed_sm_us = 1.25;
+  snprintf(a.calibrated, sizeof a.calibrated, "skv calibrate test");
+  bool replaced = false;
+  ck_assert_msg(skv_gpus_update(gpus_path, &a, &replaced, err, sizeof err), "%s", err);
+  ck_assert(replaced);
+  const char *text = read_back(gpus_path);
+  ck_assert_msg(strncmp(text, head, strlen(head)) == 0, "%s", text);
+  ck_assert_msg(strstr(text, "  # about b\n" MODEL("b", "108", "2")), "%s", text);
+  ck_assert_msg(strstr(text, "  - name: a\n"), "%s", text);
+  ck_assert_msg(!strstr(text, "{name: a,"), "%s", text);
+  ck_assert_msg(skv_gpus_load(gpus_path, &g, err, sizeof err), "%s", err);
+  ck_assert_int_eq(g.n, 2);
+  ck_assert_str_eq(g.models[0].name, "a");
+  ck_assert_int_eq(g.models[0].sms, 100);
+  ck_assert(g.models[0].read_tbps == 4.5 && g.models[0].stream[SKV_STREAM_FP8].fixed_sm_us == 1.25);
+  ck_assert_str_eq(g.models[0].calibrated, "skv calibrate test");
+  ck_assert_int_eq(g.models[1].sms, 108);
+  skv_gpus_free(&g);
+  /* a new name: appended after b */
+  snprintf(a.name, sizeof a.name, "c");
+  ck_assert_msg(skv_gpus_update(gpus_path, &a, &replaced, err, sizeof err), "%s", err);
+  ck_assert(!replaced);
+  ck_assert_msg(skv_gpus_load(gpus_path, &g, err, sizeof err), "%s", err);
+  ck_assert_int_eq(g.n, 3);
+  ck_assert_str_eq(g.models[2].name, "c");
+  skv_gpus_free(&g);
+  /* a file that does not load: refused, unchanged */
+  static const char bad[] = "home: a\nmodels: []\n";
+  write_file(gpus_path, bad, strlen(bad));
+  ck_assert(!skv_gpus_update(gpus_path, &a, &replaced, err, sizeof err));
+  ck_assert_str_eq(read_back(gpus_path), bad);
 }
 END_TEST
 
@@ -876,16 +942,24 @@ START_TEST(gpu_model_errors_name_their_position) {
   expect_models_error("home: x\ngpus: []\n", "2:1: unknown key 'gpus' in the GPU models file");
   expect_models_error("home: x\nmodels: []\n", "2:9: models: empty list");
   expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_75, sms: 1, read_tbps: 1, launch_us: 0,"
-                      " cta_fixed_us: 0, combine_item_us: 0, cta_gbps: 1, cta_gbps_8bit: 1, ctas_per_sm: {}}\n",
+                      " combine_item_us: 0, combine_chunk_us: 0, " STREAMS ", ctas_per_sm: {}}\n",
                       "3:32: unknown arch 'sm_75' (allowed: sm_90, sm_80)");
   expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
-                      " cta_fixed_us: 0, combine_item_us: 0, cta_gbps: 1, cta_gbps_8bit: 1, ctas_per_sm: {16bit: [1, 2],"
+                      " combine_item_us: 0, combine_chunk_us: 0, " STREAMS ", ctas_per_sm: {16bit: [1, 2],"
                       " 8bit_cols: [1, 1, 1], 8bit_rows: [1, 1, 1], int8k_16v: [1, 1, 1]}}\n",
-                      "3:164: ctas_per_sm 16bit: expected 3 entries (head dims 64, 128, 256), got 2");
+                      "3:429: ctas_per_sm 16bit: expected 3 entries (head dims 64, 128, 256), got 2");
   expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
-                      " cta_fixed_us: 0, combine_item_us: 0, cta_gbps: 1, cta_gbps_8bit: 1, ctas_per_sm: {16bit: [1, 2, 3],"
+                      " combine_item_us: 0, combine_chunk_us: 0, " STREAMS ", ctas_per_sm: {16bit: [1, 2, 3],"
                       " 8bit_cols: [1, 1, 1], 8bit_rows: [1, 1, 1]}}\n",
-                      "3:156: missing key 'int8k_16v' in ctas_per_sm");
+                      "3:421: missing key 'int8k_16v' in ctas_per_sm");
+  expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
+                      " combine_item_us: 0, combine_chunk_us: 0, streams: {16bit: {cta_gbps: 1, stream_tbps: 0,"
+                      " fixed_us: 0, fixed_sm_us: 0}}, ctas_per_sm: {}}\n",
+                      "3:160: streams 16bit stream_tbps: 0 is out of range (allowed: a finite number > 0)");
+  expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
+                      " combine_item_us: 0, combine_chunk_us: 0, streams: {16bit: {cta_gbps: 1, stream_tbps: 1,"
+                      " fixed_us: 0, fixed_sm_us: 0}}, ctas_per_sm: {}}\n",
+                      "3:125: missing key 'fp8' in streams");
 }
 END_TEST
 
@@ -933,6 +1007,7 @@ Suite *skv_suite_suite(void) {
   tcase_add_test(gpus, project_gpu_models_load_and_predict_sensibly);
   tcase_add_test(gpus, gpu_model_errors_name_their_position);
   tcase_add_test(gpus, a_written_entry_loads_as_the_same_model);
+  tcase_add_test(gpus, an_update_replaces_the_entry_of_its_name_and_keeps_the_rest);
   suite_add_tcase(s, gpus);
   return s;
 }

@@ -16,21 +16,24 @@
 static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
   fprintf(f, "usage: skv calibrate [flags]\n\n"
              "Measure on this GPU what the cost model needs (the read-stream ceiling, each kernel form's\n"
-             "resident CTAs per SM, one CTA's streaming rate for 16-bit and 8-bit caches, the launch,\n"
-             "per-CTA and combine costs), fit the model, print every measured point beside the fitted\n"
-             "model's prediction (the residuals; check points the fit never saw are marked), then the\n"
-             "experiments/gpus.yaml entry, with the commit and date. Needs a GPU.\n\nflags:\n");
+             "resident CTAs per SM, the launch and combine costs, and per cache kind one CTA's streaming\n"
+             "rate, the stream ceiling and the fixed costs), fit the model, print every measured point\n"
+             "beside the fitted model's prediction (the residuals; check points the fit never saw are\n"
+             "marked), then the experiments/gpus.yaml entry, with the commit and date (--update puts it\n"
+             "into a models file). Needs a GPU.\n\nflags:\n");
   skv_args_print_help(f, specs, n);
 }
 
 int skv_cmd_calibrate(int argc, char **argv) {
-  const char *name = NULL, *out_path = NULL;
+  const char *name = NULL, *out_path = NULL, *update_path = NULL;
   int32_t repeat = 20, warmup = 3;
   int64_t ceiling_mib = 2048;
   bool no_cupti = false, no_checks = false;
   skv_arg_spec specs[] = {
       {"name", SKV_ARG_STRING, &name, "NAME", "the model's name (default from the device: NVIDIA H200 -> h200)", 0, 0, NULL},
       {"out", SKV_ARG_STRING, &out_path, "FILE", "also write the entry to FILE (a models-file list item)", 0, 0, NULL},
+      {"update", SKV_ARG_STRING, &update_path, "FILE",
+       "put the entry into the models file FILE (replacing the entry of its name, else appended)", 0, 0, NULL},
       {"repeat", SKV_ARG_INT, &repeat, "N", "timed runs per measurement, >= 20 (default 20)", 20, 100000, NULL},
       {"warmup", SKV_ARG_INT, &warmup, "N", "untimed runs first (default 3)", 1, 100000, NULL},
       {"ceiling-mib", SKV_ARG_INT64, &ceiling_mib, "MiB", "buffer of the read-stream ceiling (default 2048)", 64, 65536,
@@ -60,6 +63,14 @@ int skv_cmd_calibrate(int argc, char **argv) {
   if (name && !skv_gpu_model_name_ok(name)) {
     fprintf(stderr, "skv calibrate: --name: '%s' is not a GPU model name ([A-Za-z0-9_.-], 1..31 characters)\n", name);
     return SKV_EXIT_USAGE;
+  }
+  if (update_path) { /* the file must load now: a bad one is refused before any GPU work */
+    skv_gpus probe;
+    if (!skv_gpus_load(update_path, &probe, err, sizeof err)) {
+      fprintf(stderr, "skv calibrate: --update: %s\n", err);
+      return SKV_EXIT_USAGE;
+    }
+    skv_gpus_free(&probe);
   }
   skv_atomic_file af;
   if (out_path && !skv_atomic_open(&af, out_path, err, sizeof err)) {
@@ -109,6 +120,15 @@ int skv_cmd_calibrate(int argc, char **argv) {
     if (!skv_atomic_commit(&af, ok, err, sizeof err)) {
       fprintf(stderr, "skv calibrate: --out: %s\n", err);
       ok = false;
+    }
+  }
+  if (ok && update_path) {
+    bool replaced = false;
+    if (!skv_gpus_update(update_path, &cal->gpu, &replaced, err, sizeof err)) {
+      fprintf(stderr, "skv calibrate: --update: %s\n", err);
+      ok = false;
+    } else {
+      printf("# %s model '%s' in %s\n", replaced ? "replaced the" : "added the", cal->gpu.name, update_path);
     }
   }
   free(cal);

@@ -1,25 +1,28 @@
 /* calibrate.c — `skv calibrate`: the cost model's numbers for the GPU at hand, measured and fitted.
  *
- * The model (sim/cost_model.h) prices a plan as
- *   decode  = launch + cta_fixed + max(bytes / read, schedule)
- *   combine = launch + combine_item * waves + partial bytes / read
- * and the schedule of n resident CTAs shares agg(n) = ((n cta)^-k + read^-k)^(-1/k) among them.
+ * The model (sim/cost_model.h) prices a plan, s the GPU's stream of the batch's cache, as
+ *   decode  = launch + s.fixed + s.fixed_sm * first-wave CTAs / SMs + max(bytes / s.stream, schedule)
+ *   combine = launch + waves * (combine_item + combine_chunk * chunks) + partial bytes / read
+ * and the schedule of n resident CTAs shares agg(n) = ((n s.cta)^-k + s.stream^-k)^(-1/k).
  * What is measured, and what each measurement gives (q bf16, 32 q heads, 8 KV heads, d 128,
  * page 16; CUPTI kernel times, median of the repeats, the KV never in L2):
  *   read          the in-run read-stream ceiling (gpu_ceiling.h), as `skv bench` measures it;
  *   ctas_per_sm   the occupancy API for each kernel form and head dim (skv_decode_occupancy);
- *   cta rates     one request, policy none: 8 CTAs, one per KV head, on 8 SMs. A request of 64
- *                 tokens and one of 131072 differ only in the bytes each CTA streams, so the slope
- *                 of decode time over bytes per CTA is 1 / r, r each CTA's rate with 8 resident
- *                 (agg(8) / 8, solved for cta); bf16 gives cta_gbps, fp8 and int8 (their mean)
- *                 cta_gbps_8bit. The bf16 intercept is launch + cta_fixed.
- *   combine       the combine kernel of requests in two chunks (fixed, 64 tokens, 128-token
- *                 requests) with 1, 2 and 4 waves of items: a least-squares line over waves gives
- *                 combine_item (slope) and launch (intercept less the partial bytes over read);
- *                 cta_fixed is then the decode intercept less launch.
+ *   combine       the combine kernel of requests split in chunks of 64 tokens: 2 chunks at 1, 2
+ *                 and 4 waves of items, 16 and 64 chunks at one wave; least squares over the five
+ *                 (sim/cost_fit.h) gives launch, combine_item and combine_chunk;
+ *   streams       for each cache kind (bf16, fp8, int8, int8 K with bf16 V), eight decode plans:
+ *                 one request of 64 and one of 131072 tokens under policy none (8 CTAs on 8 SMs,
+ *                 differing only in the bytes each streams: the slope of time over bytes per CTA is
+ *                 1 / r, r each CTA's rate, so cta solves agg(8) / 8 = r), then 1 x 4096 in chunks
+ *                 of 128 (256 CTAs), 1 x 32768 in chunks of 2048 (128), 8 x 4096 in chunks of 512
+ *                 (512), 1 x 16384 in chunks of 256 (512), 32 x 4096 and 64 x 8192 unsplit (256 and
+ *                 512 CTAs of 1 and 2 MB); stream, fixed and fixed_sm minimize the squared relative
+ *                 errors of the model's decode times over all eight (skv_fit_stream).
  * The residuals are the fitted model's predictions of every measured point, and of check points
- * the fit never saw (bf16, fp8 and int8 at 8 x 4096 under lab, 32 x 16384 under fa2, 128 x 8192
- * under none). */
+ * the fit never saw (each kind at 8 x 4096 under lab, 32 x 16384 under fa2, 128 x 8192 under none,
+ * decode and combine together). The held-out validation of the model over shapes the fit never
+ * saw (group sizes, head dims, pages, length mixes) is experiments/model_heldout.yaml. */
 #include "gpu/calibrate.h"
 
 #include <cuda_runtime_api.h>
@@ -30,6 +33,7 @@
 #include <time.h>
 
 #include "check/numerics.h"
+#include "cost_fit.h"
 #include "cost_model.h"
 #include "gpu/gpu_ceiling.h"
 #include "gpu/gpu_cupti.h"
@@ -50,15 +54,19 @@ typedef struct cal_ctx {
   FILE *log;
 } cal_ctx;
 
-static bool make_batch(int32_t n, int64_t len, skv_dtype kv, skv_batch *b, char *err, size_t errlen) {
+/* The calibration batch of a stream kind: bf16 / bf16, fp8 / fp8 (per-tensor scales), int8 / int8
+ * and int8 K with a bf16 V (per-token-head scales). */
+static bool make_batch(int32_t n, int64_t len, skv_stream_kind kind, skv_batch *b, char *err, size_t errlen) {
   if (!skv_batch_alloc(b, n)) {
     snprintf(err, errlen, "out of memory");
     return false;
   }
   for (int32_t r = 0; r < n; r++) b->kvlen[r] = len, b->qlen[r] = 1;
   b->num_q_heads = CAL_HQ, b->num_kv_heads = CAL_HKV, b->head_dim = CAL_D, b->page_size = CAL_PAGE;
-  b->kv_dtype = b->v_dtype = kv;
-  b->kv_scale_mode = kv == SKV_INT8 ? SKV_SCALE_PER_TOKEN_HEAD : SKV_SCALE_PER_TENSOR;
+  static const skv_dtype k[SKV_STREAM_COUNT] = {SKV_BF16, SKV_FP8_E4M3, SKV_INT8, SKV_INT8};
+  static const skv_dtype v[SKV_STREAM_COUNT] = {SKV_BF16, SKV_FP8_E4M3, SKV_INT8, SKV_BF16};
+  b->kv_dtype = k[kind], b->v_dtype = v[kind];
+  b->kv_scale_mode = b->kv_dtype == SKV_INT8 ? SKV_SCALE_PER_TOKEN_HEAD : SKV_SCALE_PER_TENSOR;
   return true;
 }
 
@@ -116,29 +124,17 @@ static bool measure(cal_ctx *c, const skv_batch *b, skv_policy p, const skv_poli
   return ok;
 }
 
-/* The rate r each of n CTAs streams at when agg(n) = n r: solve for cta (agg rises with cta). */
-static double cta_rate_for(double r, int n, double read) {
-  double lo = r, hi = 4 * r + read;
-  for (int i = 0; i < 200; i++) {
-    const double mid = 0.5 * (lo + hi);
-    const double agg = skv_cost_aggregate_rate(n, mid, read);
-    if (agg / n < r) lo = mid;
-    else hi = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
 /* A measured point kept for the residuals: its batch, plan and time. */
 typedef struct cal_point {
   char what[96];
   bool fitted;
   skv_batch b;
   skv_plan p;
-  double us; /* decode, or combine for the combine points */
+  double us; /* decode, or combine for the combine points, or the total for the check points */
   bool combine_only;
 } cal_point;
 
-static bool point(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int32_t n, int64_t len, skv_dtype kv,
+static bool point(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int32_t n, int64_t len, skv_stream_kind kind,
                   skv_policy p, const skv_policy_opts *po, const skv_gpu *g, bool combine_only, char *err,
                   size_t errlen) {
   memset(pt, 0, sizeof *pt);
@@ -146,7 +142,7 @@ static bool point(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int3
   pt->fitted = fitted;
   pt->combine_only = combine_only;
   skv_timing t;
-  if (!make_batch(n, len, kv, &pt->b, err, errlen)) return false;
+  if (!make_batch(n, len, kind, &pt->b, err, errlen)) return false;
   if (!measure(c, &pt->b, p, po, g, &pt->p, &t, err, errlen)) {
     skv_batch_free(&pt->b);
     return false;
@@ -199,15 +195,6 @@ static bool occupancy(skv_gpu *g, char *err, size_t errlen) {
   return true;
 }
 
-/* y = a + b x by least squares. */
-static void line_fit(const double *x, const double *y, int n, double *a, double *b) {
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (int i = 0; i < n; i++) sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];
-  const double den = n * sxx - sx * sx;
-  *b = den != 0 ? (n * sxy - sx * sy) / den : 0;
-  *a = (sy - *b * sx) / n;
-}
-
 static double cta_bytes(const cal_point *pt) {
   return (double)(pt->p.work[0].kv_end - pt->p.work[0].kv_begin) *
          (double)(skv_batch_token_kv_bytes(&pt->b) + skv_batch_token_scale_bytes(&pt->b));
@@ -244,75 +231,104 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
   if (log)
     fprintf(log, "  read-stream ceiling %.3f TB/s, device copy %.3f TB/s\n", ceilings.read_tbps, ceilings.copy_tbps);
   if (!occupancy(g, err, errlen)) return false;
-  /* Provisional rates so that planning works (only SMs and residency matter to none and fixed). */
-  g->cta_gbps = g->cta_gbps_8bit = 1;
-  skv_policy_opts none, two;
-  skv_policy_opts_default(&none);
-  skv_policy_opts_default(&two);
-  two.split_size = 64;
+  /* Provisional terms so that planning works (only SMs and residency matter to none and fixed). */
+  for (int k = 0; k < SKV_STREAM_COUNT; k++) g->stream[k] = (skv_gpu_stream){1, g->read_tbps, 0, 0};
   cal_point pts[SKV_CALIBRATION_MAX_POINTS];
   int np = 0;
   bool ok = true;
-  static const skv_dtype kvs[3] = {SKV_BF16, SKV_FP8_E4M3, SKV_INT8};
-  double rate[3] = {0, 0, 0}, intercept = 0;
-  for (int k = 0; ok && k < 3; k++) {
-    char w0[96], w1[96];
-    snprintf(w0, sizeof w0, "%s 1x64 none (8 CTAs)", skv_dtype_name(kvs[k]));
-    snprintf(w1, sizeof w1, "%s 1x131072 none (8 CTAs)", skv_dtype_name(kvs[k]));
-    ok = point(&c, &pts[np], w0, true, 1, 64, kvs[k], SKV_POLICY_NONE, &none, g, false, err, errlen);
-    if (ok) np++;
-    ok = ok && point(&c, &pts[np], w1, true, 1, 131072, kvs[k], SKV_POLICY_NONE, &none, g, false, err, errlen);
+  /* The combine: requests split in chunks of 64 tokens, 2 chunks at 1, 2 and 4 waves of items, then
+   * 16 and 64 chunks at one wave. */
+  {
+    static const struct { int32_t waves, chunks; } cp[5] = {{1, 2}, {2, 2}, {4, 2}, {1, 16}, {1, 64}};
+    skv_policy_opts chunk64;
+    skv_policy_opts_default(&chunk64);
+    chunk64.split_size = 64;
+    const int64_t slots = (int64_t)g->sms * g->ctas_per_sm[SKV_FORM_16BIT][skv_gpu_head_dim_slot(CAL_D)];
+    double us[5], part[5], waves[5], chunks[5];
+    for (int i = 0; ok && i < 5; i++) {
+      const int32_t n = (int32_t)((int64_t)cp[i].waves * slots / CAL_HKV);
+      char w[96];
+      snprintf(w, sizeof w, "bf16 %dx%d fixed 64 (%d chunks, %d waves)", n, 64 * cp[i].chunks, cp[i].chunks,
+               cp[i].waves);
+      ok = point(&c, &pts[np], w, true, n, 64 * cp[i].chunks, SKV_STREAM_16BIT, SKV_POLICY_FIXED, &chunk64, g, true,
+                 err, errlen);
+      if (!ok) break;
+      const skv_plan *pl = &pts[np].p;
+      us[i] = pts[np].us;
+      part[i] = (double)(pl->scratch_o_bytes + pl->scratch_lse_bytes);
+      waves[i] = ceil((double)pl->num_combine / (double)slots);
+      chunks[i] = cp[i].chunks;
+      np++;
+    }
+    if (ok && !skv_fit_combine(us, part, waves, chunks, 5, g->read_tbps, &g->launch_us, &g->combine_item_us,
+                               &g->combine_chunk_us)) {
+      snprintf(err, errlen, "the combine fit is singular");
+      ok = false;
+    }
+    if (ok && log)
+      fprintf(log, "  fit: launch %.3f us, combine item %.4f us and chunk %.4f us per wave\n", g->launch_us,
+              g->combine_item_us, g->combine_chunk_us);
+  }
+  /* Each stream kind: two unsplit requests give the rate of one CTA; eight plans from 8 to 512
+   * CTAs, one to four CTAs per SM and 2 MB to 1 GB give the stream ceiling and the fixed costs. */
+  enum { KIND_POINTS = 8 };
+  static const struct { int32_t n; int64_t len; skv_policy p; int64_t split; } kp[KIND_POINTS] = {
+      {1, 64, SKV_POLICY_NONE, 0},       {1, 131072, SKV_POLICY_NONE, 0}, {1, 4096, SKV_POLICY_FIXED, 128},
+      {1, 32768, SKV_POLICY_FIXED, 2048}, {8, 4096, SKV_POLICY_FIXED, 512}, {1, 16384, SKV_POLICY_FIXED, 256},
+      {32, 4096, SKV_POLICY_NONE, 0},     {64, 8192, SKV_POLICY_NONE, 0}};
+  for (int k = 0; ok && k < SKV_STREAM_COUNT; k++) {
+    const int first = np;
+    for (int i = 0; ok && i < KIND_POINTS; i++) {
+      skv_policy_opts po;
+      skv_policy_opts_default(&po);
+      if (kp[i].split) po.split_size = kp[i].split;
+      char w[96];
+      if (kp[i].split)
+        snprintf(w, sizeof w, "%s %dx%lld fixed %lld", skv_stream_kind_name((skv_stream_kind)k), kp[i].n,
+                 (long long)kp[i].len, (long long)kp[i].split);
+      else
+        snprintf(w, sizeof w, "%s %dx%lld none", skv_stream_kind_name((skv_stream_kind)k), kp[i].n,
+                 (long long)kp[i].len);
+      ok = point(&c, &pts[np], w, true, kp[i].n, kp[i].len, (skv_stream_kind)k, kp[i].p, &po, g, false, err, errlen);
+      if (ok) np++;
+    }
     if (!ok) break;
-    np++;
-    const cal_point *a = &pts[np - 2], *b = &pts[np - 1];
+    const cal_point *a = &pts[first], *b = &pts[first + 1];
     const double slope = (b->us - a->us) / (cta_bytes(b) - cta_bytes(a)); /* us per byte */
     if (!(slope > 0)) {
-      snprintf(err, errlen, "%s: the long request did not take longer (%.2f vs %.2f us)", skv_dtype_name(kvs[k]),
-               b->us, a->us);
+      snprintf(err, errlen, "%s: the long request did not take longer (%.2f vs %.2f us)",
+               skv_stream_kind_name((skv_stream_kind)k), b->us, a->us);
       ok = false;
       break;
     }
-    rate[k] = cta_rate_for(1.0 / slope, CAL_HKV, g->read_tbps * 1e6) * 1e-3; /* bytes/us -> GB/s */
-    if (k == 0) intercept = a->us - cta_bytes(a) * slope;
-  }
-  double waves[3], comb[3];
-  const int64_t slots = (int64_t)g->sms * g->ctas_per_sm[SKV_FORM_16BIT][skv_gpu_head_dim_slot(CAL_D)];
-  for (int i = 0; ok && i < 3; i++) {
-    const int32_t n = (int32_t)((int64_t)(1 << i) * slots / CAL_HKV);
-    char w[96];
-    snprintf(w, sizeof w, "bf16 %dx128 fixed 64 (%d combine waves)", n, 1 << i);
-    ok = point(&c, &pts[np], w, true, n, 128, SKV_BF16, SKV_POLICY_FIXED, &two, g, true, err, errlen);
-    if (!ok) break;
-    np++;
-    waves[i] = ceil((double)pts[np - 1].p.num_combine / (double)slots);
-    comb[i] = pts[np - 1].us - (double)(pts[np - 1].p.scratch_o_bytes + pts[np - 1].p.scratch_lse_bytes) /
-                                   (g->read_tbps * 1e6);
-  }
-  if (ok) {
-    double launch, item;
-    line_fit(waves, comb, 3, &launch, &item);
-    g->cta_gbps = rate[0];
-    g->cta_gbps_8bit = 0.5 * (rate[1] + rate[2]);
-    g->launch_us = launch > 0 ? launch : 0;
-    g->combine_item_us = item > 0 ? item : 0;
-    g->cta_fixed_us = intercept - g->launch_us > 0 ? intercept - g->launch_us : 0;
+    g->stream[k].cta_gbps = skv_fit_cta_gbps(slope, CAL_HKV, g->read_tbps);
+    skv_fit_point fp[KIND_POINTS];
+    for (int i = 0; i < KIND_POINTS; i++) fp[i] = (skv_fit_point){&pts[first + i].b, &pts[first + i].p, pts[first + i].us};
+    double rms = 0;
+    if (!skv_fit_stream(g, (skv_stream_kind)k, fp, KIND_POINTS, &rms)) {
+      snprintf(err, errlen, "out of memory");
+      ok = false;
+      break;
+    }
     if (log)
-      fprintf(log,
-              "  fit: cta %.1f GB/s (bf16), %.1f / %.1f GB/s (fp8 / int8: %.1f used), launch + cta_fixed %.2f us, "
-              "launch %.2f us, combine item %.2f us per wave\n",
-              rate[0], rate[1], rate[2], g->cta_gbps_8bit, intercept, launch, item);
-    ok = skv_gpu_check(g, err, errlen);
+      fprintf(log, "  fit %s: cta %.2f GB/s, stream %.3f TB/s, fixed %.3f us + %.3f us per CTA per SM (rms %.2f%%)\n",
+              skv_stream_kind_name((skv_stream_kind)k), g->stream[k].cta_gbps, g->stream[k].stream_tbps,
+              g->stream[k].fixed_us, g->stream[k].fixed_sm_us, 100 * rms);
   }
+  if (ok) ok = skv_gpu_check(g, err, errlen);
   /* Check points: planned with the fitted model. */
   if (ok && o->checks) {
     static const struct { int32_t n; int64_t len; skv_policy p; } chk[3] = {
         {8, 4096, SKV_POLICY_LAB}, {32, 16384, SKV_POLICY_FA2}, {128, 8192, SKV_POLICY_NONE}};
-    for (int k = 0; ok && k < 3; k++)
+    skv_policy_opts none;
+    skv_policy_opts_default(&none);
+    for (int k = 0; ok && k < SKV_STREAM_COUNT; k++)
       for (int i = 0; ok && i < 3 && np < SKV_CALIBRATION_MAX_POINTS; i++) {
         char w[96];
-        snprintf(w, sizeof w, "%s %dx%lld %s (check)", skv_dtype_name(kvs[k]), chk[i].n, (long long)chk[i].len,
-                 skv_policy_name(chk[i].p));
-        ok = point(&c, &pts[np], w, false, chk[i].n, chk[i].len, kvs[k], chk[i].p, &none, g, false, err, errlen);
+        snprintf(w, sizeof w, "%s %dx%lld %s (check)", skv_stream_kind_name((skv_stream_kind)k), chk[i].n,
+                 (long long)chk[i].len, skv_policy_name(chk[i].p));
+        ok = point(&c, &pts[np], w, false, chk[i].n, chk[i].len, (skv_stream_kind)k, chk[i].p, &none, g, false, err,
+                   errlen);
         if (ok) np++;
       }
   }

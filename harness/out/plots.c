@@ -14,6 +14,7 @@
 
 #include "out/atomic_file.h"
 #include "out/csv.h"
+#include "out/model_error.h"
 
 /* Distinct values of a key built from some columns, in first-seen order. */
 typedef struct keys {
@@ -176,6 +177,60 @@ static bool script_pred_vs_meas(FILE *f, const skv_csv_table *t, bool measured) 
   }
   outputs_end(f);
   keys_free(&k);
+  return true;
+}
+
+/* The cost model's error per cache: predicted against measured time, one series per cache (K / V
+ * dtypes) titled with its median and p90 |error|, and the same numbers as a Markdown table in
+ * model_error.md beside the plot (model_error.h). */
+static bool script_model_error(FILE *f, const skv_csv_table *t, bool measured, const char *pdir, char *err,
+                               size_t errlen) {
+  preamble(f, "model_error", "Cost model per cache: predicted vs measured decode + combine time");
+  fprintf(f, "set xlabel \"predicted (us)\"\nset ylabel \"measured (us)\"\n");
+  if (!measured) {
+    outputs_begin(f, "model_error");
+    fprintf(f, "  set label 1 \"sim-only run: nothing was measured\" at graph 0.5, graph 0.5 center\n");
+    fprintf(f, "  set xrange [1:1000]\n  set yrange [1:1000]\n  plot x with lines dt 2 title \"y = x\"\n");
+    outputs_end(f);
+    return true;
+  }
+  skv_model_error e;
+  if (!skv_model_error_of(t, &e, err, errlen)) return false;
+  char md[1200];
+  snprintf(md, sizeof md, "%s/model_error.md", pdir);
+  skv_atomic_file a;
+  if (!skv_atomic_open(&a, md, err, errlen)) return false;
+  fprintf(a.f, "# Cost model error per cache\n\n");
+  skv_model_error_markdown(a.f, &e);
+  if (!skv_atomic_commit(&a, !ferror(a.f), err, errlen)) return false;
+  log_axis(f, t, "x", "predicted_us", 10);
+  log_axis(f, t, "y", "total_us", 10);
+  fprintf(f, "set key inside left top box opaque\nset termoption noenhanced\n");
+  if (e.unmeasured > 0)
+    fprintf(f, "set label 2 \"%lld rows without a measurement or prediction left out\" at graph 0.98, graph 0.04 right\n",
+            (long long)e.unmeasured);
+  outputs_begin(f, "model_error");
+  fprintf(f, "  plot x with lines dt 2 lc rgb \"gray\" title \"y = x\", \\\n");
+  fprintf(f, "    x * 1.1 with lines dt 3 lc rgb \"gray\" title \"+-10%%\", x / 1.1 with lines dt 3 lc rgb \"gray\" notitle");
+  static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"};
+  static const int pts[] = {7, 5, 9, 11, 13, 15, 3};
+  for (int32_t i = 0; i + 1 < e.ng; i++) { /* the last group is "all" */
+    const skv_model_error_group *g = &e.g[i];
+    char k[40], cond[160];
+    snprintf(k, sizeof k, "%s", g->cache);
+    char *slash = strchr(k, '/');
+    if (slash) {
+      *slash = '\0';
+      snprintf(cond, sizeof cond, "strcol(\"kv_dtype\") eq \"%s\" && strcol(\"v_dtype\") eq \"%s\"", k, slash + 1);
+    } else {
+      snprintf(cond, sizeof cond, "strcol(\"kv_dtype\") eq \"%s\" && (strcol(\"v_dtype\") eq \"%s\" || strcol(\"v_dtype\") eq \"\")", k, k);
+    }
+    fprintf(f, ", \\\n    \"../results.csv\" using ((%s) ? column(\"predicted_us\") : NaN):(column(\"total_us\")) "
+               "with points pt %d ps 1.2 lc rgb \"%s\" title \"%s: median %.1f%%, p90 %.1f%% (%lld rows)\" noenhanced",
+            cond, pts[i % 7], colors[i % 7], g->cache, g->median, g->p90, (long long)g->n);
+  }
+  fprintf(f, "\n");
+  outputs_end(f);
   return true;
 }
 
@@ -362,6 +417,7 @@ static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t
   else if (strcmp(name, "bandwidth_fraction") == 0) ok = script_bandwidth(f, t, measured, model_read_tbps);
   else if (strcmp(name, "predicted_vs_measured") == 0) ok = script_pred_vs_meas(f, t, measured);
   else if (strcmp(name, "error") == 0) ok = script_error(f, measured);
+  else if (strcmp(name, "model_error") == 0) ok = script_model_error(f, t, measured, pdir, err, errlen);
   else if (strcmp(name, "splits_heuristic") == 0) ok = script_splits(f, t, y, what);
   else if (strcmp(name, "quant_error") == 0) ok = script_quant(f, t);
   else if (strcmp(name, "lse_layout") == 0) ok = script_lse(f, measured);

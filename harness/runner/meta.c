@@ -28,10 +28,16 @@ json_t *skv_meta_gpu_model(const skv_gpu *g, const char *source) {
   json_object_set_new(j, "sms", json_integer(g->sms));
   json_object_set_new(j, "read_tbps", json_real(g->read_tbps));
   json_object_set_new(j, "launch_us", json_real(g->launch_us));
-  json_object_set_new(j, "cta_fixed_us", json_real(g->cta_fixed_us));
   json_object_set_new(j, "combine_item_us", json_real(g->combine_item_us));
-  json_object_set_new(j, "cta_gbps", json_real(g->cta_gbps));
-  json_object_set_new(j, "cta_gbps_8bit", json_real(g->cta_gbps_8bit));
+  json_object_set_new(j, "combine_chunk_us", json_real(g->combine_chunk_us));
+  json_t *streams = json_object();
+  for (int k = 0; k < SKV_STREAM_COUNT; k++) {
+    const skv_gpu_stream *s = &g->stream[k];
+    json_object_set_new(streams, skv_stream_kind_name((skv_stream_kind)k),
+                        json_pack("{s:f,s:f,s:f,s:f}", "cta_gbps", s->cta_gbps, "stream_tbps", s->stream_tbps, "fixed_us",
+                                  s->fixed_us, "fixed_sm_us", s->fixed_sm_us));
+  }
+  json_object_set_new(j, "streams", streams);
   for (int f = 0; f < SKV_FORM_COUNT; f++)
     json_object_set_new(ctas, skv_decode_form_name((skv_decode_form)f),
                         json_pack("[iii]", g->ctas_per_sm[f][0], g->ctas_per_sm[f][1], g->ctas_per_sm[f][2]));
@@ -43,8 +49,8 @@ json_t *skv_meta_gpu_model(const skv_gpu *g, const char *source) {
 
 bool skv_meta_gpu_model_read(const json_t *j, skv_gpu *g) {
   memset(g, 0, sizeof *g);
-  const json_t *ctas = json_object_get(j, "ctas_per_sm");
-  if (!json_is_object(j) || !json_is_object(ctas)) return false;
+  const json_t *ctas = json_object_get(j, "ctas_per_sm"), *streams = json_object_get(j, "streams");
+  if (!json_is_object(j) || !json_is_object(ctas) || !json_is_object(streams)) return false;
   snprintf(g->name, sizeof g->name, "%s", skv_meta_string(j, "name"));
   snprintf(g->device, sizeof g->device, "%s", skv_meta_string(j, "device"));
   snprintf(g->arch, sizeof g->arch, "%s", skv_meta_string(j, "arch"));
@@ -52,10 +58,16 @@ bool skv_meta_gpu_model_read(const json_t *j, skv_gpu *g) {
   g->sms = (int32_t)json_integer_value(json_object_get(j, "sms"));
   g->read_tbps = json_number_value(json_object_get(j, "read_tbps"));
   g->launch_us = json_number_value(json_object_get(j, "launch_us"));
-  g->cta_fixed_us = json_number_value(json_object_get(j, "cta_fixed_us"));
   g->combine_item_us = json_number_value(json_object_get(j, "combine_item_us"));
-  g->cta_gbps = json_number_value(json_object_get(j, "cta_gbps"));
-  g->cta_gbps_8bit = json_number_value(json_object_get(j, "cta_gbps_8bit"));
+  g->combine_chunk_us = json_number_value(json_object_get(j, "combine_chunk_us"));
+  for (int k = 0; k < SKV_STREAM_COUNT; k++) {
+    const json_t *s = json_object_get(streams, skv_stream_kind_name((skv_stream_kind)k));
+    if (!json_is_object(s)) return false;
+    g->stream[k].cta_gbps = json_number_value(json_object_get(s, "cta_gbps"));
+    g->stream[k].stream_tbps = json_number_value(json_object_get(s, "stream_tbps"));
+    g->stream[k].fixed_us = json_number_value(json_object_get(s, "fixed_us"));
+    g->stream[k].fixed_sm_us = json_number_value(json_object_get(s, "fixed_sm_us"));
+  }
   for (int f = 0; f < SKV_FORM_COUNT; f++) {
     const json_t *a = json_object_get(ctas, skv_decode_form_name((skv_decode_form)f));
     if (!json_is_array(a) || json_array_size(a) != SKV_GPU_HEAD_DIMS) return false;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "out/atomic_file.h"
 #include "suite/yaml_doc.h"
 
 enum {
@@ -15,17 +16,16 @@ enum {
   G_SMS,
   G_READ_TBPS,
   G_LAUNCH_US,
-  G_CTA_FIXED_US,
   G_COMBINE_ITEM_US,
-  G_CTA_GBPS,
-  G_CTA_GBPS_8BIT,
+  G_COMBINE_CHUNK_US,
+  G_STREAMS,
   G_CTAS_PER_SM,
   G_CALIBRATED,
   G_COUNT
 };
 static const char *const model_keys[G_COUNT] = {
-    "name",         "device",          "arch",     "sms",           "read_tbps",     "launch_us",
-    "cta_fixed_us", "combine_item_us", "cta_gbps", "cta_gbps_8bit", "ctas_per_sm", "calibrated",
+    "name",      "device",          "arch",             "sms",     "read_tbps",   "launch_us",
+    "combine_item_us", "combine_chunk_us", "streams", "ctas_per_sm", "calibrated",
 };
 /* The architectures the kernels are built for (Makefile NVCCFLAGS), whose residency the occupancy
  * check can derive. */
@@ -105,6 +105,33 @@ static bool read_ctas(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   return true;
 }
 
+/* streams: {16bit: {cta_gbps, stream_tbps, fixed_us, fixed_sm_us}, fp8: {..}, int8: {..},
+ * int8k_16v: {..}}, every kind, every field. */
+static bool read_streams(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
+  static const char *const fields[4] = {"cta_gbps", "stream_tbps", "fixed_us", "fixed_sm_us"};
+  const char *names[SKV_STREAM_COUNT];
+  for (int k = 0; k < SKV_STREAM_COUNT; k++) names[k] = skv_stream_kind_name((skv_stream_kind)k);
+  skv_ykv f[SKV_STREAM_COUNT];
+  if (!skv_ydoc_keys(d, node, "streams", names, SKV_STREAM_COUNT, f)) return false;
+  for (int k = 0; k < SKV_STREAM_COUNT; k++) {
+    if (!skv_ydoc_require(d, node, "streams", &f[k], names[k])) return false;
+    char what[48];
+    snprintf(what, sizeof what, "streams %s", names[k]);
+    skv_ykv v[4];
+    if (!skv_ydoc_keys(d, f[k].value, what, fields, 4, v)) return false;
+    skv_gpu_stream *s = &m->stream[k];
+    double *out[4] = {&s->cta_gbps, &s->stream_tbps, &s->fixed_us, &s->fixed_sm_us};
+    for (int i = 0; i < 4; i++) {
+      char field[80];
+      snprintf(field, sizeof field, "%s %s", what, fields[i]);
+      if (!skv_ydoc_require(d, f[k].value, what, &v[i], fields[i]) ||
+          !skv_ydoc_float(d, v[i].value, field, i >= 2, out[i]))
+        return false;
+    }
+  }
+  return true;
+}
+
 static bool read_string(skv_ydoc *d, yaml_node_t *n, const char *what, char *out, size_t len) {
   const char *s;
   if (!skv_ydoc_string(d, n, what, &s)) return false;
@@ -130,11 +157,9 @@ static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
       !skv_ydoc_int(d, f[G_SMS].value, "sms", 1, 4096, &sms) ||
       !skv_ydoc_float(d, f[G_READ_TBPS].value, "read_tbps", false, &m->read_tbps) ||
       !skv_ydoc_float(d, f[G_LAUNCH_US].value, "launch_us", true, &m->launch_us) ||
-      !skv_ydoc_float(d, f[G_CTA_FIXED_US].value, "cta_fixed_us", true, &m->cta_fixed_us) ||
       !skv_ydoc_float(d, f[G_COMBINE_ITEM_US].value, "combine_item_us", true, &m->combine_item_us) ||
-      !skv_ydoc_float(d, f[G_CTA_GBPS].value, "cta_gbps", false, &m->cta_gbps) ||
-      !skv_ydoc_float(d, f[G_CTA_GBPS_8BIT].value, "cta_gbps_8bit", false, &m->cta_gbps_8bit) ||
-      !read_ctas(d, f[G_CTAS_PER_SM].value, m))
+      !skv_ydoc_float(d, f[G_COMBINE_CHUNK_US].value, "combine_chunk_us", true, &m->combine_chunk_us) ||
+      !read_streams(d, f[G_STREAMS].value, m) || !read_ctas(d, f[G_CTAS_PER_SM].value, m))
     return false;
   if (f[G_CALIBRATED].value &&
       !read_string(d, f[G_CALIBRATED].value, "calibrated", m->calibrated, sizeof m->calibrated))
@@ -205,9 +230,17 @@ bool skv_gpus_write_entry(FILE *f, const skv_gpu *g) {
   fprintf(f, "  - name: %s\n    device: ", g->name);
   yaml_quoted(f, g->device);
   fprintf(f, "\n    arch: %s\n    sms: %d\n", g->arch, g->sms);
-  fprintf(f, "    read_tbps: %.4g\n    launch_us: %.4g\n    cta_fixed_us: %.4g\n    combine_item_us: %.4g\n",
-          g->read_tbps, g->launch_us, g->cta_fixed_us, g->combine_item_us);
-  fprintf(f, "    cta_gbps: %.4g\n    cta_gbps_8bit: %.4g\n    ctas_per_sm: {", g->cta_gbps, g->cta_gbps_8bit);
+  fprintf(f, "    read_tbps: %.4g\n    launch_us: %.4g\n    combine_item_us: %.4g\n    combine_chunk_us: %.4g\n",
+          g->read_tbps, g->launch_us, g->combine_item_us, g->combine_chunk_us);
+  fprintf(f, "    streams:\n");
+  for (int k = 0; k < SKV_STREAM_COUNT; k++) {
+    const skv_gpu_stream *s = &g->stream[k];
+    char key[24];
+    snprintf(key, sizeof key, "%s:", skv_stream_kind_name((skv_stream_kind)k));
+    fprintf(f, "      %-10s {cta_gbps: %.4g, stream_tbps: %.4g, fixed_us: %.4g, fixed_sm_us: %.4g}\n", key, s->cta_gbps,
+            s->stream_tbps, s->fixed_us, s->fixed_sm_us);
+  }
+  fprintf(f, "    ctas_per_sm: {");
   for (int k = 0; k < SKV_FORM_COUNT; k++)
     fprintf(f, "%s%s: [%d, %d, %d]", k ? ", " : "", skv_decode_form_name((skv_decode_form)k), g->ctas_per_sm[k][0],
             g->ctas_per_sm[k][1], g->ctas_per_sm[k][2]);
@@ -223,4 +256,127 @@ bool skv_gpus_write_entry(FILE *f, const skv_gpu *g) {
 void skv_gpus_free(skv_gpus *g) {
   free(g->models);
   memset(g, 0, sizeof *g);
+}
+
+/* The whole file as text; NULL when it cannot be read. */
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n - 1, f);
+    if (ferror(f) || feof(f)) break;
+    char *b = realloc(buf, cap *= 2);
+    if (!b) free(buf);
+    buf = b;
+  }
+  const bool bad = ferror(f) != 0;
+  fclose(f);
+  if (!buf || bad) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+/* Offset of the start of 1-based line `line` in text (len when past the end). */
+static size_t line_start(const char *text, size_t len, int32_t line) {
+  size_t at = 0;
+  for (int32_t l = 1; l < line && at < len; at++)
+    if (text[at] == '\n') l++;
+  return at;
+}
+
+static bool blank_or_comment(const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+  return i == n || s[i] == '\n' || s[i] == '#';
+}
+
+bool skv_gpus_update(const char *path, const skv_gpu *g, bool *replaced, char *err, size_t errlen) {
+  skv_gpus cur;
+  if (!skv_gpus_load(path, &cur, err, errlen)) return false;
+  skv_gpus_free(&cur);
+  size_t len = 0;
+  char *text = slurp(path, &len);
+  if (!text) {
+    snprintf(err, errlen, "%s: cannot read it", path);
+    return false;
+  }
+  /* Where the entry of this name starts and where the next one (or the list) does. */
+  skv_ydoc d;
+  if (!skv_ydoc_load(&d, path, NULL, err, errlen)) {
+    free(text);
+    return false;
+  }
+  yaml_node_t *root = skv_ydoc_root(&d), *models = NULL;
+  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(&d.doc, p->key);
+    if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "models") == 0)
+      models = yaml_document_get_node(&d.doc, p->value);
+  }
+  size_t from = len, to = len;
+  bool found = false;
+  const int32_t count = skv_ydoc_count(models);
+  for (int32_t i = 0; i < count && !found; i++) {
+    yaml_node_t *item = skv_ydoc_item(&d, models, i);
+    for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+      yaml_node_t *k = yaml_document_get_node(&d.doc, p->key), *v = yaml_document_get_node(&d.doc, p->value);
+      if (k && v && v->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "name") == 0 &&
+          strcmp((const char *)v->data.scalar.value, g->name) == 0)
+        found = true;
+    }
+    if (!found) continue;
+    from = line_start(text, len, skv_ydoc_line(item));
+    to = i + 1 < count ? line_start(text, len, skv_ydoc_line(skv_ydoc_item(&d, models, i + 1))) : len;
+    /* the comments and blank lines just before the next entry are that entry's */
+    while (i + 1 < count && to > from) {
+      size_t prev = to - 1; /* the newline ending the line before `to` */
+      while (prev > from && text[prev - 1] != '\n') prev--;
+      if (!blank_or_comment(text + prev, to - prev)) break;
+      to = prev;
+    }
+  }
+  skv_ydoc_free(&d);
+  char tmp[1100];
+  snprintf(tmp, sizeof tmp, "%s.update.yaml", path);
+  FILE *f = fopen(tmp, "w");
+  bool ok = f != NULL;
+  if (!ok) snprintf(err, errlen, "%s: cannot write it", tmp);
+  if (ok) {
+    fwrite(text, 1, from, f);
+    if (!found && from > 0 && text[from - 1] != '\n') fputc('\n', f);
+    if (!found) fputc('\n', f);
+    ok = skv_gpus_write_entry(f, g);
+    if (found && to < len) fputc('\n', f);
+    fwrite(text + to, 1, len - to, f);
+    ok = !ferror(f) && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) snprintf(err, errlen, "%s: write failed", tmp);
+  }
+  free(text);
+  /* The new file must load and hold exactly g under its name. */
+  skv_gpus next;
+  if (ok) {
+    char why[1024];
+    if (!skv_gpus_load(tmp, &next, why, sizeof why)) {
+      snprintf(err, errlen, "%s: the updated models file does not load (%s)%s", path, why,
+               found ? "" : "; its models list must be the file's last key for an entry to be added");
+      ok = false;
+    } else {
+      const skv_gpu *m = skv_gpus_find(&next, g->name);
+      if (!m || m->sms != g->sms || strcmp(m->device, g->device) != 0 || strcmp(m->calibrated, g->calibrated) != 0) {
+        snprintf(err, errlen, "%s: the updated models file does not hold the new '%s'", path, g->name);
+        ok = false;
+      }
+      skv_gpus_free(&next);
+    }
+  }
+  if (ok) ok = skv_atomic_rename(tmp, path, err, errlen);
+  else remove(tmp);
+  if (ok) *replaced = found;
+  return ok;
 }

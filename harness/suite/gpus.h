@@ -36,6 +36,13 @@ void skv_gpus_names(const skv_gpus *g, char *buf, size_t len);
 /* Write g as one entry of a models file's list ("  - name: ..."), every field, in the form
  * skv_gpus_load reads; false on a write error of f. */
 bool skv_gpus_write_entry(FILE *f, const skv_gpu *g);
+/* Put model g into the models file at path: the lines of the entry of the same name (from its
+ * `- name:` line to the comments and blank lines before the next entry, or the end of the list)
+ * become skv_gpus_write_entry's, or the entry is appended when the file has none of that name.
+ * Everything else in the file is kept. The result is loaded and checked to hold g before it
+ * replaces the file (atomically). False with err when the file does not load, the new text does
+ * not, or a write fails; the file is then unchanged. *replaced says which of the two it did. */
+bool skv_gpus_update(const char *path, const skv_gpu *g, bool *replaced, char *err, size_t errlen);
 /* name is usable as a GPU model name: [A-Za-z0-9_.-], 1..31 characters. */
 bool skv_gpu_model_name_ok(const char *name);
 /* The models file a command uses without --gpus: experiments/gpus.yaml under the working directory,

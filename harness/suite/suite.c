@@ -671,7 +671,7 @@ static const char *const top_keys[T_COUNT] = {
 static const char *const check_keys[] = {"reference", "bitwise_repeat", "batch_invariance"};
 static const char *const plot_names[] = {
     "latency_vs_seqlen", "bandwidth_fraction", "predicted_vs_measured", "error",
-    "splits_heuristic",  "quant_error",        "lse_layout",
+    "splits_heuristic",  "quant_error",        "lse_layout",            "model_error",
 };
 #define DEFAULT_PLOTS 4 /* the first four */
 
