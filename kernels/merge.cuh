@@ -62,31 +62,38 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
   for (int idx = threadIdx.x; idx < G * D / 4; idx += blockDim.x) {
     const int g = idx / (D / 4), c = (idx % (D / 4)) * 4;
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-    // Chunks in groups of kGroup: the group's loads are issued together (predicated past n), then
-    // summed in k order. A loop unrolled by the compiler over a runtime n would leave the last
-    // n mod 16 chunks to a one-at-a-time remainder loop, one L2 round trip each (H200 at 2683fc2:
-    // 29 chunks merged in 6.7 us, 32 in 4.8 us; results/decode_grid/20261129-000348-2683fc2).
-    constexpr int kGroup = 16;
-    for (int k0 = 0; k0 < n; k0 += kGroup) {
-      float4 v[kGroup];
-      float w[kGroup];
+    // Chunks in groups of 16 whose loads are issued together, then the last n mod 16 in groups of
+    // 4 (predicated past n), always summed in k order. A loop unrolled by the compiler over a
+    // runtime n leaves the last n mod 16 chunks to a one-at-a-time remainder loop, one L2 round
+    // trip each (H200 at 2683fc2: 29 chunks merged in 6.7 us, 32 in 4.8 us;
+    // results/decode_grid/20261129-000348-2683fc2). Groups of 16 for the tail as well cost the
+    // fused decode kernels registers, and with them resident CTAs (8-bit forms at 2c29c00).
+    const float4 *col = reinterpret_cast<const float4 *>(po + static_cast<int64_t>(g) * D + c);
+    const int64_t stride = static_cast<int64_t>(G) * D / 4; // float4s from one chunk's row to the next
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
 #pragma unroll
-      for (int j = 0; j < kGroup; ++j) {
-        const int k = k0 + j;
-        w[j] = 0.f;
-        v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-        if (k < n) {
-          w[j] = wts[k * G + g];
-          v[j] = __ldcg(reinterpret_cast<const float4 *>(po + (static_cast<int64_t>(k) * G + g) * D + c));
-        }
+      for (int j = 0; j < 16; ++j) {
+        const float wk = wts[(k + j) * G + g];
+        const float4 v = __ldcg(col + (k + j) * stride);
+        acc.x += wk * v.x;
+        acc.y += wk * v.y;
+        acc.z += wk * v.z;
+        acc.w += wk * v.w;
       }
+    }
+    for (; k < n; k += 4) {
+      float4 v[4];
 #pragma unroll
-      for (int j = 0; j < kGroup; ++j) {
-        if (k0 + j < n) {
-          acc.x += w[j] * v[j].x;
-          acc.y += w[j] * v[j].y;
-          acc.z += w[j] * v[j].z;
-          acc.w += w[j] * v[j].w;
+      for (int j = 0; j < 4; ++j) v[j] = k + j < n ? __ldcg(col + (k + j) * stride) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        if (k + j < n) {
+          const float wk = wts[(k + j) * G + g];
+          acc.x += wk * v[j].x;
+          acc.y += wk * v[j].y;
+          acc.z += wk * v[j].z;
+          acc.w += wk * v[j].w;
         }
       }
     }

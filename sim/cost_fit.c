@@ -3,13 +3,25 @@
 
 #include <math.h>
 
+#include "batch.h"
 #include "cost_model.h"
 
 /* Sum of squared relative errors of the decode times with stream s; -1 when out of memory. */
-static double objective(skv_gpu *g, skv_stream_kind kind, const skv_gpu_stream *s, const skv_fit_point *pts,
-                        int32_t n) {
+/* A candidate of skv_fit_stream: the three values it moves. */
+typedef struct fit_x {
+  double stream, fixed, fixed_sm;
+} fit_x;
+
+static void put(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const fit_x *x) {
+  g->stream[kind].stream_tbps[d][q] = x->stream;
+  g->stream[kind].fixed_us = x->fixed;
+  g->stream[kind].fixed_sm_us = x->fixed_sm;
+}
+
+static double objective(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const fit_x *x,
+                        const skv_fit_point *pts, int32_t n) {
   const skv_gpu_stream keep = g->stream[kind];
-  g->stream[kind] = *s;
+  put(g, kind, d, q, x);
   double sum = 0;
   for (int32_t i = 0; i < n; i++) {
     skv_prediction pr;
@@ -24,12 +36,12 @@ static double objective(skv_gpu *g, skv_stream_kind kind, const skv_gpu_stream *
   return sum;
 }
 
-bool skv_fit_stream(skv_gpu *g, skv_stream_kind kind, const skv_fit_point *pts, int32_t n, double *rms) {
+bool skv_fit_stream(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const skv_fit_point *pts, int32_t n,
+                    double *rms) {
   if (n < 3) return false;
   const double hi = 1.05 * g->read_tbps;
-  skv_gpu_stream x = g->stream[kind];
-  x.stream_tbps = g->read_tbps, x.fixed_us = 1.0, x.fixed_sm_us = 0.0;
-  double best = objective(g, kind, &x, pts, n);
+  fit_x x = {g->read_tbps, 1.0, 0.0};
+  double best = objective(g, kind, d, q, &x, pts, n);
   if (best < 0) return false;
   double step[3] = {0.1 * g->read_tbps, 1.0, 0.5};
   const double tol[3] = {1e-4 * g->read_tbps, 1e-3, 1e-3};
@@ -37,11 +49,11 @@ bool skv_fit_stream(skv_gpu *g, skv_stream_kind kind, const skv_fit_point *pts, 
     bool moved = false;
     for (int k = 0; k < 3; k++)
       for (int sign = -1; sign <= 1; sign += 2) {
-        skv_gpu_stream y = x;
-        double *v = k == 0 ? &y.stream_tbps : (k == 1 ? &y.fixed_us : &y.fixed_sm_us);
+        fit_x y = x;
+        double *v = k == 0 ? &y.stream : (k == 1 ? &y.fixed : &y.fixed_sm);
         *v += sign * step[k];
         if (k == 0 ? !(*v > 0 && *v <= hi) : !(*v >= 0)) continue;
-        const double f = objective(g, kind, &y, pts, n);
+        const double f = objective(g, kind, d, q, &y, pts, n);
         if (f < 0) return false;
         if (f < best) {
           best = f, x = y, moved = true;
@@ -56,8 +68,41 @@ bool skv_fit_stream(skv_gpu *g, skv_stream_kind kind, const skv_fit_point *pts, 
     }
     if (small) break;
   }
-  g->stream[kind] = x;
+  put(g, kind, d, q, &x);
   *rms = sqrt(best / n);
+  return true;
+}
+
+/* Bytes each CTA of an unsplit plan reads (its first work item's). */
+static double cta_bytes(const skv_fit_point *p) {
+  return (double)(p->p->work[0].kv_end - p->p->work[0].kv_begin) *
+         (double)(skv_batch_token_kv_bytes(p->b) + skv_batch_token_scale_bytes(p->b));
+}
+
+bool skv_fit_variant(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const skv_fit_point lone[2],
+                     int32_t n_lone, const skv_fit_point *large) {
+  const double slope = (lone[1].us - lone[0].us) / (cta_bytes(&lone[1]) - cta_bytes(&lone[0]));
+  if (!(slope > 0)) return false;
+  skv_gpu_stream *s = &g->stream[kind];
+  const double hi = 1.05 * g->read_tbps;
+  for (int iter = 0; iter < 50; iter++) {
+    const double cta0 = s->cta_gbps[d][q], stream0 = s->stream_tbps[d][q];
+    s->cta_gbps[d][q] = skv_fit_cta_gbps(slope, n_lone, s->stream_tbps[d][q]);
+    double lo = 1e-3 * g->read_tbps, up = hi;
+    s->stream_tbps[d][q] = up;
+    skv_prediction pr;
+    if (!skv_cost_predict(large->p, large->b, g, &pr)) return false;
+    if (pr.decode_us < large->us) { /* slower than the ceiling allows: bisect */
+      for (int i = 0; i < 60; i++) {
+        s->stream_tbps[d][q] = 0.5 * (lo + up);
+        if (!skv_cost_predict(large->p, large->b, g, &pr)) return false;
+        if (pr.decode_us > large->us) lo = s->stream_tbps[d][q];
+        else up = s->stream_tbps[d][q];
+      }
+      s->stream_tbps[d][q] = 0.5 * (lo + up);
+    }
+    if (fabs(s->cta_gbps[d][q] - cta0) <= 1e-6 * cta0 && fabs(s->stream_tbps[d][q] - stream0) <= 1e-6 * stream0) break;
+  }
   return true;
 }
 

@@ -21,14 +21,25 @@ typedef struct skv_fit_point {
   double us;
 } skv_fit_point;
 
-/* Fit g->stream[kind]'s stream_tbps, fixed_us and fixed_sm_us (its cta_gbps and the rest of g
- * given) to the decode times of n points, all of batches of that kind: the values that minimize the
- * sum of squared relative errors of skv_cost_predict's decode time, found by a pattern search from
- * (read_tbps, 1 us, 0 us) that halves its steps until they are below 1e-4 of the ceiling and
- * 1e-3 us (the objective is smooth and has one minimum in practice: tests/check_cost_fit.c fits
- * times that known values give). stream_tbps stays in (0, 1.05 read_tbps], the costs >= 0.
- * *rms: the root mean square relative error at the fit. False when out of memory or n < 3. */
-bool skv_fit_stream(skv_gpu *g, skv_stream_kind kind, const skv_fit_point *pts, int32_t n, double *rms);
+/* Fit g->stream[kind]'s fixed_us and fixed_sm_us and its stream_tbps at head-dim slot d and group
+ * slot q (its cta_gbps and the rest of g given) to the decode times of n points, all of batches of
+ * that variant: the values that minimize the sum of squared relative errors of skv_cost_predict's
+ * decode time, found by a pattern search from (read_tbps, 1 us, 0 us) that halves its steps until
+ * they are below 1e-4 of the ceiling and 1e-3 us (the objective is smooth and has one minimum in
+ * practice: tests/check_cost_fit.c fits times that known values give). stream_tbps stays in
+ * (0, 1.05 read_tbps], the costs >= 0. *rms: the root mean square relative error at the fit.
+ * False when out of memory or n < 3. */
+bool skv_fit_stream(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const skv_fit_point *pts, int32_t n,
+                    double *rms);
+
+/* Fit one variant's cta_gbps and stream_tbps (d, q as above; the kind's fixed costs given) to three
+ * points: lone[0] and lone[1], one request of a short and of a long length unsplit (n_lone CTAs,
+ * one per SM: their slope over the bytes each CTA reads gives cta, skv_fit_cta_gbps), and `large`,
+ * a batch with several CTAs per slot whose decode time the stream ceiling must give (bisection:
+ * the predicted time falls as the ceiling rises; clipped to 1.05 read_tbps). The two are solved in
+ * turn until neither moves by 1e-6. False when out of memory or the long request is not slower. */
+bool skv_fit_variant(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const skv_fit_point lone[2],
+                     int32_t n_lone, const skv_fit_point *large);
 
 /* The combine terms: least squares of
  *   us - partial bytes / read = launch + waves * combine_item + waves * chunks * combine_chunk

@@ -38,10 +38,10 @@ bool skv_cost_ctx_init(skv_cost_ctx *ctx, const skv_batch *b, const skv_gpu *g) 
   ctx->token_bytes = skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b);
   ctx->slots = skv_gpu_slots(g, b);
   if (ctx->slots < 1) ctx->slots = 1;
-  ctx->stream = skv_gpu_stream_of(g, b);
+  ctx->rates = skv_gpu_rates_of(g, b);
   ctx->read_bpus = g->read_tbps * 1e6;
-  ctx->stream_bpus = ctx->stream->stream_tbps * 1e6;
-  ctx->cta_bpus = ctx->stream->cta_gbps * 1e3;
+  ctx->stream_bpus = ctx->rates.stream_tbps * 1e6;
+  ctx->cta_bpus = ctx->rates.cta_gbps * 1e3;
   ctx->inv_rate = malloc(sizeof *ctx->inv_rate * (size_t)(ctx->slots + 1));
   if (!ctx->inv_rate) return false;
   ctx->inv_rate[0] = 0;
@@ -184,7 +184,7 @@ static double shared_schedule(skv_cost_ctx *ctx, double limit) {
  * resident CTA per SM of the first wave. */
 static double fixed_cost(const skv_cost_ctx *ctx, int64_t num_work) {
   const int64_t first = num_work < ctx->slots ? num_work : ctx->slots;
-  return ctx->stream->fixed_us + ctx->stream->fixed_sm_us * (double)first / (double)ctx->g->sms;
+  return ctx->rates.fixed_us + ctx->rates.fixed_sm_us * (double)first / (double)ctx->g->sms;
 }
 
 /* The combine's time: items in waves of the slots, each wave as long as its largest item. */

@@ -34,8 +34,9 @@ typedef struct skv_prediction {
   int64_t kv_bytes;     /* what the plan's work items read: K and V elements and per-token scales */
 } skv_prediction;
 
-/* Predict the kernels' time for plan p of batch b on GPU g, with s = g's stream of b's cache
- * (gpu.h, skv_gpu_stream) and slots = sms * ctas_per_sm (g's table for b's kernel form):
+/* Predict the kernels' time for plan p of batch b on GPU g, with s = g's terms for b's kernel
+ * variant (gpu.h, skv_gpu_rates_of: its cache's stream at its head dim and group class) and
+ * slots = sms * ctas_per_sm (g's table for b's kernel form):
  *   decode  = launch + fixed + max(kv_bytes / s.stream, schedule)
  *   fixed   = s.fixed + s.fixed_sm * min(CTAs, slots) / sms: the CTAs' prologue and epilogue,
  *             counted once (CTAs desynchronize, so one's fixed phase overlaps others' streaming)
@@ -64,7 +65,7 @@ typedef struct skv_cost_ctx {
   const skv_batch *b;
   const skv_gpu *g;
   int64_t slots, token_bytes;
-  const skv_gpu_stream *stream; /* g's stream of b's cache */
+  skv_gpu_rates rates; /* g's terms for b's kernel variant */
   double read_bpus, stream_bpus, cta_bpus; /* bytes per microsecond */
   double *inv_rate;           /* [slots + 1]: microseconds per byte of each resident CTA when n stream */
   struct skv_cost_run *runs;  /* the work as runs of equal CTAs */

@@ -36,20 +36,32 @@ typedef enum skv_stream_kind {
   SKV_STREAM_COUNT
 } skv_stream_kind;
 
-/* How one kind of cache streams (sim/cost_model.h uses every field):
- *   cta_gbps     what one decode CTA streams on its own, GB/s (its loads in flight over the latency);
- *   stream_tbps  what all resident CTAs stream together at most, TB/s (at or below the read ceiling:
- *                the 8-bit kernels' dequantization keeps them below it);
+/* The head dims the kernels are built for: 64, 128, 256 (slot 0, 1, 2). */
+#define SKV_GPU_HEAD_DIMS 3
+/* GQA group classes of the rates: group 1, 2..4, 5..8, 9..16 and more (slot 0..3; each class is
+ * measured at its largest group, 16 for the last). */
+#define SKV_GPU_GROUPS 4
+
+/* How one kind of cache streams (sim/cost_model.h uses every field), per head dim and group class
+ * where the kernel's work per byte differs:
+ *   cta_gbps     what one decode CTA streams on its own, GB/s (its loads in flight over the latency,
+ *                or its MMAs and softmax when they take longer);
+ *   stream_tbps  what all resident CTAs stream together at most, TB/s (at or below the read
+ *                ceiling: dequantization, wide groups or one CTA per SM keep them below it);
  *   fixed_us     the CTAs' fixed cost (work item, page table and Q loads, pipeline fill, final
  *                stores) when few CTAs share an SM;
  *   fixed_sm_us  added per resident CTA per SM at launch: CTAs that start together on one SM fill
  *                their pipelines one after another. */
 typedef struct skv_gpu_stream {
-  double cta_gbps, stream_tbps, fixed_us, fixed_sm_us;
+  double cta_gbps[SKV_GPU_HEAD_DIMS][SKV_GPU_GROUPS];
+  double stream_tbps[SKV_GPU_HEAD_DIMS][SKV_GPU_GROUPS];
+  double fixed_us, fixed_sm_us;
 } skv_gpu_stream;
 
-/* The head dims the kernels are built for: 64, 128, 256 (slot 0, 1, 2). */
-#define SKV_GPU_HEAD_DIMS 3
+/* The terms of one batch's kernel variant: its stream kind's at its head dim and group class. */
+typedef struct skv_gpu_rates {
+  double cta_gbps, stream_tbps, fixed_us, fixed_sm_us;
+} skv_gpu_rates;
 
 /* The rule that picks the column form, written once for the kernels' dispatch and the model:
  * 8-bit K and V and at most 8 q heads per KV head (an MMA's 8 columns). */
@@ -78,7 +90,10 @@ typedef struct skv_gpu {
 /* The stream kind of batch b's cache, and its name in gpus.yaml ("16bit", "fp8", "int8", "int8k_16v"). */
 skv_stream_kind skv_stream_kind_of(const skv_batch *b);
 const char *skv_stream_kind_name(skv_stream_kind k);
-const skv_gpu_stream *skv_gpu_stream_of(const skv_gpu *g, const skv_batch *b);
+/* The group class of a GQA group (0..3, SKV_GPU_GROUPS) and the group each class is measured at. */
+int32_t skv_gpu_group_slot(int32_t group);
+int32_t skv_gpu_group_of_slot(int32_t slot);
+skv_gpu_rates skv_gpu_rates_of(const skv_gpu *g, const skv_batch *b);
 
 /* The form batch b runs in, and its name in gpus.yaml ("16bit", "8bit_cols", "8bit_rows", "int8k_16v"). */
 skv_decode_form skv_decode_form_of(const skv_batch *b);

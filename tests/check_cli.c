@@ -117,13 +117,23 @@ START_TEST(plan_plans_for_the_gpu_it_is_told) {
   ck_assert(f != NULL);
   fprintf(f, "home: slow\nmodels:\n");
   for (int k = 0; k < 2; k++)
-    fprintf(f, "  - {name: %s, device: X%d, arch: sm_90, sms: 132, read_tbps: %d, launch_us: 3,"
-               " combine_item_us: 2, combine_chunk_us: 0, streams: {16bit: {cta_gbps: 40, stream_tbps: %d, fixed_us: 2,"
-               " fixed_sm_us: 0}, fp8: {cta_gbps: 25, stream_tbps: %d, fixed_us: 2, fixed_sm_us: 0}, int8: {cta_gbps: 25,"
-               " stream_tbps: %d, fixed_us: 2, fixed_sm_us: 0}, int8k_16v: {cta_gbps: 25, stream_tbps: %d, fixed_us: 2,"
-               " fixed_sm_us: 0}}, ctas_per_sm: {16bit: [3, 2, 1], 8bit_cols: [6, 4, 3], 8bit_rows: [5, 3, 2],"
-               " int8k_16v: [4, 2, 2]}}\n",
-            k ? "fast" : "slow", k, k ? 6 : 3, k ? 6 : 3, k ? 6 : 3, k ? 6 : 3, k ? 6 : 3);
+  {
+    /* every stream alike: 40 GB/s per CTA (25 over 8-bit caches), the stream ceiling the read ceiling */
+    char streams[4][512];
+    for (int s = 0; s < 4; s++) {
+      static const char *const kinds[4] = {"16bit", "fp8", "int8", "int8k_16v"};
+      const int cta = s == 0 ? 40 : 25, st = k ? 6 : 3;
+      snprintf(streams[s], sizeof streams[s],
+               "%s: {fixed_us: 2, fixed_sm_us: 0, cta_gbps: {d64: [%d, %d, %d, %d], d128: [%d, %d, %d, %d], d256: [%d, %d, %d, %d]},"
+               " stream_tbps: {d64: [%d, %d, %d, %d], d128: [%d, %d, %d, %d], d256: [%d, %d, %d, %d]}}",
+               kinds[s], cta, cta, cta, cta, cta, cta, cta, cta, cta, cta, cta, cta, st, st, st, st, st, st, st, st, st, st,
+               st, st);
+    }
+    fprintf(f, "  - {name: %s, device: X%d, arch: sm_90, sms: 132, read_tbps: %d, launch_us: 3, combine_item_us: 2,"
+               " combine_chunk_us: 0, streams: {%s, %s, %s, %s}, ctas_per_sm: {16bit: [3, 2, 1], 8bit_cols: [6, 4, 3],"
+               " 8bit_rows: [5, 3, 2], int8k_16v: [4, 2, 2]}}\n",
+            k ? "fast" : "slow", k, k ? 6 : 3, streams[0], streams[1], streams[2], streams[3]);
+  }
   ck_assert_int_eq(fclose(f), 0);
   static char slow[1 << 16];
   snprintf(args, sizeof args, "plan --policy lab --batch 16 --seqlen 8192 --gpus %s", path);

@@ -82,10 +82,10 @@ START_TEST(at_the_knee_the_ctas_reach_less_than_either_limit) {
   ck_assert_int_eq(pl.num_work, 64);
   skv_gpu g = *skv_test_gpu(132);
   skv_gpu_stream *s = &g.stream[SKV_STREAM_16BIT];
-  s->cta_gbps = s->stream_tbps * 1000.0 / 64.0;
+  skv_test_stream(s, 3.0 * 1000.0 / 64.0, 3.0, 2.0, 0.0);
   skv_prediction pr;
   ck_assert(skv_cost_predict(&pl, &b, &g, &pr));
-  const double bytes = (double)pr.kv_bytes, read_bpus = s->stream_tbps * 1e6;
+  const double bytes = (double)pr.kv_bytes, read_bpus = 3.0 * 1e6;
   ck_assert_double_eq_tol(pr.makespan_us, s->fixed_us + bytes / (read_bpus * pow(2.0, -1.0 / SKV_COST_KNEE)),
                           1e-6 * pr.makespan_us);
   ck_assert(pr.makespan_us > 1.15 * pr.bandwidth_us); /* a hard minimum of the two limits would be optimistic */
@@ -273,8 +273,8 @@ END_TEST
 static double cta_by_cta(const skv_plan *p, const skv_batch *b, const skv_gpu *g) {
   const double token = (double)(skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b));
   const int64_t slots = (int64_t)g->sms * skv_gpu_ctas_per_sm(g, b);
-  const skv_gpu_stream *s = skv_gpu_stream_of(g, b);
-  const double cta = s->cta_gbps * 1e3, read = s->stream_tbps * 1e6;
+  const skv_gpu_rates s = skv_gpu_rates_of(g, b);
+  const double cta = s.cta_gbps * 1e3, read = s.stream_tbps * 1e6;
   double *left = malloc(sizeof *left * (size_t)slots); /* bytes each resident CTA has left */
   ck_assert(left != NULL);
   int64_t n = 0, next = 0;
@@ -338,7 +338,7 @@ START_TEST(the_grouped_schedule_is_the_cta_by_cta_schedule) {
       ck_assert_msg(skv_plan_build(&b, pols[k], &o, g, &pl, err, sizeof err), "%s", err);
       skv_prediction pr;
       ck_assert(skv_cost_predict(&pl, &b, g, &pr));
-      const double want = skv_gpu_stream_of(g, &b)->fixed_us + cta_by_cta(&pl, &b, g);
+      const double want = skv_gpu_rates_of(g, &b).fixed_us + cta_by_cta(&pl, &b, g);
       ck_assert_msg(fabs(pr.makespan_us - want) <= 1e-9 * want + 1e-9, "batch %d %s: %.12g vs CTA by CTA %.12g", i,
                     skv_policy_name(pols[k]), pr.makespan_us, want);
       skv_plan_free(&pl);
@@ -440,7 +440,7 @@ START_TEST(lab_plans_for_the_gpu_it_is_given) {
   skv_batch b = decode(16, 8192);
   skv_gpu slow = *skv_test_gpu(132), fast = slow;
   fast.read_tbps = 6.0;
-  for (int k = 0; k < SKV_STREAM_COUNT; k++) fast.stream[k].stream_tbps = 6.0;
+  for (int k = 0; k < SKV_STREAM_COUNT; k++) skv_test_stream(&fast.stream[k], k == SKV_STREAM_16BIT ? 40.0 : 25.0, 6.0, 2.0, 0.0);
   snprintf(fast.name, sizeof fast.name, "fast");
   skv_policy_opts o;
   skv_policy_opts_default(&o);
@@ -480,11 +480,13 @@ START_TEST(a_faster_gpu_never_predicts_a_slower_plan) {
     ck_assert(skv_cost_predict(&pl, &b, g, &base));
     for (int k = 0; k < 3; k++) {
       skv_gpu f = *g;
-      for (int s = 0; s < SKV_STREAM_COUNT; s++) {
-        if (k == 0) f.stream[s].stream_tbps *= 1.5;
-        if (k == 1) f.stream[s].cta_gbps *= 1.5;
-        if (k == 2) f.stream[s].fixed_us /= 2, f.stream[s].fixed_sm_us /= 2;
-      }
+      for (int s = 0; s < SKV_STREAM_COUNT; s++)
+        for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
+          for (int q = 0; q < SKV_GPU_GROUPS; q++) {
+            if (k == 0) f.stream[s].stream_tbps[d][q] *= 1.5;
+            if (k == 1) f.stream[s].cta_gbps[d][q] *= 1.5;
+          }
+      if (k == 2) skv_test_scale_streams(&f, 1.0, 0.5);
       if (k == 0) f.read_tbps *= 1.5;
       if (k == 2) f.launch_us /= 2, f.combine_item_us /= 2, f.combine_chunk_us /= 2;
       ck_assert(skv_cost_predict(&pl, &b, &f, &faster));

@@ -258,7 +258,9 @@ START_TEST(resume_refuses_changed_gpu_models) {
       "name: g\ndescription: x\ndefaults: {hq: 8, hkv: 2, head_dim: 64}\n"
       "sweep: {batch: [1, 2, 3], seqlen: 300, policy: lab, gpu_model: [a100-sxm, home]}\n";
   /* every stream kind alike: 40 GB/s per CTA (25 over 8-bit caches), a 4 TB/s stream ceiling */
-#define STREAM(name, cta) name ": {cta_gbps: " cta ", stream_tbps: 4, fixed_us: 2, fixed_sm_us: 0}"
+#define ROW(v) "[" v ", " v ", " v ", " v "]"
+#define TABLE(v) "{d64: " ROW(v) ", d128: " ROW(v) ", d256: " ROW(v) "}"
+#define STREAM(name, cta) name ": {fixed_us: 2, fixed_sm_us: 0, cta_gbps: " TABLE(cta) ", stream_tbps: " TABLE("4") "}"
 #define STREAMS "streams: {" STREAM("16bit", "40") ", " STREAM("fp8", "25") ", " STREAM("int8", "25") ", " \
   STREAM("int8k_16v", "25") "}"
   static const char *home = "home: home\nmodels:\n"
@@ -270,7 +272,9 @@ START_TEST(resume_refuses_changed_gpu_models) {
       " 8bit_rows: [4, 2, 2], int8k_16v: [3, 1, 1]}}\n";
 #undef STREAMS
 #undef STREAM
-  char gpus[4096], err[8192], args[1024];
+#undef TABLE
+#undef ROW
+  char gpus[8192], err[8192], args[1024];
   skv_test_write_file(skv_test_tmp_path("g.yaml"), suite);
   snprintf(gpus, sizeof gpus, home, "1.9");
   skv_test_write_file(skv_test_tmp_path("gpus.yaml"), gpus);

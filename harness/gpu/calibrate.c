@@ -46,6 +46,8 @@
 
 /* The calibration's shape: decode with q bf16, 32 q heads over 8 KV heads, head dim 128, page 16. */
 enum { CAL_HQ = 32, CAL_HKV = 8, CAL_D = 128, CAL_PAGE = 16 };
+/* The shape's slots of the per-variant tables (head dim 128, group 4). */
+enum { CAL_DSLOT = 1, CAL_GSLOT = 1 };
 
 typedef struct cal_ctx {
   const skv_calibrate_opts *o;
@@ -56,13 +58,14 @@ typedef struct cal_ctx {
 
 /* The calibration batch of a stream kind: bf16 / bf16, fp8 / fp8 (per-tensor scales), int8 / int8
  * and int8 K with a bf16 V (per-token-head scales). */
-static bool make_batch(int32_t n, int64_t len, skv_stream_kind kind, skv_batch *b, char *err, size_t errlen) {
+static bool make_batch(int32_t n, int64_t len, skv_stream_kind kind, int32_t hq, int32_t d, skv_batch *b, char *err,
+                       size_t errlen) {
   if (!skv_batch_alloc(b, n)) {
     snprintf(err, errlen, "out of memory");
     return false;
   }
   for (int32_t r = 0; r < n; r++) b->kvlen[r] = len, b->qlen[r] = 1;
-  b->num_q_heads = CAL_HQ, b->num_kv_heads = CAL_HKV, b->head_dim = CAL_D, b->page_size = CAL_PAGE;
+  b->num_q_heads = hq, b->num_kv_heads = CAL_HKV, b->head_dim = d, b->page_size = CAL_PAGE;
   static const skv_dtype k[SKV_STREAM_COUNT] = {SKV_BF16, SKV_FP8_E4M3, SKV_INT8, SKV_INT8};
   static const skv_dtype v[SKV_STREAM_COUNT] = {SKV_BF16, SKV_FP8_E4M3, SKV_INT8, SKV_BF16};
   b->kv_dtype = k[kind], b->v_dtype = v[kind];
@@ -134,15 +137,15 @@ typedef struct cal_point {
   bool combine_only;
 } cal_point;
 
-static bool point(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int32_t n, int64_t len, skv_stream_kind kind,
-                  skv_policy p, const skv_policy_opts *po, const skv_gpu *g, bool combine_only, char *err,
-                  size_t errlen) {
+static bool point_shape(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int32_t n, int64_t len,
+                        skv_stream_kind kind, int32_t hq, int32_t d, skv_policy p, const skv_policy_opts *po,
+                        const skv_gpu *g, bool combine_only, char *err, size_t errlen) {
   memset(pt, 0, sizeof *pt);
   snprintf(pt->what, sizeof pt->what, "%s", what);
   pt->fitted = fitted;
   pt->combine_only = combine_only;
   skv_timing t;
-  if (!make_batch(n, len, kind, &pt->b, err, errlen)) return false;
+  if (!make_batch(n, len, kind, hq, d, &pt->b, err, errlen)) return false;
   if (!measure(c, &pt->b, p, po, g, &pt->p, &t, err, errlen)) {
     skv_batch_free(&pt->b);
     return false;
@@ -153,6 +156,13 @@ static bool point(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int3
     fflush(c->log);
   }
   return true;
+}
+
+/* A point of the calibration's own shape (CAL_HQ, CAL_D). */
+static bool point(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int32_t n, int64_t len, skv_stream_kind kind,
+                  skv_policy p, const skv_policy_opts *po, const skv_gpu *g, bool combine_only, char *err,
+                  size_t errlen) {
+  return point_shape(c, pt, what, fitted, n, len, kind, CAL_HQ, CAL_D, p, po, g, combine_only, err, errlen);
 }
 
 static void default_name(const char *device, char *out, size_t len) {
@@ -232,8 +242,14 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
     fprintf(log, "  read-stream ceiling %.3f TB/s, device copy %.3f TB/s\n", ceilings.read_tbps, ceilings.copy_tbps);
   if (!occupancy(g, err, errlen)) return false;
   /* Provisional terms so that planning works (only SMs and residency matter to none and fixed). */
-  for (int k = 0; k < SKV_STREAM_COUNT; k++) g->stream[k] = (skv_gpu_stream){1, g->read_tbps, 0, 0};
-  cal_point pts[SKV_CALIBRATION_MAX_POINTS];
+  for (int k = 0; k < SKV_STREAM_COUNT; k++)
+    for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
+      for (int q = 0; q < SKV_GPU_GROUPS; q++) g->stream[k].cta_gbps[d][q] = 1, g->stream[k].stream_tbps[d][q] = g->read_tbps;
+  cal_point *pts = calloc(SKV_CALIBRATION_MAX_POINTS, sizeof *pts);
+  if (!pts) {
+    snprintf(err, errlen, "out of memory");
+    return false;
+  }
   int np = 0;
   bool ok = true;
   /* The combine: requests split in chunks of 64 tokens, 2 chunks at 1, 2 and 4 waves of items, then
@@ -301,19 +317,50 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
       ok = false;
       break;
     }
-    g->stream[k].cta_gbps = skv_fit_cta_gbps(slope, CAL_HKV, g->read_tbps);
+    skv_gpu_stream *st = &g->stream[k];
+    st->cta_gbps[CAL_DSLOT][CAL_GSLOT] = skv_fit_cta_gbps(slope, CAL_HKV, g->read_tbps);
     skv_fit_point fp[KIND_POINTS];
     for (int i = 0; i < KIND_POINTS; i++) fp[i] = (skv_fit_point){&pts[first + i].b, &pts[first + i].p, pts[first + i].us};
     double rms = 0;
-    if (!skv_fit_stream(g, (skv_stream_kind)k, fp, KIND_POINTS, &rms)) {
+    if (!skv_fit_stream(g, (skv_stream_kind)k, CAL_DSLOT, CAL_GSLOT, fp, KIND_POINTS, &rms)) {
       snprintf(err, errlen, "out of memory");
       ok = false;
       break;
     }
     if (log)
       fprintf(log, "  fit %s: cta %.2f GB/s, stream %.3f TB/s, fixed %.3f us + %.3f us per CTA per SM (rms %.2f%%)\n",
-              skv_stream_kind_name((skv_stream_kind)k), g->stream[k].cta_gbps, g->stream[k].stream_tbps,
-              g->stream[k].fixed_us, g->stream[k].fixed_sm_us, 100 * rms);
+              skv_stream_kind_name((skv_stream_kind)k), st->cta_gbps[CAL_DSLOT][CAL_GSLOT],
+              st->stream_tbps[CAL_DSLOT][CAL_GSLOT], st->fixed_us, st->fixed_sm_us, 100 * rms);
+    /* Every other head dim and group: one CTA's rate and the stream ceiling, the fixed costs kept. */
+    for (int d = 0; ok && d < SKV_GPU_HEAD_DIMS; d++)
+      for (int q = 0; ok && q < SKV_GPU_GROUPS; q++) {
+        if (d == CAL_DSLOT && q == CAL_GSLOT) continue;
+        const int32_t hq = CAL_HKV * skv_gpu_group_of_slot(q), dim = 64 << d, vfirst = np;
+        static const struct { int32_t n; int64_t len; } vp[3] = {{1, 64}, {1, 131072}, {64, 8192}};
+        skv_policy_opts none;
+        skv_policy_opts_default(&none);
+        for (int i = 0; ok && i < 3; i++) {
+          char w[96];
+          snprintf(w, sizeof w, "%s d%d g%d %dx%lld none", skv_stream_kind_name((skv_stream_kind)k), dim,
+                   skv_gpu_group_of_slot(q), vp[i].n, (long long)vp[i].len);
+          ok = point_shape(&c, &pts[np], w, true, vp[i].n, vp[i].len, (skv_stream_kind)k, hq, dim, SKV_POLICY_NONE,
+                           &none, g, false, err, errlen);
+          if (ok) np++;
+        }
+        if (!ok) break;
+        const skv_fit_point lone[2] = {{&pts[vfirst].b, &pts[vfirst].p, pts[vfirst].us},
+                                       {&pts[vfirst + 1].b, &pts[vfirst + 1].p, pts[vfirst + 1].us}};
+        const skv_fit_point large = {&pts[vfirst + 2].b, &pts[vfirst + 2].p, pts[vfirst + 2].us};
+        if (!skv_fit_variant(g, (skv_stream_kind)k, d, q, lone, CAL_HKV, &large)) {
+          snprintf(err, errlen, "%s d%d g%d: the long request did not take longer, or out of memory",
+                   skv_stream_kind_name((skv_stream_kind)k), dim, skv_gpu_group_of_slot(q));
+          ok = false;
+          break;
+        }
+        if (log)
+          fprintf(log, "  fit %s d%d g%d: cta %.2f GB/s, stream %.3f TB/s\n", skv_stream_kind_name((skv_stream_kind)k),
+                  dim, skv_gpu_group_of_slot(q), st->cta_gbps[d][q], st->stream_tbps[d][q]);
+      }
   }
   if (ok) ok = skv_gpu_check(g, err, errlen);
   /* Check points: planned with the fitted model. */
@@ -360,5 +407,6 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
              date, c.info.name, c.info.driver_version / 1000, c.info.driver_version % 1000 / 10,
              o->use_cupti ? "" : " (CUDA events)");
   }
+  free(pts);
   return ok;
 }

@@ -31,7 +31,7 @@ typedef struct skv_calibration_point {
   double measured_us, predicted_us;
 } skv_calibration_point;
 
-#define SKV_CALIBRATION_MAX_POINTS 64
+#define SKV_CALIBRATION_MAX_POINTS 256
 #define SKV_CALIBRATE_EXT_BASE ((uint64_t)1 << 50)
 
 typedef struct skv_calibration {

@@ -33,9 +33,18 @@ json_t *skv_meta_gpu_model(const skv_gpu *g, const char *source) {
   json_t *streams = json_object();
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
-    json_object_set_new(streams, skv_stream_kind_name((skv_stream_kind)k),
-                        json_pack("{s:f,s:f,s:f,s:f}", "cta_gbps", s->cta_gbps, "stream_tbps", s->stream_tbps, "fixed_us",
-                                  s->fixed_us, "fixed_sm_us", s->fixed_sm_us));
+    json_t *js = json_pack("{s:f,s:f}", "fixed_us", s->fixed_us, "fixed_sm_us", s->fixed_sm_us);
+    for (int t = 0; t < 2; t++) {
+      json_t *tab = json_object();
+      for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++) {
+        const double *row = t == 0 ? s->cta_gbps[d] : s->stream_tbps[d];
+        char key[8];
+        snprintf(key, sizeof key, "d%d", 64 << d);
+        json_object_set_new(tab, key, json_pack("[ffff]", row[0], row[1], row[2], row[3]));
+      }
+      json_object_set_new(js, t == 0 ? "cta_gbps" : "stream_tbps", tab);
+    }
+    json_object_set_new(streams, skv_stream_kind_name((skv_stream_kind)k), js);
   }
   json_object_set_new(j, "streams", streams);
   for (int f = 0; f < SKV_FORM_COUNT; f++)
@@ -63,10 +72,19 @@ bool skv_meta_gpu_model_read(const json_t *j, skv_gpu *g) {
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const json_t *s = json_object_get(streams, skv_stream_kind_name((skv_stream_kind)k));
     if (!json_is_object(s)) return false;
-    g->stream[k].cta_gbps = json_number_value(json_object_get(s, "cta_gbps"));
-    g->stream[k].stream_tbps = json_number_value(json_object_get(s, "stream_tbps"));
     g->stream[k].fixed_us = json_number_value(json_object_get(s, "fixed_us"));
     g->stream[k].fixed_sm_us = json_number_value(json_object_get(s, "fixed_sm_us"));
+    for (int t = 0; t < 2; t++) {
+      const json_t *tab = json_object_get(s, t == 0 ? "cta_gbps" : "stream_tbps");
+      for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++) {
+        char key[8];
+        snprintf(key, sizeof key, "d%d", 64 << d);
+        const json_t *row = json_object_get(tab, key);
+        if (!json_is_array(row) || json_array_size(row) != SKV_GPU_GROUPS) return false;
+        for (int q = 0; q < SKV_GPU_GROUPS; q++)
+          (t == 0 ? g->stream[k].cta_gbps : g->stream[k].stream_tbps)[d][q] = json_number_value(json_array_get(row, (size_t)q));
+      }
+    }
   }
   for (int f = 0; f < SKV_FORM_COUNT; f++) {
     const json_t *a = json_object_get(ctas, skv_decode_form_name((skv_decode_form)f));

@@ -105,10 +105,29 @@ static bool read_ctas(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   return true;
 }
 
-/* streams: {16bit: {cta_gbps, stream_tbps, fixed_us, fixed_sm_us}, fp8: {..}, int8: {..},
- * int8k_16v: {..}}, every kind, every field. */
+/* A per-variant table: {d64: [g1, g4, g8, g16], d128: [..], d256: [..]}, every entry > 0. */
+static bool read_table(skv_ydoc *d, yaml_node_t *node, const char *what, double out[SKV_GPU_HEAD_DIMS][SKV_GPU_GROUPS]) {
+  static const char *const dims[SKV_GPU_HEAD_DIMS] = {"d64", "d128", "d256"};
+  skv_ykv f[SKV_GPU_HEAD_DIMS];
+  if (!skv_ydoc_keys(d, node, what, dims, SKV_GPU_HEAD_DIMS, f)) return false;
+  for (int k = 0; k < SKV_GPU_HEAD_DIMS; k++) {
+    if (!skv_ydoc_require(d, node, what, &f[k], dims[k])) return false;
+    char row[96];
+    snprintf(row, sizeof row, "%s %s", what, dims[k]);
+    if (!skv_ydoc_expect(d, f[k].value, YAML_SEQUENCE_NODE, row)) return false;
+    if (skv_ydoc_count(f[k].value) != SKV_GPU_GROUPS)
+      return skv_ydoc_fail(d, f[k].value, "%s: expected 4 entries (GQA groups 1, 4, 8, 16), got %d", row,
+                           skv_ydoc_count(f[k].value));
+    for (int32_t i = 0; i < SKV_GPU_GROUPS; i++)
+      if (!skv_ydoc_float(d, skv_ydoc_item(d, f[k].value, i), row, false, &out[k][i])) return false;
+  }
+  return true;
+}
+
+/* streams: {16bit: {fixed_us, fixed_sm_us, cta_gbps: TABLE, stream_tbps: TABLE}, fp8: .., int8: ..,
+ * int8k_16v: ..}, every kind, every field. */
 static bool read_streams(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
-  static const char *const fields[4] = {"cta_gbps", "stream_tbps", "fixed_us", "fixed_sm_us"};
+  static const char *const fields[4] = {"fixed_us", "fixed_sm_us", "cta_gbps", "stream_tbps"};
   const char *names[SKV_STREAM_COUNT];
   for (int k = 0; k < SKV_STREAM_COUNT; k++) names[k] = skv_stream_kind_name((skv_stream_kind)k);
   skv_ykv f[SKV_STREAM_COUNT];
@@ -119,15 +138,18 @@ static bool read_streams(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
     snprintf(what, sizeof what, "streams %s", names[k]);
     skv_ykv v[4];
     if (!skv_ydoc_keys(d, f[k].value, what, fields, 4, v)) return false;
+    for (int i = 0; i < 4; i++)
+      if (!skv_ydoc_require(d, f[k].value, what, &v[i], fields[i])) return false;
     skv_gpu_stream *s = &m->stream[k];
-    double *out[4] = {&s->cta_gbps, &s->stream_tbps, &s->fixed_us, &s->fixed_sm_us};
-    for (int i = 0; i < 4; i++) {
-      char field[80];
-      snprintf(field, sizeof field, "%s %s", what, fields[i]);
-      if (!skv_ydoc_require(d, f[k].value, what, &v[i], fields[i]) ||
-          !skv_ydoc_float(d, v[i].value, field, i >= 2, out[i]))
-        return false;
-    }
+    char field[80];
+    snprintf(field, sizeof field, "%s fixed_us", what);
+    if (!skv_ydoc_float(d, v[0].value, field, true, &s->fixed_us)) return false;
+    snprintf(field, sizeof field, "%s fixed_sm_us", what);
+    if (!skv_ydoc_float(d, v[1].value, field, true, &s->fixed_sm_us)) return false;
+    snprintf(field, sizeof field, "%s cta_gbps", what);
+    if (!read_table(d, v[2].value, field, s->cta_gbps)) return false;
+    snprintf(field, sizeof field, "%s stream_tbps", what);
+    if (!read_table(d, v[3].value, field, s->stream_tbps)) return false;
   }
   return true;
 }
@@ -235,10 +257,16 @@ bool skv_gpus_write_entry(FILE *f, const skv_gpu *g) {
   fprintf(f, "    streams:\n");
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
-    char key[24];
-    snprintf(key, sizeof key, "%s:", skv_stream_kind_name((skv_stream_kind)k));
-    fprintf(f, "      %-10s {cta_gbps: %.4g, stream_tbps: %.4g, fixed_us: %.4g, fixed_sm_us: %.4g}\n", key, s->cta_gbps,
-            s->stream_tbps, s->fixed_us, s->fixed_sm_us);
+    fprintf(f, "      %s:\n        fixed_us: %.4g\n        fixed_sm_us: %.4g\n", skv_stream_kind_name((skv_stream_kind)k),
+            s->fixed_us, s->fixed_sm_us);
+    for (int t = 0; t < 2; t++) {
+      fprintf(f, "        %s {", t == 0 ? "cta_gbps:   " : "stream_tbps:");
+      for (int dd = 0; dd < SKV_GPU_HEAD_DIMS; dd++) {
+        const double *row = t == 0 ? s->cta_gbps[dd] : s->stream_tbps[dd];
+        fprintf(f, "%sd%d: [%.4g, %.4g, %.4g, %.4g]", dd ? ", " : "", 64 << dd, row[0], row[1], row[2], row[3]);
+      }
+      fprintf(f, "}\n");
+    }
   }
   fprintf(f, "    ctas_per_sm: {");
   for (int k = 0; k < SKV_FORM_COUNT; k++)
