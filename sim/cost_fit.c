@@ -14,7 +14,7 @@ typedef struct fit_x {
 
 static void put(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const fit_x *x) {
   g->stream[kind].stream_tbps[d][q] = x->stream;
-  g->stream[kind].fixed_us = x->fixed;
+  g->stream[kind].fixed_us[d][q] = x->fixed;
   g->stream[kind].fixed_sm_us = x->fixed_sm;
 }
 
@@ -86,8 +86,12 @@ bool skv_fit_variant(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, con
   skv_gpu_stream *s = &g->stream[kind];
   const double hi = 1.05 * g->read_tbps;
   for (int iter = 0; iter < 50; iter++) {
-    const double cta0 = s->cta_gbps[d][q], stream0 = s->stream_tbps[d][q];
+    const double cta0 = s->cta_gbps[d][q], stream0 = s->stream_tbps[d][q], fixed0 = s->fixed_us[d][q];
     s->cta_gbps[d][q] = skv_fit_cta_gbps(slope, n_lone, s->stream_tbps[d][q]);
+    /* the short request's time is the fixed cost's: it enters the prediction as a sum */
+    skv_prediction short_pr;
+    if (!skv_cost_predict(lone[0].p, lone[0].b, g, &short_pr)) return false;
+    s->fixed_us[d][q] = fmax(0.0, s->fixed_us[d][q] + lone[0].us - short_pr.decode_us);
     double lo = 1e-3 * g->read_tbps, up = hi;
     s->stream_tbps[d][q] = up;
     skv_prediction pr;
@@ -101,7 +105,9 @@ bool skv_fit_variant(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, con
       }
       s->stream_tbps[d][q] = 0.5 * (lo + up);
     }
-    if (fabs(s->cta_gbps[d][q] - cta0) <= 1e-6 * cta0 && fabs(s->stream_tbps[d][q] - stream0) <= 1e-6 * stream0) break;
+    if (fabs(s->cta_gbps[d][q] - cta0) <= 1e-6 * cta0 && fabs(s->stream_tbps[d][q] - stream0) <= 1e-6 * stream0 &&
+        fabs(s->fixed_us[d][q] - fixed0) <= 1e-6)
+      break;
   }
   return true;
 }

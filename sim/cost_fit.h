@@ -32,12 +32,13 @@ typedef struct skv_fit_point {
 bool skv_fit_stream(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const skv_fit_point *pts, int32_t n,
                     double *rms);
 
-/* Fit one variant's cta_gbps and stream_tbps (d, q as above; the kind's fixed costs given) to three
- * points: lone[0] and lone[1], one request of a short and of a long length unsplit (n_lone CTAs,
- * one per SM: their slope over the bytes each CTA reads gives cta, skv_fit_cta_gbps), and `large`,
- * a batch with several CTAs per slot whose decode time the stream ceiling must give (bisection:
- * the predicted time falls as the ceiling rises; clipped to 1.05 read_tbps). The two are solved in
- * turn until neither moves by 1e-6. False when out of memory or the long request is not slower. */
+/* Fit one variant's cta_gbps, stream_tbps and fixed_us (d, q as above; the kind's fixed_sm_us given)
+ * to three points: lone[0] and lone[1], one request of a short and of a long length unsplit (n_lone
+ * CTAs, one per SM: their slope over the bytes each CTA reads gives cta, skv_fit_cta_gbps; the short
+ * one's time what fixed_us must make it), and `large`, a batch with several CTAs per slot whose
+ * decode time the stream ceiling must give (bisection: the predicted time falls as the ceiling
+ * rises; clipped to 1.05 read_tbps). The three are solved in turn until none moves by 1e-6. False
+ * when out of memory or the long request is not slower. */
 bool skv_fit_variant(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const skv_fit_point lone[2],
                      int32_t n_lone, const skv_fit_point *large);
 

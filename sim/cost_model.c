@@ -192,7 +192,11 @@ static double combine_cost(const skv_cost_ctx *ctx, int64_t num_combine, int64_t
   if (num_combine <= 0) return 0;
   const skv_gpu *g = ctx->g;
   const double waves = ceil((double)num_combine / (double)ctx->slots);
-  return g->launch_us + waves * (g->combine_item_us + g->combine_chunk_us * (double)max_chunks) +
+  /* each of the merging CTA's SKV_MERGE_THREADS threads takes 4 columns of one q head per round
+   * (kernels/merge.cuh): group x head_dim / (4 x threads) rounds, each over every chunk */
+  const int64_t lanes = (int64_t)skv_batch_group(ctx->b) * ctx->b->head_dim / 4;
+  const double rounds = (double)((lanes + SKV_MERGE_THREADS - 1) / SKV_MERGE_THREADS);
+  return g->launch_us + waves * (g->combine_item_us + rounds * g->combine_chunk_us * (double)max_chunks) +
          partial_bytes / ctx->read_bpus;
 }
 

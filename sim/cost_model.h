@@ -21,6 +21,10 @@ extern "C" {
  * 2.35 TB/s, k = 4 gives 2.35. Re-measured at e7c4ab7 (all 63): 0.55% median, 9.8% largest. */
 #define SKV_COST_KNEE 4.0
 
+/* Threads of the CTA that merges a combine item: the combine kernel's block (kernels/combine.cu,
+ * kThreads); the fused merge runs on the decode CTA's threads and is priced alike. */
+#define SKV_MERGE_THREADS 128
+
 /* The resident CTAs' aggregate rate when n of them stream, each alone at cta, all together at most
  * read (any one unit of rate: bytes/us here; the model passes the stream ceiling as read): at most n * cta and at most read; near the knee,
  * where n * cta ~ read, less than either (each CTA's loads queue behind the others'): the soft
@@ -46,9 +50,11 @@ typedef struct skv_prediction {
  *             (processor sharing), agg(n) a soft minimum of n * s.cta and s.stream:
  *             ((n cta)^-k + stream^-k)^(-1/k), k = SKV_COST_KNEE (below the knee each CTA streams
  *             at cta, above it they share the stream ceiling, near it they reach less than either);
- *   combine = launch + waves * (combine_item + combine_chunk * the largest item's chunks)
+ *   combine = launch + waves * (combine_item + rounds * combine_chunk * the largest item's chunks)
  *             + partial bytes / read, waves = ceil(items / slots): one CTA merges an item, its
- *             loads of the chunks' partials in flight together in groups (kernels/merge.cuh); the
+ *             SKV_MERGE_THREADS threads taking 4 output columns each per round, so rounds =
+ *             ceil(group * head_dim / (4 * SKV_MERGE_THREADS)), and each round loads every chunk's
+ *             partials, in flight together in groups (kernels/merge.cuh); the
  *             same for the combine kernel and the fused merge (the CTA that merges last does so
  *             after every other chunk has arrived, a tail about as long as the second launch: H100,
  *             4aac36e, results/bench_decode/20261122-1347-4aac36e).

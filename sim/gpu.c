@@ -39,7 +39,7 @@ int32_t skv_gpu_group_of_slot(int32_t slot) {
 skv_gpu_rates skv_gpu_rates_of(const skv_gpu *g, const skv_batch *b) {
   const skv_gpu_stream *s = &g->stream[skv_stream_kind_of(b)];
   const int32_t d = skv_gpu_head_dim_slot(b->head_dim), q = skv_gpu_group_slot(skv_batch_group(b));
-  return (skv_gpu_rates){s->cta_gbps[d][q], s->stream_tbps[d][q], s->fixed_us, s->fixed_sm_us};
+  return (skv_gpu_rates){s->cta_gbps[d][q], s->stream_tbps[d][q], s->fixed_us[d][q], s->fixed_sm_us};
 }
 
 int32_t skv_gpu_head_dim_slot(int32_t head_dim) { return head_dim <= 64 ? 0 : (head_dim <= 128 ? 1 : 2); }
@@ -62,12 +62,12 @@ bool skv_gpu_check(const skv_gpu *g, char *err, size_t errlen) {
   else if (!nonnegative(g->combine_chunk_us)) bad = "combine_chunk_us: must be >= 0";
   for (int k = 0; !bad && k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
-    const char *field = !nonnegative(s->fixed_us) ? "fixed_us: must be >= 0"
-                        : !nonnegative(s->fixed_sm_us) ? "fixed_sm_us: must be >= 0" : NULL;
+    const char *field = !nonnegative(s->fixed_sm_us) ? "fixed_sm_us: must be >= 0" : NULL;
     for (int d = 0; !field && d < SKV_GPU_HEAD_DIMS; d++)
       for (int q = 0; !field && q < SKV_GPU_GROUPS; q++) {
         if (!positive(s->cta_gbps[d][q])) field = "cta_gbps: every entry must be > 0";
         else if (!positive(s->stream_tbps[d][q])) field = "stream_tbps: every entry must be > 0";
+        else if (!nonnegative(s->fixed_us[d][q])) field = "fixed_us: every entry must be >= 0";
       }
     if (field) {
       snprintf(err, errlen, "GPU model '%s': streams %s: %s", g->name, skv_stream_kind_name((skv_stream_kind)k), field);

@@ -48,14 +48,15 @@ typedef enum skv_stream_kind {
  *                or its MMAs and softmax when they take longer);
  *   stream_tbps  what all resident CTAs stream together at most, TB/s (at or below the read
  *                ceiling: dequantization, wide groups or one CTA per SM keep them below it);
- *   fixed_us     the CTAs' fixed cost (work item, page table and Q loads, pipeline fill, final
- *                stores) when few CTAs share an SM;
+ *   fixed_us     the CTAs' fixed cost (work item, page table and Q loads, pipeline fill, the
+ *                first tile's MMAs, final stores) when few CTAs share an SM;
  *   fixed_sm_us  added per resident CTA per SM at launch: CTAs that start together on one SM fill
- *                their pipelines one after another. */
+ *                their pipelines one after another (one value per cache kind). */
 typedef struct skv_gpu_stream {
   double cta_gbps[SKV_GPU_HEAD_DIMS][SKV_GPU_GROUPS];
   double stream_tbps[SKV_GPU_HEAD_DIMS][SKV_GPU_GROUPS];
-  double fixed_us, fixed_sm_us;
+  double fixed_us[SKV_GPU_HEAD_DIMS][SKV_GPU_GROUPS];
+  double fixed_sm_us;
 } skv_gpu_stream;
 
 /* The terms of one batch's kernel variant: its stream kind's at its head dim and group class. */

@@ -124,7 +124,7 @@ START_TEST(plan_plans_for_the_gpu_it_is_told) {
       static const char *const kinds[4] = {"16bit", "fp8", "int8", "int8k_16v"};
       const int cta = s == 0 ? 40 : 25, st = k ? 6 : 3;
       snprintf(streams[s], sizeof streams[s],
-               "%s: {fixed_us: 2, fixed_sm_us: 0, cta_gbps: {d64: [%d, %d, %d, %d], d128: [%d, %d, %d, %d], d256: [%d, %d, %d, %d]},"
+               "%s: {fixed_us: {d64: [2, 2, 2, 2], d128: [2, 2, 2, 2], d256: [2, 2, 2, 2]}, fixed_sm_us: 0, cta_gbps: {d64: [%d, %d, %d, %d], d128: [%d, %d, %d, %d], d256: [%d, %d, %d, %d]},"
                " stream_tbps: {d64: [%d, %d, %d, %d], d128: [%d, %d, %d, %d], d256: [%d, %d, %d, %d]}}",
                kinds[s], cta, cta, cta, cta, cta, cta, cta, cta, cta, cta, cta, cta, st, st, st, st, st, st, st, st, st, st,
                st, st);

@@ -260,7 +260,7 @@ START_TEST(resume_refuses_changed_gpu_models) {
   /* every stream kind alike: 40 GB/s per CTA (25 over 8-bit caches), a 4 TB/s stream ceiling */
 #define ROW(v) "[" v ", " v ", " v ", " v "]"
 #define TABLE(v) "{d64: " ROW(v) ", d128: " ROW(v) ", d256: " ROW(v) "}"
-#define STREAM(name, cta) name ": {fixed_us: 2, fixed_sm_us: 0, cta_gbps: " TABLE(cta) ", stream_tbps: " TABLE("4") "}"
+#define STREAM(name, cta) name ": {fixed_us: " TABLE("2") ", fixed_sm_us: 0, cta_gbps: " TABLE(cta) ", stream_tbps: " TABLE("4") "}"
 #define STREAMS "streams: {" STREAM("16bit", "40") ", " STREAM("fp8", "25") ", " STREAM("int8", "25") ", " \
   STREAM("int8k_16v", "25") "}"
   static const char *home = "home: home\nmodels:\n"

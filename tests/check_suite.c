@@ -674,7 +674,7 @@ END_TEST
 /* The streams of a models-file entry in flow style. */
 #define ROW(v) "[" v ", " v ", " v ", " v "]"
 #define TABLE(v) "{d64: " ROW(v) ", d128: " ROW(v) ", d256: " ROW(v) "}"
-#define STREAM(name, cta) name ": {fixed_us: 2, fixed_sm_us: 0.5, cta_gbps: " TABLE(cta) ", stream_tbps: " TABLE("3") "}"
+#define STREAM(name, cta) name ": {fixed_us: " TABLE("2") ", fixed_sm_us: 0.5, cta_gbps: " TABLE(cta) ", stream_tbps: " TABLE("3") "}"
 #define STREAMS "streams: {" STREAM("16bit", "35") ", " STREAM("fp8", "18") ", " STREAM("int8", "18") ", " \
   STREAM("int8k_16v", "18") "}"
 
@@ -838,10 +838,11 @@ START_TEST(a_written_entry_loads_as_the_same_model) {
   snprintf(m.calibrated, sizeof m.calibrated, "skv calibrate abc1234 2026-11-28 on NVIDIA H200");
   m.sms = 132, m.read_tbps = 4.447, m.launch_us = 2.875, m.combine_item_us = 1.25, m.combine_chunk_us = 0.0625;
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
-    m.stream[k].fixed_us = 1.5 + k, m.stream[k].fixed_sm_us = 0.125 * k;
+    m.stream[k].fixed_sm_us = 0.125 * k;
     for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
       for (int q = 0; q < SKV_GPU_GROUPS; q++)
-        m.stream[k].cta_gbps[d][q] = 44 - k - d - 0.5 * q, m.stream[k].stream_tbps[d][q] = 4.5 - 0.25 * k - 0.125 * q;
+        m.stream[k].cta_gbps[d][q] = 44 - k - d - 0.5 * q, m.stream[k].stream_tbps[d][q] = 4.5 - 0.25 * k - 0.125 * q,
+        m.stream[k].fixed_us[d][q] = 1.5 + k + 0.25 * d + q;
   }
   for (int f = 0; f < SKV_FORM_COUNT; f++)
     for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++) m.ctas_per_sm[f][d] = 1 + f + d;
@@ -952,23 +953,23 @@ START_TEST(gpu_model_errors_name_their_position) {
   expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
                       " combine_item_us: 0, combine_chunk_us: 0, " STREAMS ", ctas_per_sm: {16bit: [1, 2],"
                       " 8bit_cols: [1, 1, 1], 8bit_rows: [1, 1, 1], int8k_16v: [1, 1, 1]}}\n",
-                      "3:937: ctas_per_sm 16bit: expected 3 entries (head dims 64, 128, 256), got 2");
+                      "3:1169: ctas_per_sm 16bit: expected 3 entries (head dims 64, 128, 256), got 2");
   expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
                       " combine_item_us: 0, combine_chunk_us: 0, " STREAMS ", ctas_per_sm: {16bit: [1, 2, 3],"
                       " 8bit_cols: [1, 1, 1], 8bit_rows: [1, 1, 1]}}\n",
-                      "3:929: missing key 'int8k_16v' in ctas_per_sm");
+                      "3:1161: missing key 'int8k_16v' in ctas_per_sm");
   expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
-                      " combine_item_us: 0, combine_chunk_us: 0, streams: {16bit: {fixed_us: 0, fixed_sm_us: 0,"
+                      " combine_item_us: 0, combine_chunk_us: 0, streams: {16bit: {fixed_us: {d64: [0, 0, 0, 0], d128: [0, 0, 0, 0], d256: [0, 0, 0, 0]}, fixed_sm_us: 0,"
                       " cta_gbps: {d64: [1, 1, 1], d128: [1, 1, 1, 1], d256: [1, 1, 1, 1]}, stream_tbps: {}}},"
                       " ctas_per_sm: {}}\n",
-                      "3:179: streams 16bit cta_gbps d64: expected 4 entries (GQA groups 1, 4, 8, 16), got 3");
-#define OK_STREAM "{fixed_us: 0, fixed_sm_us: 0, cta_gbps: {d64: [1, 1, 1, 1], d128: [1, 1, 1, 1], d256: [1, 1, 1, 1]}," \
+                      "3:237: streams 16bit cta_gbps d64: expected 4 entries (GQA groups 1, 4, 8, 16), got 3");
+#define OK_STREAM "{fixed_us: {d64: [0, 0, 0, 0], d128: [0, 0, 0, 0], d256: [0, 0, 0, 0]}, fixed_sm_us: 0, cta_gbps: {d64: [1, 1, 1, 1], d128: [1, 1, 1, 1], d256: [1, 1, 1, 1]}," \
   " stream_tbps: {d64: [1, 1, 1, 1], d128: [1, 1, 1, 1], d256: [1, 1, 1, 1]}}"
-#define FULL_STREAM "{fixed_us: 0, fixed_sm_us: 0, cta_gbps: {d64: [1, 1, 1, 1], d128: [1, 1, 1, 1], d256: [1, 1, 1, 1]}," \
+#define FULL_STREAM "{fixed_us: {d64: [0, 0, 0, 0], d128: [0, 0, 0, 0], d256: [0, 0, 0, 0]}, fixed_sm_us: 0, cta_gbps: {d64: [1, 1, 1, 1], d128: [1, 1, 1, 1], d256: [1, 1, 1, 1]}," \
   " stream_tbps: {d64: [1, 1, 1, 1], d128: [1, 1, 0, 1], d256: [1, 1, 1, 1]}}"
   expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
                       " combine_item_us: 0, combine_chunk_us: 0, streams: {16bit: " FULL_STREAM "}, ctas_per_sm: {}}\n",
-                      "3:280: streams 16bit stream_tbps d128: 0 is out of range (allowed: a finite number > 0)");
+                      "3:338: streams 16bit stream_tbps d128: 0 is out of range (allowed: a finite number > 0)");
   expect_models_error("home: x\nmodels:\n  - {name: x, device: X, arch: sm_90, sms: 1, read_tbps: 1, launch_us: 0,"
                       " combine_item_us: 0, combine_chunk_us: 0, streams: {16bit: " OK_STREAM "}, ctas_per_sm: {}}\n",
                       "3:125: missing key 'fp8' in streams");

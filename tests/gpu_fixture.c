@@ -22,7 +22,9 @@ const skv_gpu *skv_test_gpu(int32_t sms) {
 void skv_test_stream(skv_gpu_stream *s, double cta_gbps, double stream_tbps, double fixed_us, double fixed_sm_us) {
   for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
     for (int q = 0; q < SKV_GPU_GROUPS; q++) s->cta_gbps[d][q] = cta_gbps, s->stream_tbps[d][q] = stream_tbps;
-  s->fixed_us = fixed_us, s->fixed_sm_us = fixed_sm_us;
+  for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
+    for (int q = 0; q < SKV_GPU_GROUPS; q++) s->fixed_us[d][q] = fixed_us;
+  s->fixed_sm_us = fixed_sm_us;
 }
 
 void skv_test_scale_streams(skv_gpu *g, double rates, double fixed) {
@@ -30,6 +32,8 @@ void skv_test_scale_streams(skv_gpu *g, double rates, double fixed) {
     skv_gpu_stream *s = &g->stream[k];
     for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
       for (int q = 0; q < SKV_GPU_GROUPS; q++) s->cta_gbps[d][q] *= rates, s->stream_tbps[d][q] *= rates;
-    s->fixed_us *= fixed, s->fixed_sm_us *= fixed;
+    for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
+      for (int q = 0; q < SKV_GPU_GROUPS; q++) s->fixed_us[d][q] *= fixed;
+    s->fixed_sm_us *= fixed;
   }
 }

@@ -330,7 +330,10 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
     if (log)
       fprintf(log, "  fit %s: cta %.2f GB/s, stream %.3f TB/s, fixed %.3f us + %.3f us per CTA per SM (rms %.2f%%)\n",
               skv_stream_kind_name((skv_stream_kind)k), st->cta_gbps[CAL_DSLOT][CAL_GSLOT],
-              st->stream_tbps[CAL_DSLOT][CAL_GSLOT], st->fixed_us, st->fixed_sm_us, 100 * rms);
+              st->stream_tbps[CAL_DSLOT][CAL_GSLOT], st->fixed_us[CAL_DSLOT][CAL_GSLOT], st->fixed_sm_us, 100 * rms);
+    /* the other variants start from this one's fixed cost */
+    for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++)
+      for (int q = 0; q < SKV_GPU_GROUPS; q++) st->fixed_us[d][q] = st->fixed_us[CAL_DSLOT][CAL_GSLOT];
     /* Every other head dim and group: one CTA's rate and the stream ceiling, the fixed costs kept. */
     for (int d = 0; ok && d < SKV_GPU_HEAD_DIMS; d++)
       for (int q = 0; ok && q < SKV_GPU_GROUPS; q++) {
@@ -358,8 +361,9 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
           break;
         }
         if (log)
-          fprintf(log, "  fit %s d%d g%d: cta %.2f GB/s, stream %.3f TB/s\n", skv_stream_kind_name((skv_stream_kind)k),
-                  dim, skv_gpu_group_of_slot(q), st->cta_gbps[d][q], st->stream_tbps[d][q]);
+          fprintf(log, "  fit %s d%d g%d: cta %.2f GB/s, stream %.3f TB/s, fixed %.3f us\n",
+                  skv_stream_kind_name((skv_stream_kind)k), dim, skv_gpu_group_of_slot(q), st->cta_gbps[d][q],
+                  st->stream_tbps[d][q], st->fixed_us[d][q]);
       }
   }
   if (ok) ok = skv_gpu_check(g, err, errlen);

@@ -33,16 +33,17 @@ json_t *skv_meta_gpu_model(const skv_gpu *g, const char *source) {
   json_t *streams = json_object();
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
-    json_t *js = json_pack("{s:f,s:f}", "fixed_us", s->fixed_us, "fixed_sm_us", s->fixed_sm_us);
-    for (int t = 0; t < 2; t++) {
+    json_t *js = json_pack("{s:f}", "fixed_sm_us", s->fixed_sm_us);
+    static const char *const tables[3] = {"fixed_us", "cta_gbps", "stream_tbps"};
+    for (int t = 0; t < 3; t++) {
       json_t *tab = json_object();
       for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++) {
-        const double *row = t == 0 ? s->cta_gbps[d] : s->stream_tbps[d];
+        const double *row = t == 0 ? s->fixed_us[d] : (t == 1 ? s->cta_gbps[d] : s->stream_tbps[d]);
         char key[8];
         snprintf(key, sizeof key, "d%d", 64 << d);
         json_object_set_new(tab, key, json_pack("[ffff]", row[0], row[1], row[2], row[3]));
       }
-      json_object_set_new(js, t == 0 ? "cta_gbps" : "stream_tbps", tab);
+      json_object_set_new(js, tables[t], tab);
     }
     json_object_set_new(streams, skv_stream_kind_name((skv_stream_kind)k), js);
   }
@@ -72,17 +73,18 @@ bool skv_meta_gpu_model_read(const json_t *j, skv_gpu *g) {
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const json_t *s = json_object_get(streams, skv_stream_kind_name((skv_stream_kind)k));
     if (!json_is_object(s)) return false;
-    g->stream[k].fixed_us = json_number_value(json_object_get(s, "fixed_us"));
     g->stream[k].fixed_sm_us = json_number_value(json_object_get(s, "fixed_sm_us"));
-    for (int t = 0; t < 2; t++) {
-      const json_t *tab = json_object_get(s, t == 0 ? "cta_gbps" : "stream_tbps");
+    static const char *const tables[3] = {"fixed_us", "cta_gbps", "stream_tbps"};
+    for (int t = 0; t < 3; t++) {
+      const json_t *tab = json_object_get(s, tables[t]);
       for (int d = 0; d < SKV_GPU_HEAD_DIMS; d++) {
         char key[8];
         snprintf(key, sizeof key, "d%d", 64 << d);
         const json_t *row = json_object_get(tab, key);
         if (!json_is_array(row) || json_array_size(row) != SKV_GPU_GROUPS) return false;
         for (int q = 0; q < SKV_GPU_GROUPS; q++)
-          (t == 0 ? g->stream[k].cta_gbps : g->stream[k].stream_tbps)[d][q] = json_number_value(json_array_get(row, (size_t)q));
+          (t == 0 ? g->stream[k].fixed_us : (t == 1 ? g->stream[k].cta_gbps : g->stream[k].stream_tbps))[d][q] =
+              json_number_value(json_array_get(row, (size_t)q));
       }
     }
   }

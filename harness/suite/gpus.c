@@ -105,8 +105,9 @@ static bool read_ctas(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   return true;
 }
 
-/* A per-variant table: {d64: [g1, g4, g8, g16], d128: [..], d256: [..]}, every entry > 0. */
-static bool read_table(skv_ydoc *d, yaml_node_t *node, const char *what, double out[SKV_GPU_HEAD_DIMS][SKV_GPU_GROUPS]) {
+/* A per-variant table: {d64: [g1, g4, g8, g16], d128: [..], d256: [..]}, every entry > 0 (>= 0 with zero_ok). */
+static bool read_table(skv_ydoc *d, yaml_node_t *node, const char *what, bool zero_ok,
+                       double out[SKV_GPU_HEAD_DIMS][SKV_GPU_GROUPS]) {
   static const char *const dims[SKV_GPU_HEAD_DIMS] = {"d64", "d128", "d256"};
   skv_ykv f[SKV_GPU_HEAD_DIMS];
   if (!skv_ydoc_keys(d, node, what, dims, SKV_GPU_HEAD_DIMS, f)) return false;
@@ -119,12 +120,12 @@ static bool read_table(skv_ydoc *d, yaml_node_t *node, const char *what, double 
       return skv_ydoc_fail(d, f[k].value, "%s: expected 4 entries (GQA groups 1, 4, 8, 16), got %d", row,
                            skv_ydoc_count(f[k].value));
     for (int32_t i = 0; i < SKV_GPU_GROUPS; i++)
-      if (!skv_ydoc_float(d, skv_ydoc_item(d, f[k].value, i), row, false, &out[k][i])) return false;
+      if (!skv_ydoc_float(d, skv_ydoc_item(d, f[k].value, i), row, zero_ok, &out[k][i])) return false;
   }
   return true;
 }
 
-/* streams: {16bit: {fixed_us, fixed_sm_us, cta_gbps: TABLE, stream_tbps: TABLE}, fp8: .., int8: ..,
+/* streams: {16bit: {fixed_us: TABLE, fixed_sm_us, cta_gbps: TABLE, stream_tbps: TABLE}, fp8: .., int8: ..,
  * int8k_16v: ..}, every kind, every field. */
 static bool read_streams(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   static const char *const fields[4] = {"fixed_us", "fixed_sm_us", "cta_gbps", "stream_tbps"};
@@ -143,13 +144,13 @@ static bool read_streams(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
     skv_gpu_stream *s = &m->stream[k];
     char field[80];
     snprintf(field, sizeof field, "%s fixed_us", what);
-    if (!skv_ydoc_float(d, v[0].value, field, true, &s->fixed_us)) return false;
+    if (!read_table(d, v[0].value, field, true, s->fixed_us)) return false;
     snprintf(field, sizeof field, "%s fixed_sm_us", what);
     if (!skv_ydoc_float(d, v[1].value, field, true, &s->fixed_sm_us)) return false;
     snprintf(field, sizeof field, "%s cta_gbps", what);
-    if (!read_table(d, v[2].value, field, s->cta_gbps)) return false;
+    if (!read_table(d, v[2].value, field, false, s->cta_gbps)) return false;
     snprintf(field, sizeof field, "%s stream_tbps", what);
-    if (!read_table(d, v[3].value, field, s->stream_tbps)) return false;
+    if (!read_table(d, v[3].value, field, false, s->stream_tbps)) return false;
   }
   return true;
 }
@@ -257,12 +258,11 @@ bool skv_gpus_write_entry(FILE *f, const skv_gpu *g) {
   fprintf(f, "    streams:\n");
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
-    fprintf(f, "      %s:\n        fixed_us: %.4g\n        fixed_sm_us: %.4g\n", skv_stream_kind_name((skv_stream_kind)k),
-            s->fixed_us, s->fixed_sm_us);
-    for (int t = 0; t < 2; t++) {
-      fprintf(f, "        %s {", t == 0 ? "cta_gbps:   " : "stream_tbps:");
+    fprintf(f, "      %s:\n        fixed_sm_us: %.4g\n", skv_stream_kind_name((skv_stream_kind)k), s->fixed_sm_us);
+    for (int t = 0; t < 3; t++) {
+      fprintf(f, "        %s {", t == 0 ? "fixed_us:   " : (t == 1 ? "cta_gbps:   " : "stream_tbps:"));
       for (int dd = 0; dd < SKV_GPU_HEAD_DIMS; dd++) {
-        const double *row = t == 0 ? s->cta_gbps[dd] : s->stream_tbps[dd];
+        const double *row = t == 0 ? s->fixed_us[dd] : (t == 1 ? s->cta_gbps[dd] : s->stream_tbps[dd]);
         fprintf(f, "%sd%d: [%.4g, %.4g, %.4g, %.4g]", dd ? ", " : "", 64 << dd, row[0], row[1], row[2], row[3]);
       }
       fprintf(f, "}\n");

@@ -1165,7 +1165,9 @@ START_TEST(the_device_picks_its_model) {
       ck_assert(strstr(source, "calibrated on the spot"));
       ck_assert_str_eq(models[0], name);
       ck_assert_str_eq(devices[0], name);
-      ck_assert(json_number_value(json_object_get(json_object_get(json_object_get(gm, "streams"), "fp8"), "cta_gbps")) > 0);
+      const json_t *fp8 = json_object_get(json_object_get(gm, "streams"), "fp8");
+      ck_assert(json_number_value(json_array_get(json_object_get(json_object_get(fp8, "cta_gbps"), "d128"), 1)) > 0);
+      ck_assert(json_number_value(json_array_get(json_object_get(json_object_get(fp8, "fixed_us"), "d64"), 3)) >= 0);
       ck_assert(json_number_value(json_object_get(gm, "read_tbps")) > 0);
       ck_assert(strstr(json_string_value(json_object_get(gm, "calibrated")), "skv calibrate"));
       /* its residency is the occupancy API's: the project's entry for this device, where there is one */
