@@ -191,6 +191,9 @@ START_TEST(help_is_printed_with_exit_0) {
   ck_assert(strncmp(out, "usage: skv version", 18) == 0 && err[0] == '\0');
   skv_test_usage_error("version --verbose", "--verbose: unknown flag");
   skv_test_usage_error("version now", "now: unexpected argument");
+  skv_test_usage_error("model-error", "expected one argument, the run directory");
+  skv_test_usage_error("model-error /nonexistent-skv-run", "/nonexistent-skv-run/results.csv");
+  skv_test_usage_error("model-error a b", "b: unexpected argument");
 }
 END_TEST
 
@@ -236,7 +239,8 @@ START_TEST(every_help_agrees_with_readme) {
   readme[n] = '\0';
   ck_assert(n < sizeof readme - 1);
   fclose(f);
-  static const char *const cmds[] = {"run", "plan", "layout", "bench", "bench sim", "calibrate", "version"};
+  static const char *const cmds[] = {"run", "plan", "layout", "bench", "bench sim", "calibrate", "model-error",
+                                     "version"};
   for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
     char args[64];
     snprintf(args, sizeof args, "%s --help", cmds[c]);

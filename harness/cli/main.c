@@ -45,13 +45,14 @@ static const command commands[] = {
     {"layout", skv_cmd_layout, "FA2 LSE layouts: kernel write x host code table; --demo: the PR #87 bug in numbers"},
     {"bench", skv_cmd_bench, "bench decode: the decode kernels over the benchmark grid, with ceilings (GPU)"},
     {"calibrate", skv_cmd_calibrate, "measure this GPU's cost-model numbers, fit them, print a gpus.yaml entry (GPU)"},
+    {"model-error", skv_cmd_model_error, "the cost model's error per cache over a measured run (Markdown)"},
     {"version", cmd_version, "print the version (git commit) and build options"},
 };
 
 static void usage(FILE *f) {
   fprintf(f, "usage: skv <command> [flags]    (skv <command> --help for its flags)\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv) {
