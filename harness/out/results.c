@@ -23,7 +23,7 @@ const char *const skv_results_columns[] = {
     "scale_bytes", "predicted_decode_us", "predicted_combine_us", "predicted_us", "combine", "timer", "decode_us", "combine_us",
     "total_us", "total_min_us", "total_max_us", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling", "reference",
     "o_rel_err", "o_max_abs", "lse_max_abs", "quant_o_rel_err", "unwritten", "bitwise_repeat", "batch_invariant",
-    "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", NULL};
+    "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "checks", NULL};
 const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_results_columns[0]) - 1;
 
 const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", "total_us", "total_min_us",
@@ -48,6 +48,7 @@ void skv_run_row_init(skv_run_row *row) {
   snprintf(row->combine, sizeof row->combine, "-");
   snprintf(row->timer, sizeof row->timer, "-");
   snprintf(row->reference, sizeof row->reference, "none");
+  snprintf(row->checks, sizeof row->checks, "none");
 }
 
 /* One field after the first: a comma, then the value (NaN written empty). */
@@ -132,6 +133,7 @@ char *skv_results_format_row(const skv_run_row *r) {
   field_check(f, r->lse_correct);
   field_check(f, r->lse_correct_predicted);
   field_check(f, r->gpu_supported);
+  field_str(f, r->checks, false);
   fputc('\n', f);
   const bool ok = !ferror(f);
   if (fclose(f) != 0 || !ok) {

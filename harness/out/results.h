@@ -39,6 +39,7 @@ typedef struct skv_run_row {
   int64_t unwritten;
   skv_check bitwise_repeat, batch_invariant, batch_invariant_predicted, lse_correct, lse_correct_predicted;
   skv_check gpu_supported;        /* the GPU kernels take the configuration (sim/support.h) */
+  char checks[8];                 /* the row's verdict: "pass", "fail" (skv_row_failed) or "none" (no check ran) */
 } skv_run_row;
 
 /* The CSV columns, in order (README.md documents the same list). */

@@ -78,6 +78,17 @@ void skv_row_identity(skv_run_row *row, const skv_suite *s, const char *run_id, 
   row->gpu_supported = skv_config_validate(c, why, sizeof why) == SKV_SUPPORT_GPU ? SKV_CHECK_YES : SKV_CHECK_NO;
 }
 
+/* Whether any check ran on the row: a reference, a bitwise repeat, batch invariance or an LSE layout. */
+static bool any_check_ran(const skv_run_row *row) {
+  return strcmp(row->reference, "none") != 0 || row->bitwise_repeat != SKV_CHECK_NA ||
+         row->batch_invariant != SKV_CHECK_NA || row->lse_correct != SKV_CHECK_NA || row->unwritten >= 0;
+}
+
+void skv_row_verdict(skv_run_row *row, const skv_suite *s, bool measured, const skv_config *c) {
+  const bool failed = skv_row_failed(row, s, measured, c);
+  snprintf(row->checks, sizeof row->checks, "%s", failed ? "fail" : (any_check_ran(row) ? "pass" : "none"));
+}
+
 bool skv_row_failed(const skv_run_row *row, const skv_suite *s, bool measured, const skv_config *c) {
   const bool not_run = (s->check_reference && strcmp(row->reference, "none") == 0) ||
                        (measured && s->check_bitwise_repeat && row->bitwise_repeat == SKV_CHECK_NA) ||

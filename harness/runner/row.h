@@ -19,5 +19,7 @@ void skv_row_identity(skv_run_row *row, const skv_suite *s, const char *run_id, 
  * left unwritten, the same plan giving other bits, an invariance or LSE layout other than the
  * simulator predicts). A simulated run has no measured checks to miss. */
 bool skv_row_failed(const skv_run_row *row, const skv_suite *s, bool measured, const skv_config *c);
+/* Set row->checks from skv_row_failed: "fail", else "pass" when a check ran, else "none". */
+void skv_row_verdict(skv_run_row *row, const skv_suite *s, bool measured, const skv_config *c);
 
 #endif /* SKV_ROW_H */

@@ -16,7 +16,10 @@
 #include "exec/exec.h"
 #include "gpu/calibrate.h"
 #include "gpu/gpu_session.h"
+#include "out/atomic_file.h"
+#include "out/csv.h"
 #include "out/plots.h"
+#include "out/summary.h"
 #include "out/results.h"
 #include "reference.h"
 #include "runner/meta.h"
@@ -139,6 +142,24 @@ static bool check_before_gpu(const skv_run_opts *o, const skv_suite *suite, bool
   return ok;
 }
 
+/* The run's summary (out/summary.h) into DIR/summary.md, and to stdout when print is set. */
+static bool write_summary(const char *dir, bool print, char *err, size_t errlen) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/results.csv", dir);
+  skv_csv_table t;
+  if (!skv_csv_load(path, &t, err, errlen)) return false;
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  skv_atomic_file a;
+  bool ok = skv_atomic_open(&a, path, err, errlen);
+  if (ok) ok = skv_atomic_commit(&a, skv_summary_write(a.f, &t, err, errlen) && !ferror(a.f), err, errlen);
+  if (ok && print) {
+    ok = skv_summary_write(stdout, &t, err, errlen);
+    fflush(stdout);
+  }
+  skv_csv_free(&t);
+  return ok;
+}
+
 /* --plots-only: draw the suite's plots from an existing run's results.csv (for a run made where
  * gnuplot was missing); the run must be this suite file's, and meta.json's plots note is updated. */
 static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpus *gpus) {
@@ -182,7 +203,7 @@ static int replot(const skv_suite *suite, const skv_run_opts *o, const skv_gpus 
     rc = SKV_EXIT_FAIL;
   } else {
     json_object_set_new(d.meta, "plots", json_string("drawn in plots/ (PNG and SVG) by skv run --plots-only"));
-    if (!skv_run_dir_write_meta(&d, err, sizeof err)) {
+    if (!write_summary(o->out_dir, false, err, sizeof err) || !skv_run_dir_write_meta(&d, err, sizeof err)) {
       fprintf(stderr, "skv run: %s\n", err);
       rc = SKV_EXIT_FAIL;
     } else {
@@ -513,14 +534,17 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
     if (measured) skv_nvtx_pop();
     if (measured && o->trace_path && ok) ok = skv_trace_add(&r->trace, "config", c->name, t0, skv_trace_clock_ns(), 0);
   }
-  if (ok) *bad = skv_row_failed(row, &r->suite, measured, c);
+  if (ok) {
+    skv_row_verdict(row, &r->suite, measured, c);
+    *bad = strcmp(row->checks, "fail") == 0;
+  }
   skv_workload_free(&w);
   skv_plan_free(&p);
   skv_batch_free(&b);
   return ok;
 }
 
-/* After the loop: the trace, the plots, meta.json's last word, the verdict. */
+/* After the loop: the trace, the plots, the summary, meta.json's last word, the verdict. */
 static int finish_run(run_ctx *r, int rc) {
   char err[2048], note[300] = "";
   const char *dir = r->dir.path;
@@ -556,6 +580,10 @@ static int finish_run(run_ctx *r, int rc) {
             dir);
     rc = 128 + (int)interrupted;
   }
+  if (!stopped && (rc == SKV_EXIT_OK || r->failed_checks > 0) && !write_summary(dir, true, err, sizeof err)) {
+    fprintf(stderr, "skv run: summary: %s\n", err);
+    if (rc == SKV_EXIT_OK) rc = SKV_EXIT_FAIL;
+  }
   skv_meta_progress(r->dir.meta, r->res.nrows, complete, note[0] ? note : NULL);
   if (!skv_run_dir_write_meta(&r->dir, err, sizeof err)) {
     fprintf(stderr, "skv run: %s\n", err);
@@ -565,7 +593,7 @@ static int finish_run(run_ctx *r, int rc) {
     fprintf(stderr, "skv run: %d configuration(s) failed a check (see results.csv)\n", r->failed_checks);
     rc = SKV_EXIT_FAIL;
   }
-  if (rc == SKV_EXIT_OK) fprintf(stderr, "skv run: done: %s/results.csv, meta.json, plots/\n", dir);
+  if (rc == SKV_EXIT_OK) fprintf(stderr, "skv run: done: %s/results.csv, meta.json, summary.md, plots/\n", dir);
   return rc;
 }
 

@@ -1,0 +1,180 @@
+/* summary.c — per-shape-group Markdown tables of a run (summary.h). */
+#include "out/summary.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const skv_summary_group_columns[] = {
+    "batch", "seqlen", "kvlen_min", "kvlen_max", "kvlen_mean", "qlen", "hq", "hkv", "head_dim", "page_size",
+    "q_dtype", "kv_dtype", "v_dtype", "kv_scale_mode", "q_scale", "k_scale", "v_scale", "drop_scale", "lse_layout",
+    "host_path", "gpu_model", "sms", NULL};
+
+enum { MAX_GROUP_COLS = 32 };
+
+/* A number from a field; NAN when empty or not a number. */
+static double num(const char *s) {
+  if (!s || !s[0]) return NAN;
+  char *end;
+  const double v = strtod(s, &end);
+  return *end == '\0' ? v : NAN;
+}
+
+/* Row r's group key: its group columns' values joined by a separator no value holds. */
+char *skv_summary_group_key(const skv_csv_table *t, int64_t r) {
+  size_t len = 1;
+  for (int i = 0; skv_summary_group_columns[i]; i++) len += strlen(skv_csv_get(t, r, skv_csv_col(t, skv_summary_group_columns[i]))) + 1;
+  char *k = malloc(len);
+  if (!k) return NULL;
+  k[0] = '\0';
+  for (int i = 0; skv_summary_group_columns[i]; i++) {
+    strcat(k, skv_csv_get(t, r, skv_csv_col(t, skv_summary_group_columns[i])));
+    strcat(k, "\x1f");
+  }
+  return k;
+}
+
+void skv_summary_varying(const skv_csv_table *t, bool *varies) {
+  for (int i = 0; skv_summary_group_columns[i]; i++) {
+    const int32_t c = skv_csv_col(t, skv_summary_group_columns[i]);
+    varies[i] = false;
+    for (int64_t r = 1; r < t->nrows && !varies[i]; r++) varies[i] = strcmp(skv_csv_get(t, r, c), skv_csv_get(t, 0, c)) != 0;
+  }
+}
+
+void skv_summary_group_label(const skv_csv_table *t, int64_t r, const bool *varies, char *buf, size_t len) {
+  const char *L = skv_csv_get(t, r, skv_csv_col(t, "seqlen"));
+  char *end;
+  strtod(L, &end);
+  const bool plain = L[0] && *end == '\0';
+  size_t at = (size_t)snprintf(buf, len, "B=%s L=%s", skv_csv_get(t, r, skv_csv_col(t, "batch")), L);
+  for (int i = 2; skv_summary_group_columns[i] && at < len; i++) {
+    const char *name = skv_summary_group_columns[i];
+    if (!varies[i] || (plain && strncmp(name, "kvlen_", 6) == 0)) continue;
+    at += (size_t)snprintf(buf + at, len - at, " %s=%s", name, skv_csv_get(t, r, skv_csv_col(t, name)));
+  }
+}
+
+bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen) {
+  int32_t gc[MAX_GROUP_COLS];
+  int ngc = 0;
+  for (int i = 0; skv_summary_group_columns[i]; i++) {
+    gc[ngc] = skv_csv_col(t, skv_summary_group_columns[i]);
+    if (gc[ngc] < 0) {
+      snprintf(err, errlen, "results.csv has no column '%s'", skv_summary_group_columns[i]);
+      return false;
+    }
+    ngc++;
+  }
+  static const char *const need[] = {"policy", "policy_options", "mode", "suite", "predicted_us", "total_us",
+                                     "frac_of_read_ceiling", NULL};
+  int32_t c[8];
+  for (int i = 0; need[i]; i++)
+    if ((c[i] = skv_csv_col(t, need[i])) < 0) {
+      snprintf(err, errlen, "results.csv has no column '%s'", need[i]);
+      return false;
+    }
+  const int32_t cpol = c[0], copt = c[1], cmode = c[2], csuite = c[3], cpred = c[4], ctot = c[5], cfrac = c[6];
+  const int32_t cchk = skv_csv_col(t, "checks"), cmin = skv_csv_col(t, "total_min_us"),
+                cmax = skv_csv_col(t, "total_max_us");
+  const int64_t n = t->nrows;
+  if (n == 0) {
+    fprintf(f, "(no rows)\n");
+    return true;
+  }
+  const bool measured = strcmp(skv_csv_get(t, 0, cmode), "measured") == 0;
+  /* Which group columns vary across the run: the headings name those (and always B and L). */
+  bool varies[MAX_GROUP_COLS] = {false};
+  skv_summary_varying(t, varies);
+  /* Groups in first-seen order: group[r] is the group of row r, first[g] its first row. */
+  char **keys = calloc((size_t)n, sizeof *keys);
+  int64_t *group = malloc(sizeof *group * (size_t)n), *first = malloc(sizeof *first * (size_t)n);
+  bool ok = keys && group && first;
+  int64_t ng = 0;
+  for (int64_t r = 0; ok && r < n; r++) {
+    char *k = skv_summary_group_key(t, r);
+    if (!k) {
+      ok = false;
+      break;
+    }
+    int64_t g = 0;
+    while (g < ng && strcmp(keys[g], k) != 0) g++;
+    if (g == ng) keys[ng] = k, first[ng++] = r;
+    else free(k);
+    group[r] = g;
+  }
+  if (!ok) {
+    snprintf(err, errlen, "out of memory");
+  } else {
+    fprintf(f, "## %s — %s run, %lld rows in %lld shape groups\n\n", skv_csv_get(t, 0, csuite),
+            measured ? "measured" : "simulated (predicted times)", (long long)n, (long long)ng);
+    bool any_same = false;
+    char *end;
+    strtod(skv_csv_get(t, 0, gc[1]), &end);
+    const bool plain_l = skv_csv_get(t, 0, gc[1])[0] && *end == '\0'; /* L a number: kvlen_* say nothing more */
+    for (int i = 0; i < ngc; i++)
+      if (!varies[i] && strcmp(skv_summary_group_columns[i], "batch") != 0 &&
+          strcmp(skv_summary_group_columns[i], "seqlen") != 0 && skv_csv_get(t, 0, gc[i])[0] &&
+          !(plain_l && strncmp(skv_summary_group_columns[i], "kvlen_", 6) == 0)) {
+        fprintf(f, "%s%s %s", any_same ? ", " : "Every row: ", skv_summary_group_columns[i], skv_csv_get(t, 0, gc[i]));
+        any_same = true;
+      }
+    if (any_same) fprintf(f, ".\n\n"); /* the unchanging columns, named once under the title */
+    int64_t pass = 0, fail = 0, none = 0, unknown = 0;
+    for (int64_t g = 0; g < ng; g++) {
+      const int64_t r0 = first[g];
+      char label[1024];
+      skv_summary_group_label(t, r0, varies, label, sizeof label);
+      fprintf(f, "### %s\n\n", label);
+      double best = INFINITY;
+      for (int64_t r = r0; r < n; r++)
+        if (group[r] == g) {
+          const double v = num(skv_csv_get(t, r, measured ? ctot : cpred));
+          if (v < best) best = v;
+        }
+      if (measured)
+        fprintf(f, "| policy | µs | min–max µs | × best | of read ceiling | model error | checks |\n"
+                   "|---|---:|---:|---:|---:|---:|---|\n");
+      else
+        fprintf(f, "| policy | predicted µs | × best | checks |\n|---|---:|---:|---|\n");
+      for (int64_t r = r0; r < n; r++) {
+        if (group[r] != g) continue;
+        const char *pol = skv_csv_get(t, r, cpol), *opt = skv_csv_get(t, r, copt);
+        const char *chk = cchk >= 0 ? skv_csv_get(t, r, cchk) : "n/a";
+        if (strcmp(chk, "pass") == 0) pass++;
+        else if (strcmp(chk, "fail") == 0) fail++;
+        else if (strcmp(chk, "none") == 0) none++;
+        else unknown++;
+        const double v = num(skv_csv_get(t, r, measured ? ctot : cpred));
+        const bool is_best = v == best;
+        char plabel[256];
+        snprintf(plabel, sizeof plabel, "%s%s%s%s%s", is_best ? "**" : "", pol, opt[0] ? " " : "", opt,
+                 is_best ? "**" : "");
+        char tv[32] = "—", ratio[32] = "—";
+        if (!isnan(v)) snprintf(tv, sizeof tv, "%.2f", v), snprintf(ratio, sizeof ratio, "%.3f", v / best);
+        if (measured) {
+          const double lo = num(skv_csv_get(t, r, cmin)), hi = num(skv_csv_get(t, r, cmax));
+          const double frac = num(skv_csv_get(t, r, cfrac)), pred = num(skv_csv_get(t, r, cpred));
+          char range[48] = "—", fr[32] = "—", me[32] = "—";
+          if (!isnan(lo) && !isnan(hi)) snprintf(range, sizeof range, "%.2f–%.2f", lo, hi);
+          if (!isnan(frac)) snprintf(fr, sizeof fr, "%.3f", frac);
+          if (!isnan(pred) && !isnan(v) && v > 0) snprintf(me, sizeof me, "%+.1f%%", 100 * (pred - v) / v);
+          fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", plabel, tv, range, ratio, fr, me, chk);
+        } else {
+          fprintf(f, "| %s | %s | %s | %s |\n", plabel, tv, ratio, chk);
+        }
+      }
+      fprintf(f, "\n");
+    }
+    fprintf(f, "Checks: %lld pass, %lld fail, %lld none", (long long)pass, (long long)fail, (long long)none);
+    if (unknown) fprintf(f, ", %lld without a verdict (a results.csv from before the `checks` column)", (long long)unknown);
+    fprintf(f, ". Model error: (predicted − measured) / measured of decode + combine; × best: the row's time over "
+               "its group's best (bold).\n");
+  }
+  for (int64_t g = 0; keys && g < ng; g++) free(keys[g]);
+  free(keys);
+  free(group);
+  free(first);
+  return ok;
+}

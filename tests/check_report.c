@@ -1,0 +1,184 @@
+/* check_report.c — a run's summary (harness/out/summary.h) and the comparison of two runs
+ * (harness/out/compare.h) on small results tables whose answers are known by construction, and the
+ * two commands' refusals. */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "out/compare.h"
+#include "out/csv.h"
+#include "out/summary.h"
+#include "skv_cmd.h"
+#include "tmpdir.h"
+#include "suites.h"
+
+/* A results.csv with the columns the summary and compare read: two shape groups (B=1 and B=8 at
+ * L=4096) under fa2 and lab. Times: fa2 10 / 40, lab 8 / 41 (so lab is best at B=1, fa2 at B=8);
+ * min–max ±t_spread around each; predicted 11 everywhere; checks pass, pass, fail, none. */
+static const char *table(double scale, double spread) {
+  static char buf[4096];
+  const double t[4] = {10 * scale, 8 * scale, 40 * scale, 41 * scale};
+  const char *chk[4] = {"pass", "pass", "fail", "none"};
+  int at = snprintf(buf, sizeof buf,
+                    "config,suite,mode,batch,seqlen,kvlen_min,kvlen_max,kvlen_mean,qlen,hq,hkv,head_dim,page_size,"
+                    "q_dtype,kv_dtype,v_dtype,kv_scale_mode,q_scale,k_scale,v_scale,drop_scale,policy,policy_options,"
+                    "lse_layout,host_path,gpu_model,sms,predicted_us,total_us,total_min_us,total_max_us,"
+                    "frac_of_read_ceiling,checks\n");
+  for (int i = 0; i < 4; i++)
+    at += snprintf(buf + at, sizeof buf - (size_t)at,
+                   "b%d-L4096-%s,s,measured,%d,4096,4096,4096,4096,1,32,8,128,16,bf16,bf16,bf16,per_tensor,1,1,1,none,"
+                   "%s,,logical,none,h200,132,11,%g,%g,%g,0.5,%s\n",
+                   i < 2 ? 1 : 8, i % 2 ? "lab" : "fa2", i < 2 ? 1 : 8, i % 2 ? "lab" : "fa2", t[i], t[i] - spread,
+                   t[i] + spread, chk[i]);
+  return buf;
+}
+
+static void load(const char *text, skv_csv_table *t) {
+  char err[256];
+  ck_assert_msg(skv_csv_parse(text, strlen(text), "t", t, err, sizeof err), "%s", err);
+}
+
+static char *capture_summary(const skv_csv_table *t) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
+  char err[256];
+  ck_assert_msg(skv_summary_write(m, t, err, sizeof err), "%s", err);
+  ck_assert_int_eq(fclose(m), 0);
+  return buf;
+}
+
+START_TEST(the_summary_ranks_each_group_and_counts_the_verdicts) {
+  skv_csv_table t;
+  load(table(1, 0.5), &t);
+  char *s = capture_summary(&t);
+  ck_assert_msg(strstr(s, "## s — measured run, 4 rows in 2 shape groups"), "%s", s);
+  ck_assert_msg(strstr(s, "### B=1 L=4096\n") && strstr(s, "### B=8 L=4096\n"), "%s", s);
+  /* B=1: lab best (8), fa2 1.25x; model error (11 - 10) / 10 = +10%, (11 - 8) / 8 = +37.5% */
+  ck_assert_msg(strstr(s, "| fa2 | 10.00 | 9.50–10.50 | 1.250 | 0.500 | +10.0% | pass |"), "%s", s);
+  ck_assert_msg(strstr(s, "| **lab** | 8.00 | 7.50–8.50 | 1.000 | 0.500 | +37.5% | pass |"), "%s", s);
+  /* B=8: fa2 best (40), lab 41 / 40 */
+  ck_assert_msg(strstr(s, "| **fa2** | 40.00 |") && strstr(s, "| lab | 41.00 | 40.50–41.50 | 1.025 |"), "%s", s);
+  ck_assert_msg(strstr(s, "Checks: 2 pass, 1 fail, 1 none."), "%s", s);
+  ck_assert_msg(strstr(s, "Every row: qlen 1, hq 32"), "%s", s);
+  free(s);
+  skv_csv_free(&t);
+}
+END_TEST
+
+START_TEST(the_verdict_is_noise_when_the_ranges_overlap) {
+  ck_assert_str_eq(skv_compare_verdict(10, 9, 11, 10.5, 10, 11.5), "noise");
+  ck_assert_str_eq(skv_compare_verdict(10, 9.5, 10.5, 9, 8.5, 9.4), "faster");
+  ck_assert_str_eq(skv_compare_verdict(10, 9.5, 10.5, 11, 10.6, 11.5), "slower");
+  ck_assert_str_eq(skv_compare_verdict(10, NAN, NAN, 10, NAN, NAN), "same");
+  ck_assert_str_eq(skv_compare_verdict(NAN, 1, 2, 1, 1, 2), "missing");
+}
+END_TEST
+
+static json_t *meta(const char *commit, const char *gpu, double ceiling) {
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:i,s:f}}", "mode", "measured", "run_id", commit, "skv_commit", commit,
+                   "suite", "s", "suite_hash_fnv1a64", "abc", "gpu", "name", gpu, "sm_count", 132, "read_ceiling_tbps",
+                   ceiling);
+}
+
+static char *capture_compare(const skv_compare_run *a, const skv_compare_run *b) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
+  char err[256];
+  ck_assert_msg(skv_compare_write(m, a, b, err, sizeof err), "%s", err);
+  ck_assert_int_eq(fclose(m), 0);
+  return buf;
+}
+
+/* Two runs of one commit whose times differ by 1% inside a ±5% spread: every row noise, geomean
+ * 1.01. Then B 20% faster with a tight spread: every row faster, geomean 0.8. */
+START_TEST(compare_calls_a_change_inside_the_spread_noise) {
+  skv_csv_table ta, tb;
+  load(table(1, 0.5), &ta);
+  load(table(1.01, 0.5), &tb);
+  json_t *ma = meta("abc1234", "NVIDIA H200", 4.5), *mb = meta("abc1234", "NVIDIA H200", 4.5);
+  skv_compare_run a = {"A", ma, &ta}, b = {"B", mb, &tb};
+  char what[256];
+  ck_assert(!skv_compare_gpus_differ(&a, &b, what, sizeof what));
+  char *s = capture_compare(&a, &b);
+  ck_assert_msg(strstr(s, "Differs: nothing.\n"), "%s", s); /* one commit, one GPU, one ceiling, one run id */
+  ck_assert_msg(strstr(s, "| all rows | 4 | 1.010 | 0 | 0 | 4 |"), "%s", s);
+  ck_assert_msg(strstr(s, "| b1-L4096-fa2 | 10.00 (9.50–10.50) | 10.10 (9.60–10.60) | 1.010 | noise |"), "%s", s);
+  free(s);
+  skv_csv_free(&tb);
+  load(table(0.8, 0.1), &tb);
+  s = capture_compare(&a, &b);
+  ck_assert_msg(strstr(s, "| all rows | 4 | 0.800 | 4 | 0 | 0 |"), "%s", s);
+  ck_assert_msg(strstr(s, "| fa2 | 2 | 0.800 | 2 | 0 | 0 |") && strstr(s, "| B=8 L=4096 | 2 | 0.800 |"), "%s", s);
+  free(s);
+  json_decref(mb);
+  mb = meta("def5678", "NVIDIA H100 80GB HBM3", 3.0);
+  b.meta = mb;
+  ck_assert(skv_compare_gpus_differ(&a, &b, what, sizeof what));
+  ck_assert_msg(strstr(what, "NVIDIA H200 (132 SMs) against NVIDIA H100 80GB HBM3 (132 SMs)"), "%s", what);
+  s = capture_compare(&a, &b);
+  ck_assert_msg(strstr(s, "Differs: run, commit, GPU, read ceiling TB/s.") && strstr(s, "A / B is 1.500"), "%s", s);
+  free(s);
+  json_decref(ma);
+  json_decref(mb);
+  skv_csv_free(&ta);
+  skv_csv_free(&tb);
+}
+END_TEST
+
+/* The commands: usage errors, and runs of different GPUs refused without --cross-gpu. */
+START_TEST(the_commands_refuse_what_they_cannot_compare) {
+  skv_test_usage_error("summary", "expected one argument, the run directory");
+  skv_test_usage_error("summary /nonexistent-skv-run", "/nonexistent-skv-run/results.csv");
+  skv_test_usage_error("compare onlyone", "expected two run directories");
+  skv_test_usage_error("compare /nonexistent-a /nonexistent-b", "/nonexistent-a/meta.json");
+  char da[96], db[96];
+  snprintf(da, sizeof da, "/tmp/skv-cmp-a-%d", (int)getpid());
+  snprintf(db, sizeof db, "/tmp/skv-cmp-b-%d", (int)getpid());
+  const char *dirs[2] = {da, db};
+  for (int i = 0; i < 2; i++) {
+    char p[160];
+    ck_assert_int_eq(mkdir(dirs[i], 0755), 0);
+    snprintf(p, sizeof p, "%s/results.csv", dirs[i]);
+    skv_test_write_file(p, table(1, 0.5));
+    json_t *m = meta("abc", i ? "NVIDIA H100 80GB HBM3" : "NVIDIA H200", 4.0);
+    snprintf(p, sizeof p, "%s/meta.json", dirs[i]);
+    ck_assert_int_eq(json_dump_file(m, p, 0), 0);
+    json_decref(m);
+  }
+  char args[256], out[1 << 15], err[4096];
+  snprintf(args, sizeof args, "compare %s %s", da, db);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 2);
+  ck_assert_msg(strstr(err, "different GPUs") && strstr(err, "--cross-gpu"), "%s", err);
+  snprintf(args, sizeof args, "compare %s %s --cross-gpu", da, db);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
+  ck_assert_msg(strstr(out, "| all rows | 4 | 1.000 | 0 | 0 | 4 |"), "%s", out);
+  snprintf(args, sizeof args, "summary %s", da);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
+  ck_assert_msg(strstr(out, "Checks: 2 pass, 1 fail, 1 none."), "%s", out);
+  for (int i = 0; i < 2; i++) {
+    char p[160];
+    snprintf(p, sizeof p, "%s/results.csv", dirs[i]);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/meta.json", dirs[i]);
+    unlink(p);
+    rmdir(dirs[i]);
+  }
+}
+END_TEST
+
+Suite *skv_suite_report(void) {
+  Suite *s = suite_create("report");
+  TCase *tc = tcase_create("summary+compare");
+  tcase_add_test(tc, the_summary_ranks_each_group_and_counts_the_verdicts);
+  tcase_add_test(tc, the_verdict_is_noise_when_the_ranges_overlap);
+  tcase_add_test(tc, compare_calls_a_change_inside_the_spread_noise);
+  tcase_add_test(tc, the_commands_refuse_what_they_cannot_compare);
+  suite_add_tcase(s, tc);
+  return s;
+}
