@@ -88,7 +88,7 @@ SAN_OBJ := $(SIM_SRC:%.c=$(BUILD)/san/%.o) $(HARNESS_CPU:%.c=$(BUILD)/san/%.o) \
            $(HARNESS_NOGPU:%.c=$(BUILD)/san/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 
-.PHONY: FORCE all deps run test test-gpu test-gpu-or-skip test-cpu test-smoke test-conversions test-occupancy kernels \
+.PHONY: FORCE all deps deps-test run test test-gpu test-gpu-or-skip test-cpu test-smoke test-conversions test-occupancy kernels \
         sanitize-gpu bundle ptxas fuzz clean
 .DEFAULT_GOAL := all
 
@@ -96,6 +96,9 @@ all: $(BUILD)/skv
 
 deps:
 	@bash scripts/deps.sh
+
+deps-test:
+	@bash scripts/deps.sh test
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -174,7 +177,7 @@ kernels: $(if $(HAVE_NVCC),$(CU_SRC:%.cu=$(BUILD)/%.o),)
 	 else $(call no_nvcc,kernels); fi
 
 # Compile steps first: a kernel that does not compile fails make test within minutes.
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory kernels
 	@$(MAKE) --no-print-directory test-conversions
 	@$(MAKE) --no-print-directory test-occupancy

@@ -5,9 +5,12 @@
 # the packages below are installed and installs the rest with apt-get (as root,
 # or through sudo when that works without a password). It never upgrades or
 # removes anything already there. Set SKV_NO_DEPS=1 to skip this step.
+# `deps.sh test` adds what only the tests need: chromium, whose headless mode
+# renders a run's report.html in tests/check_report.c.
 set -u
 
 pkgs="libyaml-dev libjansson-dev check gnuplot-nox pkg-config libsubunit-dev"
+[ "${1:-}" = test ] && pkgs="$pkgs chromium"
 
 [ "${SKV_NO_DEPS:-0}" = 1 ] && exit 0
 

@@ -172,6 +172,103 @@ START_TEST(the_commands_refuse_what_they_cannot_compare) {
 }
 END_TEST
 
+/* The first of chromium / chromium-browser / google-chrome on PATH into buf; false if none. */
+static bool find_browser(char *buf, size_t len) {
+  static const char *const names[] = {"chromium", "chromium-browser", "google-chrome"};
+  const char *path = getenv("PATH");
+  for (size_t i = 0; path && i < sizeof names / sizeof names[0]; i++) {
+    char *copy = strdup(path);
+    ck_assert(copy != NULL);
+    for (char *dir = strtok(copy, ":"); dir; dir = strtok(NULL, ":")) {
+      snprintf(buf, len, "%s/%s", dir, names[i]);
+      if (access(buf, X_OK) == 0) {
+        free(copy);
+        return true;
+      }
+    }
+    free(copy);
+  }
+  return false;
+}
+
+/* report.html of a small run (the table above, two plots) rendered by headless Chromium: the DOM it
+ * builds holds the meta table, both summary tables and both plots' SVG, and the page renders to a
+ * PNG. Without a browser the test fails (make test installs chromium: scripts/deps.sh test), unless
+ * SKV_NO_BROWSER=1 says to skip it, and then it says so. */
+START_TEST(report_html_renders_in_a_real_browser_with_every_table_and_plot) {
+  char dir[96];
+  snprintf(dir, sizeof dir, "/tmp/skv-report-%d", (int)getpid());
+  char p[256];
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  snprintf(p, sizeof p, "%s/plots", dir);
+  ck_assert_int_eq(mkdir(p, 0755), 0);
+  snprintf(p, sizeof p, "%s/results.csv", dir);
+  skv_test_write_file(p, table(1, 0.5));
+  json_t *m = meta("abc1234", "NVIDIA H200", 4.5);
+  snprintf(p, sizeof p, "%s/meta.json", dir);
+  ck_assert_int_eq(json_dump_file(m, p, 0), 0);
+  json_decref(m);
+  static const char *const plots[2] = {"alpha", "beta"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(p, sizeof p, "%s/plots/%s.svg", dir, plots[i]);
+    char svg[512];
+    snprintf(svg, sizeof svg,
+             "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"200\" height=\"100\">"
+             "<rect id=\"r-%s\" width=\"150\" height=\"60\" fill=\"#36c\"/></svg>\n",
+             plots[i]);
+    skv_test_write_file(p, svg);
+  }
+  char args[256], out[1 << 16], err[4096];
+  snprintf(args, sizeof args, "report %s", dir);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "(2 plots)"), "%s", err);
+  char browser[512];
+  if (!find_browser(browser, sizeof browser)) {
+    const char *skip = getenv("SKV_NO_BROWSER");
+    ck_assert_msg(skip && strcmp(skip, "1") == 0,
+                  "no chromium on PATH: make test installs it (scripts/deps.sh test); SKV_NO_BROWSER=1 skips this test");
+    fprintf(stderr, "SKIPPED report_html_renders_in_a_real_browser: SKV_NO_BROWSER=1 and no chromium on PATH\n");
+  } else {
+    char cmd[4096], dom[128], png[128];
+    snprintf(dom, sizeof dom, "%s/dom.html", dir);
+    snprintf(png, sizeof png, "%s/report.png", dir);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir=%s/profile"
+             " --dump-dom file://%s/report.html > %s 2>/dev/null && timeout 120 %s --headless --no-sandbox --disable-gpu"
+             " --disable-dev-shm-usage --user-data-dir=%s/profile --window-size=1200,1600 --screenshot=%s"
+             " file://%s/report.html > /dev/null 2>&1",
+             dir, browser, dir, dir, dom, browser, dir, png, dir);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    FILE *f = fopen(dom, "r");
+    ck_assert(f != NULL);
+    static char text[1 << 17];
+    const size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(text, "<table id=\"meta\">"), "no meta table in the DOM");
+    ck_assert_msg(strstr(text, "<h3>B=1 L=4096</h3>") && strstr(text, "<h3>B=8 L=4096</h3>"), "a summary table is missing");
+    int tables = 0;
+    for (const char *q = text; (q = strstr(q, "<table")); q++) tables++;
+    ck_assert_int_eq(tables, 3); /* meta + two shape groups */
+    ck_assert_msg(strstr(text, "id=\"plot-alpha\"") && strstr(text, "id=\"r-alpha\"") &&
+                      strstr(text, "id=\"plot-beta\"") && strstr(text, "id=\"r-beta\""),
+                  "a plot's SVG is missing from the DOM");
+    ck_assert_msg(strstr(text, "<b>lab</b>"), "the best row is not marked");
+    f = fopen(png, "rb");
+    ck_assert_msg(f != NULL, "no screenshot");
+    unsigned char sig[8];
+    ck_assert_int_eq(fread(sig, 1, 8, f), 8);
+    fseek(f, 0, SEEK_END);
+    const long size = ftell(f);
+    fclose(f);
+    ck_assert(memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0);
+    ck_assert_msg(size > 5000, "the screenshot is %ld bytes: nothing rendered?", size);
+  }
+  snprintf(args, sizeof args, "rm -rf %s", dir);
+  ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 Suite *skv_suite_report(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("summary+compare");
@@ -179,6 +276,7 @@ Suite *skv_suite_report(void) {
   tcase_add_test(tc, the_verdict_is_noise_when_the_ranges_overlap);
   tcase_add_test(tc, compare_calls_a_change_inside_the_spread_noise);
   tcase_add_test(tc, the_commands_refuse_what_they_cannot_compare);
+  tcase_add_test(tc, report_html_renders_in_a_real_browser_with_every_table_and_plot);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -13,6 +13,77 @@ const char *const skv_summary_group_columns[] = {
 
 enum { MAX_GROUP_COLS = 32 };
 
+/* Where the summary goes: Markdown, or HTML elements (escaped) for report.html. */
+typedef struct emit {
+  FILE *f;
+  bool html;
+} emit;
+
+static void esc(emit *e, const char *s) {
+  if (!e->html) {
+    fputs(s, e->f);
+    return;
+  }
+  for (; *s; s++) {
+    if (*s == '&') fputs("&amp;", e->f);
+    else if (*s == '<') fputs("&lt;", e->f);
+    else if (*s == '>') fputs("&gt;", e->f);
+    else if (*s == '"') fputs("&quot;", e->f);
+    else fputc(*s, e->f);
+  }
+}
+
+static void heading(emit *e, int level, const char *text) {
+  if (e->html) {
+    fprintf(e->f, "<h%d>", level);
+    esc(e, text);
+    fprintf(e->f, "</h%d>\n", level);
+  } else {
+    for (int i = 0; i < level; i++) fputc('#', e->f);
+    fprintf(e->f, " %s\n\n", text);
+  }
+}
+
+static void para(emit *e, const char *text) {
+  if (e->html) fputs("<p>", e->f);
+  esc(e, text);
+  fputs(e->html ? "</p>\n" : "\n\n", e->f);
+}
+
+static void table_begin(emit *e, const char *const *head, const bool *right, int n) {
+  fputs(e->html ? "<table>\n<tr>" : "|", e->f);
+  for (int i = 0; i < n; i++) {
+    if (e->html) fprintf(e->f, "<th%s>", right[i] ? " class=\"num\"" : "");
+    else fputc(' ', e->f);
+    esc(e, head[i]);
+    fputs(e->html ? "</th>" : " |", e->f);
+  }
+  if (e->html) {
+    fputs("</tr>\n", e->f);
+    return;
+  }
+  fputs("\n|", e->f);
+  for (int i = 0; i < n; i++) fputs(right[i] ? "---:|" : "---|", e->f);
+  fputc('\n', e->f);
+}
+
+/* A row; the first cell in bold when bold is set (the group's best). */
+static void table_row(emit *e, const char *const *cells, int n, bool bold) {
+  fputs(e->html ? (bold ? "<tr class=\"best\">" : "<tr>") : "|", e->f);
+  for (int i = 0; i < n; i++) {
+    const bool b = bold && i == 0;
+    if (e->html) fputs("<td>", e->f);
+    else fputc(' ', e->f);
+    fputs(b ? (e->html ? "<b>" : "**") : "", e->f);
+    esc(e, cells[i]);
+    fputs(b ? (e->html ? "</b>" : "**") : "", e->f);
+    fputs(e->html ? "</td>" : " |", e->f);
+  }
+  fputs(e->html ? "</tr>\n" : "\n", e->f);
+}
+
+static void table_end(emit *e) { fputs(e->html ? "</table>\n" : "\n", e->f); }
+
 /* A number from a field; NAN when empty or not a number. */
 static double num(const char *s) {
   if (!s || !s[0]) return NAN;
@@ -56,7 +127,7 @@ void skv_summary_group_label(const skv_csv_table *t, int64_t r, const bool *vari
   }
 }
 
-bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen) {
+static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
   int32_t gc[MAX_GROUP_COLS];
   int ngc = 0;
   for (int i = 0; skv_summary_group_columns[i]; i++) {
@@ -80,7 +151,7 @@ bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen
                 cmax = skv_csv_col(t, "total_max_us");
   const int64_t n = t->nrows;
   if (n == 0) {
-    fprintf(f, "(no rows)\n");
+    para(e, "(no rows)");
     return true;
   }
   const bool measured = strcmp(skv_csv_get(t, 0, cmode), "measured") == 0;
@@ -107,37 +178,41 @@ bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen
   if (!ok) {
     snprintf(err, errlen, "out of memory");
   } else {
-    fprintf(f, "## %s — %s run, %lld rows in %lld shape groups\n\n", skv_csv_get(t, 0, csuite),
-            measured ? "measured" : "simulated (predicted times)", (long long)n, (long long)ng);
-    bool any_same = false;
+    char text[2048];
+    snprintf(text, sizeof text, "%s — %s run, %lld rows in %lld shape groups", skv_csv_get(t, 0, csuite),
+             measured ? "measured" : "simulated (predicted times)", (long long)n, (long long)ng);
+    heading(e, 2, text);
+    size_t at = 0;
     char *end;
     strtod(skv_csv_get(t, 0, gc[1]), &end);
     const bool plain_l = skv_csv_get(t, 0, gc[1])[0] && *end == '\0'; /* L a number: kvlen_* say nothing more */
-    for (int i = 0; i < ngc; i++)
+    for (int i = 0; i < ngc && at < sizeof text; i++)
       if (!varies[i] && strcmp(skv_summary_group_columns[i], "batch") != 0 &&
           strcmp(skv_summary_group_columns[i], "seqlen") != 0 && skv_csv_get(t, 0, gc[i])[0] &&
-          !(plain_l && strncmp(skv_summary_group_columns[i], "kvlen_", 6) == 0)) {
-        fprintf(f, "%s%s %s", any_same ? ", " : "Every row: ", skv_summary_group_columns[i], skv_csv_get(t, 0, gc[i]));
-        any_same = true;
-      }
-    if (any_same) fprintf(f, ".\n\n"); /* the unchanging columns, named once under the title */
+          !(plain_l && strncmp(skv_summary_group_columns[i], "kvlen_", 6) == 0))
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%s %s", at ? ", " : "Every row: ", skv_summary_group_columns[i],
+                               skv_csv_get(t, 0, gc[i]));
+    if (at && at + 2 < sizeof text) {
+      strcat(text, ".");
+      para(e, text); /* the unchanging columns, named once under the title */
+    }
     int64_t pass = 0, fail = 0, none = 0, unknown = 0;
+    static const char *const head_m[7] = {"policy", "µs", "min–max µs", "× best", "of read ceiling", "model error",
+                                          "checks"};
+    static const char *const head_s[4] = {"policy", "predicted µs", "× best", "checks"};
+    static const bool right_m[7] = {false, true, true, true, true, true, false}, right_s[4] = {false, true, true, false};
     for (int64_t g = 0; g < ng; g++) {
       const int64_t r0 = first[g];
       char label[1024];
       skv_summary_group_label(t, r0, varies, label, sizeof label);
-      fprintf(f, "### %s\n\n", label);
+      heading(e, 3, label);
       double best = INFINITY;
       for (int64_t r = r0; r < n; r++)
         if (group[r] == g) {
           const double v = num(skv_csv_get(t, r, measured ? ctot : cpred));
           if (v < best) best = v;
         }
-      if (measured)
-        fprintf(f, "| policy | µs | min–max µs | × best | of read ceiling | model error | checks |\n"
-                   "|---|---:|---:|---:|---:|---:|---|\n");
-      else
-        fprintf(f, "| policy | predicted µs | × best | checks |\n|---|---:|---:|---|\n");
+      table_begin(e, measured ? head_m : head_s, measured ? right_m : right_s, measured ? 7 : 4);
       for (int64_t r = r0; r < n; r++) {
         if (group[r] != g) continue;
         const char *pol = skv_csv_get(t, r, cpol), *opt = skv_csv_get(t, r, copt);
@@ -147,10 +222,8 @@ bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen
         else if (strcmp(chk, "none") == 0) none++;
         else unknown++;
         const double v = num(skv_csv_get(t, r, measured ? ctot : cpred));
-        const bool is_best = v == best;
         char plabel[256];
-        snprintf(plabel, sizeof plabel, "%s%s%s%s%s", is_best ? "**" : "", pol, opt[0] ? " " : "", opt,
-                 is_best ? "**" : "");
+        snprintf(plabel, sizeof plabel, "%s%s%s", pol, opt[0] ? " " : "", opt);
         char tv[32] = "—", ratio[32] = "—";
         if (!isnan(v)) snprintf(tv, sizeof tv, "%.2f", v), snprintf(ratio, sizeof ratio, "%.3f", v / best);
         if (measured) {
@@ -160,21 +233,37 @@ bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen
           if (!isnan(lo) && !isnan(hi)) snprintf(range, sizeof range, "%.2f–%.2f", lo, hi);
           if (!isnan(frac)) snprintf(fr, sizeof fr, "%.3f", frac);
           if (!isnan(pred) && !isnan(v) && v > 0) snprintf(me, sizeof me, "%+.1f%%", 100 * (pred - v) / v);
-          fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", plabel, tv, range, ratio, fr, me, chk);
+          const char *cells[7] = {plabel, tv, range, ratio, fr, me, chk};
+          table_row(e, cells, 7, v == best);
         } else {
-          fprintf(f, "| %s | %s | %s | %s |\n", plabel, tv, ratio, chk);
+          const char *cells[4] = {plabel, tv, ratio, chk};
+          table_row(e, cells, 4, v == best);
         }
       }
-      fprintf(f, "\n");
+      table_end(e);
     }
-    fprintf(f, "Checks: %lld pass, %lld fail, %lld none", (long long)pass, (long long)fail, (long long)none);
-    if (unknown) fprintf(f, ", %lld without a verdict (a results.csv from before the `checks` column)", (long long)unknown);
-    fprintf(f, ". Model error: (predicted − measured) / measured of decode + combine; × best: the row's time over "
-               "its group's best (bold).\n");
+    at = (size_t)snprintf(text, sizeof text, "Checks: %lld pass, %lld fail, %lld none", (long long)pass, (long long)fail,
+                          (long long)none);
+    if (unknown)
+      at += (size_t)snprintf(text + at, sizeof text - at,
+                             ", %lld without a verdict (a results.csv from before the `checks` column)", (long long)unknown);
+    snprintf(text + at, sizeof text - at, ". Model error: (predicted − measured) / measured of decode + combine; × best: "
+                                          "the row's time over its group's best (bold).");
+    para(e, text);
   }
   for (int64_t g = 0; keys && g < ng; g++) free(keys[g]);
   free(keys);
   free(group);
   free(first);
   return ok;
+}
+
+bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen) {
+  emit e = {f, false};
+  return summary(&e, t, err, errlen);
+}
+
+bool skv_summary_write_html(FILE *f, const skv_csv_table *t, char *err, size_t errlen) {
+  emit e = {f, true};
+  return summary(&e, t, err, errlen);
 }

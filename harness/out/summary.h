@@ -31,5 +31,8 @@ char *skv_summary_group_key(const skv_csv_table *t, int64_t r);
  * column; "n/a" for a results.csv from before it existed). False with err when a column the summary
  * needs is missing or out of memory. */
 bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen);
+/* The same as HTML elements (h2, h3, p, table with th/td, the best row's class "best"), text
+ * escaped: report.html's summary. */
+bool skv_summary_write_html(FILE *f, const skv_csv_table *t, char *err, size_t errlen);
 
 #endif /* SKV_SUMMARY_H */

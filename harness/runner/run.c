@@ -19,6 +19,7 @@
 #include "out/atomic_file.h"
 #include "out/csv.h"
 #include "out/plots.h"
+#include "out/report.h"
 #include "out/summary.h"
 #include "out/results.h"
 #include "reference.h"
@@ -142,7 +143,8 @@ static bool check_before_gpu(const skv_run_opts *o, const skv_suite *suite, bool
   return ok;
 }
 
-/* The run's summary (out/summary.h) into DIR/summary.md, and to stdout when print is set. */
+/* The run's summary (out/summary.h) into DIR/summary.md, and to stdout when print is set; then
+ * DIR/report.html (out/report.h). */
 static bool write_summary(const char *dir, bool print, char *err, size_t errlen) {
   char path[1100];
   snprintf(path, sizeof path, "%s/results.csv", dir);
@@ -157,7 +159,8 @@ static bool write_summary(const char *dir, bool print, char *err, size_t errlen)
     fflush(stdout);
   }
   skv_csv_free(&t);
-  return ok;
+  int nplots;
+  return ok && skv_report_write(dir, &nplots, err, errlen);
 }
 
 /* --plots-only: draw the suite's plots from an existing run's results.csv (for a run made where
@@ -593,7 +596,7 @@ static int finish_run(run_ctx *r, int rc) {
     fprintf(stderr, "skv run: %d configuration(s) failed a check (see results.csv)\n", r->failed_checks);
     rc = SKV_EXIT_FAIL;
   }
-  if (rc == SKV_EXIT_OK) fprintf(stderr, "skv run: done: %s/results.csv, meta.json, summary.md, plots/\n", dir);
+  if (rc == SKV_EXIT_OK) fprintf(stderr, "skv run: done: %s/results.csv, meta.json, summary.md, report.html, plots/\n", dir);
   return rc;
 }
 
