@@ -11,6 +11,7 @@
 
 #include "out/compare.h"
 #include "out/csv.h"
+#include "out/plots.h"
 #include "out/summary.h"
 #include "skv_cmd.h"
 #include "tmpdir.h"
@@ -269,6 +270,37 @@ START_TEST(report_html_renders_in_a_real_browser_with_every_table_and_plot) {
 }
 END_TEST
 
+/* The error plot draws only rows that had a check and a positive error; the unchecked and the
+ * zero-error rows are counted in its title, never drawn at a floor; gnuplot leaves no empty log. */
+START_TEST(the_error_plot_leaves_out_unchecked_and_zero_rows_and_says_so) {
+  char dir[96], p[256];
+  snprintf(dir, sizeof dir, "/tmp/skv-errplot-%d", (int)getpid());
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  snprintf(p, sizeof p, "%s/results.csv", dir);
+  skv_test_write_file(p, "config,reference,o_rel_err,lse_max_abs\n"
+                         "a,cpu-double,0.002,1e-6\nb,none,,\nc,cpu-double,0,0\nd,gpu-fp32,0.003,2e-6\n");
+  static const char plots[1][32] = {"error"};
+  char err[1024];
+  ck_assert_msg(skv_plots_make(dir, plots, 1, true, 4.0, err, sizeof err), "%s", err);
+  snprintf(p, sizeof p, "%s/plots/error.gp", dir);
+  FILE *f = fopen(p, "r");
+  ck_assert(f != NULL);
+  static char gp[1 << 16];
+  const size_t n = fread(gp, 1, sizeof gp - 1, f);
+  gp[n] = '\0';
+  fclose(f);
+  ck_assert_msg(strstr(gp, "2 rows drawn; 1 without a reference check and 1 with error 0 not drawn"), "%s", gp);
+  ck_assert_msg(strstr(gp, "$E << EOD\n1 0.002 1e-06\n2 0.003 2e-06\nEOD"), "%s", gp);
+  ck_assert_msg(strstr(gp, "\"a\" 1, \"d\" 2"), "%s", gp); /* the drawn rows' names as the x tics */
+  snprintf(p, sizeof p, "%s/plots/error.log", dir);
+  ck_assert_msg(access(p, F_OK) != 0, "an empty gnuplot log was left behind");
+  snprintf(p, sizeof p, "%s/plots/error.png", dir);
+  ck_assert(access(p, F_OK) == 0);
+  snprintf(p, sizeof p, "rm -rf %s", dir);
+  ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 Suite *skv_suite_report(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("summary+compare");
@@ -277,6 +309,7 @@ Suite *skv_suite_report(void) {
   tcase_add_test(tc, compare_calls_a_change_inside_the_spread_noise);
   tcase_add_test(tc, the_commands_refuse_what_they_cannot_compare);
   tcase_add_test(tc, report_html_renders_in_a_real_browser_with_every_table_and_plot);
+  tcase_add_test(tc, the_error_plot_leaves_out_unchecked_and_zero_rows_and_says_so);
   suite_add_tcase(s, tc);
   return s;
 }

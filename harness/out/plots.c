@@ -15,6 +15,7 @@
 #include "out/atomic_file.h"
 #include "out/csv.h"
 #include "out/model_error.h"
+#include "out/summary.h"
 
 /* Distinct values of a key built from some columns, in first-seen order. */
 typedef struct keys {
@@ -39,6 +40,29 @@ static void keys_free(keys *k) {
   for (int32_t i = 0; i < k->n; i++) free(k->v[i]);
   free(k->v);
   memset(k, 0, sizeof *k);
+}
+
+/* Series i's colour and point type: ten colours a reader tells apart, each with its own point
+ * type, so that a legend entry matches its points in print too. */
+static const char *series_style(int32_t i, char *buf, size_t len) {
+  static const char *const colors[10] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                                         "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
+  static const int pts[10] = {7, 5, 9, 13, 11, 15, 3, 1, 2, 4};
+  snprintf(buf, len, "lc rgb \"%s\" pt %d", colors[i % 10], pts[i % 10]);
+  return buf;
+}
+
+/* Outputs sized for a multiplot of n panels (3 per row, 420 x 330 each, at least 1200 x 700). */
+static void outputs_begin_sized(FILE *f, const char *name, int32_t n) {
+  const int32_t cols = n < 3 ? (n > 0 ? n : 1) : 3, rows = (n + cols - 1) / cols;
+  int w = 420 * cols, h = 330 * (rows > 0 ? rows : 1) + 60;
+  if (w < 1200) w = 1200;
+  if (h < 700) h = 700;
+  fprintf(f, "do for [fmt in \"png svg\"] {\n");
+  fprintf(f, "  if (fmt eq \"png\") { set terminal pngcairo size %d,%d font \",10\"; "
+             "set output \"%s.png" SKV_ATOMIC_SUFFIX "\" } else { "
+             "set terminal svg size %d,%d dynamic font \",10\"; set output \"%s.svg" SKV_ATOMIC_SUFFIX "\" }\n",
+          w, h, name, w, h, name);
 }
 
 /* The gnuplot preamble: CSV with a header, both output formats in one pass. */
@@ -71,56 +95,89 @@ static void log_axis(FILE *f, const skv_csv_table *t, const char *axis, const ch
   fprintf(f, "set logscale %s %d\n", axis, base);
 }
 
-/* Series of latency plots: one per (policy, its options, fused combine or not, batch). */
-static bool series_keys(const skv_csv_table *t, keys *k) {
-  const int32_t cp = skv_csv_col(t, "policy"), co = skv_csv_col(t, "policy_options"), cc = skv_csv_col(t, "combine"),
-                cb = skv_csv_col(t, "batch");
+/* A point of a series written inline. */
+typedef struct xy {
+  double x, y;
+} xy;
+
+static int cmp_xy(const void *a, const void *b) {
+  const double p = ((const xy *)a)->x, q = ((const xy *)b)->x;
+  return (p > q) - (p < q);
+}
+
+static double field_num(const skv_csv_table *t, int64_t r, int32_t c) {
+  const char *v = skv_csv_get(t, r, c);
+  char *end;
+  const double d = strtod(v, &end);
+  return v[0] && *end == '\0' ? d : NAN;
+}
+
+/* One panel per batch size: time against the mean KV length (thousands of tokens), one series per
+ * policy (with its options and fused combine), its points in a datablock sorted by length so that
+ * the line runs through them; the legend once, in the first panel; rows without a time left out
+ * and counted in the title. */
+static bool script_latency(FILE *f, const skv_csv_table *t, const char *y, const char *what) {
+  keys batches = {0}, k = {0};
+  const int32_t cb = skv_csv_col(t, "batch"), cp = skv_csv_col(t, "policy"), co = skv_csv_col(t, "policy_options"),
+                cc = skv_csv_col(t, "combine"), cl = skv_csv_col(t, "kvlen_mean"), cy = skv_csv_col(t, y);
   for (int64_t r = 0; r < t->nrows; r++) {
     char key[512];
-    snprintf(key, sizeof key, "%s\t%s\t%s\t%s", skv_csv_get(t, r, cp), skv_csv_get(t, r, co),
-             strcmp(skv_csv_get(t, r, cc), "fused") == 0 ? "fused" : "", skv_csv_get(t, r, cb));
-    if (!keys_add(k, key)) return false;
+    snprintf(key, sizeof key, "%s%s%s%s", skv_csv_get(t, r, cp), skv_csv_get(t, r, co)[0] ? " " : "",
+             skv_csv_get(t, r, co), strcmp(skv_csv_get(t, r, cc), "fused") == 0 ? " fused" : "");
+    if (!keys_add(&batches, skv_csv_get(t, r, cb)) || !keys_add(&k, key)) return false;
   }
-  return true;
-}
-
-/* The gnuplot condition selecting one series, and its legend title. */
-static void series_filter(const char *key, char *cond, size_t clen, char *title, size_t tlen) {
-  char buf[512];
-  snprintf(buf, sizeof buf, "%.511s", key);
-  char *f[4] = {buf, NULL, NULL, NULL};
-  for (int i = 1; i < 4; i++) {
-    f[i] = strchr(f[i - 1], '\t');
-    if (f[i]) *f[i]++ = '\0';
-    else f[i] = (char *)"";
+  xy *pts = malloc(sizeof *pts * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  if (!pts) return false;
+  int64_t left_out = 0;
+  bool all_positive = true;
+  for (int64_t r = 0; r < t->nrows; r++) {
+    const double yv = field_num(t, r, cy), xv = field_num(t, r, cl);
+    if (isnan(yv) || isnan(xv)) left_out++;
+    else if (!(yv > 0) || !(xv > 0)) all_positive = false;
   }
-  snprintf(cond, clen,
-           "strcol(\"policy\") eq \"%s\" && strcol(\"policy_options\") eq \"%s\" && "
-           "(strcol(\"combine\") eq \"fused\") == %d && column(\"batch\") == %s",
-           f[0], f[1], f[2][0] != '\0', f[3]);
-  snprintf(title, tlen, "%s%s%s%s b=%s", f[0], f[1][0] ? " " : "", f[1], strcmp(f[2], "fused") == 0 ? " fused" : "",
-           f[3]);
-}
-
-static bool script_latency(FILE *f, const skv_csv_table *t, const char *y, const char *what) {
-  keys k = {0};
-  if (!series_keys(t, &k)) return false;
-  char title[160];
-  snprintf(title, sizeof title, "Decode + combine time vs KV length (%s)", what);
+  char title[240];
+  snprintf(title, sizeof title, "Decode + combine time vs KV length, one panel per batch size (%s%s)", what,
+           left_out ? "; rows without a time left out" : "");
   preamble(f, "latency_vs_seqlen", title);
-  fprintf(f, "set xlabel \"KV length per request (mean, tokens)\"\nset ylabel \"time (us)\"\n");
-  log_axis(f, t, "x", "kvlen_mean", 2);
-  log_axis(f, t, "y", y, 10);
-  outputs_begin(f, "latency_vs_seqlen");
-  fprintf(f, "  plot \\\n");
-  for (int32_t i = 0; i < k.n; i++) {
-    char cond[2048], label[1024];
-    series_filter(k.v[i], cond, sizeof cond, label, sizeof label);
-    fprintf(f, "    \"../results.csv\" using ((%s) ? column(\"kvlen_mean\") : NaN):(column(\"%s\")) smooth unique with "
-               "linespoints title \"%s\" noenhanced%s\n",
-            cond, y, label, i + 1 < k.n ? ", \\" : "");
+  /* the series' points, panel by panel */
+  for (int32_t b = 0; b < batches.n; b++)
+    for (int32_t i = 0; i < k.n; i++) {
+      int64_t n = 0;
+      for (int64_t r = 0; r < t->nrows; r++) {
+        char key[512];
+        snprintf(key, sizeof key, "%s%s%s%s", skv_csv_get(t, r, cp), skv_csv_get(t, r, co)[0] ? " " : "",
+                 skv_csv_get(t, r, co), strcmp(skv_csv_get(t, r, cc), "fused") == 0 ? " fused" : "");
+        const double yv = field_num(t, r, cy), xv = field_num(t, r, cl);
+        if (strcmp(skv_csv_get(t, r, cb), batches.v[b]) != 0 || strcmp(key, k.v[i]) != 0 || isnan(yv) || isnan(xv))
+          continue;
+        pts[n++] = (xy){xv / 1024.0, yv};
+      }
+      qsort(pts, (size_t)n, sizeof *pts, cmp_xy);
+      fprintf(f, "$B%dS%d << EOD\n", b, i);
+      for (int64_t q = 0; q < n; q++) fprintf(f, "%.6g %.6g\n", pts[q].x, pts[q].y);
+      fprintf(f, "EOD\n");
+    }
+  free(pts);
+  fprintf(f, "set xlabel \"KV length per request (mean, thousands of tokens)\"\nset ylabel \"time (us)\"\n");
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\n");
+  if (all_positive) fprintf(f, "set logscale x 2\nset logscale y 10\n");
+  fprintf(f, "set format x \"%%g\"\n");
+  outputs_begin_sized(f, "latency_vs_seqlen", batches.n);
+  const int32_t cols = batches.n < 3 ? batches.n : 3, rows = (batches.n + cols - 1) / (cols > 0 ? cols : 1);
+  fprintf(f, "  set multiplot layout %d,%d title \"%s\" noenhanced\n", rows > 0 ? rows : 1, cols > 0 ? cols : 1, title);
+  for (int32_t b = 0; b < batches.n; b++) {
+    fprintf(f, "  set title \"batch %s\" noenhanced\n", batches.v[b]);
+    fprintf(f, b == 0 ? "  set key inside left top font \",8\" box opaque\n" : "  unset key\n");
+    fprintf(f, "  plot \\\n");
+    for (int32_t i = 0; i < k.n; i++) {
+      char st[64];
+      fprintf(f, "    $B%dS%d using 1:2 with linespoints %s title \"%s\" noenhanced%s\n", b, i, series_style(i, st, sizeof st),
+              k.v[i], i + 1 < k.n ? ", \\" : "");
+    }
   }
+  fprintf(f, "  unset multiplot\n");
   outputs_end(f);
+  keys_free(&batches);
   keys_free(&k);
   return true;
 }
@@ -132,28 +189,86 @@ static bool policy_keys(const skv_csv_table *t, keys *k) {
   return true;
 }
 
+/* One panel per shape group (every configuration column but the policy: out/summary.h), titled
+ * with what tells it from the others: each policy's fraction of the read ceiling (measured: the
+ * in-run ceiling; simulated: the model's predicted bandwidth over its read ceiling). Rows without a
+ * value are left out and counted in the title. */
 static bool script_bandwidth(FILE *f, const skv_csv_table *t, bool measured, double model_tbps) {
-  keys k = {0};
+  keys groups = {0}, k = {0};
   if (!policy_keys(t, &k)) return false;
-  preamble(f, "bandwidth_fraction",
-           measured ? "K+V bandwidth as a fraction of the in-run read ceiling (measured)"
-                    : "K+V bandwidth as a fraction of the GPU model's read bandwidth (predicted)");
-  fprintf(f, "set xlabel \"configuration (row of results.csv)\"\nset ylabel \"fraction of the read ceiling\"\n");
-  fprintf(f, "set yrange [0:1.15]\n");
-  outputs_begin(f, "bandwidth_fraction");
-  fprintf(f, "  plot 1 with lines dt 2 lc rgb \"gray\" title \"ceiling\", \\\n");
-  for (int32_t i = 0; i < k.n; i++) {
-    if (measured)
-      fprintf(f, "    \"../results.csv\" using 0:(strcol(\"policy\") eq \"%s\" ? column(\"frac_of_read_ceiling\") : NaN) "
-                 "with points pt 7 title \"%s\"%s\n",
-              k.v[i], k.v[i], i + 1 < k.n ? ", \\" : "");
-    else
-      fprintf(f, "    \"../results.csv\" using 0:(strcol(\"policy\") eq \"%s\" ? column(\"kv_bytes\") / "
-                 "column(\"predicted_us\") / 1e6 / %.4f : NaN) with points pt 7 title \"%s\"%s\n",
-              k.v[i], model_tbps, k.v[i], i + 1 < k.n ? ", \\" : "");
+  bool varies[64] = {false};
+  skv_summary_varying(t, varies);
+  int64_t *gidx = malloc(sizeof *gidx * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  if (!gidx) return false;
+  for (int64_t r = 0; r < t->nrows; r++) {
+    char *key = skv_summary_group_key(t, r);
+    if (!key || !keys_add(&groups, key)) {
+      free(key);
+      free(gidx);
+      return false;
+    }
+    int64_t g = 0;
+    while (strcmp(groups.v[g], key) != 0) g++;
+    gidx[r] = g;
+    free(key);
   }
+  const int32_t cp = skv_csv_col(t, "policy"), cf = skv_csv_col(t, "frac_of_read_ceiling"), cb = skv_csv_col(t, "kv_bytes"),
+                cpr = skv_csv_col(t, "predicted_us");
+  int64_t left_out = 0;
+  for (int32_t g = 0; g < groups.n; g++) {
+    fprintf(f, "$G%d << EOD\n", g);
+    for (int64_t r = 0; r < t->nrows; r++) {
+      if (gidx[r] != g) continue;
+      const double v = measured ? field_num(t, r, cf) : field_num(t, r, cb) / field_num(t, r, cpr) / 1e6 / model_tbps;
+      if (isnan(v)) {
+        left_out++;
+        continue;
+      }
+      int32_t pi = 0;
+      while (strcmp(k.v[pi], skv_csv_get(t, r, cp)) != 0) pi++;
+      fprintf(f, "%d %.6g\n", pi + 1, v);
+    }
+    fprintf(f, "EOD\n");
+  }
+  char title[300];
+  snprintf(title, sizeof title, "%s, one panel per shape%s",
+           measured ? "K+V bandwidth as a fraction of the in-run read ceiling"
+                    : "Predicted K+V bandwidth as a fraction of the GPU model's read ceiling",
+           left_out ? " (rows without a value left out)" : "");
+  preamble(f, "bandwidth_fraction", title);
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\n");
+  fprintf(f, "set ylabel \"fraction of the read ceiling\"\nset yrange [0:1.15]\n");
+  fprintf(f, "set xtics rotate by 45 right noenhanced\nset key off\nset bmargin 6\nset tmargin 4\n");
+  fprintf(f, "set xrange [0.5:%d.5]\nset xtics (", k.n > 0 ? k.n : 1);
+  for (int32_t i = 0; i < k.n; i++) fprintf(f, "%s\"%s\" %d", i ? ", " : "", k.v[i], i + 1);
+  fprintf(f, ")\n");
+  outputs_begin_sized(f, "bandwidth_fraction", groups.n);
+  const int32_t cols = groups.n < 3 ? groups.n : 3, rows = (groups.n + cols - 1) / (cols > 0 ? cols : 1);
+  fprintf(f, "  set multiplot layout %d,%d title \"%s\" noenhanced\n", rows > 0 ? rows : 1, cols > 0 ? cols : 1, title);
+  for (int32_t g = 0; g < groups.n; g++) {
+    int64_t r0 = 0;
+    while (gidx[r0] != g) r0++;
+    char label[1024], wrapped[1200];
+    skv_summary_group_label(t, r0, varies, label, sizeof label);
+    /* a panel title: the label without the lengths' statistics, wrapped at spaces every ~48 characters */
+    size_t w = 0, line = 0;
+    for (char *tok = strtok(label, " "); tok && w + 64 < sizeof wrapped; tok = strtok(NULL, " ")) {
+      if (strncmp(tok, "kvlen_", 6) == 0) continue;
+      const size_t n = strlen(tok);
+      if (line > 0 && line + 1 + n > 48) w += (size_t)snprintf(wrapped + w, sizeof wrapped - w, "\\n"), line = 0;
+      else if (line > 0) wrapped[w++] = ' ', line++;
+      w += (size_t)snprintf(wrapped + w, sizeof wrapped - w, "%s", tok);
+      line += n;
+    }
+    wrapped[w] = '\0';
+    fprintf(f, "  set title \"%s\" noenhanced font \",8\"\n", wrapped);
+    fprintf(f, "  plot 1 with lines dt 2 lc rgb \"gray\", $G%d using 1:2 with points pt 7 ps 1.5 lc rgb \"#1f77b4\"\n", g);
+  }
+  fprintf(f, "  unset multiplot\n");
   outputs_end(f);
+  keys_free(&groups);
   keys_free(&k);
+  free(gidx);
   return true;
 }
 
@@ -170,10 +285,12 @@ static bool script_pred_vs_meas(FILE *f, const skv_csv_table *t, bool measured) 
     fprintf(f, "  set xrange [1:1000]\n  set yrange [1:1000]\n  plot x with lines dt 2 title \"y = x\"\n");
   } else {
     fprintf(f, "  plot x with lines dt 2 lc rgb \"gray\" title \"y = x\", \\\n");
-    for (int32_t i = 0; i < k.n; i++)
+    for (int32_t i = 0; i < k.n; i++) {
+      char st[64];
       fprintf(f, "    \"../results.csv\" using (strcol(\"policy\") eq \"%s\" ? column(\"predicted_us\") : NaN):"
-                 "(column(\"total_us\")) with points pt 7 title \"%s\"%s\n",
-              k.v[i], k.v[i], i + 1 < k.n ? ", \\" : "");
+                 "(column(\"total_us\")) with points %s title \"%s\" noenhanced%s\n",
+              k.v[i], series_style(i, st, sizeof st), k.v[i], i + 1 < k.n ? ", \\" : "");
+    }
   }
   outputs_end(f);
   keys_free(&k);
@@ -234,20 +351,59 @@ static bool script_model_error(FILE *f, const skv_csv_table *t, bool measured, c
   return true;
 }
 
-static bool script_error(FILE *f, bool measured) {
-  preamble(f, "error",
-           measured ? "Error against the reference per configuration"
-                    : "Plan executed in double vs unsplit reference, and quantization error (sim-only)");
-  fprintf(f, "set xlabel \"configuration (row of results.csv)\"\nset ylabel \"error\"\nset logscale y\n");
-  fprintf(f, "set yrange [1e-17:1]\n");
+/* Per-row positions and labels on a categorical x axis: configuration i at x = i + 1, its name as
+ * the tic label when there are at most 80 (else every tenth row's number). */
+static void config_xtics(FILE *f, const skv_csv_table *t, const int64_t *rows, int64_t n) {
+  const int32_t cc = skv_csv_col(t, "config");
+  fprintf(f, "set xrange [0.5:%lld.5]\nset xtics rotate by 60 right font \",7\" noenhanced (", (long long)(n > 0 ? n : 1));
+  for (int64_t i = 0; i < n; i++) {
+    if (n > 80 && i % 10 != 0) continue;
+    if (n > 80) fprintf(f, "%s\"%lld\" %lld", i ? ", " : "", (long long)rows[i] + 1, (long long)i + 1);
+    else fprintf(f, "%s\"%s\" %lld", i ? ", " : "", skv_csv_get(t, rows[i], cc), (long long)i + 1);
+  }
+  fprintf(f, ")\n");
+}
+
+/* Each checked row's error against its reference, on a log axis: only rows with a check and a
+ * positive error are drawn (at their configuration's name); rows without a check and rows whose
+ * error is exactly 0 are counted in the title, never drawn at a floor. */
+static bool script_error(FILE *f, const skv_csv_table *t, bool measured) {
+  const int32_t ce = skv_csv_col(t, "o_rel_err"), cl = skv_csv_col(t, "lse_max_abs"), cr = skv_csv_col(t, "reference");
+  int64_t *rows = malloc(sizeof *rows * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  if (!rows) return false;
+  int64_t n = 0, unchecked = 0, zero = 0;
+  for (int64_t r = 0; r < t->nrows; r++) {
+    const double e = field_num(t, r, ce);
+    if (strcmp(skv_csv_get(t, r, cr), "none") == 0 || isnan(e)) unchecked++;
+    else if (!(e > 0)) zero++;
+    else rows[n++] = r;
+  }
+  char title[300];
+  snprintf(title, sizeof title, "%s: %lld rows drawn; %lld without a reference check and %lld with error 0 not drawn",
+           measured ? "Error against the reference" : "Plan executed in double vs the unsplit reference (sim-only)",
+           (long long)n, (long long)unchecked, (long long)zero);
+  preamble(f, "error", title);
+  /* the drawn rows' values, in a datablock: x = position, o error, LSE error (NaN when not positive) */
+  fprintf(f, "$E << EOD\n");
+  for (int64_t i = 0; i < n; i++) {
+    const double l = field_num(t, rows[i], cl);
+    fprintf(f, "%lld %.6g %.6g\n", (long long)i + 1, field_num(t, rows[i], ce), l > 0 ? l : NAN);
+  }
+  fprintf(f, "EOD\nset datafile separator whitespace\nset datafile nocolumnheaders\n");
+  fprintf(f, "set ylabel \"error\"\nset format y \"%%.0e\"\nset key outside right top\nset bmargin 12\n");
+  config_xtics(f, t, rows, n);
   outputs_begin(f, "error");
-  fprintf(f, "  plot \"../results.csv\" using 0:(column(\"o_rel_err\") > 0 ? column(\"o_rel_err\") : 1e-17) with points "
-             "pt 7 title \"||O - ref|| / ||ref||\", \\\n"
-             "    \"../results.csv\" using 0:(column(\"lse_max_abs\") > 0 ? column(\"lse_max_abs\") : 1e-17) with points "
-             "pt 6 title \"LSE max abs\", \\\n"
-             "    1e-2 with lines dt 2 title \"bf16 tolerance\", 2e-3 with lines dt 3 title \"fp16 tolerance\", "
-             "1e-3 with lines dt 4 title \"LSE tolerance\"\n");
+  if (n == 0) {
+    fprintf(f, "  set yrange [1e-8:1]\n  set logscale y\n  set label 1 \"no checked row with a positive error\" at graph 0.5, "
+               "graph 0.5 center\n  plot 1e-2 with lines dt 2 lc rgb \"gray\" title \"bf16 tolerance\"\n");
+  } else {
+    fprintf(f, "  set logscale y\n  plot $E using 1:2 with points pt 7 lc rgb \"#1f77b4\" title \"||O - ref|| / ||ref||\", \\\n"
+               "    $E using 1:3 with points pt 6 lc rgb \"#d62728\" title \"LSE max abs\", \\\n"
+               "    1e-2 with lines dt 2 lc rgb \"gray\" title \"bf16 tolerance\", 2e-3 with lines dt 3 lc rgb \"gray\" "
+               "title \"fp16 tolerance\", 1e-3 with lines dt 4 lc rgb \"#d62728\" title \"LSE tolerance\"\n");
+  }
   outputs_end(f);
+  free(rows);
   return true;
 }
 
@@ -295,43 +451,78 @@ static bool script_splits(FILE *f, const skv_csv_table *t, const char *y, const 
   return true;
 }
 
+/* The quantized caches' errors per configuration (by name): the kernel against the dequantized
+ * reference (filled points) and the quantization itself, the dequantized reference against the
+ * unquantized one (open points), one colour per cache and dropped scale; rows without the error
+ * left out and counted in the title. */
 static bool script_quant(FILE *f, const skv_csv_table *t) {
   keys k = {0};
-  const int32_t ck = skv_csv_col(t, "kv_dtype"), cd = skv_csv_col(t, "drop_scale");
-  for (int64_t r = 0; r < t->nrows; r++) {
-    char key[64];
-    snprintf(key, sizeof key, "%s\t%s", skv_csv_get(t, r, ck), skv_csv_get(t, r, cd));
-    if (!keys_add(&k, key)) return false;
+  const int32_t ck = skv_csv_col(t, "kv_dtype"), cv = skv_csv_col(t, "v_dtype"), cd = skv_csv_col(t, "drop_scale"),
+                cs = skv_csv_col(t, "kv_scale_mode"), ce = skv_csv_col(t, "o_rel_err"), cq = skv_csv_col(t, "quant_o_rel_err");
+  int64_t *rows = malloc(sizeof *rows * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  int32_t *series = malloc(sizeof *series * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  if (!rows || !series) {
+    free(rows);
+    free(series);
+    return false;
   }
-  preamble(f, "quant_error", "Error of quantized attention: kernel vs dequantized reference, and quantization itself");
-  fprintf(f, "set xlabel \"configuration (row of results.csv)\"\nset ylabel \"||O - ref|| / ||ref||\"\n");
-  fprintf(f, "set logscale y\nset yrange [1e-7:10]\n");
+  int64_t n = 0, left_out = 0;
+  for (int64_t r = 0; r < t->nrows; r++) {
+    char key[96];
+    const char *drop = skv_csv_get(t, r, cd);
+    snprintf(key, sizeof key, "K %s, V %s, %s scales%s%s", skv_csv_get(t, r, ck), skv_csv_get(t, r, cv),
+             skv_csv_get(t, r, cs), strcmp(drop, "none") && drop[0] ? ", drops " : "", strcmp(drop, "none") ? drop : "");
+    if (!keys_add(&k, key)) return false;
+    if (!(field_num(t, r, ce) > 0)) {
+      left_out++;
+      continue;
+    }
+    int32_t idx = 0;
+    while (strcmp(k.v[idx], key) != 0) idx++;
+    rows[n] = r, series[n++] = idx;
+  }
+  char title[200];
+  snprintf(title, sizeof title, "Quantized attention: kernel vs dequantized reference (filled), quantization itself "
+                                "(open); %lld rows without an error left out",
+           (long long)left_out);
+  preamble(f, "quant_error", title);
+  for (int32_t s = 0; s < k.n; s++) {
+    fprintf(f, "$Q%d << EOD\n", s);
+    for (int64_t i = 0; i < n; i++)
+      if (series[i] == s) {
+        const double q = field_num(t, rows[i], cq);
+        fprintf(f, "%lld %.6g %.6g\n", (long long)i + 1, field_num(t, rows[i], ce), q > 0 ? q : NAN);
+      }
+    fprintf(f, "EOD\n");
+  }
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\n");
+  fprintf(f, "set ylabel \"||O - ref|| / ||ref||\"\nset logscale y\nset format y \"%%.0e\"\nset bmargin 12\n");
+  fprintf(f, "set key outside right top noenhanced\n");
+  config_xtics(f, t, rows, n);
   outputs_begin(f, "quant_error");
   fprintf(f, "  plot 1e-2 with lines dt 2 lc rgb \"gray\" title \"bf16 tolerance\"");
-  for (int32_t i = 0; i < k.n; i++) {
-    char kv[32], drop[16];
-    sscanf(k.v[i], "%31[^\t]\t%15s", kv, drop);
-    const bool dropped = strcmp(drop, "none") != 0 && drop[0];
-    fprintf(f, ", \\\n    \"../results.csv\" using 0:((strcol(\"kv_dtype\") eq \"%s\" && strcol(\"drop_scale\") eq \"%s\") "
-               "? column(\"o_rel_err\") : NaN) with points pt 7 title \"%s%s%s vs dequantized ref\" noenhanced",
-            kv, drop, kv, dropped ? ", scale dropped: " : "", dropped ? drop : "");
-    fprintf(f, ", \\\n    \"../results.csv\" using 0:((strcol(\"kv_dtype\") eq \"%s\" && strcol(\"drop_scale\") eq \"%s\") "
-               "? column(\"quant_o_rel_err\") : NaN) with points pt 6 title \"%s%s%s vs unquantized\" noenhanced",
-            kv, drop, kv, dropped ? ", scale dropped: " : "", dropped ? drop : "");
+  for (int32_t s = 0; s < k.n; s++) {
+    char st[64], open[64];
+    series_style(s, st, sizeof st);
+    snprintf(open, sizeof open, "%.*s", (int)(strstr(st, " pt ") - st), st); /* the colour alone */
+    fprintf(f, ", \\\n    $Q%d using 1:2 with points %s ps 1.4 title \"%s\"", s, st, k.v[s]);
+    fprintf(f, ", \\\n    $Q%d using 1:3 with points %s pt 6 ps 1.4 notitle", s, open);
   }
   fprintf(f, "\n");
   outputs_end(f);
   keys_free(&k);
+  free(rows);
+  free(series);
   return true;
 }
 
 static bool script_lse(FILE *f, bool measured) {
   preamble(f, "lse_layout", "LSE delivered to the caller: right (1) or scrambled (0)");
   fprintf(f, "set ylabel \"caller's LSE is right\"\nset yrange [-0.2:1.2]\nset ytics (\"scrambled\" 0, \"right\" 1)\n");
-  fprintf(f, "set xtics rotate by 60 right font \",8\" noenhanced\nset bmargin 14\n");
+  fprintf(f, "set xtics rotate by 45 right font \",9\" noenhanced\nset bmargin 12\nset lmargin 14\nset key outside right top\nset offsets 0.5, 0.5, 0, 0\n");
   outputs_begin(f, "lse_layout");
   fprintf(f, "  plot \"../results.csv\" using 0:(strcol(\"lse_correct_predicted\") eq \"yes\" ? 1 : "
-             "(strcol(\"lse_correct_predicted\") eq \"no\" ? 0 : NaN)):xticlabels(strcol(\"config\")) with points pt 6 "
+             "(strcol(\"lse_correct_predicted\") eq \"no\" ? 0 : NaN)):xticlabels(strcol(\"lse_layout\").\" / \".strcol(\"host_path\")) with points pt 6 "
              "ps 2.5 title \"predicted (skv layout)\"");
   if (measured)
     fprintf(f, ", \\\n    \"../results.csv\" using 0:(strcol(\"lse_correct\") eq \"yes\" ? 1 : "
@@ -370,6 +561,12 @@ static bool run_gnuplot(const char *dir, const char *name, char *err, size_t err
       return false;
     }
   const bool ran = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (ran) { /* an empty log says nothing: not left behind */
+    char lp[2400];
+    struct stat st;
+    snprintf(lp, sizeof lp, "%s/%s", dir, log);
+    if (stat(lp, &st) == 0 && st.st_size == 0) unlink(lp);
+  }
   if (!ran)
     snprintf(err, errlen, "gnuplot %s.gp failed (exit %d): see %s/%s", name,
              WIFEXITED(status) ? WEXITSTATUS(status) : -1, dir, log);
@@ -416,7 +613,7 @@ static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t
   if (strcmp(name, "latency_vs_seqlen") == 0) ok = script_latency(f, t, y, what);
   else if (strcmp(name, "bandwidth_fraction") == 0) ok = script_bandwidth(f, t, measured, model_read_tbps);
   else if (strcmp(name, "predicted_vs_measured") == 0) ok = script_pred_vs_meas(f, t, measured);
-  else if (strcmp(name, "error") == 0) ok = script_error(f, measured);
+  else if (strcmp(name, "error") == 0) ok = script_error(f, t, measured);
   else if (strcmp(name, "model_error") == 0) ok = script_model_error(f, t, measured, pdir, err, errlen);
   else if (strcmp(name, "splits_heuristic") == 0) ok = script_splits(f, t, y, what);
   else if (strcmp(name, "quant_error") == 0) ok = script_quant(f, t);

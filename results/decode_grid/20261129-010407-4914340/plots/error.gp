@@ -3,15 +3,85 @@ set datafile separator ','
 set datafile columnheaders
 set grid
 set key outside right top
-set title "Error against the reference per configuration" noenhanced
-set xlabel "configuration (row of results.csv)"
+set title "Error against the reference: 63 rows drawn; 0 without a reference check and 0 with error 0 not drawn" noenhanced
+$E << EOD
+1 0.00212222 6.43172e-07
+2 0.00220603 6.88473e-07
+3 0.00212222 6.43172e-07
+4 0.00212222 6.43172e-07
+5 0.00230666 6.62889e-07
+6 0.00228739 1.05007e-06
+7 0.00219033 6.88473e-07
+8 0.00223405 5.97301e-07
+9 0.00224557 5.97301e-07
+10 0.00221043 5.97301e-07
+11 0.00223405 5.97301e-07
+12 0.0022684 8.30177e-07
+13 0.00231887 1.05947e-06
+14 0.00221714 5.97301e-07
+15 0.0022954 9.53674e-07
+16 0.0023253 9.53674e-07
+17 0.00230393 9.53674e-07
+18 0.0022954 9.53674e-07
+19 0.00226766 9.53674e-07
+20 0.00237491 9.53674e-07
+21 0.00231016 9.53674e-07
+22 0.00225734 8.2778e-07
+23 0.00228461 1.00217e-06
+24 0.00225734 8.2778e-07
+25 0.00225734 8.2778e-07
+26 0.00228461 1.00217e-06
+27 0.00230243 8.96345e-07
+28 0.00225734 8.2778e-07
+29 0.00232527 9.53674e-07
+30 0.00232422 1.90735e-06
+31 0.00232527 9.53674e-07
+32 0.00232527 9.53674e-07
+33 0.00227575 9.53674e-07
+34 0.00233413 9.53674e-07
+35 0.00232527 9.53674e-07
+36 0.0022881 9.53674e-07
+37 0.0022881 9.53674e-07
+38 0.0022881 9.53674e-07
+39 0.0022881 9.53674e-07
+40 0.00225918 1.90735e-06
+41 0.0022881 9.53674e-07
+42 0.0022881 9.53674e-07
+43 0.00232497 9.53674e-07
+44 0.00232497 9.53674e-07
+45 0.00232497 9.53674e-07
+46 0.00232497 9.53674e-07
+47 0.00226923 9.53674e-07
+48 0.00232497 9.53674e-07
+49 0.00232497 9.53674e-07
+50 0.00228383 1.43051e-06
+51 0.00228383 1.43051e-06
+52 0.00228383 1.43051e-06
+53 0.00228383 1.43051e-06
+54 0.00228383 1.43051e-06
+55 0.00228383 1.43051e-06
+56 0.00228383 1.43051e-06
+57 0.00231105 1.90735e-06
+58 0.00231105 1.90735e-06
+59 0.00231105 1.90735e-06
+60 0.00231105 1.90735e-06
+61 0.00227337 1.90735e-06
+62 0.00231105 1.90735e-06
+63 0.00231105 1.90735e-06
+EOD
+set datafile separator whitespace
+set datafile nocolumnheaders
 set ylabel "error"
-set logscale y
-set yrange [1e-17:1]
+set format y "%.0e"
+set key outside right top
+set bmargin 12
+set xrange [0.5:63.5]
+set xtics rotate by 60 right font ",7" noenhanced ("b1-L4096-fa2" 1, "b1-L4096-fa3" 2, "b1-L4096-flashinfer" 3, "b1-L4096-vllm" 4, "b1-L4096-fixed-ss2048" 5, "b1-L4096-none" 6, "b1-L4096-lab" 7, "b1-L32768-fa2" 8, "b1-L32768-fa3" 9, "b1-L32768-flashinfer" 10, "b1-L32768-vllm" 11, "b1-L32768-fixed-ss2048" 12, "b1-L32768-none" 13, "b1-L32768-lab" 14, "b1-L131072-fa2" 15, "b1-L131072-fa3" 16, "b1-L131072-flashinfer" 17, "b1-L131072-vllm" 18, "b1-L131072-fixed-ss2048" 19, "b1-L131072-none" 20, "b1-L131072-lab" 21, "b8-L4096-fa2" 22, "b8-L4096-fa3" 23, "b8-L4096-flashinfer" 24, "b8-L4096-vllm" 25, "b8-L4096-fixed-ss2048" 26, "b8-L4096-none" 27, "b8-L4096-lab" 28, "b8-L32768-fa2" 29, "b8-L32768-fa3" 30, "b8-L32768-flashinfer" 31, "b8-L32768-vllm" 32, "b8-L32768-fixed-ss2048" 33, "b8-L32768-none" 34, "b8-L32768-lab" 35, "b32-L4096-fa2" 36, "b32-L4096-fa3" 37, "b32-L4096-flashinfer" 38, "b32-L4096-vllm" 39, "b32-L4096-fixed-ss2048" 40, "b32-L4096-none" 41, "b32-L4096-lab" 42, "b32-L16384-fa2" 43, "b32-L16384-fa3" 44, "b32-L16384-flashinfer" 45, "b32-L16384-vllm" 46, "b32-L16384-fixed-ss2048" 47, "b32-L16384-none" 48, "b32-L16384-lab" 49, "b128-L2048-fa2" 50, "b128-L2048-fa3" 51, "b128-L2048-flashinfer" 52, "b128-L2048-vllm" 53, "b128-L2048-fixed-ss2048" 54, "b128-L2048-none" 55, "b128-L2048-lab" 56, "b128-L8192-fa2" 57, "b128-L8192-fa3" 58, "b128-L8192-flashinfer" 59, "b128-L8192-vllm" 60, "b128-L8192-fixed-ss2048" 61, "b128-L8192-none" 62, "b128-L8192-lab" 63)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1200,700 font ",10"; set output "error.png.tmp" } else { set terminal svg size 1200,700 dynamic font ",10"; set output "error.svg.tmp" }
-  plot "../results.csv" using 0:(column("o_rel_err") > 0 ? column("o_rel_err") : 1e-17) with points pt 7 title "||O - ref|| / ||ref||", \
-    "../results.csv" using 0:(column("lse_max_abs") > 0 ? column("lse_max_abs") : 1e-17) with points pt 6 title "LSE max abs", \
-    1e-2 with lines dt 2 title "bf16 tolerance", 2e-3 with lines dt 3 title "fp16 tolerance", 1e-3 with lines dt 4 title "LSE tolerance"
+  set logscale y
+  plot $E using 1:2 with points pt 7 lc rgb "#1f77b4" title "||O - ref|| / ||ref||", \
+    $E using 1:3 with points pt 6 lc rgb "#d62728" title "LSE max abs", \
+    1e-2 with lines dt 2 lc rgb "gray" title "bf16 tolerance", 2e-3 with lines dt 3 lc rgb "gray" title "fp16 tolerance", 1e-3 with lines dt 4 lc rgb "#d62728" title "LSE tolerance"
   set output
 }

@@ -3,41 +3,176 @@ set datafile separator ','
 set datafile columnheaders
 set grid
 set key outside right top
-set title "Decode + combine time vs KV length (measured)" noenhanced
-set xlabel "KV length per request (mean, tokens)"
+set title "Decode + combine time vs KV length, one panel per batch size (measured)" noenhanced
+$B0S0 << EOD
+4 13.344
+32 41.7765
+128 130.591
+EOD
+$B0S1 << EOD
+4 13.536
+32 45.119
+128 146.144
+EOD
+$B0S2 << EOD
+4 13.44
+32 41.5835
+128 128.944
+EOD
+$B0S3 << EOD
+4 13.296
+32 41.888
+128 131.232
+EOD
+$B0S4 << EOD
+4 33.4075
+32 41.152
+128 136.832
+EOD
+$B0S5 << EOD
+4 57.504
+32 431.599
+128 1714.11
+EOD
+$B0S6 << EOD
+4 11.7595
+32 41.583
+128 129.536
+EOD
+$B1S0 << EOD
+4 39.328
+32 243.424
+EOD
+$B1S1 << EOD
+4 40.96
+32 271.76
+EOD
+$B1S2 << EOD
+4 39.328
+32 243.92
+EOD
+$B1S3 << EOD
+4 39.4555
+32 244.112
+EOD
+$B1S4 << EOD
+4 40.8
+32 251.279
+EOD
+$B1S5 << EOD
+4 61.232
+32 451.648
+EOD
+$B1S6 << EOD
+4 39.264
+32 243.2
+EOD
+$B2S0 << EOD
+4 124.047
+16 477.471
+EOD
+$B2S1 << EOD
+4 124.192
+16 476.624
+EOD
+$B2S2 << EOD
+4 124.224
+16 477.359
+EOD
+$B2S3 << EOD
+4 124.335
+16 476.495
+EOD
+$B2S4 << EOD
+4 131.008
+16 488.687
+EOD
+$B2S5 << EOD
+4 124.095
+16 477.567
+EOD
+$B2S6 << EOD
+4 124.383
+16 476.207
+EOD
+$B3S0 << EOD
+2 245.696
+8 939.55
+EOD
+$B3S1 << EOD
+2 245.552
+8 939.886
+EOD
+$B3S2 << EOD
+2 245.568
+8 939.709
+EOD
+$B3S3 << EOD
+2 245.535
+8 939.806
+EOD
+$B3S4 << EOD
+2 245.664
+8 964.989
+EOD
+$B3S5 << EOD
+2 245.44
+8 939.022
+EOD
+$B3S6 << EOD
+2 245.727
+8 939.182
+EOD
+set xlabel "KV length per request (mean, thousands of tokens)"
 set ylabel "time (us)"
+set datafile separator whitespace
+set datafile nocolumnheaders
 set logscale x 2
 set logscale y 10
+set format x "%g"
 do for [fmt in "png svg"] {
-  if (fmt eq "png") { set terminal pngcairo size 1200,700 font ",10"; set output "latency_vs_seqlen.png.tmp" } else { set terminal svg size 1200,700 dynamic font ",10"; set output "latency_vs_seqlen.svg.tmp" }
+  if (fmt eq "png") { set terminal pngcairo size 1260,720 font ",10"; set output "latency_vs_seqlen.png.tmp" } else { set terminal svg size 1260,720 dynamic font ",10"; set output "latency_vs_seqlen.svg.tmp" }
+  set multiplot layout 2,3 title "Decode + combine time vs KV length, one panel per batch size (measured)" noenhanced
+  set title "batch 1" noenhanced
+  set key inside left top font ",8" box opaque
   plot \
-    "../results.csv" using ((strcol("policy") eq "fa2" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa2 b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa3" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa3 b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "flashinfer" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "flashinfer b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "vllm" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "vllm b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fixed" && strcol("policy_options") eq "split_size=2048" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fixed split_size=2048 b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "none" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "none b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "lab" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "lab b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa2" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa2 b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa3" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa3 b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "flashinfer" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "flashinfer b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "vllm" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "vllm b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fixed" && strcol("policy_options") eq "split_size=2048" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fixed split_size=2048 b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "none" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "none b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "lab" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "lab b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa2" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa2 b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa3" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa3 b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "flashinfer" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "flashinfer b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "vllm" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "vllm b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fixed" && strcol("policy_options") eq "split_size=2048" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fixed split_size=2048 b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "none" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "none b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "lab" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "lab b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa2" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa2 b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa3" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa3 b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "flashinfer" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "flashinfer b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "vllm" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "vllm b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fixed" && strcol("policy_options") eq "split_size=2048" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fixed split_size=2048 b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "none" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "none b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "lab" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "lab b=128" noenhanced
+    $B0S0 using 1:2 with linespoints lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    $B0S1 using 1:2 with linespoints lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    $B0S2 using 1:2 with linespoints lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    $B0S3 using 1:2 with linespoints lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    $B0S4 using 1:2 with linespoints lc rgb "#ff7f0e" pt 11 title "fixed split_size=2048" noenhanced, \
+    $B0S5 using 1:2 with linespoints lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    $B0S6 using 1:2 with linespoints lc rgb "#e377c2" pt 3 title "lab" noenhanced
+  set title "batch 8" noenhanced
+  unset key
+  plot \
+    $B1S0 using 1:2 with linespoints lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    $B1S1 using 1:2 with linespoints lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    $B1S2 using 1:2 with linespoints lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    $B1S3 using 1:2 with linespoints lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    $B1S4 using 1:2 with linespoints lc rgb "#ff7f0e" pt 11 title "fixed split_size=2048" noenhanced, \
+    $B1S5 using 1:2 with linespoints lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    $B1S6 using 1:2 with linespoints lc rgb "#e377c2" pt 3 title "lab" noenhanced
+  set title "batch 32" noenhanced
+  unset key
+  plot \
+    $B2S0 using 1:2 with linespoints lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    $B2S1 using 1:2 with linespoints lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    $B2S2 using 1:2 with linespoints lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    $B2S3 using 1:2 with linespoints lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    $B2S4 using 1:2 with linespoints lc rgb "#ff7f0e" pt 11 title "fixed split_size=2048" noenhanced, \
+    $B2S5 using 1:2 with linespoints lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    $B2S6 using 1:2 with linespoints lc rgb "#e377c2" pt 3 title "lab" noenhanced
+  set title "batch 128" noenhanced
+  unset key
+  plot \
+    $B3S0 using 1:2 with linespoints lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    $B3S1 using 1:2 with linespoints lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    $B3S2 using 1:2 with linespoints lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    $B3S3 using 1:2 with linespoints lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    $B3S4 using 1:2 with linespoints lc rgb "#ff7f0e" pt 11 title "fixed split_size=2048" noenhanced, \
+    $B3S5 using 1:2 with linespoints lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    $B3S6 using 1:2 with linespoints lc rgb "#e377c2" pt 3 title "lab" noenhanced
+  unset multiplot
   set output
 }

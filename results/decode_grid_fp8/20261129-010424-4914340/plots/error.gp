@@ -3,15 +3,85 @@ set datafile separator ','
 set datafile columnheaders
 set grid
 set key outside right top
-set title "Error against the reference per configuration" noenhanced
-set xlabel "configuration (row of results.csv)"
+set title "Error against the reference: 63 rows drawn; 0 without a reference check and 0 with error 0 not drawn" noenhanced
+$E << EOD
+1 0.00169197 6.79742e-07
+2 0.00169236 8.73107e-07
+3 0.00169197 6.79742e-07
+4 0.00169197 6.79742e-07
+5 0.00169487 8.90236e-07
+6 0.00169723 8.34563e-07
+7 0.0016937 6.79742e-07
+8 0.00167494 6.59732e-07
+9 0.00167591 6.59732e-07
+10 0.00167585 6.36469e-07
+11 0.00167494 6.59732e-07
+12 0.00167583 6.59732e-07
+13 0.00167596 1.02913e-06
+14 0.00167412 6.59732e-07
+15 0.00169201 9.53674e-07
+16 0.00168992 9.53674e-07
+17 0.00169041 9.53674e-07
+18 0.00169201 9.53674e-07
+19 0.0016886 9.53674e-07
+20 0.00169346 9.53674e-07
+21 0.00168901 9.53674e-07
+22 0.00168067 8.75889e-07
+23 0.00168066 1.21206e-06
+24 0.00168067 8.75889e-07
+25 0.00168067 8.75889e-07
+26 0.00168066 1.21206e-06
+27 0.00168178 1.23498e-06
+28 0.00168067 8.75889e-07
+29 0.0016807 9.53674e-07
+30 0.00168087 1.90735e-06
+31 0.0016807 9.53674e-07
+32 0.0016807 9.53674e-07
+33 0.00168033 9.53674e-07
+34 0.00168139 9.53674e-07
+35 0.00168021 9.53674e-07
+36 0.00166604 9.53674e-07
+37 0.00166604 9.53674e-07
+38 0.00166604 9.53674e-07
+39 0.00166604 9.53674e-07
+40 0.00166592 9.53674e-07
+41 0.00166604 9.53674e-07
+42 0.00166604 9.53674e-07
+43 0.00166809 9.53674e-07
+44 0.00166809 9.53674e-07
+45 0.00166809 9.53674e-07
+46 0.00166809 9.53674e-07
+47 0.00166726 9.53674e-07
+48 0.00166809 9.53674e-07
+49 0.00166804 9.53674e-07
+50 0.00167359 9.53674e-07
+51 0.00167359 9.53674e-07
+52 0.00167359 9.53674e-07
+53 0.00167359 9.53674e-07
+54 0.00167359 9.53674e-07
+55 0.00167359 9.53674e-07
+56 0.00167359 9.53674e-07
+57 0.00167367 1.90735e-06
+58 0.00167367 1.90735e-06
+59 0.00167367 1.90735e-06
+60 0.00167367 1.90735e-06
+61 0.00167297 9.53674e-07
+62 0.00167367 1.90735e-06
+63 0.00167367 1.90735e-06
+EOD
+set datafile separator whitespace
+set datafile nocolumnheaders
 set ylabel "error"
-set logscale y
-set yrange [1e-17:1]
+set format y "%.0e"
+set key outside right top
+set bmargin 12
+set xrange [0.5:63.5]
+set xtics rotate by 60 right font ",7" noenhanced ("b1-L4096-fa2" 1, "b1-L4096-fa3" 2, "b1-L4096-flashinfer" 3, "b1-L4096-vllm" 4, "b1-L4096-fixed-ss2048" 5, "b1-L4096-none" 6, "b1-L4096-lab" 7, "b1-L32768-fa2" 8, "b1-L32768-fa3" 9, "b1-L32768-flashinfer" 10, "b1-L32768-vllm" 11, "b1-L32768-fixed-ss2048" 12, "b1-L32768-none" 13, "b1-L32768-lab" 14, "b1-L131072-fa2" 15, "b1-L131072-fa3" 16, "b1-L131072-flashinfer" 17, "b1-L131072-vllm" 18, "b1-L131072-fixed-ss2048" 19, "b1-L131072-none" 20, "b1-L131072-lab" 21, "b8-L4096-fa2" 22, "b8-L4096-fa3" 23, "b8-L4096-flashinfer" 24, "b8-L4096-vllm" 25, "b8-L4096-fixed-ss2048" 26, "b8-L4096-none" 27, "b8-L4096-lab" 28, "b8-L32768-fa2" 29, "b8-L32768-fa3" 30, "b8-L32768-flashinfer" 31, "b8-L32768-vllm" 32, "b8-L32768-fixed-ss2048" 33, "b8-L32768-none" 34, "b8-L32768-lab" 35, "b32-L4096-fa2" 36, "b32-L4096-fa3" 37, "b32-L4096-flashinfer" 38, "b32-L4096-vllm" 39, "b32-L4096-fixed-ss2048" 40, "b32-L4096-none" 41, "b32-L4096-lab" 42, "b32-L16384-fa2" 43, "b32-L16384-fa3" 44, "b32-L16384-flashinfer" 45, "b32-L16384-vllm" 46, "b32-L16384-fixed-ss2048" 47, "b32-L16384-none" 48, "b32-L16384-lab" 49, "b128-L2048-fa2" 50, "b128-L2048-fa3" 51, "b128-L2048-flashinfer" 52, "b128-L2048-vllm" 53, "b128-L2048-fixed-ss2048" 54, "b128-L2048-none" 55, "b128-L2048-lab" 56, "b128-L8192-fa2" 57, "b128-L8192-fa3" 58, "b128-L8192-flashinfer" 59, "b128-L8192-vllm" 60, "b128-L8192-fixed-ss2048" 61, "b128-L8192-none" 62, "b128-L8192-lab" 63)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1200,700 font ",10"; set output "error.png.tmp" } else { set terminal svg size 1200,700 dynamic font ",10"; set output "error.svg.tmp" }
-  plot "../results.csv" using 0:(column("o_rel_err") > 0 ? column("o_rel_err") : 1e-17) with points pt 7 title "||O - ref|| / ||ref||", \
-    "../results.csv" using 0:(column("lse_max_abs") > 0 ? column("lse_max_abs") : 1e-17) with points pt 6 title "LSE max abs", \
-    1e-2 with lines dt 2 title "bf16 tolerance", 2e-3 with lines dt 3 title "fp16 tolerance", 1e-3 with lines dt 4 title "LSE tolerance"
+  set logscale y
+  plot $E using 1:2 with points pt 7 lc rgb "#1f77b4" title "||O - ref|| / ||ref||", \
+    $E using 1:3 with points pt 6 lc rgb "#d62728" title "LSE max abs", \
+    1e-2 with lines dt 2 lc rgb "gray" title "bf16 tolerance", 2e-3 with lines dt 3 lc rgb "gray" title "fp16 tolerance", 1e-3 with lines dt 4 lc rgb "#d62728" title "LSE tolerance"
   set output
 }

@@ -3,41 +3,176 @@ set datafile separator ','
 set datafile columnheaders
 set grid
 set key outside right top
-set title "Decode + combine time vs KV length (measured)" noenhanced
-set xlabel "KV length per request (mean, tokens)"
+set title "Decode + combine time vs KV length, one panel per batch size (measured)" noenhanced
+$B0S0 << EOD
+4 13.472
+32 30.304
+128 83.392
+EOD
+$B0S1 << EOD
+4 12.736
+32 36.32
+128 108
+EOD
+$B0S2 << EOD
+4 13.536
+32 29.4405
+128 77.424
+EOD
+$B0S3 << EOD
+4 13.568
+32 30.368
+128 83.328
+EOD
+$B0S4 << EOD
+4 27.9675
+32 32.6555
+128 78.9915
+EOD
+$B0S5 << EOD
+4 46.224
+32 336.688
+128 1326.53
+EOD
+$B0S6 << EOD
+4 11.296
+32 30.8
+128 84.208
+EOD
+$B1S0 << EOD
+4 27.3915
+32 139.76
+EOD
+$B1S1 << EOD
+4 32.336
+32 191.759
+EOD
+$B1S2 << EOD
+4 27.3275
+32 139.743
+EOD
+$B1S3 << EOD
+4 27.4245
+32 139.423
+EOD
+$B1S4 << EOD
+4 32.255
+32 142.736
+EOD
+$B1S5 << EOD
+4 48.352
+32 347.567
+EOD
+$B1S6 << EOD
+4 27.5045
+32 135.04
+EOD
+$B2S0 << EOD
+4 73.1035
+16 265.343
+EOD
+$B2S1 << EOD
+4 73.0075
+16 264.991
+EOD
+$B2S2 << EOD
+4 73.04
+16 266.335
+EOD
+$B2S3 << EOD
+4 73.088
+16 265.12
+EOD
+$B2S4 << EOD
+4 75.488
+16 272.399
+EOD
+$B2S5 << EOD
+4 73.1515
+16 266.063
+EOD
+$B2S6 << EOD
+4 73.0235
+16 257.264
+EOD
+$B3S0 << EOD
+2 137.872
+8 502.943
+EOD
+$B3S1 << EOD
+2 137.743
+8 503.422
+EOD
+$B3S2 << EOD
+2 138.368
+8 503.263
+EOD
+$B3S3 << EOD
+2 138.064
+8 503.151
+EOD
+$B3S4 << EOD
+2 138.303
+8 522.719
+EOD
+$B3S5 << EOD
+2 138
+8 503.328
+EOD
+$B3S6 << EOD
+2 137.983
+8 503.055
+EOD
+set xlabel "KV length per request (mean, thousands of tokens)"
 set ylabel "time (us)"
+set datafile separator whitespace
+set datafile nocolumnheaders
 set logscale x 2
 set logscale y 10
+set format x "%g"
 do for [fmt in "png svg"] {
-  if (fmt eq "png") { set terminal pngcairo size 1200,700 font ",10"; set output "latency_vs_seqlen.png.tmp" } else { set terminal svg size 1200,700 dynamic font ",10"; set output "latency_vs_seqlen.svg.tmp" }
+  if (fmt eq "png") { set terminal pngcairo size 1260,720 font ",10"; set output "latency_vs_seqlen.png.tmp" } else { set terminal svg size 1260,720 dynamic font ",10"; set output "latency_vs_seqlen.svg.tmp" }
+  set multiplot layout 2,3 title "Decode + combine time vs KV length, one panel per batch size (measured)" noenhanced
+  set title "batch 1" noenhanced
+  set key inside left top font ",8" box opaque
   plot \
-    "../results.csv" using ((strcol("policy") eq "fa2" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa2 b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa3" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa3 b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "flashinfer" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "flashinfer b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "vllm" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "vllm b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fixed" && strcol("policy_options") eq "split_size=2048" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fixed split_size=2048 b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "none" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "none b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "lab" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 1) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "lab b=1" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa2" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa2 b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa3" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa3 b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "flashinfer" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "flashinfer b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "vllm" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "vllm b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fixed" && strcol("policy_options") eq "split_size=2048" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fixed split_size=2048 b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "none" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "none b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "lab" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 8) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "lab b=8" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa2" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa2 b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa3" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa3 b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "flashinfer" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "flashinfer b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "vllm" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "vllm b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fixed" && strcol("policy_options") eq "split_size=2048" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fixed split_size=2048 b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "none" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "none b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "lab" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 32) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "lab b=32" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa2" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa2 b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fa3" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fa3 b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "flashinfer" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "flashinfer b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "vllm" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "vllm b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "fixed" && strcol("policy_options") eq "split_size=2048" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "fixed split_size=2048 b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "none" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "none b=128" noenhanced, \
-    "../results.csv" using ((strcol("policy") eq "lab" && strcol("policy_options") eq "" && (strcol("combine") eq "fused") == 0 && column("batch") == 128) ? column("kvlen_mean") : NaN):(column("total_us")) smooth unique with linespoints title "lab b=128" noenhanced
+    $B0S0 using 1:2 with linespoints lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    $B0S1 using 1:2 with linespoints lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    $B0S2 using 1:2 with linespoints lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    $B0S3 using 1:2 with linespoints lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    $B0S4 using 1:2 with linespoints lc rgb "#ff7f0e" pt 11 title "fixed split_size=2048" noenhanced, \
+    $B0S5 using 1:2 with linespoints lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    $B0S6 using 1:2 with linespoints lc rgb "#e377c2" pt 3 title "lab" noenhanced
+  set title "batch 8" noenhanced
+  unset key
+  plot \
+    $B1S0 using 1:2 with linespoints lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    $B1S1 using 1:2 with linespoints lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    $B1S2 using 1:2 with linespoints lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    $B1S3 using 1:2 with linespoints lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    $B1S4 using 1:2 with linespoints lc rgb "#ff7f0e" pt 11 title "fixed split_size=2048" noenhanced, \
+    $B1S5 using 1:2 with linespoints lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    $B1S6 using 1:2 with linespoints lc rgb "#e377c2" pt 3 title "lab" noenhanced
+  set title "batch 32" noenhanced
+  unset key
+  plot \
+    $B2S0 using 1:2 with linespoints lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    $B2S1 using 1:2 with linespoints lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    $B2S2 using 1:2 with linespoints lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    $B2S3 using 1:2 with linespoints lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    $B2S4 using 1:2 with linespoints lc rgb "#ff7f0e" pt 11 title "fixed split_size=2048" noenhanced, \
+    $B2S5 using 1:2 with linespoints lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    $B2S6 using 1:2 with linespoints lc rgb "#e377c2" pt 3 title "lab" noenhanced
+  set title "batch 128" noenhanced
+  unset key
+  plot \
+    $B3S0 using 1:2 with linespoints lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    $B3S1 using 1:2 with linespoints lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    $B3S2 using 1:2 with linespoints lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    $B3S3 using 1:2 with linespoints lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    $B3S4 using 1:2 with linespoints lc rgb "#ff7f0e" pt 11 title "fixed split_size=2048" noenhanced, \
+    $B3S5 using 1:2 with linespoints lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    $B3S6 using 1:2 with linespoints lc rgb "#e377c2" pt 3 title "lab" noenhanced
+  unset multiplot
   set output
 }

@@ -7,11 +7,14 @@ set title "LSE delivered to the caller: right (1) or scrambled (0)" noenhanced
 set ylabel "caller's LSE is right"
 set yrange [-0.2:1.2]
 set ytics ("scrambled" 0, "right" 1)
-set xtics rotate by 60 right font ",8" noenhanced
-set bmargin 14
+set xtics rotate by 45 right font ",9" noenhanced
+set bmargin 12
+set lmargin 14
+set key outside right top
+set offsets 0.5, 0.5, 0, 0
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1200,700 font ",10"; set output "lse_layout.png.tmp" } else { set terminal svg size 1200,700 dynamic font ",10"; set output "lse_layout.svg.tmp" }
-  plot "../results.csv" using 0:(strcol("lse_correct_predicted") eq "yes" ? 1 : (strcol("lse_correct_predicted") eq "no" ? 0 : NaN)):xticlabels(strcol("config")) with points pt 6 ps 2.5 title "predicted (skv layout)", \
+  plot "../results.csv" using 0:(strcol("lse_correct_predicted") eq "yes" ? 1 : (strcol("lse_correct_predicted") eq "no" ? 0 : NaN)):xticlabels(strcol("lse_layout")." / ".strcol("host_path")) with points pt 6 ps 2.5 title "predicted (skv layout)", \
     "../results.csv" using 0:(strcol("lse_correct") eq "yes" ? 1 : (strcol("lse_correct") eq "no" ? 0 : NaN)) with points pt 7 ps 1.2 title "measured (GPU)"
   set output
 }

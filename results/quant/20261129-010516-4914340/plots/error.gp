@@ -3,15 +3,44 @@ set datafile separator ','
 set datafile columnheaders
 set grid
 set key outside right top
-set title "Error against the reference per configuration" noenhanced
-set xlabel "configuration (row of results.csv)"
+set title "Error against the reference: 22 rows drawn; 0 without a reference check and 0 with error 0 not drawn" noenhanced
+$E << EOD
+1 0.00220332 7.18346e-07
+2 0.00228976 9.53674e-07
+3 0.000272621 8.53721e-07
+4 0.000287317 1.90735e-06
+5 0.00164707 6.95381e-07
+6 0.0016668 1.90735e-06
+7 0.00164707 6.95381e-07
+8 0.0016668 1.90735e-06
+9 0.00164707 6.95381e-07
+10 0.0016668 1.90735e-06
+11 0.00165923 7.83365e-07
+12 0.00167123 9.53674e-07
+13 0.00165923 7.83365e-07
+14 0.00167123 9.53674e-07
+15 0.00168722 6.99117e-07
+16 0.00167162 9.53674e-07
+17 0.000298778 8.06352e-07
+18 0.00029765 9.53674e-07
+19 0.00166712 9.75767e-07
+20 0.00166718 9.53674e-07
+21 0.00196843 9.75767e-07
+22 0.00213244 9.53674e-07
+EOD
+set datafile separator whitespace
+set datafile nocolumnheaders
 set ylabel "error"
-set logscale y
-set yrange [1e-17:1]
+set format y "%.0e"
+set key outside right top
+set bmargin 12
+set xrange [0.5:22.5]
+set xtics rotate by 60 right font ",7" noenhanced ("b4-L4096-fa2-q=bf16-kv=bf16-v=same-scales=per_tensor-drop=none" 1, "b64-L4096-fa2-q=bf16-kv=bf16-v=same-scales=per_tensor-drop=none" 2, "b4-L4096-fa2-q=fp16-kv=fp16-v=same-scales=per_tensor-drop=none" 3, "b64-L4096-fa2-q=fp16-kv=fp16-v=same-scales=per_tensor-drop=none" 4, "b4-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=none" 5, "b64-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=none" 6, "b4-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=k" 7, "b64-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=k" 8, "b4-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=v" 9, "b64-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=v" 10, "b4-L4096-fa2-q=fp8_e4m3-kv=fp8_e4m3-v=same-scales=per_tensor-drop=none" 11, "b64-L4096-fa2-q=fp8_e4m3-kv=fp8_e4m3-v=same-scales=per_tensor-drop=none" 12, "b4-L4096-fa2-q=fp8_e4m3-kv=fp8_e4m3-v=same-scales=per_tensor-drop=q" 13, "b64-L4096-fa2-q=fp8_e4m3-kv=fp8_e4m3-v=same-scales=per_tensor-drop=q" 14, "b4-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_token_head-drop=none" 15, "b64-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_token_head-drop=none" 16, "b4-L4096-fa2-q=fp16-kv=fp8_e4m3-v=same-scales=per_token_head-drop=none" 17, "b64-L4096-fa2-q=fp16-kv=fp8_e4m3-v=same-scales=per_token_head-drop=none" 18, "b4-L4096-fa2-q=bf16-kv=int8-v=same-scales=per_token_head-drop=none" 19, "b64-L4096-fa2-q=bf16-kv=int8-v=same-scales=per_token_head-drop=none" 20, "b4-L4096-fa2-q=bf16-kv=int8-v=bf16-scales=per_token_head-drop=none" 21, "b64-L4096-fa2-q=bf16-kv=int8-v=bf16-scales=per_token_head-drop=none" 22)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1200,700 font ",10"; set output "error.png.tmp" } else { set terminal svg size 1200,700 dynamic font ",10"; set output "error.svg.tmp" }
-  plot "../results.csv" using 0:(column("o_rel_err") > 0 ? column("o_rel_err") : 1e-17) with points pt 7 title "||O - ref|| / ||ref||", \
-    "../results.csv" using 0:(column("lse_max_abs") > 0 ? column("lse_max_abs") : 1e-17) with points pt 6 title "LSE max abs", \
-    1e-2 with lines dt 2 title "bf16 tolerance", 2e-3 with lines dt 3 title "fp16 tolerance", 1e-3 with lines dt 4 title "LSE tolerance"
+  set logscale y
+  plot $E using 1:2 with points pt 7 lc rgb "#1f77b4" title "||O - ref|| / ||ref||", \
+    $E using 1:3 with points pt 6 lc rgb "#d62728" title "LSE max abs", \
+    1e-2 with lines dt 2 lc rgb "gray" title "bf16 tolerance", 2e-3 with lines dt 3 lc rgb "gray" title "fp16 tolerance", 1e-3 with lines dt 4 lc rgb "#d62728" title "LSE tolerance"
   set output
 }

@@ -3,27 +3,76 @@ set datafile separator ','
 set datafile columnheaders
 set grid
 set key outside right top
-set title "Error of quantized attention: kernel vs dequantized reference, and quantization itself" noenhanced
-set xlabel "configuration (row of results.csv)"
+set title "Quantized attention: kernel vs dequantized reference (filled), quantization itself (open); 0 rows without an error left out" noenhanced
+$Q0 << EOD
+1 0.00220332 nan
+2 0.00228976 nan
+EOD
+$Q1 << EOD
+3 0.000272621 nan
+4 0.000287317 nan
+EOD
+$Q2 << EOD
+5 0.00164707 0.0282855
+6 0.0016668 nan
+11 0.00165923 0.0338745
+12 0.00167123 nan
+EOD
+$Q3 << EOD
+7 0.00164707 1.19949
+8 0.0016668 nan
+EOD
+$Q4 << EOD
+9 0.00164707 3.00359
+10 0.0016668 nan
+EOD
+$Q5 << EOD
+13 0.00165923 0.295893
+14 0.00167123 nan
+EOD
+$Q6 << EOD
+15 0.00168722 0.038085
+16 0.00167162 nan
+17 0.000298778 0.0379912
+18 0.00029765 nan
+EOD
+$Q7 << EOD
+19 0.00166712 0.00617263
+20 0.00166718 nan
+EOD
+$Q8 << EOD
+21 0.00196843 0.00514789
+22 0.00213244 nan
+EOD
+set datafile separator whitespace
+set datafile nocolumnheaders
 set ylabel "||O - ref|| / ||ref||"
 set logscale y
-set yrange [1e-7:10]
+set format y "%.0e"
+set bmargin 12
+set key outside right top noenhanced
+set xrange [0.5:22.5]
+set xtics rotate by 60 right font ",7" noenhanced ("b4-L4096-fa2-q=bf16-kv=bf16-v=same-scales=per_tensor-drop=none" 1, "b64-L4096-fa2-q=bf16-kv=bf16-v=same-scales=per_tensor-drop=none" 2, "b4-L4096-fa2-q=fp16-kv=fp16-v=same-scales=per_tensor-drop=none" 3, "b64-L4096-fa2-q=fp16-kv=fp16-v=same-scales=per_tensor-drop=none" 4, "b4-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=none" 5, "b64-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=none" 6, "b4-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=k" 7, "b64-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=k" 8, "b4-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=v" 9, "b64-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_tensor-drop=v" 10, "b4-L4096-fa2-q=fp8_e4m3-kv=fp8_e4m3-v=same-scales=per_tensor-drop=none" 11, "b64-L4096-fa2-q=fp8_e4m3-kv=fp8_e4m3-v=same-scales=per_tensor-drop=none" 12, "b4-L4096-fa2-q=fp8_e4m3-kv=fp8_e4m3-v=same-scales=per_tensor-drop=q" 13, "b64-L4096-fa2-q=fp8_e4m3-kv=fp8_e4m3-v=same-scales=per_tensor-drop=q" 14, "b4-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_token_head-drop=none" 15, "b64-L4096-fa2-q=bf16-kv=fp8_e4m3-v=same-scales=per_token_head-drop=none" 16, "b4-L4096-fa2-q=fp16-kv=fp8_e4m3-v=same-scales=per_token_head-drop=none" 17, "b64-L4096-fa2-q=fp16-kv=fp8_e4m3-v=same-scales=per_token_head-drop=none" 18, "b4-L4096-fa2-q=bf16-kv=int8-v=same-scales=per_token_head-drop=none" 19, "b64-L4096-fa2-q=bf16-kv=int8-v=same-scales=per_token_head-drop=none" 20, "b4-L4096-fa2-q=bf16-kv=int8-v=bf16-scales=per_token_head-drop=none" 21, "b64-L4096-fa2-q=bf16-kv=int8-v=bf16-scales=per_token_head-drop=none" 22)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1200,700 font ",10"; set output "quant_error.png.tmp" } else { set terminal svg size 1200,700 dynamic font ",10"; set output "quant_error.svg.tmp" }
   plot 1e-2 with lines dt 2 lc rgb "gray" title "bf16 tolerance", \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "bf16" && strcol("drop_scale") eq "none") ? column("o_rel_err") : NaN) with points pt 7 title "bf16 vs dequantized ref" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "bf16" && strcol("drop_scale") eq "none") ? column("quant_o_rel_err") : NaN) with points pt 6 title "bf16 vs unquantized" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp16" && strcol("drop_scale") eq "none") ? column("o_rel_err") : NaN) with points pt 7 title "fp16 vs dequantized ref" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp16" && strcol("drop_scale") eq "none") ? column("quant_o_rel_err") : NaN) with points pt 6 title "fp16 vs unquantized" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp8_e4m3" && strcol("drop_scale") eq "none") ? column("o_rel_err") : NaN) with points pt 7 title "fp8_e4m3 vs dequantized ref" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp8_e4m3" && strcol("drop_scale") eq "none") ? column("quant_o_rel_err") : NaN) with points pt 6 title "fp8_e4m3 vs unquantized" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp8_e4m3" && strcol("drop_scale") eq "k") ? column("o_rel_err") : NaN) with points pt 7 title "fp8_e4m3, scale dropped: k vs dequantized ref" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp8_e4m3" && strcol("drop_scale") eq "k") ? column("quant_o_rel_err") : NaN) with points pt 6 title "fp8_e4m3, scale dropped: k vs unquantized" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp8_e4m3" && strcol("drop_scale") eq "v") ? column("o_rel_err") : NaN) with points pt 7 title "fp8_e4m3, scale dropped: v vs dequantized ref" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp8_e4m3" && strcol("drop_scale") eq "v") ? column("quant_o_rel_err") : NaN) with points pt 6 title "fp8_e4m3, scale dropped: v vs unquantized" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp8_e4m3" && strcol("drop_scale") eq "q") ? column("o_rel_err") : NaN) with points pt 7 title "fp8_e4m3, scale dropped: q vs dequantized ref" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "fp8_e4m3" && strcol("drop_scale") eq "q") ? column("quant_o_rel_err") : NaN) with points pt 6 title "fp8_e4m3, scale dropped: q vs unquantized" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "int8" && strcol("drop_scale") eq "none") ? column("o_rel_err") : NaN) with points pt 7 title "int8 vs dequantized ref" noenhanced, \
-    "../results.csv" using 0:((strcol("kv_dtype") eq "int8" && strcol("drop_scale") eq "none") ? column("quant_o_rel_err") : NaN) with points pt 6 title "int8 vs unquantized" noenhanced
+    $Q0 using 1:2 with points lc rgb "#1f77b4" pt 7 ps 1.4 title "K bf16, V bf16, per_tensor scales", \
+    $Q0 using 1:3 with points lc rgb "#1f77b4" pt 6 ps 1.4 notitle, \
+    $Q1 using 1:2 with points lc rgb "#d62728" pt 5 ps 1.4 title "K fp16, V fp16, per_tensor scales", \
+    $Q1 using 1:3 with points lc rgb "#d62728" pt 6 ps 1.4 notitle, \
+    $Q2 using 1:2 with points lc rgb "#2ca02c" pt 9 ps 1.4 title "K fp8_e4m3, V fp8_e4m3, per_tensor scales", \
+    $Q2 using 1:3 with points lc rgb "#2ca02c" pt 6 ps 1.4 notitle, \
+    $Q3 using 1:2 with points lc rgb "#9467bd" pt 13 ps 1.4 title "K fp8_e4m3, V fp8_e4m3, per_tensor scales, drops k", \
+    $Q3 using 1:3 with points lc rgb "#9467bd" pt 6 ps 1.4 notitle, \
+    $Q4 using 1:2 with points lc rgb "#ff7f0e" pt 11 ps 1.4 title "K fp8_e4m3, V fp8_e4m3, per_tensor scales, drops v", \
+    $Q4 using 1:3 with points lc rgb "#ff7f0e" pt 6 ps 1.4 notitle, \
+    $Q5 using 1:2 with points lc rgb "#8c564b" pt 15 ps 1.4 title "K fp8_e4m3, V fp8_e4m3, per_tensor scales, drops q", \
+    $Q5 using 1:3 with points lc rgb "#8c564b" pt 6 ps 1.4 notitle, \
+    $Q6 using 1:2 with points lc rgb "#e377c2" pt 3 ps 1.4 title "K fp8_e4m3, V fp8_e4m3, per_token_head scales", \
+    $Q6 using 1:3 with points lc rgb "#e377c2" pt 6 ps 1.4 notitle, \
+    $Q7 using 1:2 with points lc rgb "#17becf" pt 1 ps 1.4 title "K int8, V int8, per_token_head scales", \
+    $Q7 using 1:3 with points lc rgb "#17becf" pt 6 ps 1.4 notitle, \
+    $Q8 using 1:2 with points lc rgb "#7f7f7f" pt 2 ps 1.4 title "K int8, V bf16, per_token_head scales", \
+    $Q8 using 1:3 with points lc rgb "#7f7f7f" pt 6 ps 1.4 notitle
   set output
 }

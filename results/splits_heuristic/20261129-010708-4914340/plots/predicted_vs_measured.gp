@@ -11,12 +11,12 @@ set logscale y 10
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1200,700 font ",10"; set output "predicted_vs_measured.png.tmp" } else { set terminal svg size 1200,700 dynamic font ",10"; set output "predicted_vs_measured.svg.tmp" }
   plot x with lines dt 2 lc rgb "gray" title "y = x", \
-    "../results.csv" using (strcol("policy") eq "fa2" ? column("predicted_us") : NaN):(column("total_us")) with points pt 7 title "fa2", \
-    "../results.csv" using (strcol("policy") eq "fa3" ? column("predicted_us") : NaN):(column("total_us")) with points pt 7 title "fa3", \
-    "../results.csv" using (strcol("policy") eq "flashinfer" ? column("predicted_us") : NaN):(column("total_us")) with points pt 7 title "flashinfer", \
-    "../results.csv" using (strcol("policy") eq "vllm" ? column("predicted_us") : NaN):(column("total_us")) with points pt 7 title "vllm", \
-    "../results.csv" using (strcol("policy") eq "fixed" ? column("predicted_us") : NaN):(column("total_us")) with points pt 7 title "fixed", \
-    "../results.csv" using (strcol("policy") eq "none" ? column("predicted_us") : NaN):(column("total_us")) with points pt 7 title "none", \
-    "../results.csv" using (strcol("policy") eq "lab" ? column("predicted_us") : NaN):(column("total_us")) with points pt 7 title "lab"
+    "../results.csv" using (strcol("policy") eq "fa2" ? column("predicted_us") : NaN):(column("total_us")) with points lc rgb "#1f77b4" pt 7 title "fa2" noenhanced, \
+    "../results.csv" using (strcol("policy") eq "fa3" ? column("predicted_us") : NaN):(column("total_us")) with points lc rgb "#d62728" pt 5 title "fa3" noenhanced, \
+    "../results.csv" using (strcol("policy") eq "flashinfer" ? column("predicted_us") : NaN):(column("total_us")) with points lc rgb "#2ca02c" pt 9 title "flashinfer" noenhanced, \
+    "../results.csv" using (strcol("policy") eq "vllm" ? column("predicted_us") : NaN):(column("total_us")) with points lc rgb "#9467bd" pt 13 title "vllm" noenhanced, \
+    "../results.csv" using (strcol("policy") eq "fixed" ? column("predicted_us") : NaN):(column("total_us")) with points lc rgb "#ff7f0e" pt 11 title "fixed" noenhanced, \
+    "../results.csv" using (strcol("policy") eq "none" ? column("predicted_us") : NaN):(column("total_us")) with points lc rgb "#8c564b" pt 15 title "none" noenhanced, \
+    "../results.csv" using (strcol("policy") eq "lab" ? column("predicted_us") : NaN):(column("total_us")) with points lc rgb "#e377c2" pt 3 title "lab" noenhanced
   set output
 }
