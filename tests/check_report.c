@@ -60,12 +60,33 @@ START_TEST(the_summary_ranks_each_group_and_counts_the_verdicts) {
   ck_assert_msg(strstr(s, "## s — measured run, 4 rows in 2 shape groups"), "%s", s);
   ck_assert_msg(strstr(s, "### B=1 L=4096\n") && strstr(s, "### B=8 L=4096\n"), "%s", s);
   /* B=1: lab best (8), fa2 1.25x; model error (11 - 10) / 10 = +10%, (11 - 8) / 8 = +37.5% */
-  ck_assert_msg(strstr(s, "| fa2 | 10.00 | 9.50–10.50 | 1.250 | 0.500 | +10.0% | pass |"), "%s", s);
-  ck_assert_msg(strstr(s, "| **lab** | 8.00 | 7.50–8.50 | 1.000 | 0.500 | +37.5% | pass |"), "%s", s);
+  ck_assert_msg(strstr(s, "| fa2 | 10.00 | 9.50–10.50 | — | 1.250 | 0.500 | +10.0% | pass |"), "%s", s);
+  ck_assert_msg(strstr(s, "| **lab** | 8.00 | 7.50–8.50 | — | 1.000 | 0.500 | +37.5% | pass |"), "%s", s);
   /* B=8: fa2 best (40), lab 41 / 40 */
-  ck_assert_msg(strstr(s, "| **fa2** | 40.00 |") && strstr(s, "| lab | 41.00 | 40.50–41.50 | 1.025 |"), "%s", s);
+  ck_assert_msg(strstr(s, "| **fa2** | 40.00 |") && strstr(s, "| lab | 41.00 | 40.50–41.50 | — | 1.025 |"), "%s", s);
   ck_assert_msg(strstr(s, "Checks: 2 pass, 1 fail, 1 none."), "%s", s);
   ck_assert_msg(strstr(s, "Every row: qlen 1, hq 32"), "%s", s);
+  free(s);
+  skv_csv_free(&t);
+}
+END_TEST
+
+/* A row whose interquartile range is 10% of its median (over the 5% limit) is marked, and counted. */
+START_TEST(the_summary_marks_a_row_whose_spread_is_wide) {
+  static const char *csv =
+      "config,suite,mode,batch,seqlen,kvlen_min,kvlen_max,kvlen_mean,qlen,hq,hkv,head_dim,page_size,q_dtype,kv_dtype,"
+      "v_dtype,kv_scale_mode,q_scale,k_scale,v_scale,drop_scale,policy,policy_options,lse_layout,host_path,gpu_model,sms,"
+      "predicted_us,total_us,total_min_us,total_max_us,total_q1_us,total_q3_us,spread,frac_of_read_ceiling,checks\n"
+      "a,s,measured,1,64,64,64,64,1,8,8,64,16,bf16,bf16,bf16,per_tensor,1,1,1,none,fa2,,logical,none,h200,132,"
+      "11,10,9,12,9.5,10.5,yes,0.5,pass\n"
+      "b,s,measured,1,64,64,64,64,1,8,8,64,16,bf16,bf16,bf16,per_tensor,1,1,1,none,lab,,logical,none,h200,132,"
+      "11,20,19.8,20.2,19.9,20.1,no,0.5,pass\n";
+  skv_csv_table t;
+  load(csv, &t);
+  char *s = capture_summary(&t);
+  ck_assert_msg(strstr(s, "| **fa2** | 10.00 | 9.00–12.00 | 10.0% (spread) |"), "%s", s);
+  ck_assert_msg(strstr(s, "| lab | 20.00 | 19.80–20.20 | 1.0% | 2.000 |"), "%s", s);
+  ck_assert_msg(strstr(s, "1 rows with an interquartile range over 5% of their median (spread)"), "%s", s);
   free(s);
   skv_csv_free(&t);
 }
@@ -305,6 +326,7 @@ Suite *skv_suite_report(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("summary+compare");
   tcase_add_test(tc, the_summary_ranks_each_group_and_counts_the_verdicts);
+  tcase_add_test(tc, the_summary_marks_a_row_whose_spread_is_wide);
   tcase_add_test(tc, the_verdict_is_noise_when_the_ranges_overlap);
   tcase_add_test(tc, compare_calls_a_change_inside_the_spread_noise);
   tcase_add_test(tc, the_commands_refuse_what_they_cannot_compare);

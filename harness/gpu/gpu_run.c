@@ -32,12 +32,18 @@ bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t
   /* The in-run ceilings on 2 GiB (less on a small GPU: at most a quarter of the memory). */
   int64_t bytes = (int64_t)2 << 30;
   if (bytes > s->info.mem_bytes / 8) bytes = s->info.mem_bytes / 8 / 16 * 16;
-  skv_ceilings c;
-  if (!skv_gpu_measure_ceilings(bytes, 10, &c, err, errlen)) return false;
-  s->read_tbps = c.read_tbps;
-  s->copy_tbps = c.copy_tbps;
+  s->ceiling_bytes = bytes;
+  if (!skv_gpu_session_remeasure(s, &s->read_tbps, &s->copy_tbps, err, errlen)) return false;
   s->free_bytes = skv_gpu_free_bytes(err, errlen);
   return s->free_bytes >= 0;
+}
+
+bool skv_gpu_session_remeasure(const skv_gpu_session *s, double *read_tbps, double *copy_tbps, char *err, size_t errlen) {
+  skv_ceilings c;
+  if (!skv_gpu_measure_ceilings(s->ceiling_bytes, 10, &c, err, errlen)) return false;
+  *read_tbps = c.read_tbps;
+  *copy_tbps = c.copy_tbps;
+  return true;
 }
 
 void skv_gpu_session_end(skv_gpu_session *s) {
@@ -266,6 +272,10 @@ static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char 
       row->total_us = t.total_us;
       row->total_min_us = t.total_min_us;
       row->total_max_us = t.total_max_us;
+      row->repeats = t.runs;
+      row->total_q1_us = t.total_q1_us;
+      row->total_q3_us = t.total_q3_us;
+      row->spread = skv_spread_flag(t.total_q1_us, t.total_q3_us, t.total_us);
       row->tbps = (double)(g.kv_read.kv + g.kv_read.scales) / (t.total_us * 1e-6) / 1e12;
       row->read_ceiling_tbps = s->read_tbps;
       row->frac_of_read_ceiling = row->tbps / s->read_tbps;

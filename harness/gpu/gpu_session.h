@@ -15,11 +15,15 @@ typedef struct skv_gpu_session {
   double read_tbps, copy_tbps;  /* the in-run ceilings */
   bool use_cupti;
   int64_t free_bytes;           /* device memory free at the start */
+  int64_t ceiling_bytes;        /* the ceilings' buffer */
 } skv_gpu_session;
 
 /* Device facts, the ceilings (a 2 GiB read stream and copy), CUPTI when asked. */
 bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t errlen);
 void skv_gpu_session_end(skv_gpu_session *s);
+/* The ceilings measured again as at the start (the end of a run: clock or thermal drift shows as a
+ * difference); the session's own values are kept. */
+bool skv_gpu_session_remeasure(const skv_gpu_session *s, double *read_tbps, double *copy_tbps, char *err, size_t errlen);
 
 /* Device bytes a configuration needs (pools with L2 rotation, q, outputs, scratch, references). */
 int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_bytes);

@@ -24,6 +24,9 @@ static void summarize(const double *dec, const double *com, int n, skv_timing *t
   t->total_us = skv_median(tot, n);
   t->total_min_us = skv_min(tot, n);
   t->total_max_us = skv_max(tot, n);
+  skv_sort_doubles(tot, n);
+  t->total_q1_us = skv_nearest_rank(tot, n, 25);
+  t->total_q3_us = skv_nearest_rank(tot, n, 75);
   t->runs = n;
   free(tot);
 }

@@ -16,6 +16,7 @@
 typedef struct skv_timing {
   double decode_us, combine_us, total_us;
   double total_min_us, total_max_us;
+  double total_q1_us, total_q3_us; /* the 25th and 75th percentiles (nearest rank) of the totals */
   int32_t runs;
   bool cupti;
 } skv_timing;

@@ -31,6 +31,12 @@ bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t
 
 void skv_gpu_session_end(skv_gpu_session *s) { (void)s; }
 
+bool skv_gpu_session_remeasure(const skv_gpu_session *s, double *read_tbps, double *copy_tbps, char *err, size_t errlen) {
+  (void)s, (void)read_tbps, (void)copy_tbps;
+  snprintf(err, errlen, "%s", NO_CUDA);
+  return false;
+}
+
 int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_bytes) {
   (void)b, (void)p, (void)l2_bytes;
   return 0;

@@ -144,7 +144,8 @@ bool skv_report_write(const char *run_dir, int *nplots, char *err, size_t errlen
     for (int i = 0; keys[i]; i++) meta_row(f, keys[i], json_object_get(meta, keys[i]));
     const json_t *gpu = json_object_get(meta, "gpu");
     static const char *const gkeys[] = {"name", "sm_count", "compute_capability", "l2_bytes", "memory_bytes",
-                                        "read_ceiling_tbps", "copy_ceiling_tbps", "driver_version",
+                                        "read_ceiling_tbps", "copy_ceiling_tbps", "read_ceiling_tbps_end",
+                                        "copy_ceiling_tbps_end", "driver_version",
                                         "cuda_runtime_version", "cupti_timing", NULL};
     for (int i = 0; json_is_object(gpu) && gkeys[i]; i++) {
       char what[64];

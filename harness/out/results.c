@@ -21,13 +21,14 @@ const char *const skv_results_columns[] = {
     "v_scale", "drop_scale", "policy", "policy_options", "lse_layout", "host_path", "gpu_model", "device_model", "sms",
     "num_splits_min", "num_splits_max", "num_splits_mean", "ctas", "grid_ctas", "waves", "scratch_bytes", "kv_bytes",
     "scale_bytes", "predicted_decode_us", "predicted_combine_us", "predicted_us", "combine", "timer", "decode_us", "combine_us",
-    "total_us", "total_min_us", "total_max_us", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling", "reference",
+    "total_us", "total_min_us", "total_max_us", "repeats", "total_q1_us", "total_q3_us", "spread", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling", "reference",
     "o_rel_err", "o_max_abs", "lse_max_abs", "quant_o_rel_err", "unwritten", "bitwise_repeat", "batch_invariant",
     "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "checks", NULL};
 const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_results_columns[0]) - 1;
 
 const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", "total_us", "total_min_us",
-                                            "total_max_us", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling",
+                                            "total_max_us", "repeats", "total_q1_us", "total_q3_us", "spread", "tbps",
+                                            "read_ceiling_tbps", "frac_of_read_ceiling",
                                             "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "lse_correct", NULL};
 const char *const skv_results_predicted[] = {"num_splits_min", "num_splits_max", "num_splits_mean", "ctas",
                                              "grid_ctas", "waves", "scratch_bytes", "predicted_decode_us",
@@ -40,6 +41,9 @@ void skv_run_row_init(skv_run_row *row) {
   row->num_splits_mean = row->waves = NAN;
   row->predicted_decode_us = row->predicted_combine_us = row->predicted_us = NAN;
   row->decode_us = row->combine_us = row->total_us = row->total_min_us = row->total_max_us = NAN;
+  row->repeats = -1;
+  row->total_q1_us = row->total_q3_us = NAN;
+  row->spread = SKV_CHECK_NA;
   row->tbps = row->read_ceiling_tbps = row->frac_of_read_ceiling = NAN;
   row->o_rel_err = row->o_max_abs = row->lse_max_abs = row->quant_o_rel_err = NAN;
   row->unwritten = -1;
@@ -117,6 +121,11 @@ char *skv_results_format_row(const skv_run_row *r) {
   field_dbl(f, r->total_us);
   field_dbl(f, r->total_min_us);
   field_dbl(f, r->total_max_us);
+  if (r->repeats < 0) fputc(',', f);
+  else field_int(f, r->repeats);
+  field_dbl(f, r->total_q1_us);
+  field_dbl(f, r->total_q3_us);
+  field_check(f, r->spread);
   field_dbl(f, r->tbps);
   field_dbl(f, r->read_ceiling_tbps);
   field_dbl(f, r->frac_of_read_ceiling);

@@ -33,6 +33,9 @@ typedef struct skv_run_row {
   double predicted_decode_us, predicted_combine_us, predicted_us;
   char combine[8], timer[8];      /* combine: kernel / fused / - ; timer: cupti / events / - */
   double decode_us, combine_us, total_us, total_min_us, total_max_us;
+  int64_t repeats;                /* timed runs behind the medians (-1: not measured) */
+  double total_q1_us, total_q3_us;  /* the totals' 25th and 75th percentiles */
+  skv_check spread;               /* the interquartile range over SKV_SPREAD_LIMIT of the median */
   double tbps, read_ceiling_tbps, frac_of_read_ceiling;
   char reference[16];             /* cpu-double / gpu-fp32 / plan-cpu (sim) / none */
   double o_rel_err, o_max_abs, lse_max_abs, quant_o_rel_err;
@@ -41,6 +44,13 @@ typedef struct skv_run_row {
   skv_check gpu_supported;        /* the GPU kernels take the configuration (sim/support.h) */
   char checks[8];                 /* the row's verdict: "pass", "fail" (skv_row_failed) or "none" (no check ran) */
 } skv_run_row;
+
+/* A timed row whose totals' interquartile range exceeds this fraction of their median is flagged
+ * (`spread` "yes"): its median is not good to a few percent, and a comparison should say so. */
+#define SKV_SPREAD_LIMIT 0.05
+static inline skv_check skv_spread_flag(double q1, double q3, double median) {
+  return median > 0 && (q3 - q1) / median > SKV_SPREAD_LIMIT ? SKV_CHECK_YES : SKV_CHECK_NO;
+}
 
 /* The CSV columns, in order (README.md documents the same list). */
 extern const char *const skv_results_columns[];

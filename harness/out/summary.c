@@ -148,7 +148,8 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
     }
   const int32_t cpol = c[0], copt = c[1], cmode = c[2], csuite = c[3], cpred = c[4], ctot = c[5], cfrac = c[6];
   const int32_t cchk = skv_csv_col(t, "checks"), cmin = skv_csv_col(t, "total_min_us"),
-                cmax = skv_csv_col(t, "total_max_us");
+                cmax = skv_csv_col(t, "total_max_us"), cq1 = skv_csv_col(t, "total_q1_us"),
+                cq3 = skv_csv_col(t, "total_q3_us"), csp = skv_csv_col(t, "spread");
   const int64_t n = t->nrows;
   if (n == 0) {
     para(e, "(no rows)");
@@ -196,11 +197,12 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
       strcat(text, ".");
       para(e, text); /* the unchanging columns, named once under the title */
     }
-    int64_t pass = 0, fail = 0, none = 0, unknown = 0;
-    static const char *const head_m[7] = {"policy", "µs", "min–max µs", "× best", "of read ceiling", "model error",
-                                          "checks"};
+    int64_t pass = 0, fail = 0, none = 0, unknown = 0, spread = 0;
+    static const char *const head_m[8] = {"policy", "µs", "min–max µs", "IQR", "× best", "of read ceiling",
+                                          "model error", "checks"};
     static const char *const head_s[4] = {"policy", "predicted µs", "× best", "checks"};
-    static const bool right_m[7] = {false, true, true, true, true, true, false}, right_s[4] = {false, true, true, false};
+    static const bool right_m[8] = {false, true, true, true, true, true, true, false},
+                      right_s[4] = {false, true, true, false};
     for (int64_t g = 0; g < ng; g++) {
       const int64_t r0 = first[g];
       char label[1024];
@@ -212,7 +214,7 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
           const double v = num(skv_csv_get(t, r, measured ? ctot : cpred));
           if (v < best) best = v;
         }
-      table_begin(e, measured ? head_m : head_s, measured ? right_m : right_s, measured ? 7 : 4);
+      table_begin(e, measured ? head_m : head_s, measured ? right_m : right_s, measured ? 8 : 4);
       for (int64_t r = r0; r < n; r++) {
         if (group[r] != g) continue;
         const char *pol = skv_csv_get(t, r, cpol), *opt = skv_csv_get(t, r, copt);
@@ -233,8 +235,14 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
           if (!isnan(lo) && !isnan(hi)) snprintf(range, sizeof range, "%.2f–%.2f", lo, hi);
           if (!isnan(frac)) snprintf(fr, sizeof fr, "%.3f", frac);
           if (!isnan(pred) && !isnan(v) && v > 0) snprintf(me, sizeof me, "%+.1f%%", 100 * (pred - v) / v);
-          const char *cells[7] = {plabel, tv, range, ratio, fr, me, chk};
-          table_row(e, cells, 7, v == best);
+          /* the interquartile range over the median, marked when the run flagged it (SKV_SPREAD_LIMIT) */
+          const double q1 = cq1 >= 0 ? num(skv_csv_get(t, r, cq1)) : NAN, q3 = cq3 >= 0 ? num(skv_csv_get(t, r, cq3)) : NAN;
+          const bool wide = csp >= 0 && strcmp(skv_csv_get(t, r, csp), "yes") == 0;
+          char iqr[32] = "—";
+          if (!isnan(q1) && !isnan(q3) && v > 0) snprintf(iqr, sizeof iqr, "%.1f%%%s", 100 * (q3 - q1) / v, wide ? " (spread)" : "");
+          spread += wide;
+          const char *cells[8] = {plabel, tv, range, iqr, ratio, fr, me, chk};
+          table_row(e, cells, 8, v == best);
         } else {
           const char *cells[4] = {plabel, tv, ratio, chk};
           table_row(e, cells, 4, v == best);
@@ -247,6 +255,9 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
     if (unknown)
       at += (size_t)snprintf(text + at, sizeof text - at,
                              ", %lld without a verdict (a results.csv from before the `checks` column)", (long long)unknown);
+    if (spread)
+      at += (size_t)snprintf(text + at, sizeof text - at, "; %lld rows with an interquartile range over 5%% of their median "
+                                                          "(spread)", (long long)spread);
     snprintf(text + at, sizeof text - at, ". Model error: (predicted − measured) / measured of decode + combine; × best: "
                                           "the row's time over its group's best (bold).");
     para(e, text);

@@ -558,6 +558,20 @@ static int finish_run(run_ctx *r, int rc) {
     rc = SKV_EXIT_FAIL;
   }
   bool complete = false;
+  if (r->measured && !stopped && rc == SKV_EXIT_OK) {
+    /* the ceilings again: a drift of the clocks or the temperature over the run shows in meta.json */
+    double rd, cp;
+    if (!skv_gpu_session_remeasure(&r->gpu, &rd, &cp, err, sizeof err)) {
+      fprintf(stderr, "skv run: ceilings at the end: %s\n", err);
+      rc = SKV_EXIT_FAIL;
+    } else {
+      json_t *g = json_object_get(r->dir.meta, "gpu");
+      json_object_set_new(g, "read_ceiling_tbps_end", json_real(rd));
+      json_object_set_new(g, "copy_ceiling_tbps_end", json_real(cp));
+      fprintf(stderr, "skv run: read ceiling %.3f TB/s at the start, %.3f at the end (%+.1f%%)\n", r->gpu.read_tbps, rd,
+              100 * (rd - r->gpu.read_tbps) / r->gpu.read_tbps);
+    }
+  }
   if (rc == SKV_EXIT_OK && !stopped) {
     skv_gpu model0;
     config_gpu(r, &r->suite.configs[0], &model0);
