@@ -258,8 +258,10 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
     if (spread)
       at += (size_t)snprintf(text + at, sizeof text - at, "; %lld rows with an interquartile range over 5%% of their median "
                                                           "(spread)", (long long)spread);
-    snprintf(text + at, sizeof text - at, ". Model error: (predicted − measured) / measured of decode + combine; × best: "
-                                          "the row's time over its group's best (bold).");
+    snprintf(text + at, sizeof text - at, "%s",
+             measured ? ". Model error: (predicted − measured) / measured of decode + combine; × best: the row's time "
+                        "over its group's best (bold)."
+                      : ". × best: the row's predicted time over its group's best (bold).");
     para(e, text);
   }
   for (int64_t g = 0; keys && g < ng; g++) free(keys[g]);
