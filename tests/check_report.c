@@ -173,13 +173,25 @@ START_TEST(the_commands_refuse_what_they_cannot_compare) {
     ck_assert_int_eq(json_dump_file(m, p, 0), 0);
     json_decref(m);
   }
-  char args[256], out[1 << 15], err[4096];
+  char args[512], out[1 << 15], err[4096];
   snprintf(args, sizeof args, "compare %s %s", da, db);
   ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 2);
   ck_assert_msg(strstr(err, "different GPUs") && strstr(err, "--cross-gpu"), "%s", err);
   snprintf(args, sizeof args, "compare %s %s --cross-gpu", da, db);
   ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
   ck_assert_msg(strstr(out, "| all rows | 4 | 1.000 | 0 | 0 | 4 |"), "%s", out);
+  char od[96];
+  snprintf(od, sizeof od, "/tmp/skv-cmp-out-%d", (int)getpid());
+  snprintf(args, sizeof args, "compare %s %s --cross-gpu --out %s", da, db, od);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
+  static const char *const made[3] = {"compare.md", "compare.png", "compare.svg"};
+  for (int i = 0; i < 3; i++) {
+    char p[192];
+    snprintf(p, sizeof p, "%s/%s", od, made[i]);
+    ck_assert_msg(access(p, F_OK) == 0, "no %s", p);
+  }
+  snprintf(args, sizeof args, "rm -rf %s", od);
+  ck_assert_int_eq(system(args), 0);
   snprintf(args, sizeof args, "summary %s", da);
   ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 0);
   ck_assert_msg(strstr(out, "Checks: 2 pass, 1 fail, 1 none."), "%s", out);

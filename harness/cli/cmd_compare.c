@@ -1,11 +1,16 @@
 /* cmd_compare.c — `skv compare RUN_A RUN_B`: two runs row by row (harness/out/compare.h). */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "out/compare.h"
+#include "out/atomic_file.h"
 #include "out/csv.h"
+#include "out/plots.h"
 #include "runner/run.h"
 
 /* meta.json and results.csv of a run directory; false with err. */
@@ -28,11 +33,14 @@ static bool load_run(const char *dir, json_t **meta, skv_csv_table *t, char *err
 
 int skv_cmd_compare(int argc, char **argv) {
   bool cross_gpu = false;
+  const char *out_dir = NULL;
   skv_arg_spec specs[] = {
       {"cross-gpu", SKV_ARG_FLAG, &cross_gpu, NULL, "compare runs made on different GPUs (refused otherwise)", 0, 0, NULL},
+      {"out", SKV_ARG_STRING, &out_dir, "DIR", "also write compare.md and draw compare.png / .svg into DIR (made if missing)",
+       0, 0, NULL},
   };
   const size_t n = sizeof specs / sizeof specs[0];
-  char err[1024];
+  char err[1024] = "";
   const char *pos[2];
   int npos;
   bool help;
@@ -41,7 +49,7 @@ int skv_cmd_compare(int argc, char **argv) {
     return SKV_EXIT_USAGE;
   }
   if (help) {
-    printf("usage: skv compare RUN_A RUN_B [--cross-gpu]\n\n"
+    printf("usage: skv compare RUN_A RUN_B [--cross-gpu] [--out DIR]\n\n"
            "Compare two runs row by row: what differs between them (commit, suite hash, GPU, read\n"
            "ceiling), each configuration both hold with its times and B / A, a verdict against the runs'\n"
            "own spread (\"noise\" when the min-max ranges over the repeats overlap), and the geometric\n"
@@ -75,6 +83,24 @@ int skv_cmd_compare(int argc, char **argv) {
   } else if (!skv_compare_write(stdout, &a, &b, err, sizeof err)) {
     fprintf(stderr, "skv compare: %s\n", err);
     rc = SKV_EXIT_USAGE;
+  } else if (out_dir) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/compare.md", out_dir);
+    skv_atomic_file af;
+    bool ok = (mkdir(out_dir, 0755) == 0 || errno == EEXIST) && skv_atomic_open(&af, path, err, sizeof err);
+    if (!ok && !err[0]) snprintf(err, sizeof err, "%s: %s", out_dir, strerror(errno));
+    if (ok) ok = skv_atomic_commit(&af, skv_compare_write(af.f, &a, &b, err, sizeof err), err, sizeof err);
+    if (ok && !skv_gnuplot_available()) {
+      snprintf(err, sizeof err, "gnuplot not found (install gnuplot-nox): compare.md written, no plot");
+      ok = false;
+    }
+    if (ok) ok = skv_compare_plot(out_dir, &a, &b, err, sizeof err);
+    if (!ok) {
+      fprintf(stderr, "skv compare: --out: %s\n", err);
+      rc = SKV_EXIT_FAIL;
+    } else {
+      fprintf(stderr, "skv compare: %s/compare.md, compare.png, compare.svg\n", out_dir);
+    }
   }
   json_decref(ma);
   json_decref(mb);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "out/atomic_file.h"
+#include "out/plots.h"
 #include "out/summary.h"
 
 static double num(const char *s) {
@@ -203,4 +205,67 @@ bool skv_compare_write(FILE *f, const skv_compare_run *a, const skv_compare_run 
   free(pol);
   free(grp);
   return ok;
+}
+
+bool skv_compare_plot(const char *dir, const skv_compare_run *a, const skv_compare_run *b, char *err, size_t errlen) {
+  const bool measured = strcmp(str(a->meta, "mode"), "measured") == 0;
+  const int32_t ca = skv_csv_col(a->t, "config"), cb = skv_csv_col(b->t, "config");
+  const char *tcol = measured ? "total_us" : "predicted_us";
+  const int32_t ta = skv_csv_col(a->t, tcol), tb = skv_csv_col(b->t, tcol);
+  const int32_t a0 = skv_csv_col(a->t, "total_min_us"), a1 = skv_csv_col(a->t, "total_max_us"),
+                b0 = skv_csv_col(b->t, "total_min_us"), b1 = skv_csv_col(b->t, "total_max_us");
+  if (ca < 0 || cb < 0 || ta < 0 || tb < 0) {
+    snprintf(err, errlen, "a run lacks the config or %s column", tcol);
+    return false;
+  }
+  char path[1200];
+  snprintf(path, sizeof path, "%s/compare.gp", dir);
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    snprintf(err, errlen, "%s: cannot write it", path);
+    return false;
+  }
+  static const char *const verdicts[3] = {"faster", "slower", "noise"};
+  static const char *const colours[3] = {"#2ca02c", "#d62728", "#7f7f7f"};
+  int64_t n = 0;
+  /* one datablock per verdict: position, B / A */
+  for (int v = 0; v < 3; v++) {
+    fprintf(f, "$V%d << EOD\n", v);
+    int64_t pos = 0;
+    for (int64_t r = 0; r < a->t->nrows; r++) {
+      const int64_t s = find_row(b->t, cb, skv_csv_get(a->t, r, ca));
+      if (s < 0) continue;
+      const double va = num(skv_csv_get(a->t, r, ta)), vb = num(skv_csv_get(b->t, s, tb));
+      if (!(va > 0) || !(vb > 0)) continue;
+      pos++;
+      const char *verdict =
+          skv_compare_verdict(va, measured ? num(skv_csv_get(a->t, r, a0)) : NAN, measured ? num(skv_csv_get(a->t, r, a1)) : NAN,
+                              vb, measured ? num(skv_csv_get(b->t, s, b0)) : NAN, measured ? num(skv_csv_get(b->t, s, b1)) : NAN);
+      if (strcmp(verdict, verdicts[v]) == 0 || (v == 2 && strcmp(verdict, "same") == 0)) fprintf(f, "%lld %.6g\n", (long long)pos, vb / va);
+    }
+    fprintf(f, "EOD\n");
+    if (v == 0) n = pos;
+  }
+  fprintf(f, "set title \"B / A per configuration: A = %s, B = %s\" noenhanced\n", str(a->meta, "run_id"), str(b->meta, "run_id"));
+  fprintf(f, "set xlabel \"configuration (in A's results.csv order; names in the table)\"\nset ylabel \"B / A\"\n");
+  fprintf(f, "set logscale y 2\nset grid\nset key outside right top\nset xrange [0:%lld]\n", (long long)n + 1);
+  fprintf(f, "do for [fmt in \"png svg\"] {\n  if (fmt eq \"png\") { set terminal pngcairo size 1200,600 font \",10\"; "
+             "set output \"compare.png" SKV_ATOMIC_SUFFIX "\" } else { set terminal svg size 1200,600 dynamic font \",10\"; "
+             "set output \"compare.svg" SKV_ATOMIC_SUFFIX "\" }\n");
+  fprintf(f, "  plot 1 with lines lc rgb \"black\" title \"B = A\"");
+  const json_t *ga = json_object_get(a->meta, "gpu"), *gb = json_object_get(b->meta, "gpu");
+  if (measured && json_is_object(ga) && json_is_object(gb)) {
+    const double ra = json_number_value(json_object_get(ga, "read_ceiling_tbps")),
+                 rb = json_number_value(json_object_get(gb, "read_ceiling_tbps"));
+    if (ra > 0 && rb > 0) fprintf(f, ", %.6g with lines dt 2 lc rgb \"#1f77b4\" title \"read ceilings A / B\"", ra / rb);
+  }
+  for (int v = 0; v < 3; v++)
+    fprintf(f, ", $V%d using 1:2 with points pt 7 lc rgb \"%s\" title \"%s\"", v, colours[v], verdicts[v]);
+  fprintf(f, "\n  set output\n}\n");
+  const bool wrote = !ferror(f);
+  if (fclose(f) != 0 || !wrote) {
+    snprintf(err, errlen, "%s: write failed", path);
+    return false;
+  }
+  return skv_gnuplot_run(dir, "compare", err, errlen);
 }

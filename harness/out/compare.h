@@ -33,4 +33,9 @@ bool skv_compare_gpus_differ(const skv_compare_run *a, const skv_compare_run *b,
  * over all rows. False with err when the runs are of different modes or a needed column is missing. */
 bool skv_compare_write(FILE *f, const skv_compare_run *a, const skv_compare_run *b, char *err, size_t errlen);
 
+/* Draw the comparison into DIR/compare.png and .svg (gnuplot; the script is DIR/compare.gp): B / A
+ * of every matched row on a log axis by configuration, coloured by verdict, with a line at 1 and,
+ * for measured runs, one at the read ceilings' A / B. False with err. */
+bool skv_compare_plot(const char *dir, const skv_compare_run *a, const skv_compare_run *b, char *err, size_t errlen);
+
 #endif /* SKV_COMPARE_H */

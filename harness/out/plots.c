@@ -533,7 +533,7 @@ static bool script_lse(FILE *f, bool measured) {
 }
 
 /* Run gnuplot on dir/name.gp; its messages go to dir/name.log. */
-static bool run_gnuplot(const char *dir, const char *name, char *err, size_t errlen) {
+bool skv_gnuplot_run(const char *dir, const char *name, char *err, size_t errlen) {
   char log[1100];
   snprintf(log, sizeof log, "%s.log", name);
   pid_t pid = fork();
@@ -626,7 +626,7 @@ static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t
     snprintf(err, errlen, "%s: write failed", path);
     ok = false;
   }
-  return ok && run_gnuplot(pdir, name, err, errlen);
+  return ok && skv_gnuplot_run(pdir, name, err, errlen);
 }
 
 bool skv_plots_make(const char *run_dir, const char (*plots)[32], int nplots, bool measured, double model_read_tbps,

@@ -10,6 +10,9 @@
 
 /* Whether a gnuplot executable is on PATH. */
 bool skv_gnuplot_available(void);
+/* Run gnuplot on DIR/NAME.gp, which writes NAME.png and NAME.svg through the atomic suffix; both
+ * renamed into place, or removed when gnuplot fails (then err says so and names DIR/NAME.log). */
+bool skv_gnuplot_run(const char *dir, const char *name, char *err, size_t errlen);
 
 /* Draw plots[0..nplots) into run_dir/plots/: NAME.gp (the script, rerunnable),
  * NAME.png and NAME.svg (written under temporary names and renamed), NAME.log
