@@ -211,10 +211,12 @@ $(BUILD)/conversions_test: tests/cuda_host/conversions.cu sim/convert.h sim/hd.h
 # Every GPU model's occupancy table (experiments/gpus.yaml, ctas_per_sm) against the compiled kernels'
 # registers and shared memory under its arch's limits: host code, no GPU needed.
 $(BUILD)/occupancy_test: tests/cuda_host/occupancy.cu $(SIM_SRC) harness/suite/gpus.c harness/suite/yaml_doc.c \
-  harness/out/atomic_file.c $(wildcard sim/*.h kernels/*.cuh kernels/*.h harness/suite/*.h harness/out/atomic_file.h)
+  harness/out/atomic_file.c harness/out/text_file.c \
+  $(wildcard sim/*.h kernels/*.cuh kernels/*.h harness/suite/*.h harness/out/atomic_file.h harness/out/text_file.h)
 	@mkdir -p $(BUILD)
 	$(NVCC) -std=c++17 -O1 $(CU_ARCH) -Isim -Ikernels -Iharness -D_DEFAULT_SOURCE -Xcompiler -Wall,-Wextra -Werror all-warnings \
 	  tests/cuda_host/occupancy.cu $(SIM_SRC) harness/suite/gpus.c harness/suite/yaml_doc.c harness/out/atomic_file.c \
+	  harness/out/text_file.c \
 	  $(YAML_LIBS) -lm -o $@
 
 test-occupancy:
@@ -247,7 +249,7 @@ run: deps
 	$(BUILD)/skv run experiments/default.yaml
 
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := tests/fuzz/fuzz_suite.c $(wildcard harness/suite/*.c) harness/out/atomic_file.c $(SIM_SRC)
+FUZZ_SRC := tests/fuzz/fuzz_suite.c $(wildcard harness/suite/*.c) harness/out/atomic_file.c harness/out/text_file.c $(SIM_SRC)
 $(BUILD)/fuzz_suite: $(FUZZ_SRC) $(wildcard sim/*.h harness/suite/*.h)
 	@mkdir -p $(BUILD)
 	clang -g -O1 -std=c11 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -10,13 +10,6 @@
 #include "out/plots.h"
 #include "out/summary.h"
 
-static double num(const char *s) {
-  if (!s || !s[0]) return NAN;
-  char *end;
-  const double v = strtod(s, &end);
-  return *end == '\0' ? v : NAN;
-}
-
 const char *skv_compare_verdict(double a, double a_min, double a_max, double b, double b_min, double b_max) {
   if (isnan(a) || isnan(b)) return "missing";
   if (isnan(a_min) || isnan(a_max) || isnan(b_min) || isnan(b_max)) return b == a ? "same" : (b < a ? "faster" : "slower");
@@ -165,9 +158,9 @@ bool skv_compare_write(FILE *f, const skv_compare_run *a, const skv_compare_run 
       continue;
     }
     matched++;
-    const double va = num(skv_csv_get(a->t, r, ca[ti])), vb = num(skv_csv_get(b->t, s, cb[ti]));
-    const double a0 = measured ? num(skv_csv_get(a->t, r, ca[4])) : NAN, a1 = measured ? num(skv_csv_get(a->t, r, ca[5])) : NAN;
-    const double b0 = measured ? num(skv_csv_get(b->t, s, cb[4])) : NAN, b1 = measured ? num(skv_csv_get(b->t, s, cb[5])) : NAN;
+    const double va = skv_csv_number(skv_csv_get(a->t, r, ca[ti])), vb = skv_csv_number(skv_csv_get(b->t, s, cb[ti]));
+    const double a0 = measured ? skv_csv_number(skv_csv_get(a->t, r, ca[4])) : NAN, a1 = measured ? skv_csv_number(skv_csv_get(a->t, r, ca[5])) : NAN;
+    const double b0 = measured ? skv_csv_number(skv_csv_get(b->t, s, cb[4])) : NAN, b1 = measured ? skv_csv_number(skv_csv_get(b->t, s, cb[5])) : NAN;
     const char *v = skv_compare_verdict(va, a0, a1, vb, b0, b1);
     char sa[64] = "—", sb[64] = "—", ratio[32] = "—";
     if (!isnan(va)) snprintf(sa, sizeof sa, measured ? "%.2f (%.2f–%.2f)" : "%.2f", va, a0, a1);
@@ -235,12 +228,12 @@ bool skv_compare_plot(const char *dir, const skv_compare_run *a, const skv_compa
     for (int64_t r = 0; r < a->t->nrows; r++) {
       const int64_t s = find_row(b->t, cb, skv_csv_get(a->t, r, ca));
       if (s < 0) continue;
-      const double va = num(skv_csv_get(a->t, r, ta)), vb = num(skv_csv_get(b->t, s, tb));
+      const double va = skv_csv_number(skv_csv_get(a->t, r, ta)), vb = skv_csv_number(skv_csv_get(b->t, s, tb));
       if (!(va > 0) || !(vb > 0)) continue;
       pos++;
       const char *verdict =
-          skv_compare_verdict(va, measured ? num(skv_csv_get(a->t, r, a0)) : NAN, measured ? num(skv_csv_get(a->t, r, a1)) : NAN,
-                              vb, measured ? num(skv_csv_get(b->t, s, b0)) : NAN, measured ? num(skv_csv_get(b->t, s, b1)) : NAN);
+          skv_compare_verdict(va, measured ? skv_csv_number(skv_csv_get(a->t, r, a0)) : NAN, measured ? skv_csv_number(skv_csv_get(a->t, r, a1)) : NAN,
+                              vb, measured ? skv_csv_number(skv_csv_get(b->t, s, b0)) : NAN, measured ? skv_csv_number(skv_csv_get(b->t, s, b1)) : NAN);
       if (strcmp(verdict, verdicts[v]) == 0 || (v == 2 && strcmp(verdict, "same") == 0)) fprintf(f, "%lld %.6g\n", (long long)pos, vb / va);
     }
     fprintf(f, "EOD\n");

@@ -2,6 +2,7 @@
 #include "out/csv.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,3 +205,12 @@ int32_t skv_csv_col(const skv_csv_table *t, const char *name) {
 }
 
 const char *skv_csv_get(const skv_csv_table *t, int64_t r, int32_t c) { return c < 0 ? "" : t->rows[r][c]; }
+
+double skv_csv_number(const char *s) {
+  if (!s || !s[0]) return NAN;
+  char *end;
+  const double v = strtod(s, &end);
+  return *end == '\0' ? v : NAN;
+}
+
+double skv_csv_num(const skv_csv_table *t, int64_t r, int32_t c) { return skv_csv_number(skv_csv_get(t, r, c)); }

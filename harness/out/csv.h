@@ -30,5 +30,9 @@ void skv_csv_free(skv_csv_table *t);
 int32_t skv_csv_col(const skv_csv_table *t, const char *name);
 /* Field of row r in column c ("" if c < 0). */
 const char *skv_csv_get(const skv_csv_table *t, int64_t r, int32_t c);
+/* A field as a number: NAN when empty, not wholly a number, or c < 0. */
+double skv_csv_num(const skv_csv_table *t, int64_t r, int32_t c);
+/* Text as a number the same way (NAN when empty or not wholly a number). */
+double skv_csv_number(const char *s);
 
 #endif /* SKV_CSV_H */

@@ -105,13 +105,6 @@ static int cmp_xy(const void *a, const void *b) {
   return (p > q) - (p < q);
 }
 
-static double field_num(const skv_csv_table *t, int64_t r, int32_t c) {
-  const char *v = skv_csv_get(t, r, c);
-  char *end;
-  const double d = strtod(v, &end);
-  return v[0] && *end == '\0' ? d : NAN;
-}
-
 /* One panel per batch size: time against the mean KV length (thousands of tokens), one series per
  * policy (with its options and fused combine), its points in a datablock sorted by length so that
  * the line runs through them; the legend once, in the first panel; rows without a time left out
@@ -131,7 +124,7 @@ static bool script_latency(FILE *f, const skv_csv_table *t, const char *y, const
   int64_t left_out = 0;
   bool all_positive = true;
   for (int64_t r = 0; r < t->nrows; r++) {
-    const double yv = field_num(t, r, cy), xv = field_num(t, r, cl);
+    const double yv = skv_csv_num(t, r, cy), xv = skv_csv_num(t, r, cl);
     if (isnan(yv) || isnan(xv)) left_out++;
     else if (!(yv > 0) || !(xv > 0)) all_positive = false;
   }
@@ -147,7 +140,7 @@ static bool script_latency(FILE *f, const skv_csv_table *t, const char *y, const
         char key[512];
         snprintf(key, sizeof key, "%s%s%s%s", skv_csv_get(t, r, cp), skv_csv_get(t, r, co)[0] ? " " : "",
                  skv_csv_get(t, r, co), strcmp(skv_csv_get(t, r, cc), "fused") == 0 ? " fused" : "");
-        const double yv = field_num(t, r, cy), xv = field_num(t, r, cl);
+        const double yv = skv_csv_num(t, r, cy), xv = skv_csv_num(t, r, cl);
         if (strcmp(skv_csv_get(t, r, cb), batches.v[b]) != 0 || strcmp(key, k.v[i]) != 0 || isnan(yv) || isnan(xv))
           continue;
         pts[n++] = (xy){xv / 1024.0, yv};
@@ -219,7 +212,7 @@ static bool script_bandwidth(FILE *f, const skv_csv_table *t, bool measured, dou
     fprintf(f, "$G%d << EOD\n", g);
     for (int64_t r = 0; r < t->nrows; r++) {
       if (gidx[r] != g) continue;
-      const double v = measured ? field_num(t, r, cf) : field_num(t, r, cb) / field_num(t, r, cpr) / 1e6 / model_tbps;
+      const double v = measured ? skv_csv_num(t, r, cf) : skv_csv_num(t, r, cb) / skv_csv_num(t, r, cpr) / 1e6 / model_tbps;
       if (isnan(v)) {
         left_out++;
         continue;
@@ -373,7 +366,7 @@ static bool script_error(FILE *f, const skv_csv_table *t, bool measured) {
   if (!rows) return false;
   int64_t n = 0, unchecked = 0, zero = 0;
   for (int64_t r = 0; r < t->nrows; r++) {
-    const double e = field_num(t, r, ce);
+    const double e = skv_csv_num(t, r, ce);
     if (strcmp(skv_csv_get(t, r, cr), "none") == 0 || isnan(e)) unchecked++;
     else if (!(e > 0)) zero++;
     else rows[n++] = r;
@@ -386,8 +379,8 @@ static bool script_error(FILE *f, const skv_csv_table *t, bool measured) {
   /* the drawn rows' values, in a datablock: x = position, o error, LSE error (NaN when not positive) */
   fprintf(f, "$E << EOD\n");
   for (int64_t i = 0; i < n; i++) {
-    const double l = field_num(t, rows[i], cl);
-    fprintf(f, "%lld %.6g %.6g\n", (long long)i + 1, field_num(t, rows[i], ce), l > 0 ? l : NAN);
+    const double l = skv_csv_num(t, rows[i], cl);
+    fprintf(f, "%lld %.6g %.6g\n", (long long)i + 1, skv_csv_num(t, rows[i], ce), l > 0 ? l : NAN);
   }
   fprintf(f, "EOD\nset datafile separator whitespace\nset datafile nocolumnheaders\n");
   fprintf(f, "set ylabel \"error\"\nset format y \"%%.0e\"\nset key outside right top\nset bmargin 12\n");
@@ -473,7 +466,7 @@ static bool script_quant(FILE *f, const skv_csv_table *t) {
     snprintf(key, sizeof key, "K %s, V %s, %s scales%s%s", skv_csv_get(t, r, ck), skv_csv_get(t, r, cv),
              skv_csv_get(t, r, cs), strcmp(drop, "none") && drop[0] ? ", drops " : "", strcmp(drop, "none") ? drop : "");
     if (!keys_add(&k, key)) return false;
-    if (!(field_num(t, r, ce) > 0)) {
+    if (!(skv_csv_num(t, r, ce) > 0)) {
       left_out++;
       continue;
     }
@@ -490,8 +483,8 @@ static bool script_quant(FILE *f, const skv_csv_table *t) {
     fprintf(f, "$Q%d << EOD\n", s);
     for (int64_t i = 0; i < n; i++)
       if (series[i] == s) {
-        const double q = field_num(t, rows[i], cq);
-        fprintf(f, "%lld %.6g %.6g\n", (long long)i + 1, field_num(t, rows[i], ce), q > 0 ? q : NAN);
+        const double q = skv_csv_num(t, rows[i], cq);
+        fprintf(f, "%lld %.6g %.6g\n", (long long)i + 1, skv_csv_num(t, rows[i], ce), q > 0 ? q : NAN);
       }
     fprintf(f, "EOD\n");
   }

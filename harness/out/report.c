@@ -9,16 +9,9 @@
 
 #include "out/atomic_file.h"
 #include "out/csv.h"
+#include "out/html.h"
 #include "out/summary.h"
-
-static void esc(FILE *f, const char *s) {
-  for (; *s; s++) {
-    if (*s == '&') fputs("&amp;", f);
-    else if (*s == '<') fputs("&lt;", f);
-    else if (*s == '>') fputs("&gt;", f);
-    else fputc(*s, f);
-  }
-}
+#include "out/text_file.h"
 
 /* A meta.json value as text: strings as they are, numbers and booleans printed, objects skipped. */
 static void value_text(const json_t *v, char *buf, size_t len) {
@@ -34,43 +27,13 @@ static void meta_row(FILE *f, const char *what, const json_t *v) {
   value_text(v, text, sizeof text);
   if (!text[0]) return;
   fprintf(f, "<tr><th>");
-  esc(f, what);
+  skv_html_escape(f, what);
   fprintf(f, "</th><td>");
-  esc(f, text);
+  skv_html_escape(f, text);
   fprintf(f, "</td></tr>\n");
 }
 
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The file at path as one string (malloc'd), NULL when it cannot be read. */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  size_t cap = 0, n = 0;
-  for (;;) {
-    if (n + 65536 + 1 > cap) {
-      char *b = realloc(buf, cap = 2 * cap + 65536 + 1);
-      if (!b) {
-        free(buf);
-        fclose(f);
-        return NULL;
-      }
-      buf = b;
-    }
-    const size_t k = fread(buf + n, 1, cap - n - 1, f);
-    n += k;
-    if (k == 0) break;
-  }
-  const bool bad = ferror(f) != 0;
-  fclose(f);
-  if (bad) {
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  return buf;
-}
 
 /* The plots' SVG files, sorted by name; *n of them (malloc'd names). */
 static char **svg_names(const char *dir, int *n) {
@@ -130,13 +93,13 @@ bool skv_report_write(const char *run_dir, int *nplots, char *err, size_t errlen
     const char *suite = json_string_value(json_object_get(meta, "suite")),
                *run_id = json_string_value(json_object_get(meta, "run_id"));
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>skv run ");
-    esc(f, suite ? suite : "?");
+    skv_html_escape(f, suite ? suite : "?");
     fprintf(f, " ");
-    esc(f, run_id ? run_id : "?");
+    skv_html_escape(f, run_id ? run_id : "?");
     fprintf(f, "</title><style>%s</style></head><body>\n<h1>SplitKV Lab: ", style);
-    esc(f, suite ? suite : "?");
+    skv_html_escape(f, suite ? suite : "?");
     fprintf(f, " ");
-    esc(f, run_id ? run_id : "?");
+    skv_html_escape(f, run_id ? run_id : "?");
     fprintf(f, "</h1>\n<h2>Run</h2>\n<table id=\"meta\">\n");
     static const char *const keys[] = {"suite", "suite_file", "suite_hash_fnv1a64", "run_id", "skv_commit", "command",
                                        "mode", "mode_reason", "start_utc", "end_utc", "complete", "configurations",
@@ -163,7 +126,7 @@ bool skv_report_write(const char *run_dir, int *nplots, char *err, size_t errlen
     for (int i = 0; ok && i < nsvg; i++) {
       char sp[1500];
       snprintf(sp, sizeof sp, "%s/%s", pdir, svgs[i]);
-      char *svg = slurp(sp);
+      char *svg = skv_read_text_file(sp, NULL);
       if (!svg) {
         snprintf(err, errlen, "%s: cannot read it", sp);
         ok = false;
@@ -179,9 +142,9 @@ bool skv_report_write(const char *run_dir, int *nplots, char *err, size_t errlen
       char name[256];
       snprintf(name, sizeof name, "%.*s", (int)(strlen(svgs[i]) - 4), svgs[i]);
       fprintf(f, "<figure id=\"plot-");
-      esc(f, name);
+      skv_html_escape(f, name);
       fprintf(f, "\"><figcaption>");
-      esc(f, name);
+      skv_html_escape(f, name);
       fprintf(f, "</figcaption>\n%s\n</figure>\n", body);
       free(svg);
       (*nplots)++;

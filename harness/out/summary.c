@@ -1,6 +1,8 @@
 /* summary.c — per-shape-group Markdown tables of a run (summary.h). */
 #include "out/summary.h"
 
+#include "out/html.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,17 +22,8 @@ typedef struct emit {
 } emit;
 
 static void esc(emit *e, const char *s) {
-  if (!e->html) {
-    fputs(s, e->f);
-    return;
-  }
-  for (; *s; s++) {
-    if (*s == '&') fputs("&amp;", e->f);
-    else if (*s == '<') fputs("&lt;", e->f);
-    else if (*s == '>') fputs("&gt;", e->f);
-    else if (*s == '"') fputs("&quot;", e->f);
-    else fputc(*s, e->f);
-  }
+  if (e->html) skv_html_escape(e->f, s);
+  else fputs(s, e->f);
 }
 
 static void heading(emit *e, int level, const char *text) {
@@ -83,14 +76,6 @@ static void table_row(emit *e, const char *const *cells, int n, bool bold) {
 }
 
 static void table_end(emit *e) { fputs(e->html ? "</table>\n" : "\n", e->f); }
-
-/* A number from a field; NAN when empty or not a number. */
-static double num(const char *s) {
-  if (!s || !s[0]) return NAN;
-  char *end;
-  const double v = strtod(s, &end);
-  return *end == '\0' ? v : NAN;
-}
 
 /* Row r's group key: its group columns' values joined by a separator no value holds. */
 char *skv_summary_group_key(const skv_csv_table *t, int64_t r) {
@@ -211,7 +196,7 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
       double best = INFINITY;
       for (int64_t r = r0; r < n; r++)
         if (group[r] == g) {
-          const double v = num(skv_csv_get(t, r, measured ? ctot : cpred));
+          const double v = skv_csv_number(skv_csv_get(t, r, measured ? ctot : cpred));
           if (v < best) best = v;
         }
       table_begin(e, measured ? head_m : head_s, measured ? right_m : right_s, measured ? 8 : 4);
@@ -223,20 +208,20 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
         else if (strcmp(chk, "fail") == 0) fail++;
         else if (strcmp(chk, "none") == 0) none++;
         else unknown++;
-        const double v = num(skv_csv_get(t, r, measured ? ctot : cpred));
+        const double v = skv_csv_number(skv_csv_get(t, r, measured ? ctot : cpred));
         char plabel[256];
         snprintf(plabel, sizeof plabel, "%s%s%s", pol, opt[0] ? " " : "", opt);
         char tv[32] = "—", ratio[32] = "—";
         if (!isnan(v)) snprintf(tv, sizeof tv, "%.2f", v), snprintf(ratio, sizeof ratio, "%.3f", v / best);
         if (measured) {
-          const double lo = num(skv_csv_get(t, r, cmin)), hi = num(skv_csv_get(t, r, cmax));
-          const double frac = num(skv_csv_get(t, r, cfrac)), pred = num(skv_csv_get(t, r, cpred));
+          const double lo = skv_csv_number(skv_csv_get(t, r, cmin)), hi = skv_csv_number(skv_csv_get(t, r, cmax));
+          const double frac = skv_csv_number(skv_csv_get(t, r, cfrac)), pred = skv_csv_number(skv_csv_get(t, r, cpred));
           char range[48] = "—", fr[32] = "—", me[32] = "—";
           if (!isnan(lo) && !isnan(hi)) snprintf(range, sizeof range, "%.2f–%.2f", lo, hi);
           if (!isnan(frac)) snprintf(fr, sizeof fr, "%.3f", frac);
           if (!isnan(pred) && !isnan(v) && v > 0) snprintf(me, sizeof me, "%+.1f%%", 100 * (pred - v) / v);
           /* the interquartile range over the median, marked when the run flagged it (SKV_SPREAD_LIMIT) */
-          const double q1 = cq1 >= 0 ? num(skv_csv_get(t, r, cq1)) : NAN, q3 = cq3 >= 0 ? num(skv_csv_get(t, r, cq3)) : NAN;
+          const double q1 = cq1 >= 0 ? skv_csv_number(skv_csv_get(t, r, cq1)) : NAN, q3 = cq3 >= 0 ? skv_csv_number(skv_csv_get(t, r, cq3)) : NAN;
           const bool wide = csp >= 0 && strcmp(skv_csv_get(t, r, csp), "yes") == 0;
           char iqr[32] = "—";
           if (!isnan(q1) && !isnan(q3) && v > 0) snprintf(iqr, sizeof iqr, "%.1f%%%s", 100 * (q3 - q1) / v, wide ? " (spread)" : "");

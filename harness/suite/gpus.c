@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "out/atomic_file.h"
+#include "out/text_file.h"
 #include "suite/yaml_doc.h"
 
 enum {
@@ -286,30 +287,6 @@ void skv_gpus_free(skv_gpus *g) {
   memset(g, 0, sizeof *g);
 }
 
-/* The whole file as text; NULL when it cannot be read. */
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n - 1, f);
-    if (ferror(f) || feof(f)) break;
-    char *b = realloc(buf, cap *= 2);
-    if (!b) free(buf);
-    buf = b;
-  }
-  const bool bad = ferror(f) != 0;
-  fclose(f);
-  if (!buf || bad) {
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  *len = n;
-  return buf;
-}
-
 /* Offset of the start of 1-based line `line` in text (len when past the end). */
 static size_t line_start(const char *text, size_t len, int32_t line) {
   size_t at = 0;
@@ -329,7 +306,7 @@ bool skv_gpus_update(const char *path, const skv_gpu *g, bool *replaced, char *e
   if (!skv_gpus_load(path, &cur, err, errlen)) return false;
   skv_gpus_free(&cur);
   size_t len = 0;
-  char *text = slurp(path, &len);
+  char *text = skv_read_text_file(path, &len);
   if (!text) {
     snprintf(err, errlen, "%s: cannot read it", path);
     return false;
