@@ -239,7 +239,7 @@ START_TEST(every_help_agrees_with_readme) {
   readme[n] = '\0';
   ck_assert(n < sizeof readme - 1);
   fclose(f);
-  static const char *const cmds[] = {"run", "plan", "layout", "bench", "bench sim", "calibrate", "model-error", "summary", "compare", "report",
+  static const char *const cmds[] = {"run", "plan", "layout", "bench", "bench sim", "calibrate", "model-error", "summary", "compare", "report", "merge",
                                      "version"};
   for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
     char args[64];

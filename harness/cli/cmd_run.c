@@ -25,6 +25,7 @@ static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
 int skv_cmd_run(int argc, char **argv) {
   skv_run_opts o;
   memset(&o, 0, sizeof o);
+  const char *shard = NULL;
   skv_arg_spec specs[] = {
       {"out", SKV_ARG_STRING, &o.out_dir, "DIR", "the run directory (default results/<suite>/<run-id>)", 0, 0, NULL},
       {"sim-only", SKV_ARG_FLAG, &o.sim_only, NULL, "do not use the GPU: planner, cost model, CPU reference", 0, 0,
@@ -40,6 +41,9 @@ int skv_cmd_run(int argc, char **argv) {
       {"gpus", SKV_ARG_STRING, &o.gpus_path, "FILE", "GPU models (default experiments/gpus.yaml)", 0, 0, NULL},
       {"plots-only", SKV_ARG_FLAG, &o.plots_only, NULL, "redraw the plots of the run in --out DIR from its results.csv",
        0, 0, NULL},
+      {"shard", SKV_ARG_STRING, &shard, "I/N",
+       "run shard I of N: the configurations whose position in the suite is I mod N (skv merge joins the shards)", 0,
+       0, NULL},
   };
   const size_t n = sizeof specs / sizeof specs[0];
   char err[512];
@@ -61,6 +65,19 @@ int skv_cmd_run(int argc, char **argv) {
   if (o.trace_path && o.no_cupti) {
     fprintf(stderr, "skv run: --trace: needs CUPTI's kernel records (drop --no-cupti)\n");
     return SKV_EXIT_USAGE;
+  }
+  if (shard) {
+    int si = -1, sn = 0, used = 0;
+    if (sscanf(shard, "%d/%d%n", &si, &sn, &used) != 2 || shard[used] != '\0' || sn < 1 || sn > 100000 || si < 0 ||
+        si >= sn) {
+      fprintf(stderr, "skv run: --shard: '%s' is not I/N with 0 <= I < N <= 100000\n", shard);
+      return SKV_EXIT_USAGE;
+    }
+    if (o.plots_only) {
+      fprintf(stderr, "skv run: --shard: not with --plots-only (redraw a shard's run with --out alone)\n");
+      return SKV_EXIT_USAGE;
+    }
+    o.shard_index = si, o.shard_count = sn;
   }
   o.suite_path = pos[0];
   /* The command line, for meta.json. */

@@ -11,5 +11,6 @@ int skv_cmd_model_error(int argc, char **argv);
 int skv_cmd_summary(int argc, char **argv);
 int skv_cmd_compare(int argc, char **argv);
 int skv_cmd_report(int argc, char **argv);
+int skv_cmd_merge(int argc, char **argv);
 
 #endif /* SKV_COMMANDS_H */

@@ -46,6 +46,7 @@ static const command commands[] = {
     {"bench", skv_cmd_bench, "bench decode: the decode kernels over the benchmark grid, with ceilings (GPU)"},
     {"calibrate", skv_cmd_calibrate, "measure this GPU's cost-model numbers, fit them, print a gpus.yaml entry (GPU)"},
     {"summary", skv_cmd_summary, "a run's results as Markdown tables, one per shape group"},
+    {"merge", skv_cmd_merge, "join the shards of a suite run (skv run --shard I/N) into one run folder"},
     {"report", skv_cmd_report, "write a run's report.html: meta, summary tables, plots (SVG inlined)"},
     {"compare", skv_cmd_compare, "two runs row by row: B / A per configuration, noise verdicts, geometric means"},
     {"model-error", skv_cmd_model_error, "the cost model's error per cache over a measured run (Markdown)"},

@@ -263,6 +263,7 @@ typedef struct run_ctx {
   skv_gpus gpus;
   const skv_gpu *run_model; /* the device's model (measured), else gpus.yaml's home */
   const char *model_source; /* how run_model was chosen, for meta.json */
+  int32_t suite_configurations; /* the whole suite's, before --shard kept its part */
   skv_gpu spot;             /* a model calibrated on the spot for a GPU gpus.yaml does not know */
   bool measured;
   skv_gpu_session gpu;
@@ -407,6 +408,10 @@ static int open_run(run_ctx *r) {
   skv_utc_now(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ");
   skv_utc_now(stamp, sizeof stamp, "%Y%m%d-%H%M%S");
   snprintf(r->run_id, sizeof r->run_id, "%s-%s%s", stamp, skv_version, r->measured ? "" : "-sim");
+  if (o->shard_count > 0) {
+    const size_t k = strlen(r->run_id);
+    snprintf(r->run_id + k, sizeof r->run_id - k, "-shard%dof%d", o->shard_index, o->shard_count);
+  }
   char hash[32], base[600];
   snprintf(hash, sizeof hash, "%016llx", (unsigned long long)r->suite.file_hash);
   snprintf(base, sizeof base, "results/%s", r->suite.name);
@@ -438,6 +443,15 @@ static int open_run(run_ctx *r) {
       fprintf(stderr, "skv run: %s\n", err);
       return SKV_EXIT_USAGE;
     }
+    const json_t *sh = json_object_get(r->dir.meta, "shard");
+    const int64_t was_i = json_is_object(sh) ? json_integer_value(json_object_get(sh, "index")) : 0,
+                  was_n = json_is_object(sh) ? json_integer_value(json_object_get(sh, "count")) : 0;
+    if (was_i != o->shard_index || was_n != o->shard_count) {
+      fprintf(stderr, "skv run: --resume: %s holds %s%lld/%lld, not %s%d/%d: resume it with the same --shard\n", dir,
+              was_n ? "shard " : "the whole suite", (long long)was_i, (long long)was_n, o->shard_count ? "shard " : "the whole suite",
+              o->shard_index, o->shard_count);
+      return SKV_EXIT_USAGE;
+    }
     snprintf(r->run_id, sizeof r->run_id, "%s", skv_meta_string(r->dir.meta, "run_id"));
     json_t *entry = json_object(), *resumes = json_object_get(r->dir.meta, "resumes");
     if (!json_is_array(resumes)) json_object_set_new(r->dir.meta, "resumes", resumes = json_array());
@@ -464,6 +478,10 @@ static int open_run(run_ctx *r) {
     r->dir.meta = skv_meta_new(o, &r->suite, r->run_id, r->mode_text, r->measured ? &r->gpu : NULL, r->run_model,
                               r->model_source, started);
     json_object_set_new(r->dir.meta, "gpu_models_named", named_models(r));
+    if (o->shard_count > 0)
+      json_object_set_new(r->dir.meta, "shard",
+                          json_pack("{s:i,s:i,s:i}", "index", o->shard_index, "count", o->shard_count,
+                                    "suite_configurations", r->suite_configurations));
   }
   char note[256];
   if (!skv_results_open(&r->res, dir, resuming, note, sizeof note, err, sizeof err) ||
@@ -699,6 +717,17 @@ int skv_run_suite(const skv_run_opts *o) {
     fprintf(stderr, "skv run: %s\n", err);
     free(r);
     return SKV_EXIT_USAGE;
+  }
+  r->suite_configurations = r->suite.nconfigs;
+  if (o->shard_count > 0) {
+    skv_suite_shard(&r->suite, o->shard_index, o->shard_count);
+    if (r->suite.nconfigs == 0) {
+      fprintf(stderr, "skv run: --shard %d/%d: no configuration of the suite's %d is in it\n", o->shard_index,
+              o->shard_count, r->suite_configurations);
+      skv_suite_free(&r->suite);
+      free(r);
+      return SKV_EXIT_USAGE;
+    }
   }
   char gpus_buf[1024];
   const char *gpus_path = o->gpus_path ? o->gpus_path : default_gpus_path(o->suite_path, gpus_buf, sizeof gpus_buf);

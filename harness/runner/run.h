@@ -22,6 +22,7 @@ typedef struct skv_run_opts {
   const char *command;    /* the command line, for meta.json */
   const char *gpus_path;  /* GPU models file (default: experiments/gpus.yaml beside the suite, else ./experiments) */
   bool plots_only;        /* redraw the plots of an existing run (--out DIR) from its results.csv */
+  int32_t shard_index, shard_count; /* --shard I/N: run the configurations whose index is I mod N (N 0: all) */
 } skv_run_opts;
 
 /* 0: done; 1: a run failed (GPU error, a check failed, I/O); 2: bad input,

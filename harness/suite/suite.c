@@ -967,6 +967,13 @@ bool skv_suite_load(const char *path, skv_suite *s, char *err, size_t errlen) {
   return ok;
 }
 
+void skv_suite_shard(skv_suite *s, int32_t i, int32_t n) {
+  int32_t k = 0;
+  for (int32_t j = 0; j < s->nconfigs; j++)
+    if (s->configs[j].index % n == i) s->configs[k++] = s->configs[j];
+  s->nconfigs = k;
+}
+
 void skv_suite_free(skv_suite *s) {
   free(s->path);
   free(s->description);

@@ -80,6 +80,9 @@ typedef struct skv_suite {
  * (skv_suite_check_models), GPU memory by the runner. */
 bool skv_suite_load(const char *path, skv_suite *s, char *err, size_t errlen);
 void skv_suite_free(skv_suite *s);
+/* Keep shard i of n (0 <= i < n): the configurations whose index (their position in the whole
+ * suite) is i modulo n, in order. Stable: the same shard of the same suite file is the same set. */
+void skv_suite_shard(skv_suite *s, int32_t i, int32_t n);
 
 /* Every configuration's gpu_model that is set is a model of g; else "PATH:LINE:COL:
  * unknown gpu_model 'x' (known: ...)" at the node that set it. */
