@@ -130,12 +130,51 @@ START_TEST(shard_flags_are_checked_before_any_work) {
 }
 END_TEST
 
+/* --devices: one child per device listed, each a shard, merged into --out: the same rows as the
+ * unsharded run; the flag's refusals. */
+START_TEST(devices_run_the_shards_at_once_and_merge_them) {
+  char suite[512], err[8192], args[2048], out[1 << 16];
+  snprintf(suite, sizeof suite, "%s", skv_test_tmp_path("s.yaml"));
+  skv_test_write_file(suite, suite_text);
+  char all[512], dev[512];
+  snprintf(all, sizeof all, "%s", skv_test_tmp_path("all"));
+  snprintf(dev, sizeof dev, "%s", skv_test_tmp_path("dev"));
+  ck_assert_msg(skv("run %s --sim-only --gpus ../experiments/gpus.yaml --out %s", suite, all, err, sizeof err) == 0, "%s",
+                err);
+  snprintf(args, sizeof args, "run %s --sim-only --gpus ../experiments/gpus.yaml --devices 0,1,2 --out %s", suite, dev);
+  ck_assert_msg(skv_test_run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(strstr(out, "## shards — simulated"), "the merged summary is printed: %s", out);
+  skv_csv_table a, b;
+  load(all, &a);
+  load(dev, &b);
+  ck_assert_int_eq(b.nrows, a.nrows);
+  const int32_t rid = skv_csv_col(&a, "run_id");
+  for (int64_t r = 0; r < a.nrows; r++)
+    for (int32_t c = 0; c < a.ncols; c++)
+      if (c != rid) ck_assert_str_eq(skv_csv_get(&a, r, c), skv_csv_get(&b, r, c));
+  skv_csv_free(&a);
+  skv_csv_free(&b);
+  static const struct { const char *flags, *want; } bad[] = {
+      {"--devices 0,1", "needs --out DIR"},
+      {"--devices 0,0 --out X", "device 0 is listed twice"},
+      {"--devices 0,x --out X", "is not a list"},
+      {"--devices 0,1 --shard 0/2 --out X", "not with --shard"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    snprintf(args, sizeof args, "run %s --sim-only %s", suite, bad[k].flags);
+    ck_assert_int_eq(skv_test_run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, bad[k].want), "%s: %s", bad[k].flags, err);
+  }
+}
+END_TEST
+
 Suite *skv_suite_sharding(void) {
   Suite *s = suite_create("shard");
   TCase *tc = tcase_create("shard+merge");
   tcase_add_checked_fixture(tc, skv_test_tmpdir_setup, skv_test_tmpdir_teardown);
   tcase_add_test(tc, shards_merge_into_the_unsharded_run);
   tcase_add_test(tc, shard_flags_are_checked_before_any_work);
+  tcase_add_test(tc, devices_run_the_shards_at_once_and_merge_them);
   suite_add_tcase(s, tc);
   return s;
 }
