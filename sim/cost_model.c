@@ -112,20 +112,27 @@ static void heap_pop(skv_cost_event *h, int64_t *n) {
  * is not in here: CTAs desynchronize, so one CTA's fixed phase overlaps the others' streaming,
  * and skv_cost_predict adds it once. */
 static double shared_schedule(skv_cost_ctx *ctx, double limit) {
-  int64_t total = 0;
+  int64_t total = 0, most = 0;
   double unstarted = 0; /* bytes of the CTAs not started yet */
-  for (int64_t i = 0; i < ctx->nruns; i++) total += ctx->runs[i].count, unstarted += (double)ctx->runs[i].count * ctx->runs[i].bytes;
+  double fifo_bytes = -1; /* the bytes of the largest run: its events go to a queue, not the heap (below) */
+  for (int64_t i = 0; i < ctx->nruns; i++) {
+    total += ctx->runs[i].count, unstarted += (double)ctx->runs[i].count * ctx->runs[i].bytes;
+    if (ctx->runs[i].count > most) most = ctx->runs[i].count, fifo_bytes = ctx->runs[i].bytes;
+  }
   if (total == 0) return 0.0;
-  /* Every event in the heap holds at least one resident CTA. */
+  /* Every event holds at least one resident CTA: the heap and the queue hold at most `bound`. */
   const int64_t bound = ctx->slots < total ? ctx->slots : total;
-  if (bound > ctx->cap_heap) {
-    skv_cost_event *h = realloc(ctx->heap, sizeof *h * (size_t)bound);
+  if (2 * bound > ctx->cap_heap) {
+    skv_cost_event *h = realloc(ctx->heap, sizeof *h * (size_t)(2 * bound));
     if (!h) return -1.0;
     ctx->heap = h;
-    ctx->cap_heap = bound;
+    ctx->cap_heap = 2 * bound;
   }
-  skv_cost_event *heap = ctx->heap;
-  int64_t nheap = 0, resident = 0, run = 0, taken = 0; /* taken: CTAs of runs[run] already started */
+  /* Events of fifo_bytes are pushed at non-decreasing service points v, so their finish points
+   * (v + fifo_bytes) come in order: a ring queue keeps them sorted at O(1) a push and a pop, and the
+   * heap holds only the others (with random request lengths, most events are full chunks). */
+  skv_cost_event *heap = ctx->heap, *fifo = ctx->heap + bound;
+  int64_t nheap = 0, fhead = 0, nfifo = 0, resident = 0, run = 0, taken = 0; /* taken: CTAs of runs[run] started */
   double t = 0.0, v = 0.0, last = 0.0;                 /* last: the latest finish point pushed */
   double sum_finish = 0.0; /* sum over resident CTAs of their finish points: their bytes left are sum - resident v */
   /* No schedule streams faster than every slot at once: bytes left times this is a lower bound. */
@@ -136,7 +143,13 @@ static double shared_schedule(skv_cost_ctx *ctx, double limit) {
     while (admit > 0 && run < ctx->nruns) {
       const int64_t left = ctx->runs[run].count - taken, k = admit < left ? admit : left;
       const double f = v + ctx->runs[run].bytes;
-      heap_push(heap, &nheap, (skv_cost_event){f, k});
+      if (ctx->runs[run].bytes == fifo_bytes) {
+        /* the same finish point as the queue's newest event (admitted at this v): one event */
+        if (nfifo > 0 && fifo[(fhead + nfifo - 1) % bound].finish == f) fifo[(fhead + nfifo - 1) % bound].count += k;
+        else fifo[(fhead + nfifo++) % bound] = (skv_cost_event){f, k};
+      } else {
+        heap_push(heap, &nheap, (skv_cost_event){f, k});
+      }
       if (f > last) last = f;
       sum_finish += (double)k * f;
       unstarted -= (double)k * ctx->runs[run].bytes;
@@ -147,35 +160,40 @@ static double shared_schedule(skv_cost_ctx *ctx, double limit) {
      * (last <= v + bytes) and the run still holds `resident` CTAs or more, each resident event ends
      * and restarts with one of them in turn, K times, at an unchanged resident count: the state
      * after K rounds is this one shifted by K * bytes on the service clock. */
-    if (run < ctx->nruns && nheap > 0 && ctx->runs[run].count - taken >= resident && last <= v + ctx->runs[run].bytes &&
-        ctx->runs[run].bytes > 0) {
+    if (run < ctx->nruns && nheap + nfifo > 0 && ctx->runs[run].count - taken >= resident &&
+        last <= v + ctx->runs[run].bytes && ctx->runs[run].bytes > 0) {
       const double bytes = ctx->runs[run].bytes;
       const int64_t k = (ctx->runs[run].count - taken) / resident;
-      {
-        const double shift = (double)k * bytes;
-        for (int64_t i = 0; i < nheap; i++) heap[i].finish += shift;
-        sum_finish += (double)resident * shift;
-        unstarted -= (double)(k * resident) * bytes;
-        t += shift * ctx->inv_rate[resident];
-        v += shift, last += shift, taken += k * resident;
-        if (taken == ctx->runs[run].count) run++, taken = 0;
-      }
+      const double shift = (double)k * bytes;
+      for (int64_t i = 0; i < nheap; i++) heap[i].finish += shift;
+      for (int64_t i = 0; i < nfifo; i++) fifo[(fhead + i) % bound].finish += shift;
+      sum_finish += (double)resident * shift;
+      unstarted -= (double)(k * resident) * bytes;
+      t += shift * ctx->inv_rate[resident];
+      v += shift, last += shift, taken += k * resident;
+      if (taken == ctx->runs[run].count) run++, taken = 0;
     }
-    if (nheap == 0) break;
+    if (nheap + nfifo == 0) break;
     /* A schedule that can no longer end within limit is not finished (the lab policy's search). */
     if (t + (sum_finish - (double)resident * v + unstarted) * fastest > limit) return -2.0;
-    /* The next finish point, every event ending there at once. */
-    skv_cost_event e = heap[0];
-    heap_pop(heap, &nheap);
-    while (nheap > 0 && heap[0].finish == e.finish) {
-      e.count += heap[0].count;
+    /* The next finish point, every event ending there at once (from the heap and the queue). */
+    double next = INFINITY;
+    if (nheap > 0) next = heap[0].finish;
+    if (nfifo > 0 && fifo[fhead].finish < next) next = fifo[fhead].finish;
+    int64_t count = 0;
+    while (nheap > 0 && heap[0].finish == next) {
+      count += heap[0].count;
       heap_pop(heap, &nheap);
     }
-    t += (e.finish - v) * ctx->inv_rate[resident];
-    v = e.finish;
-    sum_finish -= (double)e.count * e.finish;
-    resident -= e.count;
-    admit = e.count;
+    while (nfifo > 0 && fifo[fhead].finish == next) {
+      count += fifo[fhead].count;
+      fhead = (fhead + 1) % bound, nfifo--;
+    }
+    t += (next - v) * ctx->inv_rate[resident];
+    v = next;
+    sum_finish -= (double)count * next;
+    resident -= count;
+    admit = count;
   }
   return t;
 }
