@@ -79,9 +79,13 @@ static double cta_bytes(const skv_fit_point *p) {
          (double)(skv_batch_token_kv_bytes(p->b) + skv_batch_token_scale_bytes(p->b));
 }
 
+double skv_fit_lone_slope(const skv_fit_point lone[2]) {
+  return (lone[1].us - lone[0].us) / (cta_bytes(&lone[1]) - cta_bytes(&lone[0]));
+}
+
 bool skv_fit_variant(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, const skv_fit_point lone[2],
                      int32_t n_lone, const skv_fit_point *large) {
-  const double slope = (lone[1].us - lone[0].us) / (cta_bytes(&lone[1]) - cta_bytes(&lone[0]));
+  const double slope = skv_fit_lone_slope(lone);
   if (!(slope > 0)) return false;
   skv_gpu_stream *s = &g->stream[kind];
   const double hi = 1.05 * g->read_tbps;

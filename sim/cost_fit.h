@@ -49,6 +49,10 @@ bool skv_fit_variant(skv_gpu *g, skv_stream_kind kind, int32_t d, int32_t q, con
 bool skv_fit_combine(const double *us, const double *partial_bytes, const double *waves, const double *chunks, int32_t n,
                      double read_tbps, double *launch_us, double *item_us, double *chunk_us);
 
+/* The slope (us per byte) of the decode time of two unsplit plans of one request over the bytes
+ * each of their CTAs reads: lone[0] the short request, lone[1] the long one. */
+double skv_fit_lone_slope(const skv_fit_point lone[2]);
+
 /* The rate one CTA streams at alone, from the slope (us per byte) of the decode time of n CTAs
  * over the bytes each reads (n resident, one per SM): solves agg(n) / n = 1 / slope for cta with
  * the given stream ceiling (skv_cost_aggregate_rate), in GB/s. */

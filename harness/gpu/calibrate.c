@@ -205,11 +205,6 @@ static bool occupancy(skv_gpu *g, char *err, size_t errlen) {
   return true;
 }
 
-static double cta_bytes(const cal_point *pt) {
-  return (double)(pt->p.work[0].kv_end - pt->p.work[0].kv_begin) *
-         (double)(skv_batch_token_kv_bytes(&pt->b) + skv_batch_token_scale_bytes(&pt->b));
-}
-
 static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen);
 
 bool skv_calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen) {
@@ -310,7 +305,8 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
     }
     if (!ok) break;
     const cal_point *a = &pts[first], *b = &pts[first + 1];
-    const double slope = (b->us - a->us) / (cta_bytes(b) - cta_bytes(a)); /* us per byte */
+    const skv_fit_point pair[2] = {{&a->b, &a->p, a->us}, {&b->b, &b->p, b->us}};
+    const double slope = skv_fit_lone_slope(pair); /* us per byte */
     if (!(slope > 0)) {
       snprintf(err, errlen, "%s: the long request did not take longer (%.2f vs %.2f us)",
                skv_stream_kind_name((skv_stream_kind)k), b->us, a->us);

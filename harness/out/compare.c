@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "out/atomic_file.h"
+#include "out/name_index.h"
 #include "out/plots.h"
 #include "out/summary.h"
 
@@ -76,11 +77,12 @@ static void tally_table(FILE *f, const char *what, const tally *ts, int64_t n) {
   fprintf(f, "\n");
 }
 
-/* The row of table t named config, -1 if none (linear: runs hold at most 100000 rows). */
-static int64_t find_row(const skv_csv_table *t, int32_t ccfg, const char *config) {
+/* Table t's rows by their configuration name (column ccfg); false when out of memory. */
+static bool index_rows(const skv_csv_table *t, int32_t ccfg, skv_name_index *x) {
+  memset(x, 0, sizeof *x);
   for (int64_t r = 0; r < t->nrows; r++)
-    if (strcmp(skv_csv_get(t, r, ccfg), config) == 0) return r;
-  return -1;
+    if (!skv_name_index_add(x, skv_csv_get(t, r, ccfg), r)) return false;
+  return true;
 }
 
 bool skv_compare_write(FILE *f, const skv_compare_run *a, const skv_compare_run *b, char *err, size_t errlen) {
@@ -147,12 +149,15 @@ bool skv_compare_write(FILE *f, const skv_compare_run *a, const skv_compare_run 
   int64_t npol = 0, cpol = 0, ngrp = 0, cgrp = 0, matched = 0, only_a = 0, only_b = 0;
   memset(&all, 0, sizeof all);
   snprintf(all.key, sizeof all.key, "all rows");
-  bool ok = true;
-  fprintf(f, "| configuration | A µs%s | B µs%s | B / A | verdict |\n|---|---:|---:|---:|---|\n",
+  skv_name_index ia = {0}, ib = {0};
+  bool ok = index_rows(a->t, ca[0], &ia) && index_rows(b->t, cb[0], &ib);
+  if (!ok) snprintf(err, errlen, "out of memory");
+  if (ok)
+    fprintf(f, "| configuration | A µs%s | B µs%s | B / A | verdict |\n|---|---:|---:|---:|---|\n",
           measured ? " (min–max)" : "", measured ? " (min–max)" : "");
   for (int64_t r = 0; ok && r < a->t->nrows; r++) {
     const char *cfg = skv_csv_get(a->t, r, ca[0]);
-    const int64_t s = find_row(b->t, cb[0], cfg);
+    const int64_t s = skv_name_index_find(&ib, cfg);
     if (s < 0) {
       only_a++;
       continue;
@@ -185,7 +190,7 @@ bool skv_compare_write(FILE *f, const skv_compare_run *a, const skv_compare_run 
     fprintf(f, "| %s | %s | %s | %s | %s |\n", cfg, sa, sb, ratio, v);
   }
   for (int64_t s = 0; ok && s < b->t->nrows; s++)
-    if (find_row(a->t, ca[0], skv_csv_get(b->t, s, cb[0])) < 0) only_b++;
+    if (skv_name_index_find(&ia, skv_csv_get(b->t, s, cb[0])) < 0) only_b++;
   if (ok) {
     fprintf(f, "\nRows: %lld matched by configuration, %lld only in A, %lld only in B. Verdict: %s\n\n", (long long)matched,
             (long long)only_a, (long long)only_b,
@@ -195,6 +200,8 @@ bool skv_compare_write(FILE *f, const skv_compare_run *a, const skv_compare_run 
     tally_table(f, "shape group", grp, ngrp);
     if (all.n > 0) tally_table(f, "over", &all, 1);
   }
+  skv_name_index_free(&ia);
+  skv_name_index_free(&ib);
   free(pol);
   free(grp);
   return ok;
@@ -209,6 +216,12 @@ bool skv_compare_plot(const char *dir, const skv_compare_run *a, const skv_compa
                 b0 = skv_csv_col(b->t, "total_min_us"), b1 = skv_csv_col(b->t, "total_max_us");
   if (ca < 0 || cb < 0 || ta < 0 || tb < 0) {
     snprintf(err, errlen, "a run lacks the config or %s column", tcol);
+    return false;
+  }
+  skv_name_index ib;
+  if (!index_rows(b->t, cb, &ib)) {
+    skv_name_index_free(&ib);
+    snprintf(err, errlen, "out of memory");
     return false;
   }
   char path[1200];
@@ -226,7 +239,7 @@ bool skv_compare_plot(const char *dir, const skv_compare_run *a, const skv_compa
     fprintf(f, "$V%d << EOD\n", v);
     int64_t pos = 0;
     for (int64_t r = 0; r < a->t->nrows; r++) {
-      const int64_t s = find_row(b->t, cb, skv_csv_get(a->t, r, ca));
+      const int64_t s = skv_name_index_find(&ib, skv_csv_get(a->t, r, ca));
       if (s < 0) continue;
       const double va = skv_csv_number(skv_csv_get(a->t, r, ta)), vb = skv_csv_number(skv_csv_get(b->t, s, tb));
       if (!(va > 0) || !(vb > 0)) continue;
@@ -239,6 +252,7 @@ bool skv_compare_plot(const char *dir, const skv_compare_run *a, const skv_compa
     fprintf(f, "EOD\n");
     if (v == 0) n = pos;
   }
+  skv_name_index_free(&ib);
   fprintf(f, "set title \"B / A per configuration: A = %s, B = %s\" noenhanced\n", str(a->meta, "run_id"), str(b->meta, "run_id"));
   fprintf(f, "set xlabel \"configuration (in A's results.csv order; names in the table)\"\nset ylabel \"B / A\"\n");
   fprintf(f, "set logscale y 2\nset grid\nset key outside right top\nset xrange [0:%lld]\n", (long long)n + 1);

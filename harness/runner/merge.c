@@ -24,6 +24,7 @@ typedef struct shard {
   skv_csv_table t;
   bool have_t;
   int64_t index;
+  skv_name_index rows; /* the shard's rows by configuration name */
 } shard;
 
 static const char *mstr(const json_t *m, const char *k) {
@@ -136,13 +137,16 @@ int skv_merge_runs(const char *const *dirs, int n, const char *out_dir) {
   }
   int *shard_of = rc == 0 ? calloc((size_t)(suite.nconfigs > 0 ? suite.nconfigs : 1), sizeof *shard_of) : NULL;
   if (rc == 0 && !shard_of) snprintf(err, sizeof err, "out of memory"), rc = SKV_EXIT_FAIL;
+  for (int i = 0; rc == 0 && i < n; i++) {
+    const int32_t cc = skv_csv_col(&s[i].t, "config");
+    for (int64_t r = 0; rc == 0 && r < s[i].t.nrows; r++)
+      if (!skv_name_index_add(&s[i].rows, skv_csv_get(&s[i].t, r, cc), r)) snprintf(err, sizeof err, "out of memory"), rc = SKV_EXIT_FAIL;
+  }
   for (int32_t j = 0; rc == 0 && j < suite.nconfigs; j++) {
     int i = 0;
     while (i < n && s[i].index != j % n) i++;
-    const int32_t cc = skv_csv_col(&s[i].t, "config");
-    int64_t r = 0;
-    while (r < s[i].t.nrows && strcmp(skv_csv_get(&s[i].t, r, cc), suite.configs[j].name) != 0) r++;
-    if (r == s[i].t.nrows) {
+    const int64_t r = skv_name_index_find(&s[i].rows, suite.configs[j].name);
+    if (r < 0) {
       snprintf(err, sizeof err, "configuration '%s' (position %d) is not in %s, shard %lld", suite.configs[j].name, j,
                s[i].dir, (long long)s[i].index);
       rc = SKV_EXIT_USAGE;
@@ -223,6 +227,7 @@ int skv_merge_runs(const char *const *dirs, int n, const char *out_dir) {
   for (int i = 0; i < n; i++) {
     if (s[i].meta) json_decref(s[i].meta);
     if (s[i].have_t) skv_csv_free(&s[i].t);
+    skv_name_index_free(&s[i].rows);
   }
   free(s);
   free(row_of);
