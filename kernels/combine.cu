@@ -1,4 +1,4 @@
-// combine.cu — merge the partial states of each split request in ascending chunk order (one CTA per
+// combine.cu — merge the partial states of each split tile in ascending chunk order (one CTA per
 // combine item). The merge itself, its math and its fixed order are in merge.cuh, shared with the
 // fused path of decode.cu; this file is the standalone kernel and its launcher.
 #include <cuda_runtime.h>
@@ -17,7 +17,8 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads) combine_kernel(const skv_decode_problem p, const skv_plan_device pd) {
   extern __shared__ float wts[];
   const skv_combine_item it = pd.d_combine[blockIdx.x];
-  merge_item<T>(p, pd, it.request, it.kv_head, it.num_chunks, it.first_partial, wts);
+  const MergeTile mt = {it.kv_head, it.num_chunks, it.q_begin, it.q_end, it.first_partial, it.q_start};
+  merge_item<T>(p, pd, mt, wts);
 }
 
 }  // namespace
@@ -29,11 +30,10 @@ extern "C" int skv_combine_launch(const skv_decode_problem *p, const skv_plan_de
   if (pd->num_combine == 0 || pd->fused_combine) return 0;
   /* The largest item bounds the shared memory. fa2/fa3 plans have at most 128 chunks per request,
    * but fixed or flashinfer options can make many more: refuse before launching. */
-  const int G = p->num_q_heads / p->num_kv_heads;
-  const size_t smem = skv::merge_smem_bytes(pd->max_chunks, G);
+  const size_t smem = skv::merge_smem_bytes(pd->max_chunks, pd->max_tile_rows);
   if (smem > skv::kMaxSmem) {
-    snprintf(err, errlen, "combine kernel: %d chunks x %d heads in one request exceed its shared memory",
-             pd->max_chunks, G);
+    snprintf(err, errlen, "combine kernel: %d chunks x %d rows in one tile exceed its shared memory",
+             pd->max_chunks, pd->max_tile_rows);
     return (int)cudaErrorInvalidValue;
   }
   void (*kernel)(const skv_decode_problem, const skv_plan_device) =

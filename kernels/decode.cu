@@ -33,7 +33,7 @@ extern "C" bool skv_decode_supported(const skv_decode_problem *p, char *err, siz
   skv_shape shape;
   memset(&shape, 0, sizeof shape);
   shape.hq = p->num_q_heads, shape.hkv = p->num_kv_heads, shape.head_dim = p->head_dim, shape.page_size = p->page_size;
-  shape.qlen = 1;
+  shape.qlen = 1;  /* any query length: the plan's tiles (checked at launch) */
   shape.q_dtype = p->q_dtype, shape.k_dtype = p->k_dtype, shape.v_dtype = p->v_dtype, shape.o_dtype = p->o_dtype;
   shape.kv_scale_mode = p->per_token_head ? SKV_SCALE_PER_TOKEN_HEAD : SKV_SCALE_PER_TENSOR;
   char why[400];
@@ -51,8 +51,13 @@ extern "C" bool skv_decode_supported(const skv_decode_problem *p, char *err, siz
     return false;
   }
   if (p->lse_layout.rank != 3) {
-    snprintf(err, errlen, "decode kernel: the LSE layout must have rank 3 over (request, kv head, group), got %d",
+    snprintf(err, errlen, "decode kernel: the LSE layout must have rank 3 over (query token, kv head, group), got %d",
              p->lse_layout.rank);
+    return false;
+  }
+  if (p->total_q < p->num_requests || (p->mask != SKV_MASK_CAUSAL && p->mask != SKV_MASK_NONE)) {
+    snprintf(err, errlen, "decode kernel: %lld query tokens for %d requests, or mask %d", (long long)p->total_q,
+             p->num_requests, (int)p->mask);
     return false;
   }
   if (!(p->softmax_scale > 0.f) || !isfinite(p->softmax_scale)) {
@@ -67,11 +72,17 @@ extern "C" int skv_decode_launch(const skv_decode_problem *p, const skv_plan_dev
   if (!skv_decode_supported(p, err, errlen)) return (int)cudaErrorInvalidValue;
   const bool quant = !is16(p->k_dtype);
   const int G = p->num_q_heads / p->num_kv_heads;
-  const size_t loop = quant ? skv::loop_bytes_quant(p) : skv::loop_bytes<skv::kKv16>(p);
+  if (pd->max_tile_rows < 1 || pd->max_tile_rows > SKV_TILE_ROWS_MAX) {
+    snprintf(err, errlen, "decode kernel: tiles of %d packed rows (group %d); the kernel holds 1 to %d",
+             pd->max_tile_rows, G, SKV_TILE_ROWS_MAX);
+    return (int)cudaErrorInvalidValue;
+  }
+  const size_t loop = quant ? skv::loop_bytes_quant(p, pd) : skv::loop_bytes<skv::kKv16>(p, pd);
+  const int R = pd->max_tile_rows;
   if (pd->fused_combine && pd->num_combine > 0 &&
-      (!pd->d_work_item || !pd->d_arrivals || skv::merge_smem_bytes(pd->max_chunks, G) > loop)) {
+      (!pd->d_work_item || !pd->d_arrivals || skv::merge_smem_bytes(pd->max_chunks, R) > loop)) {
     snprintf(err, errlen, "decode kernel: fused combine needs work-item and arrival arrays and at most %zu chunks "
-             "per request (got %d); use the combine kernel", loop / (sizeof(float) * (size_t)G) - 1, pd->max_chunks);
+             "per tile (got %d); use the combine kernel", loop / (sizeof(float) * (size_t)R) - 1, pd->max_chunks);
     return (int)cudaErrorInvalidValue;
   }
   if (pd->num_work == 0) return 0;

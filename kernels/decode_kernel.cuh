@@ -1,8 +1,10 @@
 // decode_kernel.cuh — the paged split-KV decode kernel, one template for 16-bit and quantized KV caches.
 //
-// What it computes. For work item (r, h, [b, e)) and the group's q heads g = 0..G-1 (q head h*G+g):
-//   s_t = q_g . k_t * softmax_scale for t in [b, e)      (query length 1: the query sees every key)
+// What it computes. For work item (r, h, query tile [qb, qe), keys [b, e)) and each packed row x of
+// the tile (query token i = qb + x / G, q head h*G + x % G; sim/plan.h):
+//   s_t = q_x . k_t * softmax_scale for t in [b, min(e, key_end + x / G))   (the mask's bound)
 //   lse = log(sum_t exp(s_t)),  o = sum_t exp(s_t - lse) v_t
+// Decode (query length 1) is the tile of one token: its rows are the group's q heads, every key seen.
 // with q, k, v the dequantized values (sim/quant.h): q = q_code * q_scale (fp8 q), k = k_code *
 // k_scale (per tensor) or * ks[token] (per token-head), v = v_code * v_scale (per tensor),
 // * vs[token] (per token-head) or * vc[channel] (int8 per channel). A request with one chunk writes
@@ -13,14 +15,19 @@
 // How. 4 warps; the CTA streams its range in tiles of 64 tokens through a cp.async pipeline
 // (kStages deep) into shared memory. Page lookups happen per 16-byte copy, so pages can be any
 // permutation of the pool and chunks need not align with pages; they are loaded one tile ahead of
-// the copies they feed, so the page table's latency overlaps the compute. Warp w owns tokens
-// [16w, 16w+16) of every tile and keeps its own online-softmax state (running max m, sum l, output
-// acc) for the group's q heads, in one of two forms fixed at compile time: the q heads as the rows
-// of mma.sync m16n8k16 (warp_rows.cuh: 16-bit caches, groups up to 16) or as its columns
-// (warp_cols.cuh: 8-bit K and V, groups up to 8, half the registers and MMAs). Scores are kept in
-// log2 units (scale * log2 e) so exp2 does the exponentials. At the end the 4 warps' states are
-// merged through shared memory in warp order, so the result is a fixed function of the chunk's
-// data: the same chunk gives the same bits in any batch.
+// the copies they feed, so the page table's latency overlaps the compute. The CTA holds 16 RW
+// packed rows (RW = 1, 2 or 4 row warps, fixed at compile time from the plan's tile): warp w owns
+// rows [16 (w % RW), +16) and tokens [16 RW (w / RW), +16 RW) of every tile, so with RW = 1 (decode)
+// the 4 warps split the tile's tokens over the same 16 rows, with RW = 4 (prefill) each warp runs
+// all 64 tokens for its own 16 rows. Each warp keeps its own online-softmax state (running max m,
+// sum l, output acc) for its rows, in one of two forms fixed at compile time: the rows as the rows
+// of mma.sync m16n8k16 (warp_rows.cuh: 16-bit caches, up to 16 rows) or as its columns
+// (warp_cols.cuh: 8-bit K and V, up to 8 rows, half the registers and MMAs). Scores are kept in
+// log2 units (scale * log2 e) so exp2 does the exponentials. The mask bounds each row's keys: a
+// CTA stops loading at its last row's bound, a warp skips 16 keys none of its rows sees, and keys
+// past a row's bound score -inf. At the end the warps sharing rows merge their states through
+// shared memory in warp order, so the result is a fixed function of the chunk's data and the
+// tile's rows: the same chunk gives the same bits in any batch.
 //
 // Quantized caches (the KV variant V, fixed at compile time: no branch in the inner loop). 8-bit
 // codes arrive by cp.async into stage tiles swizzled for bytes (swizzle8.h) and go from shared
@@ -61,8 +68,11 @@ namespace skv {
 // 16-bit d128 and the column form's d128 take 3 stages, so 2 and 4 CTAs fit an SM (the column form
 // at 122 registers; H100, fp8 128x8192: 0.958 of the read ceiling with 3 stages and 4 CTAs/SM,
 // 0.941 with 4 stages and 3); d256 takes 2.
-template <int D, int V, bool SW = false>
+template <int D, int V, bool SW = false, int RW = 1>
 struct Cfg {
+  static constexpr int kRowWarps = RW;             // warps over rows: 16 RW packed rows per CTA
+  static constexpr int kTokWarps = kWarps / RW;    // warps over each tile's tokens
+  static constexpr int kWarpTileTokens = kTileTokens / kTokWarps;  // tokens of a tile per warp
   using KV = KvTraits<V>;
   static constexpr bool k8 = KV::kKBytes == 1;  // K (and maybe V) read as 8-bit codes into registers
   static constexpr int kStages = D == 256 ? 2 : (D == 128 && (SW || !k8) ? 3 : 4);
@@ -79,7 +89,7 @@ struct Cfg {
   static constexpr int kPipeBytes = kStages * kStageBytes;
   static constexpr int kMergeBytes = kWarps * 16 * (D + 2) * 4;  // per-warp acc, m, l for the final merge
   static constexpr int kLoopBytes = kPipeBytes > kMergeBytes ? kPipeBytes : kMergeBytes;
-  static constexpr int kQBytes = 16 * D * 2;
+  static constexpr int kQBytes = 16 * RW * D * 2;
   static constexpr int kSmem = kLoopBytes + kQBytes;
 };
 
@@ -95,10 +105,11 @@ __device__ __forceinline__ uint64_t global_ns() {
   return t;
 }
 
-template <typename T, int D, int V, bool SW>
+template <typename T, int D, int V, bool SW, int RW>
 __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_problem p, const skv_plan_device pd,
                                                           const int page_shift) {
-  using C = Cfg<D, V, SW>;
+  using C = Cfg<D, V, SW, RW>;
+  static_assert(!SW || RW == 1, "the column form holds one warp's 8 rows");
   static_assert(!SW || (C::k8 && KvTraits<V>::kVBytes == 1), "the swapped form reads 8-bit K and V");
   using KV = KvTraits<V>;
   extern __shared__ __align__(128) unsigned char smem[];
@@ -111,10 +122,21 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   if (pd.d_cta_times && tid == 0) pd.d_cta_times[blockIdx.x].start_ns = global_ns();
   const skv_work w = pd.d_work[blockIdx.x];
   const int G = p.num_q_heads / p.num_kv_heads;
+  const int rows = (w.q_end - w.q_begin) * G;  // the tile's packed rows (<= 16 RW)
   // Tokens are counted from the chunk's start in 32 bits (a chunk is shorter than 2^31 tokens): the
   // chunk's first page and its offset in that page are found once, so the per-tile page lookups,
-  // pool rows and range masks need no 64-bit arithmetic.
-  const int n = static_cast<int>(w.kv_end - w.kv_begin);
+  // pool rows and range masks need no 64-bit arithmetic. Row x sees the chunk's first key_of(x)
+  // keys (clamped to [0, n]); the CTA reads no key past its last row's bound.
+  // Keys of the chunk the tile's first token sees, in 32 bits: clamped to [-64, the chunk's length]
+  // (a row adds at most 63 to it, and a bound past the chunk's end is the chunk's end).
+  const int n_all = static_cast<int>(w.kv_end - w.kv_begin);
+  const int64_t kb64 = w.key_end - w.kv_begin;
+  const int kb0 = kb64 < -64 ? -64 : (kb64 > n_all ? n_all : static_cast<int>(kb64));
+  auto key_of = [&](int x, int n_max) -> int {
+    const int k = kb0 + x / G;
+    return k < 0 ? 0 : (k > n_max ? n_max : k);
+  };
+  const int n = key_of(rows - 1, n_all);
   const int ntiles = (n + kTileTokens - 1) / kTileTokens;
   const int page_mask = (1 << page_shift) - 1;
   const int32_t *pages = p.d_page_table + pd.d_work_pages[blockIdx.x] + (w.kv_begin >> page_shift);
@@ -192,20 +214,24 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     if (s < ntiles) load_pages(s, pro[s]);
   if (C::kStages - 1 < ntiles) load_pages(C::kStages - 1, pg);
 
-  // Q tile: rows g < G hold the group's q heads (as T), rows G..15 zero. q of the MMA type arrives
-  // by cp.async as the first group; fp8 q, and bf16 q over a quantized cache (fp16 MMA), are
-  // converted through registers after the first tiles' copies are issued, so the loads' latency
-  // overlaps theirs: fp8 exactly; bf16 to the nearest fp16, exact for magnitudes in [2^-14, 65504]
-  // (smaller ones keep an absolute error under 2^-25; the numerics checks see it).
-  const int64_t q0 = (static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G) * D;
+  // Q tile: rows x < rows hold the packed rows (as T; row x is q head kv_head G + x % G of query
+  // token q_start + q_begin + x / G), rows past them zero. q of the MMA type arrives by cp.async as
+  // the first group; fp8 q, and bf16 q over a quantized cache (fp16 MMA), are converted through
+  // registers after the first tiles' copies are issued, so the loads' latency overlaps theirs: fp8
+  // exactly; bf16 to the nearest fp16, exact for magnitudes in [2^-14, 65504] (smaller ones keep an
+  // absolute error under 2^-25; the numerics checks see it).
+  const int64_t tok0 = w.q_start + w.q_begin;  // the tile's first query token in the batch
+  // Element offset of packed row x's q (and output) row.
+  auto q_row = [&](int x) -> int64_t {
+    return ((tok0 + x / G) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G + x % G) * D;
+  };
   bool convert_q = false;
   if constexpr (std::is_same<T, __half>::value) convert_q = p.q_dtype == SKV_BF16 || p.q_dtype == SKV_FP8_E4M3;
   if (!convert_q) {
-    const T *q = static_cast<const T *>(p.d_q) + q0;
-    for (int i = tid; i < 16 * (D / 8); i += kThreads) {
+    const T *q = static_cast<const T *>(p.d_q);
+    for (int i = tid; i < 16 * RW * (D / 8); i += kThreads) {
       const int row = i / (D / 8), ch = i % (D / 8);
-      cp_async_16(smem_u32(qtile + swz<D>(row, ch)), q + static_cast<int64_t>(row < G ? row : 0) * D + ch * 8,
-                  row < G);
+      cp_async_16(smem_u32(qtile + swz<D>(row, ch)), q + q_row(row < rows ? row : 0) + ch * 8, row < rows);
     }
   }
   cp_async_commit();  // the Q group (empty when q is converted)
@@ -217,12 +243,12 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
   }
   if constexpr (std::is_same<T, __half>::value) {
     if (p.q_dtype == SKV_BF16) {
-      const __nv_bfloat16 *q = static_cast<const __nv_bfloat16 *>(p.d_q) + q0;
-      for (int i = tid; i < 16 * (D / 8); i += kThreads) {
+      const __nv_bfloat16 *q = static_cast<const __nv_bfloat16 *>(p.d_q);
+      for (int i = tid; i < 16 * RW * (D / 8); i += kThreads) {
         const int row = i / (D / 8), ch = i % (D / 8);
         uint4 v = make_uint4(0, 0, 0, 0);
-        if (row < G) {
-          const uint4 c = *reinterpret_cast<const uint4 *>(q + static_cast<int64_t>(row) * D + ch * 8);
+        if (row < rows) {
+          const uint4 c = *reinterpret_cast<const uint4 *>(q + q_row(row) + ch * 8);
           const __nv_bfloat162 *e = reinterpret_cast<const __nv_bfloat162 *>(&c);
           uint32_t *o = reinterpret_cast<uint32_t *>(&v);
           for (int k = 0; k < 4; ++k) o[k] = Mma<T>::pack(__low2float(e[k]), __high2float(e[k]));
@@ -230,12 +256,12 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
         *reinterpret_cast<uint4 *>(qtile + swz<D>(row, ch)) = v;
       }
     } else if (p.q_dtype == SKV_FP8_E4M3) {
-      const unsigned char *q = static_cast<const unsigned char *>(p.d_q) + q0;
-      for (int i = tid; i < 16 * (D / 8); i += kThreads) {
+      const unsigned char *q = static_cast<const unsigned char *>(p.d_q);
+      for (int i = tid; i < 16 * RW * (D / 8); i += kThreads) {
         const int row = i / (D / 8), ch = i % (D / 8);
         uint4 v = make_uint4(0, 0, 0, 0);
-        if (row < G) {
-          const uint2 c = *reinterpret_cast<const uint2 *>(q + static_cast<int64_t>(row) * D + ch * 8);
+        if (row < rows) {
+          const uint2 c = *reinterpret_cast<const uint2 *>(q + q_row(row) + ch * 8);
           codes_to_t<T, true>(c.x, v.x, v.y);
           codes_to_t<T, true>(c.y, v.z, v.w);
         }
@@ -247,10 +273,21 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
                                     // barrier, so have the converted rows
   __syncthreads();
 
-  // This warp's form of the online softmax: q heads as MMA columns (8-bit K and V, G <= 8) or rows.
+  // This warp's form of the online softmax: packed rows as MMA columns (8-bit K and V, <= 8 rows)
+  // or rows; its rows [x0, x0 + 16) and its tokens of every tile [t0, t0 + kWarpTileTokens).
   using Warp = typename std::conditional<SW, WarpCols<T, D, V>, WarpRows<T, D, V>>::type;
+  const int rw = warp % RW, x0 = 16 * rw, t0 = (warp / RW) * C::kWarpTileTokens;
   Warp wt;
-  wt.init(qtile, lane);
+  wt.init(qtile + x0 * D * 2, lane);  // 16 swizzled rows: the swizzle repeats every 8 rows
+  // The keys of the chunk this thread's two rows (or columns) see, and the most any row of the warp
+  // sees (its last live row's: rows are token-major).
+  int row_keys[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int x = x0 + Warp::row_of(lane, i);
+    row_keys[i] = x < rows ? key_of(x, n) : n;  // padding rows: unmasked, never written
+  }
+  const int warp_keys = x0 < rows ? key_of((x0 + 16 < rows ? x0 + 16 : rows) - 1, n) : 0;
 
   // One score scale: softmax scale in log2 units, times the per-tensor q and k scales.
   float scale = p.softmax_scale * kLog2e;
@@ -269,34 +306,39 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     cp_async_commit();
     if (i + C::kStages < ntiles) load_pages(i + C::kStages, pg);  // consumed next iteration
 
-    const int rel0 = i * kTileTokens + warp * kWarpTokens;  // this warp's first token in the chunk
-    if (rel0 >= n) continue;                                  // its 16 tokens are all past the range
     const unsigned char *ks = pipe + (i % C::kStages) * C::kStageBytes, *vs = ks + C::kKTileBytes;
     const float *sc = reinterpret_cast<const float *>(vs + C::kVTileBytes);  // this stage's per-token scales
-    wt.tile(ks, vs, sc, warp * kWarpTokens, n - rel0, scale, lane);
+#pragma unroll
+    for (int j = 0; j < RW; ++j) {
+      const int r0 = t0 + j * kWarpTokens, rel0 = i * kTileTokens + r0;  // 16 tokens: the first's place in the chunk
+      if (rel0 >= warp_keys) break;  // none of the warp's rows sees them (nor any later ones)
+      const int lim[2] = {row_keys[0] - rel0, row_keys[1] - rel0};
+      wt.tile(ks, vs, sc, r0, lim, scale, lane);
+    }
   }
   if (pd.d_cta_times && tid == 0) pd.d_cta_times[blockIdx.x].loop_end_ns = global_ns();
   cp_async_wait<0>();
   __syncthreads();  // pipeline buffers free: reuse them for the merge
 
-  // Each warp publishes (m, l, acc) of its rows (q heads).
+  // Each warp publishes (m, l, acc) of its 16 rows.
   float *merge = reinterpret_cast<float *>(pipe);
   wt.publish(merge + warp * 16 * D, merge + kWarps * 16 * D + warp * 32, lane);
   __syncthreads();
 
-  // Merge the warps in order 0..3, apply the V scale once, and write.
+  // Merge the warps of each row (warps rw, rw + RW, ...: token order) in order, apply the V scale
+  // once, and write.
   const float *ml = merge + kWarps * 16 * D;
   const bool final_out = w.num_chunks == 1;
-  for (int idx = tid; idx < G * D; idx += kThreads) {
-    const int g = idx / D, c = idx % D;
+  for (int idx = tid; idx < rows * D; idx += kThreads) {
+    const int x = idx / D, c = idx % D, g = x % 16, wr = x / 16;  // row x: row g of warps wr + k RW
     float mmax = -INFINITY;
 #pragma unroll
-    for (int k = 0; k < kWarps; ++k) mmax = fmaxf(mmax, ml[k * 32 + g]);
+    for (int k = wr; k < kWarps; k += RW) mmax = fmaxf(mmax, ml[k * 32 + g]);
     float o = 0.f, sum = 0.f;
     if (mmax != -INFINITY) {
       float num = 0.f;
 #pragma unroll
-      for (int k = 0; k < kWarps; ++k) {
+      for (int k = wr; k < kWarps; k += RW) {
         const float f = merge_factor<Log2Units>(ml[k * 32 + g], mmax);
         sum += ml[k * 32 + 16 + g] * f;
         num += merge[(k * 16 + g) * D + c] * f;
@@ -307,17 +349,16 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     }
     const float lse = merged_lse<Log2Units>(mmax, sum);
     if (final_out) {
-      const int64_t row = static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G + g;
-      store_output(p.o_dtype, p.d_o, row * D + c, o);
-      if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, w.request, w.kv_head, g)] = lse;
+      store_output(p.o_dtype, p.d_o, q_row(x) + c, o);
+      if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, tok0 + x / G, w.kv_head, x % G)] = lse;
     } else {
-      pd.d_partial_o[(w.partial * G + g) * D + c] = o;
-      if (c == 0) pd.d_partial_lse[w.partial * G + g] = lse;
+      pd.d_partial_o[(w.partial + x) * D + c] = o;
+      if (c == 0) pd.d_partial_lse[w.partial + x] = lse;
     }
   }
 
   // Fused combine: publish the partial (fence), count arrivals; the CTA that arrives last for its
-  // (request, KV head) merges all chunks (merge.cuh: ascending order, so the result does not depend
+  // (request, KV head, tile) merges all chunks (merge.cuh: ascending order, so the result does not depend
   // on which CTA merges) and re-arms the counter for the next launch.
   if (pd.fused_combine && !final_out) {
     __shared__ int last;
@@ -328,10 +369,10 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_probl
     __syncthreads();
     if (last) {
       __threadfence();
-      if (p.o_dtype == SKV_FP16)
-        merge_item<__half>(p, pd, w.request, w.kv_head, w.num_chunks, w.partial - w.chunk, merge);
-      else
-        merge_item<__nv_bfloat16>(p, pd, w.request, w.kv_head, w.num_chunks, w.partial - w.chunk, merge);
+      const MergeTile mt = {w.kv_head, w.num_chunks, w.q_begin, w.q_end,
+                            w.partial - static_cast<int64_t>(w.chunk) * rows, w.q_start};
+      if (p.o_dtype == SKV_FP16) merge_item<__half>(p, pd, mt, merge);
+      else merge_item<__nv_bfloat16>(p, pd, mt, merge);
       if (tid == 0) pd.d_arrivals[item] = 0;
     }
   }
@@ -366,27 +407,49 @@ int allow_smem(Kernel kernel, int smem, bool (&done)[kMaxDevices], char *err, si
 }
 
 // Launch one instantiation on stream s; with `occupancy`, only report its resident CTAs per SM instead.
-template <typename T, int D, int V, bool SW>
-int launch_decode(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s, char *err,
-                  size_t errlen, int *occupancy) {
-  constexpr int smem = Cfg<D, V, SW>::kSmem;
+template <typename T, int D, int V, bool SW, int RW>
+int launch_decode_rw(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
+                     char *err, size_t errlen, int *occupancy) {
+  constexpr int smem = Cfg<D, V, SW, RW>::kSmem;
   static bool smem_set[kMaxDevices];
-  if (const int e = allow_smem(decode_kernel<T, D, V, SW>, smem, smem_set, err, errlen)) return e;
+  if (const int e = allow_smem(decode_kernel<T, D, V, SW, RW>, smem, smem_set, err, errlen)) return e;
   if (occupancy) {
-    SKV_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, decode_kernel<T, D, V, SW>, kThreads, smem));
+    SKV_CUDA_TRY(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, decode_kernel<T, D, V, SW, RW>, kThreads, smem));
     return 0;
   }
-  decode_kernel<T, D, V, SW><<<static_cast<unsigned>(pd->num_work), kThreads, smem, s>>>(*p, *pd, page_shift);
+  decode_kernel<T, D, V, SW, RW><<<static_cast<unsigned>(pd->num_work), kThreads, smem, s>>>(*p, *pd, page_shift);
   SKV_CUDA_LAUNCH("decode_kernel");
   return 0;
 }
 
-// The form for p's group: 8-bit K and V caches with at most 8 q heads per KV head take the column
-// form (warp_cols.cuh), everything else the row form (warp_rows.cuh); the rule is sim/gpu.h's, which
-// the cost model's occupancy table follows.
+// Row warps for a launch: enough 16-row warps for the largest tile (decode: 1). Without a plan
+// (the occupancy query) the decode case, G rows.
+inline int row_warps(const skv_decode_problem *p, const skv_plan_device *pd) {
+  return skv_decode_row_warps(pd ? pd->max_tile_rows : p->num_q_heads / p->num_kv_heads);
+}
+
+template <typename T, int D, int V, bool SW>
+int launch_decode(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s, char *err,
+                  size_t errlen, int *occupancy) {
+  if constexpr (SW) {
+    return launch_decode_rw<T, D, V, true, 1>(p, pd, page_shift, s, err, errlen, occupancy);
+  } else {
+    switch (row_warps(p, pd)) {
+    case 1: return launch_decode_rw<T, D, V, false, 1>(p, pd, page_shift, s, err, errlen, occupancy);
+    case 2: return launch_decode_rw<T, D, V, false, 2>(p, pd, page_shift, s, err, errlen, occupancy);
+    default: return launch_decode_rw<T, D, V, false, 4>(p, pd, page_shift, s, err, errlen, occupancy);
+    }
+  }
+}
+
+// The form for a launch's tiles: 8-bit K and V caches whose tiles hold at most 8 packed rows (decode:
+// at most 8 q heads per KV head) take the column form (warp_cols.cuh), everything else the row form
+// (warp_rows.cuh); the rule is sim/gpu.h's, which the cost model's occupancy table follows.
 template <int V>
-bool column_form(const skv_decode_problem *p) {
-  return skv_decode_column_form(KvTraits<V>::kKBytes, KvTraits<V>::kVBytes, p->num_q_heads / p->num_kv_heads);
+bool column_form(const skv_decode_problem *p, const skv_plan_device *pd) {
+  return skv_decode_column_form(KvTraits<V>::kKBytes, KvTraits<V>::kVBytes,
+                                pd ? pd->max_tile_rows : p->num_q_heads / p->num_kv_heads);
 }
 
 template <typename T, int D, int V>
@@ -394,7 +457,7 @@ int launch_decode_form(const skv_decode_problem *p, const skv_plan_device *pd, i
                        char *err, size_t errlen, int *occupancy) {
   if constexpr (KvTraits<V>::kKBytes == 1 && KvTraits<V>::kVBytes == 1) {
     static_assert(WarpCols<T, D, V>::kRows == 8, "column_form's group bound");
-    if (column_form<V>(p)) return launch_decode<T, D, V, true>(p, pd, page_shift, s, err, errlen, occupancy);
+    if (column_form<V>(p, pd)) return launch_decode<T, D, V, true>(p, pd, page_shift, s, err, errlen, occupancy);
   }
   return launch_decode<T, D, V, false>(p, pd, page_shift, s, err, errlen, occupancy);
 }
@@ -409,20 +472,21 @@ int launch_decode_dim(const skv_decode_problem *p, const skv_plan_device *pd, in
   }
 }
 
-// The merge's shared memory must fit the kernel's loop region (the fused combine reuses it).
+// The merge's shared memory must fit the kernel's loop region (the fused combine reuses it); the
+// loop region does not depend on the row warps.
 template <int D, int V>
-size_t loop_bytes_dim(const skv_decode_problem *p) {
-  return column_form<V>(p) ? Cfg<D, V, true>::kLoopBytes : Cfg<D, V, false>::kLoopBytes;
+size_t loop_bytes_dim(const skv_decode_problem *p, const skv_plan_device *pd) {
+  return column_form<V>(p, pd) ? Cfg<D, V, true>::kLoopBytes : Cfg<D, V, false>::kLoopBytes;
 }
 template <int V>
-size_t loop_bytes(const skv_decode_problem *p) {
-  return p->head_dim == 64 ? loop_bytes_dim<64, V>(p)
-                           : (p->head_dim == 128 ? loop_bytes_dim<128, V>(p) : loop_bytes_dim<256, V>(p));
+size_t loop_bytes(const skv_decode_problem *p, const skv_plan_device *pd) {
+  return p->head_dim == 64 ? loop_bytes_dim<64, V>(p, pd)
+                           : (p->head_dim == 128 ? loop_bytes_dim<128, V>(p, pd) : loop_bytes_dim<256, V>(p, pd));
 }
 
 // Quantized variants (decode_quant.cu).
 int launch_decode_quant(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
                         char *err, size_t errlen, int *occupancy);
-size_t loop_bytes_quant(const skv_decode_problem *p);
+size_t loop_bytes_quant(const skv_decode_problem *p, const skv_plan_device *pd);
 
 }  // namespace skv

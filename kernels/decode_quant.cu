@@ -24,12 +24,12 @@ int launch_decode_quant(const skv_decode_problem *p, const skv_plan_device *pd, 
   }
 }
 
-size_t loop_bytes_quant(const skv_decode_problem *p) {
+size_t loop_bytes_quant(const skv_decode_problem *p, const skv_plan_device *pd) {
   switch (variant_of(p)) {
-  case kKvFp8Tensor: return loop_bytes<kKvFp8Tensor>(p);
-  case kKvFp8Token: return loop_bytes<kKvFp8Token>(p);
-  case kKvInt8: return loop_bytes<kKvInt8>(p);
-  default: return loop_bytes<kKvInt8K16V>(p);
+  case kKvFp8Tensor: return loop_bytes<kKvFp8Tensor>(p, pd);
+  case kKvFp8Token: return loop_bytes<kKvFp8Token>(p, pd);
+  case kKvInt8: return loop_bytes<kKvInt8>(p, pd);
+  default: return loop_bytes<kKvInt8K16V>(p, pd);
   }
 }
 

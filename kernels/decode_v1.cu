@@ -1,9 +1,11 @@
 // decode_v1.cu — version 1 of the decode kernel: the algorithm of decode.cu without its optimisations,
 // executing the same plans. Read this before decode_kernel.cuh; check a new variant against it.
 //
-// What it computes (the same as decode_kernel.cuh). For work item (request r, KV head h, chunk
-// [b, e)) and each of the group's q heads g (q head h*G + g):
-//   s_t = q_g . k_t * softmax_scale for t in [b, e),  lse = log(sum_t exp(s_t)),  o = sum_t exp(s_t - lse) v_t
+// What it computes (the same as decode_kernel.cuh). For work item (request r, KV head h, query tile
+// [qb, qe), chunk [b, e)) and each packed row x of the tile (query token qb + x / G, q head
+// h*G + x % G):
+//   s_t = q_x . k_t * softmax_scale for t in [b, e) below the row's key bound (key_end + x / G),
+//   lse = log(sum_t exp(s_t)),  o = sum_t exp(s_t - lse) v_t
 // with q, k, v dequantized element by element (dequant.cuh: every cache type). A request with one
 // chunk writes o (in the output type) and lse (through the LSE layout descriptor) to the outputs; a
 // split request writes the fp32 state (o, natural-log lse) to its scratch row `partial`, which the
@@ -11,8 +13,8 @@
 //
 // How (version 1): one thread block of 128 threads per work item, scalar fp32 arithmetic, no tensor
 // cores, no shared-memory pipeline, no swizzles. Thread i owns head dims i and i + 128 (d <= 256) of
-// every q head's output. Tokens go one at a time: each thread multiplies its q and k dims, the block
-// sums the G partial dot products (warp shuffles, then shared memory), every thread then applies the
+// every row's output. Tokens go one at a time: each thread multiplies its q and k dims, the block
+// sums the R partial dot products (warp shuffles, then shared memory), every thread then applies the
 // same online-softmax update to the same scores (softmax_state.cuh, scores in log2 units as
 // decode_kernel.cuh keeps them) and adds p_t v_t to its dims. The fused combine is not supported: the
 // plan's combine list runs as the combine kernel.
@@ -33,7 +35,7 @@ namespace {
 
 constexpr int kV1Threads = 128;
 constexpr int kV1MaxDims = 2;   // head dims per thread: d <= 2 * 128
-constexpr int kV1MaxGroup = 16; // q heads per KV head (the kernels' limit, SKV_GPU_MAX_GROUP)
+constexpr int kV1MaxGroup = SKV_TILE_ROWS_MAX; // packed rows per tile (the kernels' limit)
 
 // The block-wide sums of G per-thread values (every thread gets every sum).
 __device__ void block_sums(float (&v)[kV1MaxGroup], int G, float (*red)[kV1MaxGroup]) {
@@ -55,12 +57,17 @@ __global__ void __launch_bounds__(kV1Threads) decode_v1_kernel(const skv_decode_
                                                                const int page_shift) {
   __shared__ float red[kV1Threads / 32][kV1MaxGroup];
   const skv_work w = pd.d_work[blockIdx.x];
-  const int G = p.num_q_heads / p.num_kv_heads, D = p.head_dim;
+  const int Gh = p.num_q_heads / p.num_kv_heads, D = p.head_dim;
+  const int G = (w.q_end - w.q_begin) * Gh;  // the tile's packed rows (below, "g" is a row)
+  const int64_t tok0 = w.q_start + w.q_begin;
+  auto q_row = [&](int x) -> int64_t {
+    return ((tok0 + x / Gh) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * Gh + x % Gh) * D;
+  };
   const int32_t *pages = p.d_page_table + pd.d_work_pages[blockIdx.x];
   const float scale = p.softmax_scale * kLog2e; // scores in log2 units
   float q[kV1MaxGroup][kV1MaxDims], acc[kV1MaxGroup][kV1MaxDims], m[kV1MaxGroup], l[kV1MaxGroup];
   for (int g = 0; g < G; ++g) {
-    const int64_t qrow = (static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G + g) * D;
+    const int64_t qrow = q_row(g);
     for (int j = 0; j < kV1MaxDims; ++j) {
       const int c = threadIdx.x + j * kV1Threads;
       q[g][j] = c < D ? load_q(p, qrow + c) : 0.f;
@@ -82,6 +89,7 @@ __global__ void __launch_bounds__(kV1Threads) decode_v1_kernel(const skv_decode_
     }
     block_sums(s, G, red);
     for (int g = 0; g < G; ++g) {
+      if (t >= w.key_end + g / Gh) continue;  // past the row's bound: the key is not in its set
       float shift;
       const float alpha = raise_max<Log2Units>(m[g], s[g] * scale, &shift);
       const float pt = Log2Units::exp(s[g] * scale - shift);
@@ -99,16 +107,12 @@ __global__ void __launch_bounds__(kV1Threads) decode_v1_kernel(const skv_decode_
       const int c = threadIdx.x + j * kV1Threads;
       if (c >= D) continue;
       const float o = l[g] > 0.f ? acc[g][j] / l[g] : 0.f;
-      if (final_out) {
-        const int64_t row = static_cast<int64_t>(w.request) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G + g;
-        store_output(p.o_dtype, p.d_o, row * D + c, o);
-      } else {
-        pd.d_partial_o[(w.partial * G + g) * D + c] = o;
-      }
+      if (final_out) store_output(p.o_dtype, p.d_o, q_row(g) + c, o);
+      else pd.d_partial_o[(w.partial + g) * D + c] = o;
     }
     if (threadIdx.x == 0) {
-      if (final_out) p.d_lse[skv_layout_offset3(&p.lse_layout, w.request, w.kv_head, g)] = lse;
-      else pd.d_partial_lse[w.partial * G + g] = lse;
+      if (final_out) p.d_lse[skv_layout_offset3(&p.lse_layout, tok0 + g / Gh, w.kv_head, g % Gh)] = lse;
+      else pd.d_partial_lse[w.partial + g] = lse;
     }
   }
 }
@@ -123,9 +127,9 @@ extern "C" int skv_decode_v1_launch(const skv_decode_problem *p, const skv_plan_
     snprintf(err, errlen, "decode v1: the fused combine is not supported (run the combine kernel)");
     return (int)cudaErrorInvalidValue;
   }
-  if (p->head_dim > skv::kV1Threads * skv::kV1MaxDims || p->num_q_heads / p->num_kv_heads > skv::kV1MaxGroup) {
-    snprintf(err, errlen, "decode v1: head dim %d or group %d beyond its limits", p->head_dim,
-             p->num_q_heads / p->num_kv_heads);
+  if (p->head_dim > skv::kV1Threads * skv::kV1MaxDims || pd->max_tile_rows > skv::kV1MaxGroup) {
+    snprintf(err, errlen, "decode v1: head dim %d or tile of %d rows beyond its limits", p->head_dim,
+             pd->max_tile_rows);
     return (int)cudaErrorInvalidValue;
   }
   if (pd->num_work == 0) return 0;

@@ -1,17 +1,19 @@
-// merge.cuh — the merge of one split request's partial states, run by a whole CTA: the body of
-// combine.cu's kernel and of decode.cu's fused combine (the last CTA of a request merges).
+// merge.cuh — the merge of one split tile's partial states, run by a whole CTA: the body of
+// combine.cu's kernel and of decode.cu's fused combine (the last CTA of a tile merges).
 //
-// For chunks k = 0..n-1 of (request r, KV head h) and each q head g of the group, with m = max_k lse_k:
+// For chunks k = 0..n-1 of (request r, KV head h, query tile [qb, qe)) and each of the tile's R =
+// (qe - qb) G packed rows x (query token qb + x / G, q head h G + x % G), with m = max_k lse_k:
 //   lse = m + log(sum_k exp(lse_k - m)),  o = sum_k exp(lse_k - m) o_k / sum_k exp(lse_k - m)
-// (sim/merge.h's pairwise merge folded over all chunks at once; chunks with lse = -inf weigh 0; all
-// -inf gives lse = -inf and o = 0). Every sum runs in an order fixed by n alone (o: k = 0, 1, ...,
-// n-1; the softmax sums: a warp butterfly), whatever the batch or which CTA merges, so a request's
-// result depends only on its own chunks. O goes out in T at [r, h*G + g, :]; LSE (natural log,
-// fp32) at the offset of the output layout descriptor (sim/layout.h) for (r, h, g).
+// (sim/merge.h's pairwise merge folded over all chunks at once; chunks with lse = -inf weigh 0: a
+// row that saw none of a chunk's keys; all -inf gives lse = -inf and o = 0). Every sum runs in an
+// order fixed by n alone (o: k = 0, 1, ..., n-1; the softmax sums: a warp butterfly), whatever the
+// batch or which CTA merges, so a row's result depends only on its own chunks. O goes out in T at
+// [token, h*G + g, :]; LSE (natural log, fp32) at the offset of the output layout descriptor
+// (sim/layout.h) for (token, h, g). Chunk k's row x is scratch row first_partial + k R + x.
 //
-// How. The item's n x G chunk LSEs are loaded at once into shared memory and turned into weights
+// How. The item's n x R chunk LSEs are loaded at once into shared memory and turned into weights
 // there (no thread walks a chain of dependent global loads); then each thread accumulates 4
-// consecutive columns of one head with 16-byte loads. Partials are read through L2 (ld.global.cg):
+// consecutive columns of one row with 16-byte loads. Partials are read through L2 (ld.global.cg):
 // in the fused path other CTAs of the same launch wrote them.
 #pragma once
 
@@ -25,41 +27,47 @@
 
 namespace skv {
 
-// Shared memory the merge needs: weights [n][G] and G final LSEs.
-__host__ __device__ inline size_t merge_smem_bytes(int n, int G) { return (size_t)(n + 1) * (size_t)G * sizeof(float); }
+// Shared memory the merge needs: weights [n][R] and R final LSEs.
+__host__ __device__ inline size_t merge_smem_bytes(int n, int R) { return (size_t)(n + 1) * (size_t)R * sizeof(float); }
 
-// Called by every thread of the block (it synchronizes). wts: merge_smem_bytes(n, G) of shared memory.
+// One split tile: (request, kv head), its query tokens [q_begin, q_end) (the request's first token
+// in the batch at q_start), its n chunks' rows from first_partial.
+struct MergeTile {
+  int kv_head, n, q_begin, q_end;
+  int64_t first_partial, q_start;
+};
+
+// Called by every thread of the block (it synchronizes). wts: merge_smem_bytes(n, R) of shared memory.
 template <typename T>
-__device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &pd, int request, int kv_head,
-                           int n, int64_t first_partial, float *wts) {
-  const int G = p.num_q_heads / p.num_kv_heads, D = p.head_dim;
-  const float *plse = pd.d_partial_lse + first_partial * G;
-  const float *po = pd.d_partial_o + first_partial * G * D;
-  for (int i = threadIdx.x; i < n * G; i += blockDim.x) wts[i] = __ldcg(plse + i);
+__device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &pd, const MergeTile &mt, float *wts) {
+  const int G = p.num_q_heads / p.num_kv_heads, D = p.head_dim, n = mt.n, kv_head = mt.kv_head;
+  const int R = (mt.q_end - mt.q_begin) * G;  // the tile's packed rows; below G stands for R
+  const float *plse = pd.d_partial_lse + mt.first_partial;
+  const float *po = pd.d_partial_o + mt.first_partial * D;
+  for (int i = threadIdx.x; i < n * R; i += blockDim.x) wts[i] = __ldcg(plse + i);
   __syncthreads();
-  // Warp w takes heads g = w, w + nwarps, ...; its lanes stride over the chunks for the max, the
+  // Warp w takes rows g = w, w + nwarps, ...; its lanes stride over the chunks for the max, the
   // sum (butterfly: every lane ends with the same bits) and the weights.
-  float *final_lse = wts + n * G;
+  float *final_lse = wts + n * R;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-  for (int g = warp; g < G; g += nwarps) {
+  for (int g = warp; g < R; g += nwarps) {
     float m = -INFINITY;
-    for (int k = lane; k < n; k += 32) m = fmaxf(m, wts[k * G + g]);
+    for (int k = lane; k < n; k += 32) m = fmaxf(m, wts[k * R + g]);
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
     if (m == -INFINITY) {
-      for (int k = lane; k < n; k += 32) wts[k * G + g] = 0.f;
+      for (int k = lane; k < n; k += 32) wts[k * R + g] = 0.f;
       if (lane == 0) final_lse[g] = -INFINITY;
       continue;
     }
     float sum = 0.f;
-    for (int k = lane; k < n; k += 32) sum += merge_factor<NatUnits>(wts[k * G + g], m);
+    for (int k = lane; k < n; k += 32) sum += merge_factor<NatUnits>(wts[k * R + g], m);
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    for (int k = lane; k < n; k += 32) wts[k * G + g] = merge_factor<NatUnits>(wts[k * G + g], m) / sum;
+    for (int k = lane; k < n; k += 32) wts[k * R + g] = merge_factor<NatUnits>(wts[k * R + g], m) / sum;
     if (lane == 0) final_lse[g] = merged_lse<NatUnits>(m, sum);
   }
   __syncthreads();
-  T *out = static_cast<T *>(p.d_o) +
-           (static_cast<int64_t>(request) * p.num_q_heads + static_cast<int64_t>(kv_head) * G) * D;
-  for (int idx = threadIdx.x; idx < G * D / 4; idx += blockDim.x) {
+  const int64_t tok0 = mt.q_start + mt.q_begin;  // the tile's first query token in the batch
+  for (int idx = threadIdx.x; idx < R * D / 4; idx += blockDim.x) {
     const int g = idx / (D / 4), c = (idx % (D / 4)) * 4;
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
     // Chunks in groups of 16 whose loads are issued together, then the last n mod 16 in groups of
@@ -69,12 +77,12 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
     // results/decode_grid/20261129-000348-2683fc2). Groups of 16 for the tail as well cost the
     // fused decode kernels registers, and with them resident CTAs (8-bit forms at 2c29c00).
     const float4 *col = reinterpret_cast<const float4 *>(po + static_cast<int64_t>(g) * D + c);
-    const int64_t stride = static_cast<int64_t>(G) * D / 4; // float4s from one chunk's row to the next
+    const int64_t stride = static_cast<int64_t>(R) * D / 4; // float4s from one chunk's row to the next
     int k = 0;
     for (; k + 16 <= n; k += 16) {
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
-        const float wk = wts[(k + j) * G + g];
+        const float wk = wts[(k + j) * R + g];
         const float4 v = __ldcg(col + (k + j) * stride);
         acc.x += wk * v.x;
         acc.y += wk * v.y;
@@ -89,7 +97,7 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         if (k + j < n) {
-          const float wk = wts[(k + j) * G + g];
+          const float wk = wts[(k + j) * R + g];
           acc.x += wk * v[j].x;
           acc.y += wk * v[j].y;
           acc.z += wk * v[j].z;
@@ -97,12 +105,13 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
         }
       }
     }
-    T *o = out + static_cast<int64_t>(g) * D + c;
+    const int64_t tok = tok0 + g / G;  // row g: query token tok, q head kv_head G + g % G
+    T *o = static_cast<T *>(p.d_o) + (tok * p.num_q_heads + static_cast<int64_t>(kv_head) * G + g % G) * D + c;
     o[0] = to_output<T>(acc.x);
     o[1] = to_output<T>(acc.y);
     o[2] = to_output<T>(acc.z);
     o[3] = to_output<T>(acc.w);
-    if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, request, kv_head, g)] = final_lse[g];
+    if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, tok, kv_head, g % G)] = final_lse[g];
   }
 }
 

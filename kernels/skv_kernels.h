@@ -25,12 +25,16 @@ extern "C" {
 /* cudaStream_t without the CUDA headers (the same type). */
 typedef struct CUstream_st *skv_stream;
 
-/* One decode batch on the device: query length 1 per request. */
+/* One attention batch on the device: any query length per request (decode: 1), causal or not. */
 typedef struct skv_decode_problem {
   int32_t num_requests, num_q_heads, num_kv_heads, head_dim, page_size;
+  int64_t total_q;             /* query tokens of all requests (decode: num_requests) */
+  skv_mask mask;               /* batch.h; the work items carry each tile's key bound, the fp32
+                                  reference applies it itself */
+  const int64_t *d_cu_seqlens_q; /* [num_requests + 1] request r's queries are tokens cu[r] .. cu[r+1] */
   skv_dtype q_dtype;           /* bf16, fp16 (fp8_e4m3: quantized variants) */
   skv_dtype k_dtype, v_dtype;  /* pools' storage types */
-  const void *d_q;             /* [num_requests, hq, head_dim] */
+  const void *d_q;             /* [total_q, hq, head_dim] */
   const void *d_k, *d_v;       /* [num_pages, page_size, hkv, head_dim] */
   const int32_t *d_page_table; /* request r's pages at d_page_table[page_indptr[r] ..] */
   const int64_t *d_page_indptr;/* [num_requests + 1] */
@@ -41,10 +45,10 @@ typedef struct skv_decode_problem {
   const float *d_k_token_scale, *d_v_token_scale; /* [num_pages * page_size * hkv] */
   const float *d_v_channel_scale;                 /* [hkv * head_dim] */
   /* outputs */
-  void *d_o;                   /* [num_requests, hq, head_dim] in o_dtype */
+  void *d_o;                   /* [total_q, hq, head_dim] in o_dtype */
   skv_dtype o_dtype;           /* bf16 or fp16 */
-  float *d_lse;                /* natural-log LSE, element (request, kv head, g) at lse_layout's offset */
-  skv_layout lse_layout;       /* rank 3 over (request, kv_head, g), shape (B, hkv, group) */
+  float *d_lse;                /* natural-log LSE, element (query token, kv head, g) at lse_layout's offset */
+  skv_layout lse_layout;       /* rank 3 over (query token, kv_head, g), shape (total_q, hkv, group) */
 } skv_decode_problem;
 
 /* One decode CTA's timeline, read from %globaltimer (ns) when skv_plan_device.d_cta_times is set
@@ -66,8 +70,9 @@ typedef struct skv_plan_device {
   const skv_combine_item *d_combine;
   int64_t num_combine;
   int32_t max_chunks;          /* most chunks of any combine item (sizes the merge's shared memory) */
-  float *d_partial_o;          /* [num_partials, group, head_dim] */
-  float *d_partial_lse;        /* [num_partials, group] (natural log) */
+  int32_t max_tile_rows;       /* most packed rows of any work item's tile (picks the CTA's row warps) */
+  float *d_partial_o;          /* [num_partials, head_dim]: one state row per packed row */
+  float *d_partial_lse;        /* [num_partials] (natural log) */
   /* Fused combine: the last decode CTA of a split (request, KV head) merges its partials, so no
    * combine launch is needed (skv_combine_launch does nothing). d_work_item maps each work item to
    * its combine item (-1: single chunk); d_arrivals counts finished CTAs per item and must start at
@@ -83,9 +88,9 @@ typedef struct skv_plan_device {
  * then the scale arrays, the layout and the softmax scale; false with a one-line reason. */
 bool skv_decode_supported(const skv_decode_problem *p, char *err, size_t errlen);
 
-/* Decode: one CTA per work item. Writes final O/LSE for one-chunk requests,
+/* Decode: one CTA per work item. Writes final O/LSE for tiles that run one chunk,
  * partial states to scratch for the others (and, with fused_combine, the
- * last CTA of each split request merges them). Returns 0 or a CUDA error code. */
+ * last CTA of each split tile merges them). Returns 0 or a CUDA error code. */
 int skv_decode_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err, size_t errlen);
 /* Resident CTAs per SM of the decode kernel instantiation p selects (head dim, dtypes), as
  * cudaOccupancyMaxActiveBlocksPerMultiprocessor reports it with the kernel's shared memory.
@@ -114,11 +119,11 @@ int skv_read_stream_launch(const void *d_buf, int64_t bytes, uint32_t *d_sink, i
                            skv_stream s, char *err, size_t errlen);
 
 /* A plain fp32 reference on the GPU (for configurations too large for the
- * CPU reference): one CTA per (request, q head) over the request's whole KV,
- * two passes through a scores scratch of max_kvlen floats per CTA.
- * d_o is fp32 [num_requests, hq, head_dim], d_lse [hq, num_requests]. */
-int skv_ref_fp32_launch(const skv_decode_problem *p, const int64_t *d_kvlen, int64_t max_kvlen, float *d_scores,
-                        float *d_o, float *d_lse, skv_stream s, char *err, size_t errlen);
+ * CPU reference): one CTA per (query token, q head) over the keys it sees
+ * (p->mask), two passes, no scratch. d_o is fp32 [total_q, hq, head_dim],
+ * d_lse [hq, total_q]. */
+int skv_ref_fp32_launch(const skv_decode_problem *p, const int64_t *d_kvlen, float *d_o, float *d_lse, skv_stream s,
+                        char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -49,7 +49,9 @@ struct WarpCols {
   using KV = KvTraits<V>;
   static_assert(KV::kKBytes == 1 && KV::kVBytes == 1, "the column form reads 8-bit K and V");
   static_assert(std::is_same<T, __half>::value, "8-bit codes feed the fp16 MMA");
-  static constexpr int kRows = 8;  // q heads the form holds (MMA columns)
+  static constexpr int kRows = 8;  // packed rows the form holds (MMA columns)
+  // The two rows (columns here) whose state this lane holds: 2c and 2c + 1.
+  static __device__ __forceinline__ int row_of(int lane, int i) { return 2 * (lane & 3) + i; }
 
   uint32_t qb[D / 16][2];
   float m[2] = {-INFINITY, -INFINITY};  // running max (log2 units) of heads 2c and 2c + 1
@@ -69,9 +71,9 @@ struct WarpCols {
     }
   }
 
-  // One stage tile (the arguments as in WarpRows::tile).
+  // One stage tile (the arguments as in WarpRows::tile; lim[i] bounds column row_of(lane, i)).
   __device__ __forceinline__ void tile(const unsigned char *ks, const unsigned char *vs, const float *sc, int r0,
-                                       int live, float scale, int lane) {
+                                       const int (&lim)[2], float scale, int lane) {
     const int quad = lane >> 2, c = lane & 3;
     // S^T = K Q^T, 16 tokens x 8 heads; two accumulators (even and odd k-steps) halve the chain of
     // dependent MMAs, and are added once.
@@ -89,15 +91,16 @@ struct WarpCols {
         Mma<T>::run(st[sub & 1], a, qb[4 * blk + sub][0], qb[4 * blk + sub][1]);
       }
     }
-    // Scale to log2 units (per-token K scales per token) and mask tokens past the range; element j
-    // is token quad + 8 (j / 2), head 2c + j % 2.
+    // Scale to log2 units (per-token K scales per token) and mask tokens past each column's bound;
+    // element j is token quad + 8 (j / 2), column 2c + j % 2.
+    const bool masked = min(lim[0], lim[1]) < kWarpTokens;
     float sv[4], mx[2];
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
       const int tok = quad + 8 * (j >> 1);
       float v = (st[0][j] + st[1][j]) * scale;
       if constexpr (KV::kKTokenScale) v *= sc[r0 + tok];
-      if (live < kWarpTokens && tok >= live) v = -INFINITY;  // only a range's last tile
+      if (masked && tok >= lim[j & 1]) v = -INFINITY;
       sv[j] = v;
     }
     mx[0] = fmaxf(sv[0], sv[2]);

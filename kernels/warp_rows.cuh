@@ -31,7 +31,9 @@ template <typename T, int D, int V>
 struct WarpRows {
   using KV = KvTraits<V>;
   static constexpr bool k8 = KV::kKBytes == 1;
-  static constexpr int kRows = 16;  // q heads the form holds (MMA rows)
+  static constexpr int kRows = 16;  // packed rows the form holds (MMA rows)
+  // The two rows (of the warp's 16) whose state this lane holds: quad and quad + 8.
+  static __device__ __forceinline__ int row_of(int lane, int i) { return (lane >> 2) + 8 * i; }
 
   uint32_t qa[D / 16][4];
   float m[2] = {-INFINITY, -INFINITY};  // running max (log2 units) of rows quad and quad + 8
@@ -65,10 +67,10 @@ struct WarpRows {
   }
 
   // One stage tile: K and V tiles ks, vs, per-token scales sc ([0, 64): K, [64, 128): V), this
-  // warp's token rows r0 .. r0 + 15 of which the first `live` are in range; scale = the score scale
-  // in log2 units.
+  // warp's token rows r0 .. r0 + 15, of which row row_of(lane, i) sees the first lim[i] (the
+  // range's end and the mask's bound; >= 16: all); scale = the score scale in log2 units.
   __device__ __forceinline__ void tile(const unsigned char *ks, const unsigned char *vs, const float *sc, int r0,
-                                       int live, float scale, int lane) {
+                                       const int (&lim)[2], float scale, int lane) {
     const int mi = lane >> 3, ri = lane & 7;
     // S = Q K^T for 16 rows x 16 tokens.
     float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
@@ -96,7 +98,8 @@ struct WarpRows {
         Mma<T>::run(s[1], qa[kk], kb[2], kb[3]);
       }
     }
-    // Scale to log2 units (per-token K scales per column) and mask tokens past the range.
+    // Scale to log2 units (per-token K scales per column) and mask tokens past each row's bound.
+    const bool masked = min(lim[0], lim[1]) < kWarpTokens;  // a range's last tile, or the mask's diagonal
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int nt = 0; nt < 2; ++nt)
@@ -105,7 +108,7 @@ struct WarpRows {
         const int col = r0 + nt * 8 + 2 * (lane & 3) + (j & 1);
         float v = s[nt][j] * scale;
         if constexpr (KV::kKTokenScale) v *= sc[col];
-        if (live < kWarpTokens && col - r0 >= live) v = -INFINITY;  // only a range's last tile
+        if (masked && col - r0 >= lim[j >> 1]) v = -INFINITY;
         s[nt][j] = v;
         mx[j >> 1] = fmaxf(mx[j >> 1], v);
       }

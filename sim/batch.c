@@ -46,6 +46,10 @@ bool skv_batch_validate(const skv_batch *b, char *err, size_t errlen) {
     snprintf(err, errlen, "kv_scale_mode: %d is not a scale mode", (int)b->kv_scale_mode);
     return false;
   }
+  if (b->mask != SKV_MASK_CAUSAL && b->mask != SKV_MASK_NONE) {
+    snprintf(err, errlen, "mask: %d is not a mask", (int)b->mask);
+    return false;
+  }
   int64_t pages = 0;
   for (int32_t r = 0; r < b->num_requests; r++) pages += b->kvlen[r] > 0 ? skv_batch_pages(b, r) : 0;
   /* The rules are sim/support.c's, each request as its own shape. A batch fixes no query type:

@@ -18,6 +18,16 @@ extern "C" {
 #define SKV_PAGE_SIZE_MIN 1
 #define SKV_PAGE_SIZE_MAX 256
 
+/* Which keys a query sees. A request's query tokens are its last qlen KV positions, so under the
+ * causal mask query i (0-based) of a request with KV length L and query length Q sees the keys
+ * before position L - Q + i + 1 (decode: every key); without a mask every query sees all L keys
+ * (cascade's shared-prefix pass: queries of many requests over one prefix). Causal is the zero
+ * value: a batch set up field by field is causal unless it says otherwise. */
+typedef enum skv_mask {
+  SKV_MASK_CAUSAL = 0,
+  SKV_MASK_NONE = 1,
+} skv_mask;
+
 /* One batch as a planner sees it. Lengths are in tokens. A request's query
  * tokens are its last qlen KV positions (decode: qlen = 1). */
 typedef struct skv_batch {
@@ -31,6 +41,7 @@ typedef struct skv_batch {
   skv_dtype kv_dtype;   /* storage type of K, and of V unless v_dtype says otherwise */
   skv_dtype v_dtype;    /* storage type of V: kv_dtype, or bf16/fp16 beside an int8 K */
   skv_scale_mode kv_scale_mode; /* fp8 K/V: per tensor or per token-head (int8 K is always per token-head) */
+  skv_mask mask;        /* causal (default) or none */
 } skv_batch;
 
 /* The scale arrays an 8-bit cache reads beside its elements (quant.h gives their values):
@@ -59,6 +70,10 @@ bool skv_batch_validate(const skv_batch *b, char *err, size_t errlen);
 
 /* q heads that share one KV head (the GQA group size). */
 static inline int32_t skv_batch_group(const skv_batch *b) { return b->num_q_heads / b->num_kv_heads; }
+/* The end of the keys query qi of request r sees: L - Q + qi + 1 under the causal mask, L without. */
+static inline int64_t skv_batch_key_end(const skv_batch *b, int32_t r, int64_t qi) {
+  return b->mask == SKV_MASK_NONE ? b->kvlen[r] : b->kvlen[r] - b->qlen[r] + qi + 1;
+}
 /* Largest qlen / kvlen over the batch. */
 int64_t skv_batch_max_qlen(const skv_batch *b);
 int64_t skv_batch_max_kvlen(const skv_batch *b);

@@ -42,12 +42,27 @@ bool skv_cost_ctx_init(skv_cost_ctx *ctx, const skv_batch *b, const skv_gpu *g) 
   ctx->read_bpus = g->read_tbps * 1e6;
   ctx->stream_bpus = ctx->rates.stream_tbps * 1e6;
   ctx->cta_bpus = ctx->rates.cta_gbps * 1e3;
+  skv_cost_ctx_set_tile(ctx, SKV_TILE_ROWS_MIN);
   ctx->inv_rate = malloc(sizeof *ctx->inv_rate * (size_t)(ctx->slots + 1));
   if (!ctx->inv_rate) return false;
   ctx->inv_rate[0] = 0;
   for (int64_t n = 1; n <= ctx->slots; n++)
     ctx->inv_rate[n] = (double)n / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->stream_bpus);
   return true;
+}
+
+void skv_cost_ctx_set_tile(skv_cost_ctx *ctx, int32_t tile_rows) {
+  const int32_t G = skv_batch_group(ctx->b);
+  ctx->tile_tokens = tile_rows / G > 1 ? tile_rows / G : 1;
+  const int64_t maxq = skv_batch_max_qlen(ctx->b);
+  ctx->tile_rows = (int32_t)((maxq < ctx->tile_tokens ? maxq : ctx->tile_tokens) * G);
+}
+
+/* Keys a work item reads: its chunk up to its last query's bound (decode_kernel.cuh). */
+static int64_t work_keys(const skv_work *w) {
+  const int64_t last = w->key_end + (w->q_end - 1 - w->q_begin);
+  const int64_t end = w->kv_end < last ? w->kv_end : last;
+  return end > w->kv_begin ? end - w->kv_begin : 0;
 }
 
 void skv_cost_ctx_free(skv_cost_ctx *ctx) {
@@ -210,9 +225,10 @@ static double combine_cost(const skv_cost_ctx *ctx, int64_t num_combine, int64_t
   if (num_combine <= 0) return 0;
   const skv_gpu *g = ctx->g;
   const double waves = ceil((double)num_combine / (double)ctx->slots);
-  /* each of the merging CTA's SKV_MERGE_THREADS threads takes 4 columns of one q head per round
-   * (kernels/merge.cuh): group x head_dim / (4 x threads) rounds, each over every chunk */
-  const int64_t lanes = (int64_t)skv_batch_group(ctx->b) * ctx->b->head_dim / 4;
+  /* each of the merging CTA's SKV_MERGE_THREADS threads takes 4 columns of one packed row per round
+   * (kernels/merge.cuh): rows x head_dim / (4 x threads) rounds, each over every chunk (decode:
+   * the rows are the group's q heads) */
+  const int64_t lanes = (int64_t)ctx->tile_rows * ctx->b->head_dim / 4;
   const double rounds = (double)((lanes + SKV_MERGE_THREADS - 1) / SKV_MERGE_THREADS);
   return g->launch_us + waves * (g->combine_item_us + rounds * g->combine_chunk_us * (double)max_chunks) +
          partial_bytes / ctx->read_bpus;
@@ -239,11 +255,12 @@ static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t num_work, int64
 bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, skv_prediction *out) {
   skv_cost_ctx ctx;
   bool ok = skv_cost_ctx_init(&ctx, b, g);
+  if (ok) skv_cost_ctx_set_tile(&ctx, p->tile_rows);
   int64_t kv_bytes = 0, max_chunks = 0;
   for (int64_t i = 0; i < p->num_combine; i++)
     if (p->combine[i].num_chunks > max_chunks) max_chunks = p->combine[i].num_chunks;
   for (int64_t i = 0; ok && i < p->num_work; i++) {
-    const int64_t bytes = (p->work[i].kv_end - p->work[i].kv_begin) * ctx.token_bytes;
+    const int64_t bytes = work_keys(&p->work[i]) * ctx.token_bytes;
     kv_bytes += bytes;
     ok = add_run(&ctx, (double)bytes, 1);
   }
@@ -268,19 +285,36 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
   memset(t, 0, sizeof *t);
   ctx->nruns = 0;
   for (int32_t r = 0; r < b->num_requests; r++) {
-    const int64_t L = b->kvlen[r], c = chunk_tokens[r];
+    const int64_t L = b->kvlen[r], c = chunk_tokens[r], Q = b->qlen[r];
     const int64_t chunks = L == 0 ? 1 : skv_ceil_div(L, c), full = L / c, rest = L - full * c;
-    /* request-major, then chunk, then KV head: the full chunks' CTAs, then the clipped last one's
-     * (an empty request: one chunk of nothing) */
-    if (runs && (!add_run(ctx, (double)(c * ctx->token_bytes), full * hkv) ||
-                 !add_run(ctx, (double)(rest * ctx->token_bytes), (rest > 0 || L == 0) ? hkv : 0)))
-      return false;
-    t->kv_bytes += L * hkv * ctx->token_bytes;
-    t->work += chunks * hkv;
-    if (chunks > 1) t->combine += hkv, partials += chunks * hkv;
-    if (chunks > 1 && chunks > t->max_chunks) t->max_chunks = chunks;
+    if (Q == 1) {
+      /* decode: one tile that sees every key. Chunk, then KV head: the full chunks' CTAs, then the
+       * clipped last one's (an empty request: one chunk of nothing) */
+      if (runs && (!add_run(ctx, (double)(c * ctx->token_bytes), full * hkv) ||
+                   !add_run(ctx, (double)(rest * ctx->token_bytes), (rest > 0 || L == 0) ? hkv : 0)))
+        return false;
+      t->kv_bytes += L * hkv * ctx->token_bytes;
+      t->work += chunks * hkv;
+      if (chunks > 1) t->combine += hkv, partials += chunks * hkv * group;
+      if (chunks > 1 && chunks > t->max_chunks) t->max_chunks = chunks;
+      continue;
+    }
+    /* query tiles: each runs the chunks its last query sees, reading keys up to that query's bound */
+    for (int64_t q0 = 0; q0 < Q; q0 += ctx->tile_tokens) {
+      const int64_t qe = q0 + ctx->tile_tokens < Q ? q0 + ctx->tile_tokens : Q;
+      const int64_t end = skv_batch_key_end(b, r, qe - 1);
+      int64_t v = 0;
+      for (int64_t k = 0; k < chunks && (k == 0 || k * c < end); k++, v++) {
+        const int64_t kb = k * c, ke = kb + c < L ? kb + c : L, keys = (ke < end ? ke : end) - kb;
+        if (runs && !add_run(ctx, (double)((keys > 0 ? keys : 0) * ctx->token_bytes), hkv)) return false;
+        t->kv_bytes += (keys > 0 ? keys : 0) * hkv * ctx->token_bytes;
+      }
+      t->work += v * hkv;
+      if (v > 1) t->combine += hkv, partials += v * hkv * (qe - q0) * group;
+      if (v > 1 && v > t->max_chunks) t->max_chunks = v;
+    }
   }
-  t->partial_bytes = (double)(partials * group * b->head_dim * 4 + partials * group * 4);
+  t->partial_bytes = (double)(partials * b->head_dim * 4 + partials * 4); /* state rows: O and LSE */
   return true;
 }
 

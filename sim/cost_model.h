@@ -71,6 +71,8 @@ typedef struct skv_cost_ctx {
   const skv_batch *b;
   const skv_gpu *g;
   int64_t slots, token_bytes;
+  int32_t tile_tokens; /* query tokens per tile of the plans predicted (plan.h; init: 16-row tiles) */
+  int32_t tile_rows;   /* rows of the largest tile: what one merge round covers (init: 16-row tiles) */
   skv_gpu_rates rates; /* g's terms for b's kernel variant */
   double read_bpus, stream_bpus, cta_bpus; /* bytes per microsecond */
   double *inv_rate;           /* [slots + 1]: microseconds per byte of each resident CTA when n stream */
@@ -84,10 +86,14 @@ typedef struct skv_cost_ctx {
 bool skv_cost_ctx_init(skv_cost_ctx *ctx, const skv_batch *b, const skv_gpu *g);
 void skv_cost_ctx_free(skv_cost_ctx *ctx);
 
+/* Tiles of tile_rows packed rows for the plans ctx predicts (skv_plan_build's rule; init: 16). */
+void skv_cost_ctx_set_tile(skv_cost_ctx *ctx, int32_t tile_rows);
+
 /* The prediction of the plan that the chunk lengths chunk_tokens[r] give batch ctx->b (request r
- * in ceil(kvlen / chunk) chunks, the last one clipped, an empty request one empty chunk; the work
- * request-major, then chunk, then KV head, as skv_plan_build orders it), without building the
- * plan: equal to skv_cost_predict of that plan. A total not below bound is given as INFINITY, and
+ * in ceil(kvlen / chunk) chunks, the last one clipped, an empty request one empty chunk; each query
+ * tile of ctx->tile_tokens running the chunks its last query sees and reading their keys up to
+ * that query's bound; the work request-major, then tile, then chunk, then KV head, as
+ * skv_plan_build orders it), without building the plan: equal to skv_cost_predict of that plan. A total not below bound is given as INFINITY, and
  * the schedule stops as soon as the total cannot end below it (a search's losing candidate).
  * False when out of memory. */
 bool skv_cost_predict_chunks(skv_cost_ctx *ctx, const int64_t *chunk_tokens, double bound, skv_prediction *out);

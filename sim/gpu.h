@@ -65,10 +65,15 @@ typedef struct skv_gpu_rates {
 } skv_gpu_rates;
 
 /* The rule that picks the column form, written once for the kernels' dispatch and the model:
- * 8-bit K and V and at most 8 q heads per KV head (an MMA's 8 columns). */
-static inline bool skv_decode_column_form(int32_t k_bytes, int32_t v_bytes, int32_t group) {
-  return k_bytes == 1 && v_bytes == 1 && group <= 8;
+ * 8-bit K and V and tiles of at most 8 packed rows (decode: 8 q heads per KV head; an MMA's 8
+ * columns). rows: the launch's largest tile (decode: the group). */
+static inline bool skv_decode_column_form(int32_t k_bytes, int32_t v_bytes, int32_t rows) {
+  return k_bytes == 1 && v_bytes == 1 && rows <= 8;
 }
+
+/* The row form's row warps for a launch whose largest tile has `rows` packed rows: 1, 2 or 4 warps
+ * of 16 rows (kernels/decode_kernel.cuh; the other warps of the CTA's 4 split each tile's tokens). */
+static inline int32_t skv_decode_row_warps(int32_t rows) { return rows <= 16 ? 1 : (rows <= 32 ? 2 : 4); }
 
 typedef struct skv_gpu {
   char name[32];          /* [A-Za-z0-9_.-]{1,31}: gpus.yaml's name, a suite's gpu_model */

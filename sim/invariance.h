@@ -20,6 +20,25 @@ extern "C" {
  * the same kernel variant and inputs this predicts bitwise equal O and LSE. */
 bool skv_same_chunks(const skv_plan *a, int32_t ra, const skv_plan *b, int32_t rb);
 
+/* The kernel arithmetic a plan's launch runs (kernels/decode_kernel.cuh): the column form (8-bit K
+ * and V, tiles of at most 8 rows) or the row form with 1, 2 or 4 row warps, from the plan's largest
+ * tile. Two launches of different forms order a row's sums differently. */
+typedef struct skv_kernel_form {
+  bool columns;
+  int32_t row_warps;
+} skv_kernel_form;
+skv_kernel_form skv_plan_kernel_form(const skv_plan *p, const skv_batch *b);
+
+/* Whether query token qa of request ra in plan a (batch ba) and token qb of request rb in plan b
+ * (batch bb) get the same bits: the same chunks, and launches of the same kernel form. Within a
+ * CTA a row's arithmetic does not depend on the other rows of its tile (each row's scores, max,
+ * sums and P.V are its own; rows past its key bound add exact zeros), nor on how many chunks its
+ * tile runs (a chunk a row does not see merges with weight exactly 0). So, for the same inputs,
+ * this predicts bitwise equal O and LSE for those rows: e.g. a request alone and in a batch, or
+ * the last token of a prefill chunk and the same token as a decode step (under fixed chunks). */
+bool skv_same_row_bits(const skv_plan *a, const skv_batch *ba, int32_t ra, const skv_plan *b, const skv_batch *bb,
+                       int32_t rb);
+
 /* Request r of batch b planned alone (a batch of one) against inside b, both under policy p:
  * *same is the prediction above. False with err when a plan fails. */
 bool skv_predict_alone_vs_batch(const skv_batch *b, const skv_plan *in_batch, int32_t r, skv_policy p,

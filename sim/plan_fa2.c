@@ -26,7 +26,12 @@
  *    [i * n_blocks_per_split, min(ceil(len_r / block_n), (i+1) * ...)).
  *    Splits past a short request's end are empty: FA2 launches their CTAs
  *    anyway (they write LSE = -inf); the plan keeps only the non-empty chunks
- *    and counts the empty ones in grid_ctas. */
+ *    and counts the empty ones in grid_ctas.
+ * Query length > 1 follows mha_fwd_kvcache (flash_attn_with_kvcache), which runs the heuristic
+ * for any query length: no swap (so heads = hq, each q head's CTA reading its KV again) and
+ * num_m_blocks = ceil(max_qlen / 64). (The paged varlen entry that vLLM calls does not split at
+ * all for query length > 1: policy vllm.) The lab's kernel runs the plan's chunks with GQA-packed
+ * 64-row tiles. */
 #include <math.h>
 #include <stdio.h>
 
@@ -94,6 +99,7 @@ bool skv_policy_fa2(const skv_batch *b, const skv_policy_opts *o, const skv_gpu 
   }
   c->batch_num_splits = splits;
   c->grid_ctas = bhm * splits;
+  c->tile_rows = max_q > 1 ? SKV_TILE_ROWS_MAX : 0; /* kBlockM 64 */
   snprintf(c->why, sizeof c->why, "%s: b*h*m_blocks=%lld on 2x%d SMs, %lld blocks of %d: num_splits=%d%s",
            o->num_splits > 0 ? "forced" : "heuristic", (long long)bhm, num_sms, (long long)n_blocks, block_n, splits,
            swapped ? " (GQA packed)" : "");

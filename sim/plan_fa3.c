@@ -21,7 +21,12 @@
  *   blocks_per_sm = ceil(1.1 * hkv * sum_r m_r * n_r / SMs),
  *   splits_r = clamp(ceil(n_r / blocks_per_sm), 1, static),
  *   each split ceil(n_r / splits_r) blocks of kBlockN tokens.
- * The sum over the batch makes a request's split depend on its neighbours. */
+ * The sum over the batch makes a request's split depend on its neighbours.
+ * Query length > 1 (speculative verify, chunked prefill): the same rule; PackGQA is always on for
+ * paged varlen, so m_r = ceil(qlen_r * group / kBlockM) and the static split sees the longest
+ * query; under the causal mask the L2 branch of the heuristic does not apply. A prefill chunk in
+ * the batch makes hkv * num_m_blocks large, so the static split, and with it every request's, is 1.
+ * The lab's kernel runs the plan's chunks with 64-row tiles. */
 #include <math.h>
 #include <stdio.h>
 
@@ -78,8 +83,9 @@ bool skv_policy_fa3(const skv_batch *b, const skv_policy_opts *o, const skv_gpu 
     }
     stat = o->num_splits;
   } else {
+    const bool causal = max_q > 1 && b->mask == SKV_MASK_CAUSAL;
     stat = fa3_num_splits_heuristic((int64_t)b->num_kv_heads * m_blocks, num_sms, n_blocks, m_blocks,
-                                    size_one_kv_head, 128);
+                                    causal ? 0 : size_one_kv_head, 128);
   }
   /* Dynamic split (prepare_varlen_num_blocks_kernel). */
   int64_t total_blocks = 0;
@@ -105,6 +111,7 @@ bool skv_policy_fa3(const skv_batch *b, const skv_policy_opts *o, const skv_gpu 
   }
   c->batch_num_splits = stat;
   c->grid_ctas = grid;
+  c->tile_rows = max_q > 1 ? SKV_TILE_ROWS_MAX : 0;
   snprintf(c->why, sizeof c->why,
            "static num_splits=%d (hkv*m_blocks=%lld, %lld blocks of %d, %d SMs); dynamic: %lld blocks/SM, up to %d "
            "splits",

@@ -22,7 +22,28 @@
  *   padded batch is max(max_grid / hkv, batch) and FlashInfer refuses a plan
  *   with more chunks than that.
  *   disable_split_kv: one chunk per request (no merge).
- * Chunks are token offsets k * c * page_size, the last clipped to the length. */
+ * Chunks are token offsets k * c * page_size, the last clipped to the length.
+ *
+ * Query length > 1 (speculative verify, chunked prefill, prefill): FlashInfer's FA2 prefill planner
+ * (scheduler.cuh PrefillSplitQOKVIndptr, PrefillBinarySearchKVChunkSize, PrefillPlanImpl; utils.cuh
+ * FA2DetermineCtaTileQ; the same rule from v0.4.0 to the 0.6 nightlies), which its tensor-core decode
+ * wrapper also runs for q_len_per_req > 1. (On SM90 with 16-bit caches the prefill wrapper's "auto"
+ * backend is FA3, whose planner never splits KV: policy none models that.)
+ *   packed_r = qlen_r * group (q heads folded into the rows);
+ *   cta_tile_q T from the batch's AVERAGE packed length floor(sum packed / B) (with a CUDA graph:
+ *     (total rows - B + 1) * group, the worst case of one request holding all rows): d < 256: > 64
+ *     gives 128, > 16 gives 64, else 16; d = 256: > 16 gives 64, else 16. A request's tile thus
+ *     depends on its neighbours (FlashInfer issue #2424);
+ *   max items MBS = floor(2 * SMs / hkv) (2 CTAs per SM, a constant of PrefillPlanImpl);
+ *   chunk search: the smallest chunk c >= max(128 / page_size, 1) pages with
+ *     sum_r ceil(packed_r / T) * ceil(pages_r / c) <= MBS; split when c < the longest request's pages
+ *     (always with a CUDA graph); fixed_split_size: c given, split if any request has > 1 chunk;
+ *     disable_split_kv: one chunk per request;
+ *   work items request-major, q tile, then chunk, every tile over every chunk (FlashInfer masks
+ *     inside the kernel; the lab's plan does not launch a chunk a tile cannot see); padded to
+ *     max(MBS, tiles) per KV head with a CUDA graph.
+ * The lab's kernels run tiles of at most 64 rows: a T of 128 runs as 64-row tiles (the why line
+ * gives FlashInfer's T). */
 #include <stdio.h>
 
 #include "intmath.h"
@@ -50,8 +71,77 @@ static int64_t binary_search_chunk_pages(const skv_batch *b, int64_t max_grid, i
   return low;
 }
 
+/* FA2DetermineCtaTileQ for FlashInfer's 16-bit caches (head dims 64..256). */
+static int32_t cta_tile_q(int64_t packed_len, int32_t head_dim) {
+  if (packed_len > 64 && head_dim < 256) return 128;
+  return packed_len > 16 ? 64 : 16;
+}
+
+/* The prefill planner (query length > 1): see the top of this file. */
+static bool flashinfer_prefill(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c,
+                               char *err, size_t errlen) {
+  const int64_t hkv = b->num_kv_heads, n = b->num_requests, ps = b->page_size, g = skv_batch_group(b);
+  const int64_t mbs = (int64_t)o->blocks_per_sm * gpu->sms / hkv;
+  int64_t rows = 0, max_pages = 1;
+  for (int32_t r = 0; r < n; r++) {
+    rows += b->qlen[r];
+    if (skv_batch_pages(b, r) > max_pages) max_pages = skv_batch_pages(b, r);
+  }
+  const int32_t T = cta_tile_q(o->cuda_graph ? (rows - n + 1) * g : rows * g / n, b->head_dim);
+  int64_t tiles = 0;
+  for (int32_t r = 0; r < n; r++) tiles += skv_ceil_div(b->qlen[r] * g, T);
+  int64_t chunk_pages = 0; /* 0: one chunk per request */
+  if (o->fixed_split_pages < 0) {
+    snprintf(err, errlen, "fixed-split-pages: must be >= 1 page, or 0 for off (got %d)", o->fixed_split_pages);
+    return false;
+  }
+  if (o->disable_split_kv) {
+    snprintf(c->why, sizeof c->why, "prefill planner, cta_tile_q %d: disable_split_kv, one chunk per request", T);
+  } else if (o->fixed_split_pages > 0) {
+    chunk_pages = o->fixed_split_pages;
+    snprintf(c->why, sizeof c->why, "prefill planner, cta_tile_q %d: fixed_split_size=%lld pages", T,
+             (long long)chunk_pages);
+  } else {
+    int64_t lo = 128 / ps > 1 ? 128 / ps : 1, hi = max_pages;
+    while (lo < hi) {
+      const int64_t mid = (lo + hi) / 2;
+      int64_t items = 0;
+      for (int32_t r = 0; r < n; r++) {
+        const int64_t p = skv_batch_pages(b, r);
+        items += skv_ceil_div(b->qlen[r] * g, T) * skv_ceil_div(p > 1 ? p : 1, mid);
+      }
+      if (items > mbs) lo = mid + 1;
+      else hi = mid;
+    }
+    const bool split = o->cuda_graph || lo < max_pages;
+    chunk_pages = split ? lo : 0;
+    snprintf(c->why, sizeof c->why, "prefill planner, cta_tile_q %d (avg packed rows): search %lld pages/chunk, %s "
+             "(max %lld items per KV head)", T, (long long)lo, split ? "split" : "no split", (long long)mbs);
+  }
+  int64_t items = 0;
+  for (int32_t r = 0; r < n; r++) {
+    const int64_t p = skv_batch_pages(b, r), q_tiles = skv_ceil_div(b->qlen[r] * g, T);
+    const int64_t nkv = chunk_pages > 0 ? skv_ceil_div(p > 1 ? p : 1, chunk_pages) : 1;
+    items += q_tiles * nkv;
+    c->chunk_tokens[r] = chunk_pages > 0 ? chunk_pages * ps : (b->kvlen[r] > 0 ? b->kvlen[r] : 1);
+  }
+  int64_t padded = items;
+  if (o->cuda_graph) {
+    padded = mbs > tiles ? mbs : tiles;
+    if (items > padded) {
+      snprintf(err, errlen, "flashinfer: %lld work items per KV head exceed the CUDA graph's padded batch %lld "
+               "(FlashInfer refuses this plan)", (long long)items, (long long)padded);
+      return false;
+    }
+  }
+  c->grid_ctas = padded * hkv;
+  c->tile_rows = T > SKV_TILE_ROWS_MAX ? SKV_TILE_ROWS_MAX : T;
+  return true;
+}
+
 bool skv_policy_flashinfer(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c,
                            char *err, size_t errlen) {
+  if (skv_batch_max_qlen(b) > 1) return flashinfer_prefill(b, o, gpu, c, err, errlen);
   const int64_t hkv = b->num_kv_heads, n = b->num_requests, ps = b->page_size;
   const int32_t num_sms = gpu->sms;
   const int64_t max_grid = (int64_t)o->blocks_per_sm * num_sms;

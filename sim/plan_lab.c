@@ -23,7 +23,13 @@
  * on the H100 (fp8, 96 x 8192: 768 CTAs on 528 slots, a last wave of 240):
  * 0.873-0.878 of the read ceiling unsplit, 0.936-0.947 with that wave's
  * requests in halves (k = 2; two calls), 0.908 in thirds
- * (results/bench_decode/20261122-1430-65f0053-fill-last-wave). */
+ * (results/bench_decode/20261122-1430-65f0053-fill-last-wave).
+ *
+ * Query length > 1: the plan's default tiles (plan.h: the fewest rows, 16, 32 or 64, that hold the
+ * longest query times the group, so that a speculative verify step reads each K/V byte once); the
+ * candidates are predicted with those tiles (each running the chunks its last query
+ * sees, cost_model.h). The last-wave rule is a decode rule and is not applied. The model prices
+ * bytes only: a prefill tile's tensor-core work is not in it (README, "The cost model"). */
 #include <math.h>
 #include <stdio.h>
 
@@ -81,7 +87,6 @@ static int64_t fill_last_wave(const skv_batch *b, const skv_gpu *gpu, int64_t ch
 
 bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c, char *err,
                     size_t errlen) {
-  (void)o;
   if (!skv_gpu_check(gpu, err, errlen)) return false;
   skv_cost_ctx ctx;
   if (!skv_cost_ctx_init(&ctx, b, gpu)) {
@@ -89,6 +94,8 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, const skv_gpu 
     snprintf(err, errlen, "lab: out of memory");
     return false;
   }
+  const int64_t max_q = skv_batch_max_qlen(b);
+  skv_cost_ctx_set_tile(&ctx, o->tile_rows > 0 ? o->tile_rows : skv_plan_default_tile_rows(b)); /* plan.h's tile */
   const int64_t max_k = skv_batch_max_kvlen(b);
   int64_t best_chunk = max_k > 0 ? max_k : 1, tried = 0;
   double best_us = -1;
@@ -129,7 +136,7 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, const skv_gpu 
   }
   for (int32_t r = 0; r < b->num_requests; r++) c->chunk_tokens[r] = best_chunk;
   int32_t tail_requests = 0;
-  const int64_t tail_chunk = fill_last_wave(b, gpu, best_chunk, c->chunk_tokens, &tail_requests);
+  const int64_t tail_chunk = max_q == 1 ? fill_last_wave(b, gpu, best_chunk, c->chunk_tokens, &tail_requests) : best_chunk;
   int n = snprintf(c->why, sizeof c->why, "cost model (%s, %d SMs, %d CTAs/SM): chunks of %lld tokens, "
                    "predicted %.1f us uniform (best of %lld candidates)",
                    gpu->name, gpu->sms, skv_gpu_ctas_per_sm(gpu, b), (long long)best_chunk, best_us, (long long)tried);

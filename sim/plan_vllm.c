@@ -10,7 +10,14 @@
  *     default 32; 16 in older releases) so the captured grid is bounded.
  *     vLLM passes this bound to FA3's AOT scheduler; here it caps FA2's
  *     heuristic, the model the lab studies;
- *   - batch-invariant mode (VLLM_BATCH_INVARIANT): max_num_splits = 1. */
+ *   - batch-invariant mode (VLLM_BATCH_INVARIANT): max_num_splits = 1.
+ * Query length > 1: vLLM runs the whole batch (decode, speculative verify, chunked prefill) as one
+ * flash_attn_varlen_func call over the paged cache. FA2's mha_varlen_fwd
+ * (vllm-project/flash-attention csrc/flash_attn/flash_api.cpp) splits only in the GQA-swapped
+ * case, which needs every query length to be 1; otherwise paged varlen refuses num_splits > 1
+ * ("num_splits > 1 is not supported for varlen paged KV") and launches one CTA per (64-row query
+ * block, request, q head): no split and no GQA packing, each CTA walking its request's whole KV
+ * (vllm-flash-attn PRs #176, #190, #193: a verify step 7-27x slower than the split decode). */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +25,17 @@
 
 bool skv_policy_vllm(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c, char *err,
                      size_t errlen) {
+  const int64_t max_q = skv_batch_max_qlen(b);
+  if (max_q > 1) {
+    for (int32_t r = 0; r < b->num_requests; r++) c->chunk_tokens[r] = b->kvlen[r] > 0 ? b->kvlen[r] : 1;
+    c->batch_num_splits = 1;
+    c->grid_ctas = (int64_t)b->num_requests * b->num_q_heads * ((max_q + 63) / 64);
+    c->tile_rows = SKV_TILE_ROWS_MAX;
+    snprintf(c->why, sizeof c->why,
+             "vllm FA2 varlen paged, max_query_len %lld > 1: no GQA swap, num_splits 1; %lld CTAs of 64 rows x 1 head",
+             (long long)max_q, (long long)c->grid_ctas);
+    return true;
+  }
   skv_policy_opts fa2 = *o;
   const char *mode = "heuristic";
   if (o->batch_invariant) {

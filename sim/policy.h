@@ -37,6 +37,8 @@ typedef struct skv_policy_opts {
   bool batch_invariant;      /* vllm: batch-invariant mode (forces one split) */
   int32_t blocks_per_sm;     /* flashinfer: resident CTAs per SM of its decode kernel (default 2);
                                 all policies: CTAs per SM used to count waves */
+  int32_t tile_rows;         /* all policies: packed query rows per CTA, 16, 32 or 64, in place of the
+                                policy's choice (0, default: the policy's) */
 } skv_policy_opts;
 
 /* What a policy decides: a chunk length per request. A request of KV length L
@@ -47,8 +49,13 @@ typedef struct skv_split_choice {
   int32_t batch_num_splits;  /* one split count for the whole batch (fa2, fa3, vllm), else 0 */
   int64_t grid_ctas;         /* CTAs the modelled implementation launches, empty or padding ones
                                 included; 0 = exactly the plan's work list */
+  int32_t tile_rows;         /* packed query rows per CTA (16, 32 or 64; 0: skv_plan_default_tile_rows) */
   char why[200];             /* one line: the numbers behind the choice */
 } skv_split_choice;
+
+/* Packed-row tiles the kernels run (kernels/decode_kernel.cuh: 4 warps as 1, 2 or 4 groups of 16 rows). */
+#define SKV_TILE_ROWS_MIN 16
+#define SKV_TILE_ROWS_MAX 64
 
 void skv_policy_opts_default(skv_policy_opts *o);
 const char *skv_policy_name(skv_policy p);

@@ -9,9 +9,14 @@
 
 bool skv_ref_states(const skv_workload *w, int32_t r, int32_t kv_head, int64_t kv_begin, int64_t kv_end, double *o,
                     double *lse) {
+  return skv_ref_tile_states(w, r, kv_head, 0, w->batch.qlen[r], kv_begin, kv_end, o, lse);
+}
+
+bool skv_ref_tile_states(const skv_workload *w, int32_t r, int32_t kv_head, int64_t q_begin, int64_t q_end,
+                         int64_t kv_begin, int64_t kv_end, double *o, double *lse) {
   const skv_batch *b = &w->batch;
   const int32_t d = b->head_dim, g = skv_batch_group(b);
-  const int64_t qlen = b->qlen[r], L = b->kvlen[r], rows = qlen * g;
+  const int64_t qlen = q_end - q_begin, L = b->kvlen[r], rows = qlen * g;
   double *q = malloc((size_t)(rows * d) * sizeof *q);
   double *m = malloc((size_t)rows * sizeof *m);
   double *l = malloc((size_t)rows * sizeof *l);
@@ -21,18 +26,18 @@ bool skv_ref_states(const skv_workload *w, int32_t r, int32_t kv_head, int64_t k
     return false;
   }
   for (int64_t i = 0; i < qlen; i++)
-    for (int32_t j = 0; j < g; j++) skv_workload_q_row(w, r, i, kv_head * g + j, q + (i * g + j) * d);
+    for (int32_t j = 0; j < g; j++) skv_workload_q_row(w, r, q_begin + i, kv_head * g + j, q + (i * g + j) * d);
   for (int64_t x = 0; x < rows; x++) m[x] = -INFINITY, l[x] = 0.0;
   memset(o, 0, (size_t)(rows * d) * sizeof *o);
   if (kv_begin < 0) kv_begin = 0;
   if (kv_end > L) kv_end = L;
+  if (qlen > 0 && kv_end > skv_batch_key_end(b, r, q_end - 1)) kv_end = skv_batch_key_end(b, r, q_end - 1);
   for (int64_t t = kv_begin; t < kv_end; t++) {
-    /* Keys visible to some query: t < L - qlen + qlen (all keys for the last
-     * query); load the rows once for every query and head of the group. */
+    /* Load the rows once for every query and head of the group. */
     skv_workload_kv_row(w, false, r, t, kv_head, krow);
     skv_workload_kv_row(w, true, r, t, kv_head, vrow);
     for (int64_t i = 0; i < qlen; i++) {
-      if (t >= L - qlen + i + 1) continue; /* causal by absolute position */
+      if (t >= skv_batch_key_end(b, r, q_begin + i)) continue; /* causal by absolute position (batch.h) */
       for (int32_t j = 0; j < g; j++) {
         const int64_t x = i * g + j;
         const double *qx = q + x * d;
@@ -67,11 +72,16 @@ bool skv_ref_states(const skv_workload *w, int32_t r, int32_t kv_head, int64_t k
 
 void skv_ref_scatter(const skv_workload *w, int32_t r, int32_t kv_head, const double *so, const double *slse,
                     bool base2, double *o, double *lse) {
+  skv_ref_tile_scatter(w, r, kv_head, 0, w->batch.qlen[r], so, slse, base2, o, lse);
+}
+
+void skv_ref_tile_scatter(const skv_workload *w, int32_t r, int32_t kv_head, int64_t q_begin, int64_t q_end,
+                          const double *so, const double *slse, bool base2, double *o, double *lse) {
   const skv_batch *b = &w->batch;
   const int32_t d = b->head_dim, g = skv_batch_group(b), hq = b->num_q_heads;
   const int64_t total_q = w->cu_seqlens_q[b->num_requests];
-  for (int64_t i = 0; i < b->qlen[r]; i++) {
-    const int64_t tok = w->cu_seqlens_q[r] + i;
+  for (int64_t i = 0; i < q_end - q_begin; i++) {
+    const int64_t tok = w->cu_seqlens_q[r] + q_begin + i;
     for (int32_t j = 0; j < g; j++) {
       const int32_t h = kv_head * g + j;
       memcpy(o + (tok * hq + h) * d, so + (i * g + j) * d, (size_t)d * sizeof *o);

@@ -76,9 +76,6 @@ skv_support skv_support_check(const skv_shape *s, skv_field *field, char *err, s
     BROKEN(SKV_SUPPORT_NONE, SKV_FIELD_Q_DTYPE, "q_dtype fp8_e4m3 needs kv_dtype fp8_e4m3 (got %s)", skv_dtype_name(k));
 
   /* ---- the GPU kernels' rules: the variants kernels/decode*.cu instantiate (docs/architecture.md, case 4) ---- */
-  if (s->qlen != 1)
-    BROKEN(SKV_SUPPORT_SIM, SKV_FIELD_QLEN, "the GPU kernels run decode only (qlen 1; got qlen %lld)",
-           (long long)s->qlen);
   if (s->hq / s->hkv > SKV_GPU_MAX_GROUP)
     BROKEN(SKV_SUPPORT_SIM, SKV_FIELD_HQ, "the GPU kernels take a GQA group (hq/hkv) of at most %d (got %d/%d = %d)",
            SKV_GPU_MAX_GROUP, s->hq, s->hkv, s->hq / s->hkv);
@@ -115,6 +112,7 @@ static const skv_option_spec options[SKV_OPT_COUNT] = {
     [SKV_OPT_CUDA_GRAPH] = {"cuda_graph", true, 0, 1, PBIT(SKV_POLICY_FLASHINFER) | PBIT(SKV_POLICY_VLLM)},
     [SKV_OPT_BATCH_INVARIANT] = {"batch_invariant", true, 0, 1, PBIT(SKV_POLICY_VLLM)},
     [SKV_OPT_BLOCKS_PER_SM] = {"blocks_per_sm", false, 1, 64, ALL_POLICIES},
+    [SKV_OPT_TILE_ROWS] = {"tile_rows", false, 0, SKV_TILE_ROWS_MAX, ALL_POLICIES},
 };
 
 const skv_option_spec *skv_option_get(skv_option o) { return &options[o]; }

@@ -64,7 +64,7 @@ START_TEST(plan_refuses_what_the_suite_refuses) {
                        "--seqlen: the batch needs up to 68719476736 KV pages of 16 tokens, more than the 2147483647 "
                        "that 32-bit page ids can name");
   skv_test_usage_error("plan --policy fa2 --split-size 100",
-                       "--split-size: does not apply to policy fa2 (it reads: --num-splits, --blocks-per-sm)");
+                       "--split-size: does not apply to policy fa2 (it reads: --num-splits, --blocks-per-sm, --tile-rows)");
   skv_test_usage_error("plan --policy fixed --num-splits 3", "--num-splits: does not apply to policy fixed");
   skv_test_usage_error("plan --policy vllm --disable-split-kv", "--disable-split-kv: does not apply to policy vllm");
   skv_test_usage_error("plan --work", "--work: only with --json");

@@ -350,7 +350,9 @@ END_TEST
 
 /* skv_cost_predict_chunks, the lab policy's search, predicts the plan `fixed`'s chunks give without
  * building it: the same numbers as skv_cost_predict of that plan; with a bound above the total it
- * gives the total, with a bound below it INFINITY. */
+ * gives the total, with a bound below it INFINITY. Every other batch has query lengths up to 300
+ * (query tiles of 16, 32 or 64 rows, each reading its chunks up to its last query's bound), with or
+ * without the causal mask. */
 START_TEST(predicting_from_chunks_equals_predicting_the_plan) {
   skv_rng rng;
   skv_rng_seed(&rng, 7);
@@ -360,6 +362,14 @@ START_TEST(predicting_from_chunks_equals_predicting_the_plan) {
     skv_policy_opts o;
     skv_policy_opts_default(&o);
     o.split_size = 64 * skv_rng_range(&rng, 1, 60);
+    if (i % 2) {
+      for (int32_t r = 0; r < b.num_requests; r++) {
+        const int64_t q = skv_rng_range(&rng, 1, 300);
+        b.qlen[r] = q < b.kvlen[r] ? q : (b.kvlen[r] > 0 ? b.kvlen[r] : 1);
+      }
+      b.mask = i % 4 == 1 ? SKV_MASK_NONE : SKV_MASK_CAUSAL;
+      o.tile_rows = 16 << skv_rng_range(&rng, 0, 2);
+    }
     skv_plan pl;
     char err[256];
     ck_assert_msg(skv_plan_build(&b, SKV_POLICY_FIXED, &o, g, &pl, err, sizeof err), "%s", err);
@@ -367,6 +377,7 @@ START_TEST(predicting_from_chunks_equals_predicting_the_plan) {
     ck_assert(skv_cost_predict(&pl, &b, g, &want));
     skv_cost_ctx ctx;
     ck_assert(skv_cost_ctx_init(&ctx, &b, g));
+    skv_cost_ctx_set_tile(&ctx, pl.tile_rows);
     int64_t *chunks = malloc(sizeof *chunks * (size_t)b.num_requests);
     ck_assert(chunks != NULL);
     for (int32_t r = 0; r < b.num_requests; r++) chunks[r] = o.split_size;

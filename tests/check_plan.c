@@ -323,9 +323,17 @@ START_TEST(every_policy_partitions_random_batches) {
       ck_assert_msg(skv_plan_build(&b, (skv_policy)p, &o, skv_test_gpu(sms), &pl, err, sizeof err), "%s: %s",
                     skv_policy_name(p), err);
       ck_assert_msg(skv_plan_check(&pl, &b, err, sizeof err), "iter %d %s: %s", iter, skv_policy_name(p), err);
-      int64_t chunks = 0;
-      for (int32_t r = 0; r < n; r++) chunks += skv_plan_num_splits(&pl, r);
-      ck_assert_int_eq(pl.num_work, chunks * b.num_kv_heads);
+      /* CTAs: per request, per query tile, the chunks that begin before its last query's key end */
+      int64_t ctas = 0;
+      const int64_t tt = pl.tile_tokens;
+      for (int32_t r = 0; r < n; r++)
+        for (int64_t q0 = 0; q0 < b.qlen[r]; q0 += tt) {
+          const int64_t qe = q0 + tt < b.qlen[r] ? q0 + tt : b.qlen[r], end = b.kvlen[r] - b.qlen[r] + qe;
+          int64_t v = 0;
+          for (int64_t k = 0; k < skv_plan_num_splits(&pl, r); k++) v += k == 0 || skv_plan_chunks(&pl, r)[k].begin < end;
+          ctas += v;
+        }
+      ck_assert_int_eq(pl.num_work, ctas * b.num_kv_heads);
       ck_assert_int_ge(pl.grid_ctas, pl.num_work);
       if (iter == 0 && pl.num_chunks > 1) {
         /* A corrupted plan must be caught. */
@@ -339,6 +347,62 @@ START_TEST(every_policy_partitions_random_batches) {
     }
     skv_batch_free(&b);
   }
+}
+END_TEST
+
+/* Query tiles under the causal mask: 512 queries at the end of 1024 keys, one KV head, group 1,
+ * tiles of 16 rows (16 tokens; the default for so long a query is 64), chunks of 256: tile t's last query sees keys < 528 + 16 t, so it
+ * runs ceil((528 + 16 t) / 256) chunks (3 for t <= 14, 4 from t = 15); without a mask every tile
+ * runs all 4. A work item naming a chunk its tile cannot see, a wrong key bound or a tile that
+ * overlaps the next is refused by the check. */
+START_TEST(causal_tiles_run_only_the_chunks_they_see) {
+  skv_batch b = decode_batch(1, 1024, 1, 1, 64);
+  b.qlen[0] = 512;
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.split_size = 256;
+  o.tile_rows = 16;
+  char err[256];
+  for (int m = 0; m < 2; m++) {
+    b.mask = m ? SKV_MASK_NONE : SKV_MASK_CAUSAL;
+    skv_plan pl;
+    ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
+    ck_assert_msg(skv_plan_check(&pl, &b, err, sizeof err), "%s", err);
+    ck_assert_int_eq(pl.tile_tokens, 16);
+    int64_t want = 0;
+    for (int64_t t = 0; t < 32; t++) want += m ? 4 : (528 + 16 * t + 255) / 256;
+    ck_assert_int_eq(pl.num_work, want);
+    ck_assert_int_eq(pl.num_combine, 32); /* every tile runs at least 3 chunks */
+    /* the first tile's first work item: its queries 0..15 see keys < 513 + i (no mask: < 1024) */
+    ck_assert_int_eq(pl.work[0].q_begin, 0);
+    ck_assert_int_eq(pl.work[0].q_end, 16);
+    ck_assert_int_eq(pl.work[0].key_end, m ? 1024 : 513);
+    ck_assert_int_eq(pl.work[0].num_chunks, m ? 4 : 3);
+    ck_assert_int_eq(pl.num_partials, want * 16); /* every tile is split: a state row per packed row */
+    if (!m) {
+      pl.work[0].key_end += 1;
+      ck_assert(!skv_plan_check(&pl, &b, err, sizeof err));
+      pl.work[0].key_end -= 1;
+      pl.work[0].q_end = 17;
+      ck_assert(!skv_plan_check(&pl, &b, err, sizeof err));
+      pl.work[0].q_end = 16;
+      pl.work[0].num_chunks = 4; /* a chunk the tile cannot see */
+      ck_assert(!skv_plan_check(&pl, &b, err, sizeof err));
+      pl.work[0].num_chunks = 3;
+      ck_assert(skv_plan_check(&pl, &b, err, sizeof err));
+    }
+    skv_plan_free(&pl);
+  }
+  /* the default tile with group 1: 64 rows, 64 tokens; a tile the kernels do not run is refused */
+  o.tile_rows = 0;
+  skv_plan pl;
+  ck_assert(skv_plan_build(&b, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
+  ck_assert_int_eq(pl.tile_tokens, 64);
+  skv_plan_free(&pl);
+  o.tile_rows = 48;
+  ck_assert(!skv_plan_build(&b, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
+  ck_assert_msg(strstr(err, "tile_rows"), "%s", err);
+  skv_batch_free(&b);
 }
 END_TEST
 
@@ -392,6 +456,7 @@ Suite *skv_suite_plan(void) {
   Suite *s = suite_create("plan");
   TCase *fa2 = tcase_create("fa2");
   tcase_add_test(fa2, fa2_heuristic_bhm48_on_108_sms_is_2);
+  tcase_add_test(fa2, causal_tiles_run_only_the_chunks_they_see);
   tcase_add_test(fa2, fa2_heuristic_exits_early_at_0_8_sms);
   tcase_add_test(fa2, fa2_skips_ineligible_split_counts);
   tcase_add_test(fa2, fa2_splits_a100_b16_l4096_is_3);

@@ -13,12 +13,14 @@
 #include "workload.h"
 #include "gpu_fixture.h"
 
-/* Naive attention of one query row: scores for every visible key, explicit
- * max subtraction, sum, and weighted V; independent of skv_ref_states. */
+/* Naive attention of one query row: scores for every visible key (every key without a mask, the
+ * first L - Q + i + 1 under the causal one), explicit max subtraction, sum, and weighted V;
+ * independent of skv_ref_states. */
 static double naive_attend(const skv_workload *w, int32_t r, int64_t qi, int32_t h, double *o) {
   const skv_batch *b = &w->batch;
   const int32_t d = b->head_dim, g = skv_batch_group(b), kvh = h / g;
-  const int64_t L = b->kvlen[r], Q = b->qlen[r], visible = L - Q + qi + 1 < 0 ? 0 : L - Q + qi + 1;
+  const int64_t L = b->kvlen[r], Q = b->qlen[r];
+  const int64_t visible = b->mask == SKV_MASK_NONE ? L : (L - Q + qi + 1 < 0 ? 0 : L - Q + qi + 1);
   double *q = malloc(sizeof(double) * (size_t)d), *k = malloc(sizeof(double) * (size_t)d);
   double *s = malloc(sizeof(double) * (size_t)(visible > 0 ? visible : 1));
   skv_workload_q_row(w, r, qi, h, q);
@@ -186,6 +188,102 @@ START_TEST(merging_any_plans_chunks_reproduces_unsplit_attention) {
 }
 END_TEST
 
+
+/* Query tiles (sim/plan.h): for query lengths 1..2048, GQA groups 1..16, tiles of 16/32/64 rows,
+ * causal and unmasked, mixed batches (decode requests beside a prefill chunk over a KV prefix) and
+ * page-unaligned lengths, every policy's plan run through its work and combine lists equals the
+ * unsplit reference; and the unsplit reference equals naive attention under each mask. */
+START_TEST(query_tiles_reproduce_unsplit_attention) {
+  static const int64_t qlens[] = {2, 3, 4, 8, 16, 64, 512, 2048};
+  static const int32_t groups[] = {1, 4, 8, 16}, tiles[] = {16, 32, 64};
+  skv_rng rng;
+  skv_rng_seed(&rng, 2048);
+  for (int iter = 0; iter < 16; iter++) {
+    const int64_t Q = iter == 15 ? 128 : qlens[iter % 8]; /* 2048 once: ~20 s under the sanitizers */
+    /* long queries: one head of 64 dims, so the double references stay cheap under the sanitizers */
+    const int32_t G = Q >= 512 ? 1 : groups[iter % 4], hkv = Q >= 16 ? 1 : 2;
+    const int32_t d = Q >= 512 ? 64 : (iter % 3 == 0 ? 128 : 64);
+    const bool mixed = iter % 2 == 1, unmasked = iter % 4 == 3;
+    int32_t n = Q >= 512 ? 2 : (int32_t)skv_rng_range(&rng, 1, 4);
+    int64_t kv[4], ql[4];
+    for (int32_t r = 0; r < n; r++) {
+      const bool prefill = !mixed || r == 0;
+      ql[r] = prefill ? Q : 1;
+      kv[r] = ql[r] + (Q >= 512 ? skv_rng_range(&rng, 0, 64) : skv_rng_range(&rng, 0, 400)); /* a KV prefix */
+    }
+    static const int32_t ps[] = {16, 1, 64};
+    skv_batch b;
+    ck_assert(skv_batch_alloc(&b, n));
+    for (int32_t r = 0; r < n; r++) b.kvlen[r] = kv[r], b.qlen[r] = ql[r];
+    b.num_q_heads = G * hkv, b.num_kv_heads = hkv, b.head_dim = d, b.page_size = ps[iter % 3];
+    b.kv_dtype = b.v_dtype = SKV_BF16;
+    b.mask = unmasked ? SKV_MASK_NONE : SKV_MASK_CAUSAL;
+    skv_workload_opts wo;
+    skv_workload_opts_default(&wo);
+    wo.seed = 500 + (uint64_t)iter;
+    wo.materialize = true; /* rows read from memory, not regenerated per read */
+    wo.poison_tails = true;
+    skv_workload w;
+    char err[256];
+    ck_assert_msg(skv_workload_make(&b, &wo, &w, err, sizeof err), "%s", err);
+    skv_batch_free(&b);
+    outputs ref = alloc_out(&w), got = alloc_out(&w);
+    ck_assert(skv_ref_attention(&w, false, ref.o, ref.lse));
+    const int64_t tq = w.cu_seqlens_q[n], hq = w.batch.num_q_heads;
+    /* the reference against naive attention on a few rows of each request */
+    if (Q < 512) {
+      double o[128];
+      for (int32_t r = 0; r < n; r++)
+        for (int64_t i = 0; i < w.batch.qlen[r]; i += 3) {
+          const int32_t h = (int32_t)((r + i) % hq);
+          const double lse = naive_attend(&w, r, i, h, o);
+          const int64_t tok = w.cu_seqlens_q[r] + i;
+          ck_assert_double_eq_tol(ref.lse[h * tq + tok], lse, 1e-12);
+          for (int c = 0; c < d; c++) ck_assert_double_eq_tol(ref.o[(tok * hq + h) * d + c], o[c], 1e-12);
+        }
+    }
+    for (int p = 0; p < SKV_POLICY_COUNT; p++) {
+      skv_policy_opts o;
+      skv_policy_opts_default(&o);
+      o.split_size = Q >= 512 ? 160 + iter : 60 + iter * 17; /* fixed: page-unaligned chunks */
+      o.tile_rows = tiles[(iter + p) % 3];
+      skv_plan pl;
+      ck_assert_msg(skv_plan_build(&w.batch, (skv_policy)p, &o, skv_test_gpu(20), &pl, err, sizeof err), "%s", err);
+      ck_assert_msg(skv_plan_check(&pl, &w.batch, err, sizeof err), "%s: %s", skv_policy_name((skv_policy)p), err);
+      for (int64_t i = 0; i < tq * hq; i++) got.lse[i] = NAN;
+      ck_assert(skv_cpu_execute(&w, &pl, NULL, got.o, got.lse));
+      for (int64_t i = 0; i < tq * hq; i++) {
+        if (isinf(ref.lse[i])) ck_assert(got.lse[i] == ref.lse[i]);
+        else ck_assert_msg(fabs(got.lse[i] - ref.lse[i]) < 1e-12, "iter %d %s lse %lld: %g vs %g", iter,
+                           skv_policy_name((skv_policy)p), (long long)i, got.lse[i], ref.lse[i]);
+      }
+      for (int64_t i = 0; i < tq * hq * d; i++) ck_assert_double_eq_tol(got.o[i], ref.o[i], 1e-12);
+      skv_plan_free(&pl);
+    }
+    free(ref.o), free(ref.lse), free(got.o), free(got.lse);
+    skv_workload_free(&w);
+  }
+}
+END_TEST
+
+/* Without a mask every query sees every key: the last query's state and the first's differ, and
+ * the first equals the causal last query's (both see all L keys). */
+START_TEST(unmasked_queries_see_every_key) {
+  int64_t kv[1] = {300}, ql[1] = {5};
+  skv_workload w = make_workload(kv, ql, 1, 4, 1, 64, 16, 9);
+  outputs causal = alloc_out(&w), none = alloc_out(&w);
+  ck_assert(skv_ref_attention(&w, false, causal.o, causal.lse));
+  w.batch.mask = SKV_MASK_NONE;
+  ck_assert(skv_ref_attention(&w, false, none.o, none.lse));
+  for (int32_t h = 0; h < 4; h++) {
+    ck_assert(fabs(none.lse[h * 5 + 0] - causal.lse[h * 5 + 0]) > 1e-6); /* query 0 now sees 4 more keys */
+    ck_assert_double_eq_tol(none.lse[h * 5 + 4], causal.lse[h * 5 + 4], 1e-15); /* the last saw them all */
+  }
+  free(causal.o), free(causal.lse), free(none.o), free(none.lse);
+  skv_workload_free(&w);
+}
+END_TEST
+
 /* The CPU executor follows the plan's work list, scratch rows and combine list, as the GPU does:
  * a plan whose combine item reads another scratch row, or whose work item writes the wrong
  * range, gives wrong outputs on the CPU too (an executor that walked each request's chunks
@@ -299,6 +397,8 @@ Suite *skv_suite_reference(void) {
   tcase_add_test(tc, base2_lse_is_natural_over_ln2);
   tcase_add_test(tc, merging_any_plans_chunks_reproduces_unsplit_attention);
   tcase_add_test(tc, cpu_executor_follows_the_work_and_combine_lists);
+  tcase_add_test(tc, query_tiles_reproduce_unsplit_attention);
+  tcase_add_test(tc, unmasked_queries_see_every_key);
   suite_add_tcase(s, tc);
   TCase *m = tcase_create("merge");
   tcase_add_test(m, merge_of_two_empty_states_is_empty_not_nan);

@@ -195,7 +195,8 @@ START_TEST(sweep_overrides_defaults_and_defaults_override_builtins) {
                "  seed: 18446744073709551615\n"
                "  sms: 108\n"
                "  qlen: 4\n"
-               "  lse_layout: fa2-combine\n"
+               "  prefill_requests: 1\n"
+               "  mask: none\n"
                "  host_path: vllm-fork-before-fix\n"
                "sweep:\n"
                "  seqlen: 10\n"
@@ -213,10 +214,36 @@ START_TEST(sweep_overrides_defaults_and_defaults_override_builtins) {
   ck_assert(c->seed == UINT64_MAX);
   ck_assert_int_eq(c->sms, 108);
   ck_assert_int_eq(c->qlen, 4);
-  ck_assert_str_eq(c->lse_layout, "fa2-combine");
+  ck_assert_int_eq(c->prefill_requests, 1);
+  ck_assert_int_eq(c->mask, SKV_MASK_NONE);
+  ck_assert_str_eq(c->lse_layout, "logical");
   ck_assert_str_eq(c->host_path, "vllm-fork-before-fix");
   ck_assert_str_eq(c->name, "b1-L10-fa3-dtype=fp16-hq16");
   skv_suite_free(&s);
+}
+END_TEST
+
+/* Query length > 1 in a suite: prefill_requests K gives the first K requests qlen and the others
+ * qlen 1 (a chunked-prefill batch), and may not exceed the batch; FA2's LSE layouts are a decode
+ * step's. */
+START_TEST(prefill_requests_and_mask_make_mixed_batches) {
+  skv_suite s;
+  load_ok(HEAD "sweep: {seqlen: 100, policy: fixed, batch: 4, qlen: 30, prefill_requests: 1, mask: [causal, none]}\n", &s);
+  ck_assert_int_eq(s.nconfigs, 2);
+  skv_batch b;
+  char err[256];
+  ck_assert_msg(skv_config_make_batch(&s.configs[1], &b, err, sizeof err), "%s", err);
+  ck_assert_int_eq(b.qlen[0], 30);
+  for (int32_t r = 1; r < 4; r++) ck_assert_int_eq(b.qlen[r], 1);
+  ck_assert_int_eq(b.mask, SKV_MASK_NONE);
+  ck_assert_msg(strstr(s.configs[1].name, "mask=none"), "%s", s.configs[1].name);
+  skv_batch_free(&b);
+  skv_suite_free(&s);
+  expect_error(HEAD "sweep: {seqlen: 100, policy: fixed, batch: 2, qlen: 3, prefill_requests: 3}\n",
+               "3:8: configuration 'b2-L100-fixed-qlen3-pf3': prefill_requests 3 exceeds the batch (2 requests)");
+  expect_error(HEAD "sweep: {seqlen: 100, policy: fixed, qlen: 3, lse_layout: fa2-combine}\n",
+               "3:8: configuration 'b1-L100-fixed-qlen3-lse=fa2-combine': lse_layout fa2-combine models FA2's decode "
+               "step: it needs qlen 1 (got 3)");
 }
 END_TEST
 
@@ -618,7 +645,6 @@ START_TEST(every_gpu_refusal_loads_and_names_its_rule) {
     const char *keys, *reason;
     skv_field field;
   } refused[] = {
-      {"qlen: 2", "the GPU kernels run decode only (qlen 1; got qlen 2)", SKV_FIELD_QLEN},
       {"hq: 34, hkv: 2", "the GPU kernels take a GQA group (hq/hkv) of at most 16 (got 34/2 = 17)", SKV_FIELD_HQ},
       {"page_size: 24", "the GPU kernels take a power-of-two page size (got page_size 24)", SKV_FIELD_PAGE_SIZE},
       {"q_dtype: bf16, kv_dtype: fp16", "the GPU kernels read a fp16 cache with fp16 queries only (got q_dtype bf16)",
@@ -665,7 +691,7 @@ START_TEST(unknown_policy_and_inapplicable_option_are_errors) {
   expect_error(HEAD "sweep:\n  seqlen: 1\n  policy: [fa2, fa4]\n",
                "5:17: unknown policy 'fa4' (allowed: none, fixed, fa2, fa3, flashinfer, vllm");
   expect_error(HEAD "sweep: {seqlen: 1, policy: {name: fa2, split_size: 4096}}\n",
-               "3:40: option 'split_size' does not apply to policy fa2 (it reads: num_splits, blocks_per_sm)");
+               "3:40: option 'split_size' does not apply to policy fa2 (it reads: num_splits, blocks_per_sm, tile_rows)");
   expect_error(HEAD "sweep: {seqlen: [{dist: fixed, value: 5, seed: 3}], policy: fa2}\n",
                "3:42: key 'seed' does not apply to dist fixed (it takes: value)");
 }
@@ -982,6 +1008,7 @@ Suite *skv_suite_suite(void) {
   Suite *s = suite_create("suite");
   TCase *ok = tcase_create("expansion");
   tcase_add_checked_fixture(ok, make_dir, remove_dir);
+  tcase_add_test(ok, prefill_requests_and_mask_make_mixed_batches);
   tcase_add_test(ok, documented_example_gives_3_x_2_x_66_configurations);
   tcase_add_test(ok, omitted_suite_keys_take_their_defaults);
   tcase_add_test(ok, sweep_is_cartesian_with_the_first_key_outermost);

@@ -6,8 +6,15 @@
 
 #include "lse_layout.h"
 
+/* Query tokens of the batch: the LSE's first dimension (decode: the requests). */
+static int64_t tokens(const skv_batch *b) {
+  int64_t n = 0;
+  for (int32_t r = 0; r < b->num_requests; r++) n += b->qlen[r];
+  return n;
+}
+
 static skv_layout logical_layout(const skv_batch *b) {
-  return skv_lse_layout_logical(b->num_requests, b->num_kv_heads, skv_batch_group(b));
+  return skv_lse_layout_logical(tokens(b), b->num_kv_heads, skv_batch_group(b));
 }
 
 static bool lse_case(const skv_config *c, const skv_batch *b, skv_lse_case *lc) {
@@ -56,12 +63,12 @@ bool skv_lse_check_setup(const skv_config *c, const skv_batch *b, skv_layout *la
 
 bool skv_lse_check_deliver(const skv_config *c, const skv_batch *b, const float *buf, double *out, char *err,
                            size_t errlen) {
-  const int64_t n = (int64_t)b->num_requests * b->num_q_heads;
+  const int64_t n = tokens(b) * b->num_q_heads;
   skv_lse_case lc;
   if (!lse_case(c, b, &lc) || strcmp(c->host_path, "none") == 0) {
-    /* The caller reads [hq, B]: element (r, h, g) at (h*G + g)*B + r. */
+    /* The caller reads [hq, T]: element (t, h, g) at (h*G + g)*T + t. */
     const skv_layout L = logical_layout(b);
-    for (int64_t r = 0; r < b->num_requests; r++)
+    for (int64_t r = 0; r < tokens(b); r++)
       for (int64_t h = 0; h < b->num_kv_heads; h++)
         for (int64_t g = 0; g < skv_batch_group(b); g++)
           out[(r * b->num_kv_heads + h) * skv_batch_group(b) + g] = buf[skv_layout_offset3(&L, r, h, g)];

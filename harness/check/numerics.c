@@ -38,13 +38,28 @@ bool skv_numerics_reference(const skv_workload *w, const int32_t *reqs, int32_t 
                             double **ref_lse) {
   const skv_batch *b = &w->batch;
   const int32_t d = b->head_dim, g = skv_batch_group(b), hq = b->num_q_heads;
-  double *o = malloc(sizeof(double) * (size_t)((int64_t)nreqs * hq * d + 1));
-  double *l = malloc(sizeof(double) * (size_t)((int64_t)nreqs * hq + 1));
-  bool ok = o && l;
-  for (int32_t i = 0; i < nreqs && ok; i++)
-    for (int32_t h = 0; h < b->num_kv_heads && ok; h++)
-      ok = skv_ref_states(w, reqs[i], h, 0, b->kvlen[reqs[i]], o + ((int64_t)i * hq + h * g) * d,
-                          l + (int64_t)i * hq + h * g);
+  int64_t tokens = 0;
+  for (int32_t i = 0; i < nreqs; i++) tokens += b->qlen[reqs[i]];
+  const int64_t maxq = skv_batch_max_qlen(b);
+  double *o = malloc(sizeof(double) * (size_t)(tokens * hq * d + 1));
+  double *l = malloc(sizeof(double) * (size_t)(tokens * hq + 1));
+  double *so = malloc(sizeof(double) * (size_t)(maxq * g * d + 1)), *sl = malloc(sizeof(double) * (size_t)(maxq * g + 1));
+  bool ok = o && l && so && sl;
+  int64_t off = 0; /* the request's first row among the selected requests' tokens */
+  for (int32_t i = 0; i < nreqs && ok; i++) {
+    const int32_t r = reqs[i];
+    for (int32_t h = 0; h < b->num_kv_heads && ok; h++) {
+      ok = skv_ref_states(w, r, h, 0, b->kvlen[r], so, sl); /* [qlen][g][d], [qlen][g] */
+      for (int64_t t = 0; ok && t < b->qlen[r]; t++)
+        for (int32_t j = 0; j < g; j++) {
+          const int64_t row = (off + t) * hq + (int64_t)h * g + j;
+          for (int32_t c = 0; c < d; c++) o[row * d + c] = so[(t * g + j) * d + c];
+          l[row] = sl[t * g + j];
+        }
+    }
+    off += b->qlen[r];
+  }
+  free(so), free(sl);
   if (!ok) {
     free(o), free(l);
     return false;
@@ -61,12 +76,16 @@ void skv_numerics_compare(const skv_workload *w, skv_dtype o_dtype, const void *
   const int32_t d = b->head_dim, g = skv_batch_group(b), hq = b->num_q_heads;
   *out = (skv_numerics){0, 0, 0, 0, 0};
   acc a = {0, 0};
+  int64_t off = 0;
   for (int32_t i = 0; i < nreqs; i++) {
     const int32_t r = reqs[i];
-    for (int32_t h = 0; h < hq; h++) {
-      for (int32_t c = 0; c < d; c++)
-        add_o(out, &a, skv_load_as_double(o_dtype, o, ((int64_t)r * hq + h) * d + c), ref_o[((int64_t)i * hq + h) * d + c]);
-      add_lse(out, lse[skv_layout_offset3(lse_layout, r, h / g, h % g)], ref_lse[(int64_t)i * hq + h]);
+    for (int64_t t = 0; t < b->qlen[r]; t++, off++) {
+      const int64_t tok = w->cu_seqlens_q[r] + t;
+      for (int32_t h = 0; h < hq; h++) {
+        for (int32_t c = 0; c < d; c++)
+          add_o(out, &a, skv_load_as_double(o_dtype, o, (tok * hq + h) * d + c), ref_o[(off * hq + h) * d + c]);
+        add_lse(out, lse[skv_layout_offset3(lse_layout, tok, h / g, h % g)], ref_lse[off * hq + h]);
+      }
     }
   }
   finish(out, &a);
@@ -91,16 +110,16 @@ bool skv_numerics_vs_reference(const skv_workload *w, skv_dtype o_dtype, const v
   return ok;
 }
 
-void skv_numerics_vs_fp32(int32_t num_requests, int32_t hq, int32_t hkv, int32_t d, skv_dtype o_dtype, const void *o,
+void skv_numerics_vs_fp32(int64_t num_tokens, int32_t hq, int32_t hkv, int32_t d, skv_dtype o_dtype, const void *o,
                           const float *lse, const skv_layout *lse_layout, const float *ref_o, const float *ref_lse,
                           skv_numerics *out) {
   *out = (skv_numerics){0, 0, 0, 0, 0};
   acc a = {0, 0};
   const int32_t g = hq / hkv;
-  for (int64_t i = 0; i < (int64_t)num_requests * hq * d; i++) add_o(out, &a, skv_load_as_double(o_dtype, o, i), ref_o[i]);
-  for (int32_t r = 0; r < num_requests; r++)
+  for (int64_t i = 0; i < num_tokens * hq * d; i++) add_o(out, &a, skv_load_as_double(o_dtype, o, i), ref_o[i]);
+  for (int64_t t = 0; t < num_tokens; t++)
     for (int32_t h = 0; h < hq; h++)
-      add_lse(out, lse[skv_layout_offset3(lse_layout, r, h / g, h % g)], ref_lse[(int64_t)h * num_requests + r]);
+      add_lse(out, lse[skv_layout_offset3(lse_layout, t, h / g, h % g)], ref_lse[(int64_t)h * num_tokens + t]);
   finish(out, &a);
 }
 

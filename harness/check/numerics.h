@@ -23,17 +23,18 @@ bool skv_numerics_vs_reference(const skv_workload *w, skv_dtype o_dtype, const v
                                const skv_layout *lse_layout, const int32_t *reqs, int32_t nreqs, skv_numerics *out);
 
 /* The reference of requests reqs[0..nreqs) once, to compare several runs
- * with: *ref_o [nreqs, hq, d] and *ref_lse [nreqs, hq] (malloc'd; free them). */
+ * with: *ref_o [T, hq, d] and *ref_lse [T, hq], T the selected requests' query
+ * tokens in the order given (malloc'd; free them). */
 bool skv_numerics_reference(const skv_workload *w, const int32_t *reqs, int32_t nreqs, double **ref_o,
                             double **ref_lse);
-/* Compare decode outputs of those requests with that reference. */
+/* Compare the outputs of those requests (every query token) with that reference. */
 void skv_numerics_compare(const skv_workload *w, skv_dtype o_dtype, const void *o, const float *lse,
                           const skv_layout *lse_layout, const int32_t *reqs, int32_t nreqs, const double *ref_o,
                           const double *ref_lse, skv_numerics *out);
 
-/* The same against fp32 reference outputs (ref_o [B, hq, d], ref_lse [hq, B]),
- * for every request. */
-void skv_numerics_vs_fp32(int32_t num_requests, int32_t hq, int32_t hkv, int32_t d, skv_dtype o_dtype, const void *o,
+/* The same against fp32 reference outputs (ref_o [T, hq, d], ref_lse [hq, T])
+ * for all T query tokens of the batch. */
+void skv_numerics_vs_fp32(int64_t num_tokens, int32_t hq, int32_t hkv, int32_t d, skv_dtype o_dtype, const void *o,
                           const float *lse, const skv_layout *lse_layout, const float *ref_o, const float *ref_lse,
                           skv_numerics *out);
 

@@ -15,6 +15,7 @@ static const char *const option_flags[SKV_OPT_COUNT] = {
     [SKV_OPT_CUDA_GRAPH] = "cuda-graph",
     [SKV_OPT_BATCH_INVARIANT] = "batch-invariant",
     [SKV_OPT_BLOCKS_PER_SM] = "blocks-per-sm",
+    [SKV_OPT_TILE_ROWS] = "tile-rows",
 };
 
 void skv_batch_flags_default(skv_batch_flags *f) {
@@ -28,6 +29,7 @@ void skv_batch_flags_default(skv_batch_flags *f) {
   f->head_dim = 128;
   f->page_size = 16;
   f->kv_dtype = "bf16";
+  f->mask = "causal";
   skv_policy_opts_default(&f->opts);
 }
 
@@ -58,6 +60,8 @@ size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *s) {
       {"head-dim", SKV_ARG_INT, &f->head_dim, "D", "64, 128 or 256 (default 128)", 1, 4096, NULL},
       {"page-size", SKV_ARG_INT, &f->page_size, "P", "tokens per KV page, 1..256 (default 16)", 1, 256, NULL},
       {"kv-dtype", SKV_ARG_STRING, &f->kv_dtype, "T", "bf16, fp16, fp8_e4m3, int8 (default bf16)", 0, 0, NULL},
+      {"mask", SKV_ARG_STRING, &f->mask, "M", "causal (query i of Q sees keys < L - Q + i + 1) or none (default causal)",
+       0, 0, NULL},
       option_spec(f, SKV_OPT_SPLIT_SIZE, &f->opts.split_size, "T", "fixed: chunk length in tokens (default 2048)"),
       option_spec(f, SKV_OPT_NUM_SPLITS, &f->opts.num_splits, "N",
                   "fa2/fa3: force num_splits like their API (0 = heuristic)"),
@@ -70,6 +74,8 @@ size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *s) {
       option_spec(f, SKV_OPT_BLOCKS_PER_SM, &f->opts.blocks_per_sm, "N",
                   "CTAs per SM: flashinfer's grid bound and the waves count (default 2)"),
       option_spec(f, SKV_OPT_BATCH_INVARIANT, &f->opts.batch_invariant, NULL, "vllm: batch-invariant mode (1 split)"),
+      option_spec(f, SKV_OPT_TILE_ROWS, &f->opts.tile_rows, "R",
+                  "packed query rows per CTA, 16, 32 or 64 (0 = the policy's choice; decode: 16)"),
   };
   memcpy(s, specs, sizeof specs);
   return SKV_BATCH_FLAG_COUNT;
@@ -101,6 +107,10 @@ bool skv_batch_flags_resolve(const skv_batch_flags *f, skv_batch *b, skv_policy 
   skv_dtype kv;
   if (!skv_dtype_parse(f->kv_dtype, &kv) || kv == SKV_FP32) {
     snprintf(err, errlen, "--kv-dtype: unknown type '%s' (allowed: bf16, fp16, fp8_e4m3, int8)", f->kv_dtype);
+    return false;
+  }
+  if (strcmp(f->mask, "causal") != 0 && strcmp(f->mask, "none") != 0) {
+    snprintf(err, errlen, "--mask: unknown mask '%s' (allowed: causal, none)", f->mask);
     return false;
   }
   if (f->seen_seqlens && f->seen_seqlen) {
@@ -152,6 +162,7 @@ bool skv_batch_flags_resolve(const skv_batch_flags *f, skv_batch *b, skv_policy 
   b->head_dim = f->head_dim;
   b->page_size = f->page_size;
   b->kv_dtype = b->v_dtype = kv;
+  b->mask = strcmp(f->mask, "none") == 0 ? SKV_MASK_NONE : SKV_MASK_CAUSAL;
   if (!skv_batch_validate(b, err, errlen)) {
     skv_batch_free(b);
     return false;

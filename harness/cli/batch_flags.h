@@ -22,6 +22,7 @@ typedef struct skv_batch_flags {
   int64_t qlen;         /* --qlen */
   int32_t hq, hkv, head_dim, page_size;
   const char *kv_dtype; /* --kv-dtype */
+  const char *mask;     /* --mask: causal or none */
   skv_policy_opts opts; /* --split-size ... --blocks-per-sm */
   bool seen_batch, seen_seqlen, seen_seqlens;
   bool seen_option[SKV_OPT_COUNT]; /* the policy option flags given (skv_option order) */
@@ -32,7 +33,7 @@ typedef struct skv_batch_flags {
 void skv_batch_flags_default(skv_batch_flags *f);
 /* Write the flag specs into specs (room for SKV_BATCH_FLAG_COUNT) and return
  * how many. */
-#define SKV_BATCH_FLAG_COUNT 21
+#define SKV_BATCH_FLAG_COUNT 23
 size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *specs);
 /* Turn parsed flags into a batch and policy under the rules of sim/support.h (a configuration a
  * suite would refuse is refused; one only the GPU kernels refuse is planned); errors name the

@@ -192,7 +192,7 @@ static bool occupancy(skv_gpu *g, char *err, size_t errlen) {
     for (int di = 0; di < SKV_GPU_HEAD_DIMS; di++) {
       skv_decode_problem p;
       memset(&p, 0, sizeof p);
-      p.num_requests = 1, p.num_q_heads = 2 * form[f].group, p.num_kv_heads = 2, p.head_dim = 64 << di;
+      p.num_requests = 1, p.total_q = 1, p.num_q_heads = 2 * form[f].group, p.num_kv_heads = 2, p.head_dim = 64 << di;
       p.page_size = 16, p.k_dtype = form[f].k, p.v_dtype = form[f].v, p.q_dtype = p.o_dtype = SKV_BF16;
       p.per_token_head = form[f].token;
       p.d_k_token_scale = p.d_v_token_scale = p.d_v_channel_scale = &dummy; /* not read: nothing launches */

@@ -32,6 +32,7 @@ void skv_gpu_batch_free(skv_gpu_batch *g) {
   cudaFree(p->d_o);
   cudaFree(p->d_lse);
   cudaFree(g->d_kvlen);
+  cudaFree((void *)p->d_cu_seqlens_q);
   memset(g, 0, sizeof *g);
 }
 
@@ -40,13 +41,11 @@ bool skv_gpu_batch_upload(const skv_workload *w, const skv_layout *lse_layout, s
   memset(g, 0, sizeof *g);
   const skv_batch *b = &w->batch;
   const int32_t n = b->num_requests, G = skv_batch_group(b);
-  if (skv_batch_max_qlen(b) != 1) {
-    snprintf(err, errlen, "gpu: the decode kernels take query length 1 per request (got up to %lld)",
-             (long long)skv_batch_max_qlen(b));
-    return false;
-  }
+  const int64_t tq = w->cu_seqlens_q[n]; /* query tokens */
   skv_decode_problem *p = &g->prob;
   p->num_requests = n;
+  p->total_q = tq;
+  p->mask = b->mask;
   p->num_q_heads = b->num_q_heads;
   p->num_kv_heads = b->num_kv_heads;
   p->head_dim = b->head_dim;
@@ -60,25 +59,25 @@ bool skv_gpu_batch_upload(const skv_workload *w, const skv_layout *lse_layout, s
   p->k_scale = w->opts.quant.k_scale;
   p->v_scale = w->opts.quant.v_scale;
   p->per_token_head = b->kv_scale_mode == SKV_SCALE_PER_TOKEN_HEAD;
-  p->lse_layout = lse_layout ? *lse_layout : skv_lse_layout_logical(n, b->num_kv_heads, G);
-  /* The kernels write LSE (b, h, g) at the layout's offset: it must stay in the buffer. */
+  p->lse_layout = lse_layout ? *lse_layout : skv_lse_layout_logical(tq, b->num_kv_heads, G);
+  /* The kernels write LSE (t, h, g) at the layout's offset: it must stay in the buffer. */
   int64_t lo = 0, hi = 0;
   for (int i = 0; i < 3; i++) {
     const int64_t ext = (p->lse_layout.shape[i] - 1) * p->lse_layout.stride[i];
     if (ext > 0) hi += ext;
     else lo += ext;
   }
-  if (p->lse_layout.rank != 3 || p->lse_layout.shape[0] != n || p->lse_layout.shape[1] != b->num_kv_heads ||
-      p->lse_layout.shape[2] != G || lo < 0 || hi >= (int64_t)n * b->num_q_heads) {
-    snprintf(err, errlen, "gpu: the LSE layout must be rank 3 of shape (%d, %d, %d) inside %lld floats", n,
-             b->num_kv_heads, G, (long long)n * b->num_q_heads);
+  if (p->lse_layout.rank != 3 || p->lse_layout.shape[0] != tq || p->lse_layout.shape[1] != b->num_kv_heads ||
+      p->lse_layout.shape[2] != G || lo < 0 || hi >= tq * b->num_q_heads) {
+    snprintf(err, errlen, "gpu: the LSE layout must be rank 3 of shape (%lld, %d, %d) inside %lld floats",
+             (long long)tq, b->num_kv_heads, G, (long long)tq * b->num_q_heads);
     return false;
   }
   g->pool_elems = skv_workload_pool_elems(w);
   g->kv_read = skv_batch_kv_read(b);
   g->max_kvlen = skv_batch_max_kvlen(b);
-  g->o_elems = (int64_t)n * b->num_q_heads * b->head_dim;
-  g->lse_elems = (int64_t)n * b->num_q_heads;
+  g->o_elems = tq * b->num_q_heads * b->head_dim;
+  g->lse_elems = tq * b->num_q_heads;
   const size_t kb = (size_t)skv_dtype_size(p->k_dtype), vb = (size_t)skv_dtype_size(p->v_dtype);
   bool ok = alloc_copy((void **)&p->d_q, w->q, (size_t)skv_workload_q_elems(w) * skv_dtype_size(p->q_dtype), err,
                        errlen) &&
@@ -89,6 +88,7 @@ bool skv_gpu_batch_upload(const skv_workload *w, const skv_layout *lse_layout, s
             ((g->d_own_page_table = (int32_t *)p->d_page_table), true) &&
             alloc_copy((void **)&p->d_page_indptr, w->page_indptr, (size_t)(n + 1) * sizeof(int64_t), err, errlen) &&
             alloc_copy((void **)&g->d_kvlen, b->kvlen, (size_t)n * sizeof(int64_t), err, errlen) &&
+            alloc_copy((void **)&p->d_cu_seqlens_q, w->cu_seqlens_q, (size_t)(n + 1) * sizeof(int64_t), err, errlen) &&
             alloc_copy(&p->d_o, NULL, (size_t)g->o_elems * (size_t)skv_dtype_size(p->o_dtype), err, errlen) &&
             alloc_copy((void **)&p->d_lse, NULL, (size_t)g->lse_elems * sizeof(float), err, errlen);
   const int64_t tokens = w->num_pages * b->page_size * b->num_kv_heads;
@@ -122,9 +122,11 @@ bool skv_gpu_batch_borrow(const skv_gpu_batch *g, const skv_workload *one, skv_g
   *out = *g;
   skv_decode_problem *p = &out->prob;
   const skv_batch *b = &one->batch;
+  const int64_t tq = one->cu_seqlens_q[b->num_requests];
   p->num_requests = b->num_requests;
-  p->lse_layout = skv_lse_layout_logical(b->num_requests, b->num_kv_heads, skv_batch_group(b));
-  p->d_q = p->d_page_indptr = NULL;
+  p->total_q = tq;
+  p->lse_layout = skv_lse_layout_logical(tq, b->num_kv_heads, skv_batch_group(b));
+  p->d_q = p->d_page_indptr = p->d_cu_seqlens_q = NULL;
   p->d_page_table = NULL;
   p->d_o = NULL;
   p->d_lse = NULL;
@@ -133,8 +135,8 @@ bool skv_gpu_batch_borrow(const skv_gpu_batch *g, const skv_workload *one, skv_g
   out->borrowed_pools = true;
   out->kv_read = skv_batch_kv_read(b);
   out->max_kvlen = skv_batch_max_kvlen(b);
-  out->o_elems = (int64_t)b->num_requests * b->num_q_heads * b->head_dim;
-  out->lse_elems = (int64_t)b->num_requests * b->num_q_heads;
+  out->o_elems = tq * b->num_q_heads * b->head_dim;
+  out->lse_elems = tq * b->num_q_heads;
   const int32_t n = b->num_requests;
   bool ok = alloc_copy((void **)&p->d_q, one->q, (size_t)skv_workload_q_elems(one) * skv_dtype_size(p->q_dtype), err,
                        errlen) &&
@@ -143,6 +145,8 @@ bool skv_gpu_batch_borrow(const skv_gpu_batch *g, const skv_workload *one, skv_g
             ((out->d_own_page_table = (int32_t *)p->d_page_table), true) &&
             alloc_copy((void **)&p->d_page_indptr, one->page_indptr, (size_t)(n + 1) * sizeof(int64_t), err, errlen) &&
             alloc_copy((void **)&out->d_kvlen, b->kvlen, (size_t)n * sizeof(int64_t), err, errlen) &&
+            alloc_copy((void **)&p->d_cu_seqlens_q, one->cu_seqlens_q, (size_t)(n + 1) * sizeof(int64_t), err,
+                       errlen) &&
             alloc_copy(&p->d_o, NULL, (size_t)out->o_elems * (size_t)skv_dtype_size(p->o_dtype), err, errlen) &&
             alloc_copy((void **)&p->d_lse, NULL, (size_t)out->lse_elems * sizeof(float), err, errlen);
   if (!ok) skv_gpu_batch_free(out);
@@ -166,6 +170,12 @@ bool skv_gpu_plan_upload(const skv_plan *p, const int64_t *page_indptr, skv_gpu_
   gp->dev.num_combine = p->num_combine;
   for (int64_t i = 0; i < p->num_combine; i++)
     if (p->combine[i].num_chunks > gp->dev.max_chunks) gp->dev.max_chunks = p->combine[i].num_chunks;
+  const int32_t G = p->num_q_heads / p->num_kv_heads;
+  gp->dev.max_tile_rows = G; /* no work: any valid size */
+  for (int64_t i = 0; i < p->num_work; i++) {
+    const int64_t rows = skv_tile_rows(p->work[i].q_begin, p->work[i].q_end, G);
+    if (rows > gp->dev.max_tile_rows || i == 0) gp->dev.max_tile_rows = (int32_t)rows;
+  }
   gp->scratch_bytes = p->scratch_o_bytes + p->scratch_lse_bytes;
   int64_t *pages = malloc(sizeof(int64_t) * (size_t)(p->num_work > 0 ? p->num_work : 1));
   if (!pages) {
@@ -173,17 +183,20 @@ bool skv_gpu_plan_upload(const skv_plan *p, const int64_t *page_indptr, skv_gpu_
     return false;
   }
   for (int64_t i = 0; i < p->num_work; i++) pages[i] = page_indptr[p->work[i].request];
-  /* For the fused combine: each work item's combine item, found through the item of its request's
-   * first scratch row (combine items are per (request, kv head) with consecutive rows). */
+  /* For the fused combine: each work item's combine item, found through the item of its first
+   * scratch row (a combine item's chunks own consecutive blocks of rows). */
   int32_t *item = malloc(sizeof(int32_t) * (size_t)(p->num_work > 0 ? p->num_work : 1));
   int64_t *item_of_row = malloc(sizeof(int64_t) * (size_t)(p->num_partials > 0 ? p->num_partials : 1));
+  for (int64_t i = 0; item_of_row && i < p->num_partials; i++) item_of_row[i] = -1;
   if (!item || !item_of_row) {
     free(pages), free(item), free(item_of_row);
     snprintf(err, errlen, "gpu: out of memory (work list)");
     return false;
   }
-  for (int64_t j = 0; j < p->num_combine; j++)
-    for (int32_t k = 0; k < p->combine[j].num_chunks; k++) item_of_row[p->combine[j].first_partial + k] = j;
+  for (int64_t j = 0; j < p->num_combine; j++) {
+    const int64_t rows = skv_tile_rows(p->combine[j].q_begin, p->combine[j].q_end, G);
+    for (int32_t k = 0; k < p->combine[j].num_chunks; k++) item_of_row[p->combine[j].first_partial + k * rows] = j;
+  }
   for (int64_t i = 0; i < p->num_work; i++)
     item[i] = p->work[i].partial < 0 ? -1 : (int32_t)item_of_row[p->work[i].partial];
   free(item_of_row);

@@ -81,8 +81,10 @@ int64_t skv_gpu_job_bytes(const skv_batch *b, const skv_plan *p, int64_t l2_byte
   const int64_t pool = pages * b->page_size * b->num_kv_heads * b->head_dim;
   const int64_t kv = pool * (skv_dtype_size(b->kv_dtype) + skv_dtype_size(b->v_dtype));
   const int64_t replicas = kv >= 4 * l2_bytes || kv == 0 ? 1 : (4 * l2_bytes + kv - 1) / kv;
-  const int64_t out = (int64_t)b->num_requests * b->num_q_heads * (b->head_dim * 6 + 8);
-  const int64_t ref = (int64_t)b->num_requests * b->num_q_heads * (skv_batch_max_kvlen(b) + b->head_dim + 1) * 4;
+  int64_t tokens = 0;
+  for (int32_t r = 0; r < b->num_requests; r++) tokens += b->qlen[r];
+  const int64_t out = tokens * b->num_q_heads * (b->head_dim * 6 + 8);
+  const int64_t ref = tokens * b->num_q_heads * (b->head_dim + 1) * 4; /* the fp32 reference's outputs */
   return kv * (replicas + 1) + out + ref + p->scratch_o_bytes + p->scratch_lse_bytes + p->num_work * 64 +
          (64ll << 20);
 }
@@ -98,9 +100,7 @@ static bool run_once(const skv_gpu_batch *g, const skv_gpu_plan *gp, void *o, fl
 static bool fp32_reference(const skv_gpu_batch *g, const void *o, const float *lse, skv_numerics *num, char *err,
                            size_t errlen) {
   const skv_decode_problem *p = &g->prob;
-  float *d_s = NULL, *d_o = NULL, *d_l = NULL;
-  const size_t ns = (size_t)g->lse_elems * (size_t)(g->max_kvlen > 0 ? g->max_kvlen : 1);
-  SKV_CUDA_TRY_B(cudaMalloc((void **)&d_s, ns * sizeof(float)));
+  float *d_o = NULL, *d_l = NULL;
   bool ok = cudaMalloc((void **)&d_o, (size_t)g->o_elems * sizeof(float)) == cudaSuccess &&
             cudaMalloc((void **)&d_l, (size_t)g->lse_elems * sizeof(float)) == cudaSuccess;
   float *ho = malloc(sizeof(float) * (size_t)g->o_elems), *hl = malloc(sizeof(float) * (size_t)g->lse_elems);
@@ -108,7 +108,7 @@ static bool fp32_reference(const skv_gpu_batch *g, const void *o, const float *l
     snprintf(err, errlen, "fp32 reference: out of memory");
     ok = false;
   }
-  if (ok) ok = skv_ref_fp32_launch(p, g->d_kvlen, g->max_kvlen, d_s, d_o, d_l, 0, err, errlen) == 0;
+  if (ok) ok = skv_ref_fp32_launch(p, g->d_kvlen, d_o, d_l, 0, err, errlen) == 0;
   if (ok) {
     cudaError_t e = cudaMemcpy(ho, d_o, (size_t)g->o_elems * sizeof(float), cudaMemcpyDeviceToHost);
     if (e == cudaSuccess) e = cudaMemcpy(hl, d_l, (size_t)g->lse_elems * sizeof(float), cudaMemcpyDeviceToHost);
@@ -118,9 +118,9 @@ static bool fp32_reference(const skv_gpu_batch *g, const void *o, const float *l
     }
   }
   if (ok)
-    skv_numerics_vs_fp32(p->num_requests, p->num_q_heads, p->num_kv_heads, p->head_dim, p->o_dtype, o, lse,
+    skv_numerics_vs_fp32(p->total_q, p->num_q_heads, p->num_kv_heads, p->head_dim, p->o_dtype, o, lse,
                          &p->lse_layout, ho, hl, num);
-  cudaFree(d_s), cudaFree(d_o), cudaFree(d_l);
+  cudaFree(d_o), cudaFree(d_l);
   free(ho), free(hl);
   return ok;
 }
@@ -139,13 +139,14 @@ static bool batch_invariance(const skv_exec_job *job, const skv_gpu_batch *g, co
     if (ok) {
       ok = skv_gpu_plan_upload(&p1, one.page_indptr, &gp1, err, errlen);
       if (ok) {
-        const int64_t hq = g->prob.num_q_heads, d = g->prob.head_dim, B = g->prob.num_requests;
-        uint16_t *o1 = malloc(sizeof(uint16_t) * (size_t)(hq * d));
-        float *l1 = malloc(sizeof(float) * (size_t)hq);
+        /* request 0's tokens come first: its q1 rows of O; LSE [hq, T] against [hq, q1] */
+        const int64_t hq = g->prob.num_q_heads, d = g->prob.head_dim, T = g->prob.total_q, q1 = g1.prob.total_q;
+        uint16_t *o1 = malloc(sizeof(uint16_t) * (size_t)(q1 * hq * d));
+        float *l1 = malloc(sizeof(float) * (size_t)(q1 * hq));
         ok = o1 && l1 && run_once(&g1, &gp1, o1, l1, err, errlen);
         if (ok) {
-          bool same = memcmp(o1, o, sizeof(uint16_t) * (size_t)(hq * d)) == 0; /* request 0's rows come first */
-          for (int64_t h = 0; h < hq && same; h++) same = memcmp(&l1[h], &lse[h * B], sizeof(float)) == 0;
+          bool same = memcmp(o1, o, sizeof(uint16_t) * (size_t)(q1 * hq * d)) == 0;
+          for (int64_t h = 0; h < hq && same; h++) same = memcmp(&l1[h * q1], &lse[h * T], sizeof(float) * (size_t)q1) == 0;
           *out = same ? SKV_CHECK_YES : SKV_CHECK_NO;
         }
         free(o1), free(l1);
@@ -234,7 +235,7 @@ static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char 
   if (ok && predicted != SKV_CHECK_NA) {
     const skv_layout L = g.prob.lse_layout;
     const int64_t G = skv_batch_group(b);
-    for (int64_t r = 0; r < b->num_requests; r++) /* the logical run's LSE in (b, h, m) order */
+    for (int64_t r = 0; r < g.prob.total_q; r++) /* the logical run's LSE in (t, h, m) order */
       for (int64_t h = 0; h < b->num_kv_heads; h++)
         for (int64_t m = 0; m < G; m++) logical[(r * b->num_kv_heads + h) * G + m] = lse[skv_layout_offset3(&L, r, h, m)];
     g.prob.lse_layout = layout;

@@ -11,9 +11,12 @@ void skv_plan_print_table(FILE *f, const skv_plan *p, const skv_batch *b) {
           skv_policy_name(p->policy), b->num_requests, b->num_q_heads, b->num_kv_heads, b->head_dim, b->page_size,
           skv_dtype_name(b->kv_dtype), p->gpu_name, p->num_sms);
   fprintf(f, "  %s\n", p->why);
-  fprintf(f, "  CTAs %" PRId64 " (chunks x kv heads; the modelled kernel launches %" PRId64 "), waves %.2f (%" PRId64
-             " at %d CTAs/SM)\n",
+  fprintf(f, "  CTAs %" PRId64 " (query tiles x the chunks each sees x kv heads; the modelled kernel launches %" PRId64
+             "), waves %.2f (%" PRId64 " at %d CTAs/SM)\n",
           p->num_work, p->grid_ctas, p->waves, p->full_waves, p->opts.blocks_per_sm);
+  if (skv_batch_max_qlen(b) > 1)
+    fprintf(f, "  query tiles of %d packed rows (%d tokens x %d q heads), %s mask\n", p->tile_rows, p->tile_tokens,
+            skv_batch_group(b), p->mask == SKV_MASK_NONE ? "no" : "causal");
   fprintf(f, "  splits per request: min %" PRId64 ", max %" PRId64 ", mean %.2f; combine items %" PRId64 "\n", smin,
           smax, smean, p->num_combine);
   fprintf(f, "  scratch: partial O %" PRId64 " B + partial LSE %" PRId64 " B (%" PRId64 " rows)\n", p->scratch_o_bytes,
@@ -47,7 +50,11 @@ void skv_plan_write_json(skv_json *j, const skv_plan *p, const skv_batch *b, boo
   skv_json_kv_bool(j, "cuda_graph", p->opts.cuda_graph);
   skv_json_kv_bool(j, "batch_invariant", p->opts.batch_invariant);
   skv_json_kv_int(j, "blocks_per_sm", p->opts.blocks_per_sm);
+  skv_json_kv_int(j, "tile_rows", p->opts.tile_rows);
   skv_json_object_end(j);
+  skv_json_kv_string(j, "mask", p->mask == SKV_MASK_NONE ? "none" : "causal");
+  skv_json_kv_int(j, "tile_rows", p->tile_rows);
+  skv_json_kv_int(j, "tile_tokens", p->tile_tokens);
   skv_json_kv_int(j, "num_q_heads", p->num_q_heads);
   skv_json_kv_int(j, "num_kv_heads", p->num_kv_heads);
   skv_json_kv_int(j, "head_dim", p->head_dim);
@@ -100,6 +107,10 @@ void skv_plan_write_json(skv_json *j, const skv_plan *p, const skv_batch *b, boo
       skv_json_kv_int(j, "chunk", w->chunk);
       skv_json_kv_int(j, "kv_begin", w->kv_begin);
       skv_json_kv_int(j, "kv_end", w->kv_end);
+      skv_json_kv_int(j, "q_begin", w->q_begin);
+      skv_json_kv_int(j, "q_end", w->q_end);
+      skv_json_kv_int(j, "key_end", w->key_end);
+      skv_json_kv_int(j, "num_chunks", w->num_chunks);
       skv_json_kv_int(j, "partial", w->partial);
       skv_json_object_end(j);
     }
@@ -112,6 +123,8 @@ void skv_plan_write_json(skv_json *j, const skv_plan *p, const skv_batch *b, boo
       skv_json_kv_int(j, "request", m->request);
       skv_json_kv_int(j, "kv_head", m->kv_head);
       skv_json_kv_int(j, "num_chunks", m->num_chunks);
+      skv_json_kv_int(j, "q_begin", m->q_begin);
+      skv_json_kv_int(j, "q_end", m->q_end);
       skv_json_kv_int(j, "first_partial", m->first_partial);
       skv_json_object_end(j);
     }

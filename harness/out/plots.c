@@ -175,6 +175,78 @@ static bool script_latency(FILE *f, const skv_csv_table *t, const char *y, const
   return true;
 }
 
+/* One panel per shape (batch, mean KV length): y against the query length, one series per policy
+ * (with its options), points sorted by query length; rows without a y left out and counted in the
+ * title. name: "latency_vs_qlen" (y the time) or "splits_vs_qlen" (y the most splits of a request,
+ * from the plan: every row has it). */
+static bool script_vs_qlen(FILE *f, const skv_csv_table *t, const char *name, const char *y, const char *what) {
+  keys shapes = {0}, k = {0};
+  const int32_t cb = skv_csv_col(t, "batch"), cp = skv_csv_col(t, "policy"), co = skv_csv_col(t, "policy_options"),
+                cl = skv_csv_col(t, "kvlen_mean"), cq = skv_csv_col(t, "qlen"), cy = skv_csv_col(t, y);
+  char key[512], shape[128];
+  for (int64_t r = 0; r < t->nrows; r++) {
+    snprintf(key, sizeof key, "%s%s%s", skv_csv_get(t, r, cp), skv_csv_get(t, r, co)[0] ? " " : "", skv_csv_get(t, r, co));
+    snprintf(shape, sizeof shape, "batch %s, KV %.0f", skv_csv_get(t, r, cb), skv_csv_num(t, r, cl));
+    if (!keys_add(&shapes, shape) || !keys_add(&k, key)) return false;
+  }
+  xy *pts = malloc(sizeof *pts * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  if (!pts) return false;
+  int64_t left_out = 0;
+  bool all_positive = true;
+  for (int64_t r = 0; r < t->nrows; r++) {
+    const double yv = skv_csv_num(t, r, cy);
+    if (isnan(yv)) left_out++;
+    else if (!(yv > 0)) all_positive = false;
+  }
+  const bool time = strcmp(name, "latency_vs_qlen") == 0;
+  char title[240];
+  snprintf(title, sizeof title, "%s vs query length, one panel per (batch, KV length) (%s%s)",
+           time ? "Attention time" : "Most splits of a request", what,
+           left_out ? "; rows without a value left out" : "");
+  preamble(f, name, title);
+  for (int32_t b = 0; b < shapes.n; b++)
+    for (int32_t i = 0; i < k.n; i++) {
+      int64_t n = 0;
+      for (int64_t r = 0; r < t->nrows; r++) {
+        snprintf(key, sizeof key, "%s%s%s", skv_csv_get(t, r, cp), skv_csv_get(t, r, co)[0] ? " " : "",
+                 skv_csv_get(t, r, co));
+        snprintf(shape, sizeof shape, "batch %s, KV %.0f", skv_csv_get(t, r, cb), skv_csv_num(t, r, cl));
+        const double yv = skv_csv_num(t, r, cy), xv = skv_csv_num(t, r, cq);
+        if (strcmp(shape, shapes.v[b]) != 0 || strcmp(key, k.v[i]) != 0 || isnan(yv) || isnan(xv)) continue;
+        pts[n++] = (xy){xv, yv};
+      }
+      qsort(pts, (size_t)n, sizeof *pts, cmp_xy);
+      fprintf(f, "$B%dS%d << EOD\n", b, i);
+      for (int64_t q = 0; q < n; q++) fprintf(f, "%.6g %.6g\n", pts[q].x, pts[q].y);
+      fprintf(f, "EOD\n");
+    }
+  free(pts);
+  fprintf(f, "set xlabel \"query tokens per request\"\nset ylabel \"%s\"\n",
+          time ? "time (us)" : "splits (most of any request)");
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\n");
+  fprintf(f, "set logscale x 2\n");
+  if (all_positive && time) fprintf(f, "set logscale y 10\n");
+  fprintf(f, "set format x \"%%g\"\n");
+  outputs_begin_sized(f, name, shapes.n);
+  const int32_t cols = shapes.n < 3 ? shapes.n : 3, rows = (shapes.n + cols - 1) / (cols > 0 ? cols : 1);
+  fprintf(f, "  set multiplot layout %d,%d title \"%s\" noenhanced\n", rows > 0 ? rows : 1, cols > 0 ? cols : 1, title);
+  for (int32_t b = 0; b < shapes.n; b++) {
+    fprintf(f, "  set title \"%s\" noenhanced\n", shapes.v[b]);
+    fprintf(f, b == 0 ? "  set key inside left top font \",8\" box opaque\n" : "  unset key\n");
+    fprintf(f, "  plot \\\n");
+    for (int32_t i = 0; i < k.n; i++) {
+      char st[64];
+      fprintf(f, "    $B%dS%d using 1:2 with linespoints %s title \"%s\" noenhanced%s\n", b, i,
+              series_style(i, st, sizeof st), k.v[i], i + 1 < k.n ? ", \\" : "");
+    }
+  }
+  fprintf(f, "  unset multiplot\n");
+  outputs_end(f);
+  keys_free(&shapes);
+  keys_free(&k);
+  return true;
+}
+
 static bool policy_keys(const skv_csv_table *t, keys *k) {
   const int32_t cp = skv_csv_col(t, "policy");
   for (int64_t r = 0; r < t->nrows; r++)
@@ -610,6 +682,8 @@ static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t
   else if (strcmp(name, "model_error") == 0) ok = script_model_error(f, t, measured, pdir, err, errlen);
   else if (strcmp(name, "splits_heuristic") == 0) ok = script_splits(f, t, y, what);
   else if (strcmp(name, "quant_error") == 0) ok = script_quant(f, t);
+  else if (strcmp(name, "latency_vs_qlen") == 0) ok = script_vs_qlen(f, t, name, y, what);
+  else if (strcmp(name, "splits_vs_qlen") == 0) ok = script_vs_qlen(f, t, name, "num_splits_max", "from the plans");
   else if (strcmp(name, "lse_layout") == 0) ok = script_lse(f, measured);
   else {
     snprintf(err, errlen, "plots: unknown plot '%s'", name);

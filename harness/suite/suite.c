@@ -15,6 +15,7 @@
 typedef enum key_id {
   K_HQ, K_HKV, K_HEAD_DIM, K_PAGE_SIZE, K_DTYPE, K_Q_DTYPE, K_KV_DTYPE, K_V_DTYPE, K_KV_SCALE_MODE, K_Q_SCALE,
   K_K_SCALE, K_V_SCALE, K_DROP_SCALE, K_GPU_MODEL, K_SMS, K_SEED, K_QLEN, K_LSE_LAYOUT, K_HOST_PATH,
+  K_PREFILL_REQUESTS, K_MASK,
   K_BATCH, K_SEQLEN, K_POLICY, /* from K_BATCH on: sweep only */
   K_POINTS,                    /* sweep only: a list of mappings, each setting several keys together */
   K_COUNT
@@ -23,7 +24,7 @@ typedef enum key_id {
 static const char *const key_names[K_COUNT] = {
     "hq", "hkv", "head_dim", "page_size", "dtype", "q_dtype", "kv_dtype", "v_dtype", "kv_scale_mode", "q_scale",
     "k_scale", "v_scale", "drop_scale", "gpu_model", "sms", "seed", "qlen", "lse_layout", "host_path",
-    "batch", "seqlen", "policy", "points",
+    "prefill_requests", "mask", "batch", "seqlen", "policy", "points",
 };
 
 typedef enum value_kind {
@@ -46,6 +47,7 @@ static const char *const scale_mode_names[] = {"per_tensor", "per_token_head"};
 static const char *const drop_names[] = {"none", "q", "k", "v"};
 static const char *const lse_layout_names[] = {"logical", "fa2-combine", "fa2-split1", "fa2-padded"};
 static const char *const host_path_names[] = {"none", "fa2-upstream", "vllm-fork-before-fix", "vllm-fork-after-fix"};
+static const char *const mask_names[] = {"causal", "none"}; /* skv_mask order (sim/batch.h) */
 static const int64_t head_dims[] = {64, 128, 256}; /* SKV_HEAD_DIMS_ALLOWED */
 
 #define COUNT_OF(a) ((int32_t)(sizeof(a) / sizeof((a)[0])))
@@ -82,6 +84,8 @@ static const key_spec keys[K_COUNT] = {
     [K_QLEN] = {V_INT, .min = 1, .max = 1 << 20, .label = "qlen"},
     [K_LSE_LAYOUT] = {V_ENUM, NAMES(lse_layout_names), .label = "lse="},
     [K_HOST_PATH] = {V_ENUM, NAMES(host_path_names), .label = "host="},
+    [K_PREFILL_REQUESTS] = {V_INT, .min = 0, .max = 1 << 20, .label = "pf"},
+    [K_MASK] = {V_ENUM, NAMES(mask_names), .label = "mask="},
     [K_BATCH] = {V_INT, .min = 1, .max = 1 << 20, .label = "b"},
     [K_SEQLEN] = {V_SEQLEN, .min = 0, .max = SKV_SUITE_MAX_SEQLEN, .label = "L"},
     [K_POLICY] = {V_POLICY, .label = ""},
@@ -98,7 +102,7 @@ enum { P_NAME = 0, P_COUNT = SKV_OPT_COUNT + 1 };
 static const char *const option_labels[SKV_OPT_COUNT] = {
     [SKV_OPT_SPLIT_SIZE] = "ss",         [SKV_OPT_NUM_SPLITS] = "ns",      [SKV_OPT_MAX_SPLITS] = "ms",
     [SKV_OPT_FIXED_SPLIT_PAGES] = "fsp", [SKV_OPT_DISABLE_SPLIT_KV] = "nosplit", [SKV_OPT_CUDA_GRAPH] = "graph",
-    [SKV_OPT_BATCH_INVARIANT] = "bi",    [SKV_OPT_BLOCKS_PER_SM] = "bps",
+    [SKV_OPT_BATCH_INVARIANT] = "bi",    [SKV_OPT_BLOCKS_PER_SM] = "bps",   [SKV_OPT_TILE_ROWS] = "tr",
 };
 
 /* ==== Seqlen distributions ==== */
@@ -450,6 +454,7 @@ static void set_option(skv_policy_opts *o, skv_option k, int64_t v) {
   case SKV_OPT_CUDA_GRAPH: o->cuda_graph = v != 0; break;
   case SKV_OPT_BATCH_INVARIANT: o->batch_invariant = v != 0; break;
   case SKV_OPT_BLOCKS_PER_SM: o->blocks_per_sm = (int32_t)v; break;
+  case SKV_OPT_TILE_ROWS: o->tile_rows = (int32_t)v; break;
   case SKV_OPT_COUNT: break;
   }
 }
@@ -672,6 +677,7 @@ static const char *const check_keys[] = {"reference", "bitwise_repeat", "batch_i
 static const char *const plot_names[] = {
     "latency_vs_seqlen", "bandwidth_fraction", "predicted_vs_measured", "error",
     "splits_heuristic",  "quant_error",        "lse_layout",            "model_error",
+    "latency_vs_qlen",   "splits_vs_qlen",
 };
 #define DEFAULT_PLOTS 4 /* the first four */
 
@@ -800,6 +806,8 @@ static void apply(skv_config *c, key_id k, const setting *s) {
   case K_QLEN: c->qlen = s->i; break;
   case K_LSE_LAYOUT: snprintf(c->lse_layout, sizeof c->lse_layout, "%s", name); break;
   case K_HOST_PATH: snprintf(c->host_path, sizeof c->host_path, "%s", name); break;
+  case K_PREFILL_REQUESTS: c->prefill_requests = (int32_t)s->i; break;
+  case K_MASK: c->mask = s->i == 0 ? SKV_MASK_CAUSAL : SKV_MASK_NONE; break;
   case K_BATCH: c->batch = (int32_t)s->i; break;
   case K_SEQLEN: c->seqlen = s->seqlen; break;
   case K_POLICY:
@@ -829,6 +837,16 @@ void skv_config_shape(const skv_config *c, skv_shape *s) {
 skv_support skv_config_validate(const skv_config *c, char *err, size_t errlen) {
   skv_shape s;
   skv_config_shape(c, &s);
+  if (c->prefill_requests > c->batch) {
+    snprintf(err, errlen, "prefill_requests %d exceeds the batch (%d requests)", c->prefill_requests, c->batch);
+    return SKV_SUPPORT_NONE;
+  }
+  /* The FA2 LSE layouts and host paths (sim/lse_layout.h) are those of a decode step. */
+  if (strcmp(c->lse_layout, "logical") != 0 && c->qlen > 1) {
+    snprintf(err, errlen, "lse_layout %s models FA2's decode step: it needs qlen 1 (got %lld)", c->lse_layout,
+             (long long)c->qlen);
+    return SKV_SUPPORT_NONE;
+  }
   return skv_support_check(&s, NULL, err, errlen);
 }
 
@@ -1009,7 +1027,8 @@ bool skv_config_make_batch(const skv_config *c, skv_batch *b, char *err, size_t 
     case SKV_SEQLEN_UNIFORM: b->kvlen[r] = skv_rng_range(&rng, c->seqlen.lo, c->seqlen.hi); break;
     case SKV_SEQLEN_LIST: b->kvlen[r] = c->seqlen.values[r % c->seqlen.nvalues]; break;
     }
-    b->qlen[r] = c->qlen;
+    /* prefill_requests K > 0: the first K requests take qlen, the others decode (chunked prefill) */
+    b->qlen[r] = c->prefill_requests == 0 || r < c->prefill_requests ? c->qlen : 1;
   }
   b->num_q_heads = c->hq;
   b->num_kv_heads = c->hkv;
@@ -1018,6 +1037,7 @@ bool skv_config_make_batch(const skv_config *c, skv_batch *b, char *err, size_t 
   b->kv_dtype = c->kv_dtype;
   b->v_dtype = c->v_dtype == SKV_DTYPE_COUNT ? c->kv_dtype : c->v_dtype;
   b->kv_scale_mode = c->kv_scale_mode;
+  b->mask = c->mask;
   char why[256];
   if (!skv_batch_validate(b, why, sizeof why)) {
     snprintf(err, errlen, "configuration '%s': %s", c->name, why);
@@ -1037,11 +1057,13 @@ void skv_config_describe(const skv_config *c, char *buf, size_t len) {
     break;
   case SKV_SEQLEN_LIST: snprintf(seqlen, sizeof seqlen, "a list of %d cycled", c->seqlen.nvalues); break;
   }
+  char pf[64] = "";
+  if (c->prefill_requests > 0) snprintf(pf, sizeof pf, " for the first %d requests, 1 for the rest", c->prefill_requests);
   if (c->sms > 0) snprintf(sms, sizeof sms, "%d SMs", c->sms);
   else snprintf(sms, sizeof sms, "its SMs");
   snprintf(buf, len,
-           "%s: batch %d, seqlen %s, qlen %lld, hq %d, hkv %d, d %d, page %d, q %s, kv %s, v %s, policy %s, %s (%s)",
-           c->name, c->batch, seqlen, (long long)c->qlen, c->hq, c->hkv, c->head_dim, c->page_size,
+           "%s: batch %d, seqlen %s, qlen %lld%s%s, hq %d, hkv %d, d %d, page %d, q %s, kv %s, v %s, policy %s, %s (%s)",
+           c->name, c->batch, seqlen, (long long)c->qlen, pf, c->mask == SKV_MASK_NONE ? " (no mask)" : "", c->hq, c->hkv, c->head_dim, c->page_size,
            skv_dtype_name(c->q_dtype), skv_dtype_name(c->kv_dtype),
            c->v_dtype == SKV_DTYPE_COUNT ? "same" : skv_dtype_name(c->v_dtype), skv_policy_name(c->policy),
            c->gpu_model[0] ? c->gpu_model : "the run's GPU", sms);

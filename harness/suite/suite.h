@@ -39,7 +39,9 @@ typedef struct skv_config {
                              same for the same values, [A-Za-z0-9_.,()=-] only (a file name and a CSV field) */
   int32_t batch;
   skv_seqlen_spec seqlen;
-  int64_t qlen;
+  int64_t qlen;           /* query tokens per request (of the first prefill_requests, when that is set) */
+  int32_t prefill_requests; /* 0: every request takes qlen; K: the first K do, the others decode (qlen 1) */
+  skv_mask mask;          /* causal (default) or none (sim/batch.h) */
   int32_t hq, hkv, head_dim, page_size;
   skv_dtype q_dtype, kv_dtype, v_dtype; /* v_dtype SKV_DTYPE_COUNT: the same as kv_dtype */
   skv_scale_mode kv_scale_mode;         /* fp8 K/V scales per tensor or per token-head */

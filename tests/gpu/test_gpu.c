@@ -272,6 +272,253 @@ START_TEST(smoke_split_and_single_chunk_paths) {
 }
 END_TEST
 
+
+/* ---- query length > 1 (query tiles, masks) ------------------------------------------------------ */
+
+/* One multi-query case: n requests, the first `prefill` of them with query length Q (0: all), the
+ * others decode; KV lengths Q + a prefix; a cache type; a policy with a tile size. */
+typedef struct mq_case {
+  int32_t n, prefill;
+  int64_t Q;
+  int32_t hkv, group, d, page;
+  skv_dtype q, kv, v;
+  skv_scale_mode mode;
+  skv_mask mask;
+  skv_policy policy;
+  int32_t tile_rows;
+  int64_t split_size;
+  bool v1; /* also run decode v1 against the CPU executor */
+} mq_case;
+
+static void mq_tag(const mq_case *c, char *buf, size_t len) {
+  snprintf(buf, len, "Q=%lld n=%d pf=%d G=%d d=%d p=%d q=%s kv=%s v=%s %s %s %s tile %d", (long long)c->Q, c->n,
+           c->prefill, c->group, c->d, c->page, skv_dtype_name(c->q), skv_dtype_name(c->kv), skv_dtype_name(c->v),
+           skv_scale_mode_name(c->mode), c->mask == SKV_MASK_NONE ? "no-mask" : "causal", skv_policy_name(c->policy),
+           c->tile_rows);
+}
+
+static skv_workload mq_workload(const mq_case *c, uint64_t seed) {
+  skv_rng rng;
+  skv_rng_seed(&rng, seed);
+  skv_batch b;
+  ck_assert(skv_batch_alloc(&b, c->n));
+  for (int32_t r = 0; r < c->n; r++) {
+    b.qlen[r] = c->prefill == 0 || r < c->prefill ? c->Q : 1;
+    b.kvlen[r] = b.qlen[r] + skv_rng_range(&rng, 0, c->Q >= 512 ? 100 : 3000); /* page-unaligned prefixes */
+  }
+  b.num_kv_heads = c->hkv, b.num_q_heads = c->hkv * c->group, b.head_dim = c->d, b.page_size = c->page;
+  b.kv_dtype = c->kv, b.v_dtype = c->v, b.kv_scale_mode = c->mode, b.mask = c->mask;
+  skv_workload_opts o;
+  skv_workload_opts_default(&o);
+  o.seed = seed;
+  o.q_dtype = c->q;
+  o.quant.q_scale = 0.75f, o.quant.k_scale = 0.5f, o.quant.v_scale = 0.25f;
+  o.materialize = true;
+  o.poison_tails = true;
+  skv_workload w;
+  char err[512];
+  ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);
+  skv_batch_free(&b);
+  return w;
+}
+
+/* Run case c: poisoned outputs fully written, the kernel against the double reference (dequantized
+ * values, every scale), the fused combine the same bits as the combine kernel, and (c->v1) decode
+ * v1 against the CPU executor. */
+static void check_multi(const mq_case *c, uint64_t seed) {
+  char err[512], tagb[200];
+  mq_tag(c, tagb, sizeof tagb);
+  skv_workload w = mq_workload(c, seed);
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  o.split_size = c->split_size;
+  o.tile_rows = c->tile_rows;
+  skv_plan pl;
+  ck_assert_msg(skv_plan_build(&w.batch, c->policy, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s: %s", tagb, err);
+  result r = run_gpu(&w, &pl, NULL), f = run_gpu_mode(&w, &pl, NULL, true);
+  const int64_t tq = w.cu_seqlens_q[c->n], hq = w.batch.num_q_heads;
+  const skv_layout L = skv_lse_layout_logical(tq, c->hkv, c->group);
+  const skv_workload correct = skv_workload_view_correct(&w);
+  const skv_dtype od = skv_output_dtype(c->q);
+  skv_numerics n;
+  ck_assert(skv_numerics_vs_reference(&correct, od, r.o, r.lse, &L, NULL, 0, &n));
+  const double tol = od == SKV_FP16 ? 2e-3 : 1e-2;
+  int64_t smin, smax;
+  double smean;
+  skv_plan_split_stats(&pl, &smin, &smax, &smean);
+  printf("  %-100s splits<=%-3lld ctas %-5lld rel %.2e lse %.2e\n", tagb, (long long)smax, (long long)pl.num_work,
+         n.o_rel_l2, n.lse_max_abs);
+  ck_assert_msg(n.unwritten == 0, "%s: %lld outputs not written", tagb, (long long)n.unwritten);
+  ck_assert_msg(n.o_rel_l2 <= tol, "%s: rel error %g > %g", tagb, n.o_rel_l2, tol);
+  ck_assert_msg(n.lse_max_abs <= 1e-3, "%s: lse error %g", tagb, n.lse_max_abs);
+  ck_assert_msg(memcmp(f.o, r.o, (size_t)(tq * hq * c->d * 2)) == 0, "%s: fused O differs", tagb);
+  ck_assert_msg(memcmp(f.lse, r.lse, (size_t)(tq * hq) * sizeof(float)) == 0, "%s: fused LSE differs", tagb);
+  if (c->v1) {
+    skv_gpu_batch g;
+    skv_gpu_plan gp;
+    ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
+    ck_assert_msg(skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err), "%s", err);
+    ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
+    ck_assert_msg(skv_decode_v1_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(skv_combine_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
+    result v = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
+    ck_assert(v.o && v.lse);
+    ck_assert_msg(skv_gpu_download(&g, v.o, v.lse, err, sizeof err), "%s", err);
+    skv_numerics nv;
+    ck_assert(skv_numerics_vs_reference(&correct, od, v.o, v.lse, &L, NULL, 0, &nv));
+    printf("    decode v1: rel %.2e lse %.2e\n", nv.o_rel_l2, nv.lse_max_abs);
+    ck_assert_msg(nv.unwritten == 0 && nv.o_rel_l2 <= tol && nv.lse_max_abs <= 1e-3, "%s: v1 rel %g lse %g", tagb,
+                  nv.o_rel_l2, nv.lse_max_abs);
+    free_result(&v);
+    skv_gpu_plan_free(&gp);
+    skv_gpu_batch_free(&g);
+  }
+  free_result(&r);
+  free_result(&f);
+  skv_plan_free(&pl);
+  skv_workload_free(&w);
+}
+
+/* Quick cases for compute-sanitizer (the smoke TCase): every tile size, both masks, a mixed batch,
+ * an 8-bit cache in both forms. */
+START_TEST(smoke_multi_query_tiles) {
+  const mq_case cases[] = {
+      {3, 0, 4, 2, 4, 128, 16, SKV_BF16, SKV_BF16, SKV_BF16, SKV_SCALE_PER_TENSOR, SKV_MASK_CAUSAL, SKV_POLICY_FIXED, 16, 700, true},
+      {2, 1, 37, 1, 8, 64, 1, SKV_FP16, SKV_FP16, SKV_FP16, SKV_SCALE_PER_TENSOR, SKV_MASK_NONE, SKV_POLICY_FIXED, 32, 300, false},
+      {2, 0, 70, 2, 1, 256, 32, SKV_BF16, SKV_BF16, SKV_BF16, SKV_SCALE_PER_TENSOR, SKV_MASK_CAUSAL, SKV_POLICY_FIXED, 64, 500, false},
+      {2, 0, 2, 2, 4, 128, 16, SKV_BF16, SKV_INT8, SKV_INT8, SKV_SCALE_PER_TOKEN_HEAD, SKV_MASK_CAUSAL, SKV_POLICY_FIXED, 16, 600, false},
+      {2, 0, 5, 1, 4, 64, 16, SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_SCALE_PER_TENSOR, SKV_MASK_CAUSAL, SKV_POLICY_FIXED, 32, 400, false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_multi(&cases[i], 60 + i);
+}
+END_TEST
+
+/* Every query length of the issue (1 .. 2048), groups 1/4/8/16, head dims 64/128/256, tiles of
+ * 16/32/64 rows, both masks, mixed batches (decode requests beside a prefill chunk), page sizes
+ * 1..64, every cache type, every policy. */
+START_TEST(multi_query_matches_the_reference_for_every_q_tile_cache_and_policy) {
+  static const int64_t qlens[] = {1, 2, 3, 4, 8, 16, 64, 512, 2048};
+  static const int32_t groups[] = {1, 4, 8, 16}, dims[] = {64, 128, 256}, tiles[] = {16, 32, 64}, pages[] = {16, 1, 32, 64};
+  static const struct { skv_dtype q, kv, v; skv_scale_mode m; } caches[] = {
+      {SKV_BF16, SKV_BF16, SKV_BF16, SKV_SCALE_PER_TENSOR},
+      {SKV_FP16, SKV_FP16, SKV_FP16, SKV_SCALE_PER_TENSOR},
+      {SKV_BF16, SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_SCALE_PER_TENSOR},
+      {SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_SCALE_PER_TENSOR},
+      {SKV_FP16, SKV_FP8_E4M3, SKV_FP8_E4M3, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_BF16, SKV_INT8, SKV_INT8, SKV_SCALE_PER_TOKEN_HEAD},
+      {SKV_FP16, SKV_INT8, SKV_FP16, SKV_SCALE_PER_TOKEN_HEAD},
+  };
+  int k = 0;
+  for (int qi = 0; qi < 9; qi++)
+    for (int rep = 0; rep < 4; rep++, k++) {
+      const int64_t Q = qlens[qi];
+      const int ci = k % 7;
+      mq_case c = {.n = Q >= 512 ? 2 : 1 + k % 4, .prefill = rep % 2 ? 1 : 0, .Q = Q, .hkv = Q >= 512 ? 1 : 2,
+                   .group = groups[(k + qi) % 4], .d = Q >= 512 ? 64 : dims[k % 3], .page = pages[k % 4],
+                   .q = caches[ci].q, .kv = caches[ci].kv, .v = caches[ci].v, .mode = caches[ci].m,
+                   .mask = rep == 3 ? SKV_MASK_NONE : SKV_MASK_CAUSAL, .policy = (skv_policy)(k % SKV_POLICY_COUNT),
+                   .tile_rows = tiles[(k + rep) % 3], .split_size = 300 + 97 * k, .v1 = k % 5 == 0};
+      if (c.Q >= 512 && c.group > 4) c.group = 4; /* keeps the double reference a second or two */
+      check_multi(&c, 7000 + (uint64_t)k);
+    }
+}
+END_TEST
+
+/* The last token of a request as decode: a one-request workload whose single query is a's last
+ * query token of request 0 (the same q row bytes), over the same pages and pools (borrowed). */
+typedef struct decode_view {
+  skv_workload w;
+  int64_t qlen[1], kvlen[1], cu[2];
+} decode_view;
+
+static void last_token_as_decode(const skv_workload *a, decode_view *v) {
+  v->w = *a; /* shares a's buffers: never freed through v */
+  const skv_batch *b = &a->batch;
+  v->qlen[0] = 1, v->kvlen[0] = b->kvlen[0], v->cu[0] = 0, v->cu[1] = 1;
+  v->w.batch.num_requests = 1;
+  v->w.batch.qlen = v->qlen;
+  v->w.batch.kvlen = v->kvlen;
+  v->w.cu_seqlens_q = v->cu;
+  const int64_t row = (a->cu_seqlens_q[1] - 1) * b->num_q_heads * b->head_dim;
+  v->w.q = (unsigned char *)a->q + row * skv_dtype_size(a->opts.q_dtype);
+}
+
+/* Bits. (1) The same plan twice. (2) Under fixed, a speculative-verify request (Q = 4) alone and in
+ * a batch. (3) Prefill vs decode: the last token of a prefill chunk (Q = 100 over up to 3100 keys) and the
+ * same token as a decode step: under fixed with 16-row tiles the simulator predicts the same bits
+ * (same chunks, same kernel form) and the GPU confirms; with 64-row tiles the prefill launch runs 4
+ * row warps, each over all 64 tokens of a tile, where decode's 4 warps split each tile's tokens: a
+ * row's online softmax then folds its keys in another order, predicted different; and under fa2 the
+ * chunks differ. Every prediction comes from the plans (sim/invariance.h) before the GPU runs. */
+START_TEST(multi_query_bits_repeat_alone_and_prefill_vs_decode) {
+  char err[512];
+  /* (1) and (2) */
+  {
+    mq_case c = {4, 0, 4, 8, 4, 128, 16, SKV_BF16, SKV_BF16, SKV_BF16, SKV_SCALE_PER_TENSOR, SKV_MASK_CAUSAL,
+                 SKV_POLICY_FIXED, 0, 2048, false};
+    skv_workload w = mq_workload(&c, 31);
+    skv_policy_opts o;
+    skv_policy_opts_default(&o);
+    skv_plan pl;
+    ck_assert(skv_plan_build(&w.batch, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &pl, err, sizeof err));
+    result a = run_gpu(&w, &pl, NULL), b = run_gpu(&w, &pl, NULL);
+    const int64_t tq = w.cu_seqlens_q[4], hq = w.batch.num_q_heads;
+    ck_assert(memcmp(a.o, b.o, (size_t)(tq * hq * 128 * 2)) == 0 && memcmp(a.lse, b.lse, (size_t)(tq * hq * 4)) == 0);
+    skv_workload one;
+    ck_assert_msg(skv_workload_extract(&w, 0, &one, err, sizeof err), "%s", err);
+    skv_plan p1;
+    ck_assert(skv_plan_build(&one.batch, SKV_POLICY_FIXED, &o, skv_test_gpu(132), &p1, err, sizeof err));
+    ck_assert_msg(skv_same_row_bits(&pl, &w.batch, 0, &p1, &one.batch, 0), "fixed: alone vs batch predicted to differ");
+    result s1 = run_gpu(&one, &p1, NULL);
+    bool same = memcmp(s1.o, a.o, (size_t)(4 * hq * 128 * 2)) == 0;
+    for (int64_t h = 0; h < hq && same; h++) same = memcmp(&s1.lse[h * 4], &a.lse[h * tq], 4 * sizeof(float)) == 0;
+    printf("  Q=4 verify under fixed: alone vs in a batch of 4: predicted same, GPU %s\n", same ? "same" : "DIFFERENT");
+    ck_assert(same);
+    free_result(&a), free_result(&b), free_result(&s1);
+    skv_plan_free(&pl), skv_plan_free(&p1);
+    skv_workload_free(&one);
+    skv_workload_free(&w);
+  }
+  /* (3) */
+  static const struct { skv_policy p; int32_t tile; skv_dtype kv; bool want_same; } cases[] = {
+      {SKV_POLICY_FIXED, 16, SKV_BF16, true},
+      {SKV_POLICY_FIXED, 16, SKV_FP16, true},
+      {SKV_POLICY_FIXED, 64, SKV_BF16, false},
+      {SKV_POLICY_FA2, 16, SKV_BF16, false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mq_case c = {1, 0, 100, 8, 4, 128, 16, cases[i].kv, cases[i].kv, cases[i].kv, SKV_SCALE_PER_TENSOR,
+                 SKV_MASK_CAUSAL, cases[i].p, cases[i].tile, 512, false};
+    skv_workload w = mq_workload(&c, 41 + i);
+    decode_view dv;
+    last_token_as_decode(&w, &dv);
+    skv_policy_opts o;
+    skv_policy_opts_default(&o);
+    o.split_size = 512;
+    o.tile_rows = cases[i].tile;
+    skv_plan pa, pd;
+    ck_assert(skv_plan_build(&w.batch, cases[i].p, &o, skv_test_gpu(132), &pa, err, sizeof err));
+    ck_assert(skv_plan_build(&dv.w.batch, cases[i].p, &o, skv_test_gpu(132), &pd, err, sizeof err));
+    const bool predicted = skv_same_row_bits(&pa, &w.batch, 0, &pd, &dv.w.batch, 0);
+    result a = run_gpu(&w, &pa, NULL), d = run_gpu(&dv.w, &pd, NULL);
+    const int64_t Q = w.batch.qlen[0], hq = w.batch.num_q_heads;
+    bool same = memcmp((unsigned char *)a.o + (Q - 1) * hq * 128 * 2, d.o, (size_t)(hq * 128 * 2)) == 0;
+    for (int64_t h = 0; h < hq && same; h++) same = memcmp(&a.lse[h * Q + Q - 1], &d.lse[h], sizeof(float)) == 0;
+    const skv_kernel_form fa = skv_plan_kernel_form(&pa, &w.batch), fd = skv_plan_kernel_form(&pd, &dv.w.batch);
+    printf("  prefill (Q=%lld, KV %lld) last token vs decode, %s %s tile %d (row warps %d vs %d, chunks %lld vs %lld): "
+           "predicted %s, GPU %s\n", (long long)Q, (long long)w.batch.kvlen[0], skv_policy_name(cases[i].p),
+           skv_dtype_name(cases[i].kv), cases[i].tile, fa.row_warps, fd.row_warps,
+           (long long)skv_plan_num_splits(&pa, 0), (long long)skv_plan_num_splits(&pd, 0),
+           predicted ? "same" : "different", same ? "same" : "different");
+    ck_assert_msg(predicted == cases[i].want_same, "prediction %d", predicted);
+    if (predicted) ck_assert_msg(same, "predicted the same bits, the GPU differs");
+    free_result(&a), free_result(&d);
+    skv_plan_free(&pa), skv_plan_free(&pd);
+    skv_workload_free(&w);
+  }
+}
+END_TEST
+
 /* ---- quantized caches ---- */
 
 typedef struct qcase {
@@ -831,11 +1078,10 @@ START_TEST(gpu_fp32_reference_matches_cpu_reference) {
     ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);
     skv_gpu_batch g;
     ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
-    float *d_s, *d_o, *d_l;
-    ck_assert(cudaMalloc((void **)&d_s, (size_t)4 * 16 * 3000 * 4) == cudaSuccess);
+    float *d_o, *d_l;
     ck_assert(cudaMalloc((void **)&d_o, (size_t)4 * 16 * 128 * 4) == cudaSuccess);
     ck_assert(cudaMalloc((void **)&d_l, (size_t)4 * 16 * 4) == cudaSuccess);
-    ck_assert_msg(skv_ref_fp32_launch(&g.prob, g.d_kvlen, g.max_kvlen, d_s, d_o, d_l, 0, err, sizeof err) == 0, "%s",
+    ck_assert_msg(skv_ref_fp32_launch(&g.prob, g.d_kvlen, d_o, d_l, 0, err, sizeof err) == 0, "%s",
                   err);
     static float ho[4 * 16 * 128], hl[64];
     ck_assert(cudaMemcpy(ho, d_o, sizeof ho, cudaMemcpyDeviceToHost) == cudaSuccess);
@@ -851,7 +1097,6 @@ START_TEST(gpu_fp32_reference_matches_cpu_reference) {
       if (isinf(rl[i])) ck_assert(isinf(hl[i]) && hl[i] < 0);
       else ck_assert_double_eq_tol(hl[i], rl[i], 1e-5);
     }
-    cudaFree(d_s);
     cudaFree(d_o);
     cudaFree(d_l);
     skv_gpu_batch_free(&g);
@@ -893,7 +1138,7 @@ START_TEST(occupancy_matches_the_cost_model_table) {
     for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++) {
       skv_decode_problem p;
       memset(&p, 0, sizeof p);
-      p.num_requests = 1, p.num_q_heads = 2 * group, p.num_kv_heads = 2, p.head_dim = d, p.page_size = 16;
+      p.num_requests = 1, p.total_q = 1, p.num_q_heads = 2 * group, p.num_kv_heads = 2, p.head_dim = d, p.page_size = 16;
       p.k_dtype = kv[k].k, p.v_dtype = kv[k].v;
       p.q_dtype = p.o_dtype = kv[k].k == SKV_FP16 ? SKV_FP16 : SKV_BF16;
       p.per_token_head = kv[k].token;
@@ -920,7 +1165,7 @@ END_TEST
 START_TEST(unsupported_combinations_are_refused_before_launch) {
   skv_decode_problem p;
   memset(&p, 0, sizeof p);
-  p.num_requests = 1, p.num_q_heads = 64, p.num_kv_heads = 2, p.head_dim = 128, p.page_size = 16;
+  p.num_requests = 1, p.total_q = 1, p.num_q_heads = 64, p.num_kv_heads = 2, p.head_dim = 128, p.page_size = 16;
   p.q_dtype = p.k_dtype = p.v_dtype = p.o_dtype = SKV_BF16;
   p.softmax_scale = 0.1f;
   p.lse_layout = skv_lse_layout_logical(1, 2, 32);
@@ -973,7 +1218,7 @@ START_TEST(measured_runs_refuse_what_the_kernels_refuse_before_any_work) {
   static const char *const refused[] = {
       "page_size: 24",
       "hq: 34, hkv: 2",
-      "qlen: 2",
+      "qlen: 2, lse_layout: fa2-combine", /* FA2's LSE layouts model a decode step */
       "q_dtype: fp8_e4m3, kv_dtype: fp8_e4m3, kv_scale_mode: per_token_head",
       "q_dtype: bf16, kv_dtype: fp16",
       "q_dtype: bf16, kv_dtype: int8, v_dtype: fp16",
@@ -1203,6 +1448,7 @@ int main(void) {
   tcase_add_test(smoke, smoke_split_and_single_chunk_paths);
   tcase_add_test(smoke, rotation_replicates_per_token_scales);
   tcase_add_test(smoke, cta_timelines_are_complete_and_leave_outputs_unchanged);
+  tcase_add_test(smoke, smoke_multi_query_tiles);
   suite_add_tcase(s, smoke);
   TCase *acc = tcase_create("accuracy");
   tcase_add_test(acc, decode_matches_reference_across_policies_dims_pages_groups);
@@ -1212,11 +1458,13 @@ int main(void) {
   tcase_add_test(acc, lse_layouts_on_the_gpu_match_the_simulator_bit_for_bit);
   tcase_add_test(acc, quantized_variants_match_the_dequantized_reference_and_use_every_scale);
   tcase_add_test(acc, decode_v1_matches_the_cpu_executor);
+  tcase_add_test(acc, multi_query_matches_the_reference_for_every_q_tile_cache_and_policy);
   suite_add_tcase(s, acc);
   TCase *det = tcase_create("determinism");
   tcase_add_test(det, same_plan_twice_gives_the_same_bits);
   tcase_add_test(det, fixed_policy_is_batch_invariant_bitwise);
   tcase_add_test(det, fa2_batch_dependence_is_predicted_and_shown);
+  tcase_add_test(det, multi_query_bits_repeat_alone_and_prefill_vs_decode);
   suite_add_tcase(s, det);
   TCase *misc = tcase_create("data+reference");
   tcase_add_test(misc, device_fill_matches_host_generator_bits);
