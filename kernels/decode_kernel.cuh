@@ -91,6 +91,12 @@ struct Cfg {
   static constexpr int kLoopBytes = kPipeBytes > kMergeBytes ? kPipeBytes : kMergeBytes;
   static constexpr int kQBytes = 16 * RW * D * 2;
   static constexpr int kSmem = kLoopBytes + kQBytes;
+  // Resident CTAs per SM the decode forms (RW = 1) of 8-bit caches are held to, as the cost model's
+  // table (experiments/gpus.yaml ctas_per_sm) has them: the query-tile bounds added registers, and
+  // at d64 the compiler would otherwise take 96 (columns) and 125 (rows) of them and lose a CTA per
+  // SM (CUDA 13.0). Other forms: no bound (1).
+  static constexpr int kMinCtas =
+      RW != 1 || !k8 || KV::kVBytes != 1 ? 1 : (SW ? (D == 64 ? 6 : (D == 128 ? 4 : 3)) : (D == 64 ? 5 : (D == 128 ? 3 : 2)));
 };
 
 __device__ __forceinline__ void cp_async_4(uint32_t smem_addr, const void *gmem, bool valid) {
@@ -106,8 +112,8 @@ __device__ __forceinline__ uint64_t global_ns() {
 }
 
 template <typename T, int D, int V, bool SW, int RW>
-__global__ void __launch_bounds__(kThreads) decode_kernel(const skv_decode_problem p, const skv_plan_device pd,
-                                                          const int page_shift) {
+__global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
+    decode_kernel(const skv_decode_problem p, const skv_plan_device pd, const int page_shift) {
   using C = Cfg<D, V, SW, RW>;
   static_assert(!SW || RW == 1, "the column form holds one warp's 8 rows");
   static_assert(!SW || (C::k8 && KvTraits<V>::kVBytes == 1), "the swapped form reads 8-bit K and V");
