@@ -91,12 +91,15 @@ struct Cfg {
   static constexpr int kLoopBytes = kPipeBytes > kMergeBytes ? kPipeBytes : kMergeBytes;
   static constexpr int kQBytes = 16 * RW * D * 2;
   static constexpr int kSmem = kLoopBytes + kQBytes;
-  // Resident CTAs per SM the decode forms (RW = 1) of 8-bit caches are held to, as the cost model's
-  // table (experiments/gpus.yaml ctas_per_sm) has them: the query-tile bounds added registers, and
-  // at d64 the compiler would otherwise take 96 (columns) and 125 (rows) of them and lose a CTA per
-  // SM (CUDA 13.0). Other forms: no bound (1).
-  static constexpr int kMinCtas =
-      RW != 1 || !k8 || KV::kVBytes != 1 ? 1 : (SW ? (D == 64 ? 6 : (D == 128 ? 4 : 3)) : (D == 64 ? 5 : (D == 128 ? 3 : 2)));
+  // Resident CTAs per SM the decode forms (RW = 1) of 8-bit K caches are held to, as the cost
+  // model's table (experiments/gpus.yaml ctas_per_sm) has them: the query-tile bounds added
+  // registers, and at d64 the compiler would otherwise take 96 (columns), 125 (rows) and 135 (int8
+  // K + bf16 V) of them and lose a CTA per SM (CUDA 13.0). 16-bit caches (shared-memory bound) and
+  // the query-tile forms (RW > 1): no bound (1).
+  static constexpr int kMinCtas = RW != 1 || !k8                ? 1
+                                  : KV::kVBytes != 1            ? (D == 64 ? 4 : 2)
+                                  : SW                          ? (D == 64 ? 6 : (D == 128 ? 4 : 3))
+                                                                : (D == 64 ? 5 : (D == 128 ? 3 : 2));
 };
 
 __device__ __forceinline__ void cp_async_4(uint32_t smem_addr, const void *gmem, bool valid) {
