@@ -17,7 +17,13 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads) combine_kernel(const skv_decode_problem p, const skv_plan_device pd) {
   extern __shared__ float wts[];
   const skv_combine_item it = pd.d_combine[blockIdx.x];
-  const MergeTile mt = {it.kv_head, it.num_chunks, it.q_begin, it.q_end, it.first_partial, it.q_start};
+  // blockIdx.y: this CTA's block of the tile's rows (merge_rows_per_cta); a block past the tile's
+  // rows has nothing to do (the grid is sized for the largest tile).
+  const int G = p.num_q_heads / p.num_kv_heads, rows = (it.q_end - it.q_begin) * G;
+  const int per = merge_rows_per_cta(p.head_dim, kThreads), row0 = static_cast<int>(blockIdx.y) * per;
+  if (row0 >= rows) return;
+  const MergeTile mt = {it.kv_head, it.num_chunks, it.q_begin, it.q_end, it.first_partial, it.q_start,
+                        row0, rows - row0 < per ? rows - row0 : per};
   merge_item<T>(p, pd, mt, wts);
 }
 
@@ -30,7 +36,8 @@ extern "C" int skv_combine_launch(const skv_decode_problem *p, const skv_plan_de
   if (pd->num_combine == 0 || pd->fused_combine) return 0;
   /* The largest item bounds the shared memory. fa2/fa3 plans have at most 128 chunks per request,
    * but fixed or flashinfer options can make many more: refuse before launching. */
-  const size_t smem = skv::merge_smem_bytes(pd->max_chunks, pd->max_tile_rows);
+  const int per = skv::merge_rows_per_cta(p->head_dim, skv::kThreads);
+  const size_t smem = skv::merge_smem_bytes(pd->max_chunks, per < pd->max_tile_rows ? per : pd->max_tile_rows);
   if (smem > skv::kMaxSmem) {
     snprintf(err, errlen, "combine kernel: %d chunks x %d rows in one tile exceed its shared memory",
              pd->max_chunks, pd->max_tile_rows);
@@ -40,7 +47,8 @@ extern "C" int skv_combine_launch(const skv_decode_problem *p, const skv_plan_de
       p->o_dtype == SKV_BF16 ? skv::combine_kernel<__nv_bfloat16> : skv::combine_kernel<__half>;
   if (smem > 48 * 1024)
     SKV_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  kernel<<<(unsigned)pd->num_combine, skv::kThreads, smem, s>>>(*p, *pd);
+  const dim3 grid((unsigned)pd->num_combine, (unsigned)((pd->max_tile_rows + per - 1) / per));
+  kernel<<<grid, skv::kThreads, smem, s>>>(*p, *pd);
   SKV_CUDA_LAUNCH("combine_kernel");
   return 0;
 }

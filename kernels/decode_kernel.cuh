@@ -379,7 +379,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     if (last) {
       __threadfence();
       const MergeTile mt = {w.kv_head, w.num_chunks, w.q_begin, w.q_end,
-                            w.partial - static_cast<int64_t>(w.chunk) * rows, w.q_start};
+                            w.partial - static_cast<int64_t>(w.chunk) * rows, w.q_start, 0, rows};
       if (p.o_dtype == SKV_FP16) merge_item<__half>(p, pd, mt, merge);
       else merge_item<__nv_bfloat16>(p, pd, mt, merge);
       if (tid == 0) pd.d_arrivals[item] = 0;

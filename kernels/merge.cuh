@@ -31,20 +31,31 @@ namespace skv {
 __host__ __device__ inline size_t merge_smem_bytes(int n, int R) { return (size_t)(n + 1) * (size_t)R * sizeof(float); }
 
 // One split tile: (request, kv head), its query tokens [q_begin, q_end) (the request's first token
-// in the batch at q_start), its n chunks' rows from first_partial.
+// in the batch at q_start), its n chunks' rows from first_partial; this CTA merges its rows
+// [row0, row0 + nrows) (all of them in the fused path; a block of them in the combine kernel).
 struct MergeTile {
   int kv_head, n, q_begin, q_end;
   int64_t first_partial, q_start;
+  int row0, nrows;
 };
 
-// Called by every thread of the block (it synchronizes). wts: merge_smem_bytes(n, R) of shared memory.
+// Rows one combine CTA merges: enough that each of its threads takes one 4-column group of one row
+// (d 64 / 128 / 256: 8 / 4 / 2 rows), so a tile of many rows (a query tile) merges on several CTAs.
+__host__ __device__ inline int merge_rows_per_cta(int head_dim, int threads) {
+  const int r = threads * 4 / head_dim;
+  return r > 0 ? r : 1;
+}
+
+// Called by every thread of the block (it synchronizes). wts: merge_smem_bytes(n, mt.nrows) of shared
+// memory. Below, g is a row of this CTA's block (row mt.row0 + g of the tile).
 template <typename T>
 __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &pd, const MergeTile &mt, float *wts) {
   const int G = p.num_q_heads / p.num_kv_heads, D = p.head_dim, n = mt.n, kv_head = mt.kv_head;
-  const int R = (mt.q_end - mt.q_begin) * G;  // the tile's packed rows; below G stands for R
-  const float *plse = pd.d_partial_lse + mt.first_partial;
-  const float *po = pd.d_partial_o + mt.first_partial * D;
-  for (int i = threadIdx.x; i < n * R; i += blockDim.x) wts[i] = __ldcg(plse + i);
+  const int RT = (mt.q_end - mt.q_begin) * G;  // the tile's packed rows: chunk k's rows start at k RT
+  const int R = mt.nrows;                      // this CTA's rows
+  const float *plse = pd.d_partial_lse + mt.first_partial + mt.row0;
+  const float *po = pd.d_partial_o + (mt.first_partial + mt.row0) * D;
+  for (int i = threadIdx.x; i < n * R; i += blockDim.x) wts[i] = __ldcg(plse + static_cast<int64_t>(i / R) * RT + i % R);
   __syncthreads();
   // Warp w takes rows g = w, w + nwarps, ...; its lanes stride over the chunks for the max, the
   // sum (butterfly: every lane ends with the same bits) and the weights.
@@ -77,7 +88,7 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
     // results/decode_grid/20261129-000348-2683fc2). Groups of 16 for the tail as well cost the
     // fused decode kernels registers, and with them resident CTAs (8-bit forms at 2c29c00).
     const float4 *col = reinterpret_cast<const float4 *>(po + static_cast<int64_t>(g) * D + c);
-    const int64_t stride = static_cast<int64_t>(R) * D / 4; // float4s from one chunk's row to the next
+    const int64_t stride = static_cast<int64_t>(RT) * D / 4; // float4s from one chunk's row to the next
     int k = 0;
     for (; k + 16 <= n; k += 16) {
 #pragma unroll
@@ -105,13 +116,14 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
         }
       }
     }
-    const int64_t tok = tok0 + g / G;  // row g: query token tok, q head kv_head G + g % G
-    T *o = static_cast<T *>(p.d_o) + (tok * p.num_q_heads + static_cast<int64_t>(kv_head) * G + g % G) * D + c;
+    const int x = mt.row0 + g;         // the tile's row x: query token tok, q head kv_head G + x % G
+    const int64_t tok = tok0 + x / G;
+    T *o = static_cast<T *>(p.d_o) + (tok * p.num_q_heads + static_cast<int64_t>(kv_head) * G + x % G) * D + c;
     o[0] = to_output<T>(acc.x);
     o[1] = to_output<T>(acc.y);
     o[2] = to_output<T>(acc.z);
     o[3] = to_output<T>(acc.w);
-    if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, tok, kv_head, g % G)] = final_lse[g];
+    if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, tok, kv_head, x % G)] = final_lse[g];
   }
 }
 

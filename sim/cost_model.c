@@ -220,17 +220,18 @@ static double fixed_cost(const skv_cost_ctx *ctx, int64_t num_work) {
   return ctx->rates.fixed_us + ctx->rates.fixed_sm_us * (double)first / (double)ctx->g->sms;
 }
 
-/* The combine's time: items in waves of the slots, each wave as long as its largest item. */
+/* The combine's time: its CTAs in waves of the slots, each wave as long as its largest CTA. A
+ * combine item's rows merge on ceil(rows / (4 threads / head_dim)) CTAs, each of whose
+ * SKV_MERGE_THREADS threads takes 4 columns of one row over every chunk (kernels/merge.cuh,
+ * combine.cu; decode: the rows are the group's q heads). */
 static double combine_cost(const skv_cost_ctx *ctx, int64_t num_combine, int64_t max_chunks, double partial_bytes) {
   if (num_combine <= 0) return 0;
   const skv_gpu *g = ctx->g;
-  const double waves = ceil((double)num_combine / (double)ctx->slots);
-  /* each of the merging CTA's SKV_MERGE_THREADS threads takes 4 columns of one packed row per round
-   * (kernels/merge.cuh): rows x head_dim / (4 x threads) rounds, each over every chunk (decode:
-   * the rows are the group's q heads) */
-  const int64_t lanes = (int64_t)ctx->tile_rows * ctx->b->head_dim / 4;
-  const double rounds = (double)((lanes + SKV_MERGE_THREADS - 1) / SKV_MERGE_THREADS);
-  return g->launch_us + waves * (g->combine_item_us + rounds * g->combine_chunk_us * (double)max_chunks) +
+  int64_t per = 4 * SKV_MERGE_THREADS / ctx->b->head_dim;
+  if (per < 1) per = 1;
+  const int64_t ctas = num_combine * ((ctx->tile_rows + per - 1) / per);
+  const double waves = ceil((double)ctas / (double)ctx->slots);
+  return g->launch_us + waves * (g->combine_item_us + g->combine_chunk_us * (double)max_chunks) +
          partial_bytes / ctx->read_bpus;
 }
 

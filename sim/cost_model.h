@@ -50,11 +50,12 @@ typedef struct skv_prediction {
  *             (processor sharing), agg(n) a soft minimum of n * s.cta and s.stream:
  *             ((n cta)^-k + stream^-k)^(-1/k), k = SKV_COST_KNEE (below the knee each CTA streams
  *             at cta, above it they share the stream ceiling, near it they reach less than either);
- *   combine = launch + waves * (combine_item + rounds * combine_chunk * the largest item's chunks)
- *             + partial bytes / read, waves = ceil(items / slots): one CTA merges an item, its
- *             SKV_MERGE_THREADS threads taking 4 output columns each per round, so rounds =
- *             ceil(group * head_dim / (4 * SKV_MERGE_THREADS)), and each round loads every chunk's
- *             partials, in flight together in groups (kernels/merge.cuh); the
+ *   combine = launch + waves * (combine_item + combine_chunk * the largest item's chunks)
+ *             + partial bytes / read, waves = ceil(CTAs / slots): an item's rows (decode: the
+ *             group's q heads; a query tile: its packed rows) merge on ceil(rows / (4 *
+ *             SKV_MERGE_THREADS / head_dim)) CTAs, each of whose threads takes 4 output columns of
+ *             one row and loads every chunk's partials, in flight together in groups
+ *             (kernels/merge.cuh, combine.cu); the
  *             same for the combine kernel and the fused merge (the CTA that merges last does so
  *             after every other chunk has arrived, a tail about as long as the second launch: H100,
  *             4aac36e, results/bench_decode/20261122-1347-4aac36e).
