@@ -105,6 +105,27 @@ static int cmp_xy(const void *a, const void *b) {
   return (p > q) - (p < q);
 }
 
+/* The multiplot of a panelled line plot: up to 3 panels a row, panel b titled prefix + panels[b],
+ * series i of panel b read from datablock $B<b>S<i>, the legend once, in the first panel. */
+static void panel_plots(FILE *f, const char *name, const keys *panels, const char *prefix, const keys *series,
+                        const char *title) {
+  outputs_begin_sized(f, name, panels->n);
+  const int32_t cols = panels->n < 3 ? panels->n : 3, rows = (panels->n + cols - 1) / (cols > 0 ? cols : 1);
+  fprintf(f, "  set multiplot layout %d,%d title \"%s\" noenhanced\n", rows > 0 ? rows : 1, cols > 0 ? cols : 1, title);
+  for (int32_t b = 0; b < panels->n; b++) {
+    fprintf(f, "  set title \"%s%s\" noenhanced\n", prefix, panels->v[b]);
+    fprintf(f, b == 0 ? "  set key inside left top font \",8\" box opaque\n" : "  unset key\n");
+    fprintf(f, "  plot \\\n");
+    for (int32_t i = 0; i < series->n; i++) {
+      char st[64];
+      fprintf(f, "    $B%dS%d using 1:2 with linespoints %s title \"%s\" noenhanced%s\n", b, i,
+              series_style(i, st, sizeof st), series->v[i], i + 1 < series->n ? ", \\" : "");
+    }
+  }
+  fprintf(f, "  unset multiplot\n");
+  outputs_end(f);
+}
+
 /* One panel per batch size: time against the mean KV length (thousands of tokens), one series per
  * policy (with its options and fused combine), its points in a datablock sorted by length so that
  * the line runs through them; the legend once, in the first panel; rows without a time left out
@@ -155,21 +176,7 @@ static bool script_latency(FILE *f, const skv_csv_table *t, const char *y, const
   fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\n");
   if (all_positive) fprintf(f, "set logscale x 2\nset logscale y 10\n");
   fprintf(f, "set format x \"%%g\"\n");
-  outputs_begin_sized(f, "latency_vs_seqlen", batches.n);
-  const int32_t cols = batches.n < 3 ? batches.n : 3, rows = (batches.n + cols - 1) / (cols > 0 ? cols : 1);
-  fprintf(f, "  set multiplot layout %d,%d title \"%s\" noenhanced\n", rows > 0 ? rows : 1, cols > 0 ? cols : 1, title);
-  for (int32_t b = 0; b < batches.n; b++) {
-    fprintf(f, "  set title \"batch %s\" noenhanced\n", batches.v[b]);
-    fprintf(f, b == 0 ? "  set key inside left top font \",8\" box opaque\n" : "  unset key\n");
-    fprintf(f, "  plot \\\n");
-    for (int32_t i = 0; i < k.n; i++) {
-      char st[64];
-      fprintf(f, "    $B%dS%d using 1:2 with linespoints %s title \"%s\" noenhanced%s\n", b, i, series_style(i, st, sizeof st),
-              k.v[i], i + 1 < k.n ? ", \\" : "");
-    }
-  }
-  fprintf(f, "  unset multiplot\n");
-  outputs_end(f);
+  panel_plots(f, "latency_vs_seqlen", &batches, "batch ", &k, title);
   keys_free(&batches);
   keys_free(&k);
   return true;
@@ -227,21 +234,7 @@ static bool script_vs_qlen(FILE *f, const skv_csv_table *t, const char *name, co
   fprintf(f, "set logscale x 2\n");
   if (all_positive && time) fprintf(f, "set logscale y 10\n");
   fprintf(f, "set format x \"%%g\"\n");
-  outputs_begin_sized(f, name, shapes.n);
-  const int32_t cols = shapes.n < 3 ? shapes.n : 3, rows = (shapes.n + cols - 1) / (cols > 0 ? cols : 1);
-  fprintf(f, "  set multiplot layout %d,%d title \"%s\" noenhanced\n", rows > 0 ? rows : 1, cols > 0 ? cols : 1, title);
-  for (int32_t b = 0; b < shapes.n; b++) {
-    fprintf(f, "  set title \"%s\" noenhanced\n", shapes.v[b]);
-    fprintf(f, b == 0 ? "  set key inside left top font \",8\" box opaque\n" : "  unset key\n");
-    fprintf(f, "  plot \\\n");
-    for (int32_t i = 0; i < k.n; i++) {
-      char st[64];
-      fprintf(f, "    $B%dS%d using 1:2 with linespoints %s title \"%s\" noenhanced%s\n", b, i,
-              series_style(i, st, sizeof st), k.v[i], i + 1 < k.n ? ", \\" : "");
-    }
-  }
-  fprintf(f, "  unset multiplot\n");
-  outputs_end(f);
+  panel_plots(f, name, &shapes, "", &k, title);
   keys_free(&shapes);
   keys_free(&k);
   return true;

@@ -80,6 +80,24 @@ static result run_gpu(const skv_workload *w, const skv_plan *pl, const skv_layou
   return run_gpu_mode(w, pl, layout, false);
 }
 
+/* The same with decode v1 (decode_v1.cu) and the combine kernel, the logical LSE layout. */
+static result run_gpu_v1(const skv_workload *w, const skv_plan *pl) {
+  char err[512];
+  skv_gpu_batch g;
+  skv_gpu_plan gp;
+  ck_assert_msg(skv_gpu_batch_upload(w, NULL, &g, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_gpu_plan_upload(pl, w->page_indptr, &gp, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_decode_v1_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(skv_combine_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
+  result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
+  ck_assert(r.o && r.lse);
+  ck_assert_msg(skv_gpu_download(&g, r.o, r.lse, err, sizeof err), "%s", err);
+  skv_gpu_plan_free(&gp);
+  skv_gpu_batch_free(&g);
+  return r;
+}
+
 static void free_result(result *r) {
   free(r->o);
   free(r->lse);
@@ -354,24 +372,13 @@ static void check_multi(const mq_case *c, uint64_t seed) {
   ck_assert_msg(memcmp(f.o, r.o, (size_t)(tq * hq * c->d * 2)) == 0, "%s: fused O differs", tagb);
   ck_assert_msg(memcmp(f.lse, r.lse, (size_t)(tq * hq) * sizeof(float)) == 0, "%s: fused LSE differs", tagb);
   if (c->v1) {
-    skv_gpu_batch g;
-    skv_gpu_plan gp;
-    ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
-    ck_assert_msg(skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err), "%s", err);
-    ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
-    ck_assert_msg(skv_decode_v1_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
-    ck_assert_msg(skv_combine_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
-    result v = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
-    ck_assert(v.o && v.lse);
-    ck_assert_msg(skv_gpu_download(&g, v.o, v.lse, err, sizeof err), "%s", err);
+    result v = run_gpu_v1(&w, &pl);
     skv_numerics nv;
     ck_assert(skv_numerics_vs_reference(&correct, od, v.o, v.lse, &L, NULL, 0, &nv));
     printf("    decode v1: rel %.2e lse %.2e\n", nv.o_rel_l2, nv.lse_max_abs);
     ck_assert_msg(nv.unwritten == 0 && nv.o_rel_l2 <= tol && nv.lse_max_abs <= 1e-3, "%s: v1 rel %g lse %g", tagb,
                   nv.o_rel_l2, nv.lse_max_abs);
     free_result(&v);
-    skv_gpu_plan_free(&gp);
-    skv_gpu_batch_free(&g);
   }
   free_result(&r);
   free_result(&f);
@@ -700,24 +707,15 @@ START_TEST(decode_v1_matches_the_cpu_executor) {
       po.split_size = 300; /* requests 1 and 3 split, 0 and 2 not */
       skv_plan pl;
       ck_assert(skv_plan_build(&b, k % 2 ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &po, skv_test_gpu(132), &pl, err, sizeof err));
-      skv_gpu_batch g;
-      skv_gpu_plan gp;
-      ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
-      ck_assert_msg(skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err), "%s", err);
-      ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
-      ck_assert_msg(skv_decode_v1_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
-      ck_assert_msg(skv_combine_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
-      result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
-      ck_assert(r.o && r.lse);
-      ck_assert_msg(skv_gpu_download(&g, r.o, r.lse, err, sizeof err), "%s", err);
-      const int64_t no = g.o_elems, nl = g.lse_elems;
+      result r = run_gpu_v1(&w, &pl);
+      const int64_t nl = (int64_t)b.num_requests * b.num_q_heads, no = nl * b.head_dim; /* decode: a token a request */
       double *eo = malloc(sizeof(double) * (size_t)no), *el = malloc(sizeof(double) * (size_t)nl);
       ck_assert(eo && el);
       const skv_workload correct = skv_workload_view_correct(&w);
       ck_assert(skv_cpu_execute(&correct, &pl, NULL, eo, el));
       double num = 0, den = 0, lmax = 0;
       int64_t unwritten = 0;
-      const skv_dtype od = g.prob.o_dtype;
+      const skv_dtype od = skv_output_dtype(qc->q);
       for (int64_t i = 0; i < no; i++) {
         const double v = skv_load_as_double(od, r.o, i);
         if (isnan(v)) unwritten++;
@@ -737,8 +735,6 @@ START_TEST(decode_v1_matches_the_cpu_executor) {
       ck_assert_msg(lmax <= 1e-3, "lse %g", lmax);
       free(eo), free(el);
       free_result(&r);
-      skv_gpu_plan_free(&gp);
-      skv_gpu_batch_free(&g);
       skv_plan_free(&pl);
       skv_workload_free(&w);
       skv_batch_free(&b);
