@@ -132,11 +132,6 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   const skv_work w = pd.d_work[blockIdx.x];
   const int G = p.num_q_heads / p.num_kv_heads;
   const int rows = (w.q_end - w.q_begin) * G;  // the tile's packed rows (<= 16 RW)
-  // Packed row x is q head x % G of the tile's token x / G. A decode tile (one token) skips the
-  // divisions by the runtime G: a few dozen instructions each, a share of a short chunk's CTA.
-  const bool one_token = w.q_end - w.q_begin == 1;
-  auto row_tok = [&](int x) -> int { return one_token ? 0 : x / G; };
-  auto row_head = [&](int x) -> int { return one_token ? x : x % G; };
   // Tokens are counted from the chunk's start in 32 bits (a chunk is shorter than 2^31 tokens): the
   // chunk's first page and its offset in that page are found once, so the per-tile page lookups,
   // pool rows and range masks need no 64-bit arithmetic. Row x sees the chunk's first key_of(x)
@@ -147,7 +142,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   const int64_t kb64 = w.key_end - w.kv_begin;
   const int kb0 = kb64 < -64 ? -64 : (kb64 > n_all ? n_all : static_cast<int>(kb64));
   auto key_of = [&](int x, int n_max) -> int {
-    const int k = kb0 + row_tok(x);
+    const int k = kb0 + x / G;
     return k < 0 ? 0 : (k > n_max ? n_max : k);
   };
   const int n = key_of(rows - 1, n_all);
@@ -237,7 +232,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   const int64_t tok0 = w.q_start + w.q_begin;  // the tile's first query token in the batch
   // Element offset of packed row x's q (and output) row.
   auto q_row = [&](int x) -> int64_t {
-    return ((tok0 + row_tok(x)) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G + row_head(x)) * D;
+    return ((tok0 + x / G) * p.num_q_heads + static_cast<int64_t>(w.kv_head) * G + x % G) * D;
   };
   bool convert_q = false;
   if constexpr (std::is_same<T, __half>::value) convert_q = p.q_dtype == SKV_BF16 || p.q_dtype == SKV_FP8_E4M3;
@@ -364,7 +359,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     const float lse = merged_lse<Log2Units>(mmax, sum);
     if (final_out) {
       store_output(p.o_dtype, p.d_o, q_row(x) + c, o);
-      if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, tok0 + row_tok(x), w.kv_head, row_head(x))] = lse;
+      if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, tok0 + x / G, w.kv_head, x % G)] = lse;
     } else {
       pd.d_partial_o[(w.partial + x) * D + c] = o;
       if (c == 0) pd.d_partial_lse[w.partial + x] = lse;
