@@ -11,15 +11,10 @@ bool skv_same_chunks(const skv_plan *a, int32_t ra, const skv_plan *b, int32_t r
 }
 
 skv_kernel_form skv_plan_kernel_form(const skv_plan *p, const skv_batch *b) {
-  const int32_t G = skv_batch_group(b);
-  int64_t rows = G;
-  for (int64_t i = 0; i < p->num_work; i++) {
-    const int64_t x = skv_tile_rows(p->work[i].q_begin, p->work[i].q_end, G);
-    if (x > rows || i == 0) rows = x;
-  }
+  const int32_t rows = skv_plan_max_tile_rows(p);
   skv_kernel_form f;
-  f.columns = skv_decode_column_form(skv_dtype_size(b->kv_dtype), skv_dtype_size(b->v_dtype), (int32_t)rows);
-  f.row_warps = f.columns ? 1 : skv_decode_row_warps((int32_t)rows);
+  f.columns = skv_decode_column_form(skv_dtype_size(b->kv_dtype), skv_dtype_size(b->v_dtype), rows);
+  f.row_warps = f.columns ? 1 : skv_decode_row_warps(rows);
   return f;
 }
 

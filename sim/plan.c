@@ -295,6 +295,16 @@ fail:
   return false;
 }
 
+int32_t skv_plan_max_tile_rows(const skv_plan *pl) {
+  const int32_t G = pl->num_q_heads / pl->num_kv_heads;
+  int64_t rows = G;
+  for (int64_t i = 0; i < pl->num_work; i++) {
+    const int64_t x = skv_tile_rows(pl->work[i].q_begin, pl->work[i].q_end, G);
+    if (x > rows || i == 0) rows = x;
+  }
+  return (int32_t)rows;
+}
+
 void skv_plan_split_stats(const skv_plan *pl, int64_t *min, int64_t *max, double *mean) {
   int64_t lo = INT64_MAX, hi = 0;
   double sum = 0;

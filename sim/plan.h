@@ -114,6 +114,10 @@ static inline const skv_chunk *skv_plan_chunks(const skv_plan *pl, int32_t r) {
  * in chunk order. Returns false with the first violation in err. */
 bool skv_plan_check(const skv_plan *pl, const skv_batch *b, char *err, size_t errlen);
 
+/* Packed rows of the plan's largest tile (what picks the kernel's row warps and form); a plan
+ * without work: the group. */
+int32_t skv_plan_max_tile_rows(const skv_plan *pl);
+
 /* Min / max / mean of num_splits over the requests. */
 void skv_plan_split_stats(const skv_plan *pl, int64_t *min, int64_t *max, double *mean);
 

@@ -171,11 +171,7 @@ bool skv_gpu_plan_upload(const skv_plan *p, const int64_t *page_indptr, skv_gpu_
   for (int64_t i = 0; i < p->num_combine; i++)
     if (p->combine[i].num_chunks > gp->dev.max_chunks) gp->dev.max_chunks = p->combine[i].num_chunks;
   const int32_t G = p->num_q_heads / p->num_kv_heads;
-  gp->dev.max_tile_rows = G; /* no work: any valid size */
-  for (int64_t i = 0; i < p->num_work; i++) {
-    const int64_t rows = skv_tile_rows(p->work[i].q_begin, p->work[i].q_end, G);
-    if (rows > gp->dev.max_tile_rows || i == 0) gp->dev.max_tile_rows = (int32_t)rows;
-  }
+  gp->dev.max_tile_rows = skv_plan_max_tile_rows(p);
   gp->scratch_bytes = p->scratch_o_bytes + p->scratch_lse_bytes;
   int64_t *pages = malloc(sizeof(int64_t) * (size_t)(p->num_work > 0 ? p->num_work : 1));
   if (!pages) {

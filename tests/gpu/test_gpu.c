@@ -58,8 +58,9 @@ typedef struct result {
   float *lse; /* as the layout wrote it */
 } result;
 
-/* Plan, upload, poison, run (combine kernel, or fused into decode), download. */
-static result run_gpu_mode(const skv_workload *w, const skv_plan *pl, const skv_layout *layout, bool fused) {
+/* Upload, poison, run, download: the decode kernel with the combine kernel or fused into decode,
+ * or (v1) decode v1 with the combine kernel. */
+static result run_gpu_with(const skv_workload *w, const skv_plan *pl, const skv_layout *layout, bool fused, bool v1) {
   char err[512];
   skv_gpu_batch g;
   skv_gpu_plan gp;
@@ -67,36 +68,29 @@ static result run_gpu_mode(const skv_workload *w, const skv_plan *pl, const skv_
   ck_assert_msg(skv_gpu_plan_upload(pl, w->page_indptr, &gp, err, sizeof err), "%s", err);
   gp.dev.fused_combine = fused;
   ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
-  ck_assert_msg(skv_gpu_run(&g, &gp, 0, err, sizeof err), "%s", err);
+  if (v1) {
+    ck_assert_msg(skv_decode_v1_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(skv_combine_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
+  } else {
+    ck_assert_msg(skv_gpu_run(&g, &gp, 0, err, sizeof err), "%s", err);
+  }
   result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
   ck_assert(r.o && r.lse);
   ck_assert_msg(skv_gpu_download(&g, r.o, r.lse, err, sizeof err), "%s", err);
   skv_gpu_plan_free(&gp);
   skv_gpu_batch_free(&g);
   return r;
+}
+
+static result run_gpu_mode(const skv_workload *w, const skv_plan *pl, const skv_layout *layout, bool fused) {
+  return run_gpu_with(w, pl, layout, fused, false);
 }
 
 static result run_gpu(const skv_workload *w, const skv_plan *pl, const skv_layout *layout) {
-  return run_gpu_mode(w, pl, layout, false);
+  return run_gpu_with(w, pl, layout, false, false);
 }
 
-/* The same with decode v1 (decode_v1.cu) and the combine kernel, the logical LSE layout. */
-static result run_gpu_v1(const skv_workload *w, const skv_plan *pl) {
-  char err[512];
-  skv_gpu_batch g;
-  skv_gpu_plan gp;
-  ck_assert_msg(skv_gpu_batch_upload(w, NULL, &g, err, sizeof err), "%s", err);
-  ck_assert_msg(skv_gpu_plan_upload(pl, w->page_indptr, &gp, err, sizeof err), "%s", err);
-  ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
-  ck_assert_msg(skv_decode_v1_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
-  ck_assert_msg(skv_combine_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
-  result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
-  ck_assert(r.o && r.lse);
-  ck_assert_msg(skv_gpu_download(&g, r.o, r.lse, err, sizeof err), "%s", err);
-  skv_gpu_plan_free(&gp);
-  skv_gpu_batch_free(&g);
-  return r;
-}
+static result run_gpu_v1(const skv_workload *w, const skv_plan *pl) { return run_gpu_with(w, pl, NULL, false, true); }
 
 static void free_result(result *r) {
   free(r->o);
