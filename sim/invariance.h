@@ -44,6 +44,31 @@ bool skv_same_row_bits(const skv_plan *a, const skv_batch *ba, int32_t ra, const
 bool skv_predict_alone_vs_batch(const skv_batch *b, const skv_plan *in_batch, int32_t r, skv_policy p,
                                 const skv_policy_opts *o, const skv_gpu *gpu, bool *same, char *err, size_t errlen);
 
+/* ---- Invariance pairs (issue 17): the same request in many batches ----
+ *
+ * Variant k of a base batch puts the base's request `probe` (its query and KV lengths, its data)
+ * among other requests: k = 0 alone; otherwise a batch of B requests, B log-uniform in
+ * 1..max_batch, the probe at a uniform position, each neighbour a uniformly drawn base request cut
+ * to a KV length log-uniform in 1..its length (a prefix of its pages) and, when that request has
+ * more than one query token, a query length of 1 or its own (at most the new KV length). Drawn
+ * from (seed, k) alone, so the same variants on every host and in every resumed run. */
+typedef struct skv_variant {
+  skv_batch batch;   /* the variant (the base's shape and mask) */
+  int32_t *source;   /* [batch.num_requests] the base request each one takes its data from */
+  int32_t probe;     /* the probe's position in batch */
+} skv_variant;
+
+bool skv_variant_make(const skv_batch *base, int32_t probe, uint64_t seed, int32_t k, int32_t max_batch,
+                      skv_variant *v, char *err, size_t errlen);
+void skv_variant_free(skv_variant *v);
+
+/* The prediction for one pair: the probe's rows in base plan a (batch ba, request ra) against the
+ * variant planned under the same policy and options (*variant_plan, built here for the caller, who
+ * frees it). */
+bool skv_variant_predict(const skv_plan *a, const skv_batch *ba, int32_t ra, const skv_variant *v, skv_policy p,
+                         const skv_policy_opts *o, const skv_gpu *gpu, skv_plan *variant_plan, bool *same, char *err,
+                         size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,8 @@ typedef enum skv_policy {
   SKV_POLICY_FLASHINFER,  /* FlashInfer balanced partition (plan_flashinfer.c) */
   SKV_POLICY_VLLM,        /* vLLM FlashAttention backend (plan_vllm.c) */
   SKV_POLICY_LAB,         /* the lab's: the chunk length the cost model predicts fastest (plan_lab.c) */
+  SKV_POLICY_LAB_INVARIANT, /* the lab's batch-invariant one: a chunk from the request's own length
+                               (plan_lab_invariant.c) */
   SKV_POLICY_COUNT
 } skv_policy;
 
@@ -30,7 +32,8 @@ typedef enum skv_policy {
 typedef struct skv_policy_opts {
   int64_t split_size;        /* fixed: chunk length in tokens (default 2048, SGLang's smaller tile) */
   int32_t num_splits;        /* fa2, fa3: the caller's num_splits argument; 0 = heuristic (default) */
-  int32_t max_splits;        /* vllm with cuda_graph: max_num_splits (default 32) */
+  int32_t max_splits;        /* vllm with cuda_graph: max_num_splits; lab-invariant: the most chunks
+                                of any request, its graph bound (default 32) */
   int32_t fixed_split_pages; /* flashinfer: fixed_split_size in pages; 0 = off (default) */
   bool disable_split_kv;     /* flashinfer: one chunk per request */
   bool cuda_graph;           /* flashinfer: pad the grid for graph capture; vllm: full CUDA graph */
@@ -60,7 +63,7 @@ typedef struct skv_split_choice {
 void skv_policy_opts_default(skv_policy_opts *o);
 const char *skv_policy_name(skv_policy p);
 bool skv_policy_parse(const char *name, skv_policy *out);
-/* "none, fixed, fa2, fa3, flashinfer, vllm, lab" for messages. */
+/* "none, fixed, fa2, fa3, flashinfer, vllm, lab, lab-invariant" for messages. */
 const char *skv_policy_names(void);
 
 /* The policies. Each fills choice->chunk_tokens (allocated by the caller with
@@ -77,6 +80,11 @@ bool skv_policy_fa3(const skv_batch *, const skv_policy_opts *, const skv_gpu *,
 bool skv_policy_flashinfer(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
 bool skv_policy_vllm(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
 bool skv_policy_lab(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *, size_t);
+bool skv_policy_lab_invariant(const skv_batch *, const skv_policy_opts *, const skv_gpu *, skv_split_choice *, char *,
+                              size_t);
+/* lab-invariant's decision bucket of a KV length L (plan_lab_invariant.c): the least
+ * 2^k * {1, 1.25, 1.5, 1.75} >= L, at least 64. */
+int64_t skv_lab_invariant_bucket(int64_t L);
 skv_policy_fn skv_policy_function(skv_policy p);
 
 /* FA2's num_splits_heuristic as a pure function (plan_fa2.c), exposed for tests

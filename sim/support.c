@@ -106,7 +106,7 @@ skv_support skv_support_check(const skv_shape *s, skv_field *field, char *err, s
 static const skv_option_spec options[SKV_OPT_COUNT] = {
     [SKV_OPT_SPLIT_SIZE] = {"split_size", false, 1, SKV_MAX_KVLEN, PBIT(SKV_POLICY_FIXED)},
     [SKV_OPT_NUM_SPLITS] = {"num_splits", false, 0, 128, PBIT(SKV_POLICY_FA2) | PBIT(SKV_POLICY_FA3)},
-    [SKV_OPT_MAX_SPLITS] = {"max_splits", false, 1, 128, PBIT(SKV_POLICY_VLLM)},
+    [SKV_OPT_MAX_SPLITS] = {"max_splits", false, 1, 128, PBIT(SKV_POLICY_VLLM) | PBIT(SKV_POLICY_LAB_INVARIANT)},
     [SKV_OPT_FIXED_SPLIT_PAGES] = {"fixed_split_pages", false, 0, 1 << 30, PBIT(SKV_POLICY_FLASHINFER)},
     [SKV_OPT_DISABLE_SPLIT_KV] = {"disable_split_kv", true, 0, 1, PBIT(SKV_POLICY_FLASHINFER)},
     [SKV_OPT_CUDA_GRAPH] = {"cuda_graph", true, 0, 1, PBIT(SKV_POLICY_FLASHINFER) | PBIT(SKV_POLICY_VLLM)},

@@ -285,29 +285,46 @@ skv_workload skv_workload_view_unquantized(const skv_workload *w) {
 }
 
 bool skv_workload_extract(const skv_workload *w, int32_t r, skv_workload *out, char *err, size_t errlen) {
+  skv_batch one;
+  if (!skv_batch_slice(&w->batch, r, 1, &one)) {
+    memset(out, 0, sizeof *out);
+    snprintf(err, errlen, "workload: out of memory");
+    return false;
+  }
+  const bool ok = skv_workload_compose(w, &one, &r, out, err, errlen);
+  skv_batch_free(&one);
+  return ok;
+}
+
+bool skv_workload_compose(const skv_workload *w, const skv_batch *b, const int32_t *source, skv_workload *out,
+                          char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
+  const skv_batch *wb = &w->batch;
+  for (int32_t i = 0; i < b->num_requests; i++) {
+    const int32_t j = source[i];
+    if (j < 0 || j >= wb->num_requests || b->kvlen[i] > wb->kvlen[j] || b->qlen[i] > wb->qlen[j]) {
+      snprintf(err, errlen, "workload: request %d cannot take its data from request %d", i, j);
+      return false;
+    }
+  }
   skv_workload_opts o = w->opts;
   o.materialize = false;
   o.poison_tails = false;
   o.shared_prefix = 0;
-  skv_batch one;
-  if (!skv_batch_slice(&w->batch, r, 1, &one)) {
-    snprintf(err, errlen, "workload: out of memory");
-    return false;
+  if (!skv_workload_make(b, &o, out, err, errlen)) return false;
+  /* Same values: each request copies its source's first q rows and page list; the parent's
+   * pools and scales are borrowed (same page ids, so the same bytes), never copied. */
+  const int64_t qrow = (int64_t)wb->num_q_heads * wb->head_dim, qsz = skv_dtype_size(o.q_dtype);
+  for (int32_t i = 0; i < b->num_requests; i++) {
+    const int32_t j = source[i];
+    memcpy((char *)out->q + out->cu_seqlens_q[i] * qrow * qsz, (const char *)w->q + w->cu_seqlens_q[j] * qrow * qsz,
+           (size_t)(b->qlen[i] * qrow * qsz));
+    const int64_t np = out->page_indptr[i + 1] - out->page_indptr[i];
+    memcpy(out->page_table + out->page_indptr[i], w->page_table + w->page_indptr[j], (size_t)np * sizeof *out->page_table);
   }
-  bool ok = skv_workload_make(&one, &o, out, err, errlen);
-  skv_batch_free(&one);
-  if (!ok) return false;
-  /* Same values: copy r's q rows and page list; borrow the parent's pools and
-   * scales (same page ids, so the same bytes), never copying them. */
-  const skv_batch *b = &w->batch;
-  const int64_t qrow = (int64_t)b->num_q_heads * b->head_dim, qsz = skv_dtype_size(o.q_dtype);
-  memcpy(out->q, (const char *)w->q + w->cu_seqlens_q[r] * qrow * qsz, (size_t)(b->qlen[r] * qrow * qsz));
   free(out->scales.k_token);
   free(out->scales.v_token);
   free(out->scales.v_channel);
-  const int64_t np = w->page_indptr[r + 1] - w->page_indptr[r];
-  memcpy(out->page_table, w->page_table + w->page_indptr[r], (size_t)np * sizeof *out->page_table);
   out->num_pages = w->num_pages;
   out->opts.materialize = w->opts.materialize;
   out->opts.poison_tails = w->opts.poison_tails;

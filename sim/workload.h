@@ -92,6 +92,11 @@ skv_workload skv_workload_view_unquantized(const skv_workload *w);
  * w's pools and scales (w must outlive it): the "request alone" of the
  * batch-invariance check reads exactly the bytes it read inside the batch. */
 bool skv_workload_extract(const skv_workload *w, int32_t r, skv_workload *out, char *err, size_t errlen);
+/* A workload for batch b (w's shape) whose request i takes request source[i]'s first b->qlen[i] q
+ * rows and the pages of its first b->kvlen[i] tokens (each at most the source's), borrowing w's
+ * pools and scales: the variant batches of the invariance pairs (invariance.h). */
+bool skv_workload_compose(const skv_workload *w, const skv_batch *b, const int32_t *source, skv_workload *out,
+                          char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

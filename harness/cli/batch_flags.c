@@ -44,7 +44,7 @@ static skv_arg_spec option_spec(skv_batch_flags *f, skv_option k, void *dest, co
 size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *s) {
   const double tok = (double)SKV_MAX_KVLEN;
   skv_arg_spec specs[SKV_BATCH_FLAG_COUNT] = {
-      {"policy", SKV_ARG_STRING, &f->policy, "NAME", "none, fixed, fa2, fa3, flashinfer, vllm, lab (default fa2)", 0, 0, NULL},
+      {"policy", SKV_ARG_STRING, &f->policy, "NAME", "none, fixed, fa2, fa3, flashinfer, vllm, lab, lab-invariant (default fa2)", 0, 0, NULL},
       {"gpu", SKV_ARG_STRING, &f->gpu, "NAME", "GPU model to plan for, from the models file (default its home: h200)", 0,
        0, NULL},
       {"gpus", SKV_ARG_STRING, &f->gpus, "FILE", "GPU models file (default experiments/gpus.yaml)", 0, 0, NULL},
@@ -70,7 +70,7 @@ size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *s) {
       option_spec(f, SKV_OPT_DISABLE_SPLIT_KV, &f->opts.disable_split_kv, NULL, "flashinfer: one chunk per request"),
       option_spec(f, SKV_OPT_CUDA_GRAPH, &f->opts.cuda_graph, NULL,
                   "flashinfer: pad the grid for graph capture; vllm: full CUDA graph (caps splits)"),
-      option_spec(f, SKV_OPT_MAX_SPLITS, &f->opts.max_splits, "N", "vllm --cuda-graph: max_num_splits (default 32)"),
+      option_spec(f, SKV_OPT_MAX_SPLITS, &f->opts.max_splits, "N", "vllm --cuda-graph: max_num_splits; lab-invariant: most chunks per request (default 32)"),
       option_spec(f, SKV_OPT_BLOCKS_PER_SM, &f->opts.blocks_per_sm, "N",
                   "CTAs per SM: flashinfer's grid bound and the waves count (default 2)"),
       option_spec(f, SKV_OPT_BATCH_INVARIANT, &f->opts.batch_invariant, NULL, "vllm: batch-invariant mode (1 split)"),

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "check/inv_pairs.h"
 #include "check/lse_check.h"
 #include "invariance.h"
 
@@ -40,6 +41,7 @@ static bool run(void *self, const skv_exec_job *job, skv_run_row *row, char *err
   row->predicted_us = pr.total_us;
   snprintf(row->combine, sizeof row->combine, "%s", p->num_combine > 0 ? "kernel" : "-");
   row->batch_invariant_predicted = predicted_invariance(job);
+  if (!skv_inv_pairs_predict(job, &row->inv_pairs, &row->inv_same_predicted, err, errlen)) return false;
   skv_layout layout;
   return skv_lse_check_setup(job->cfg, b, &layout, &row->lse_correct_predicted, err, errlen);
 }

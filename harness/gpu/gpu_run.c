@@ -12,6 +12,7 @@
 #include "gpu/gpu_exec.h"
 #include "gpu/gpu_timing.h"
 #include "check/numerics.h"
+#include "check/inv_pairs.h"
 #include "check/lse_check.h"
 #include "exec/exec.h"
 #include "gpu/gpu_session.h"
@@ -160,6 +161,69 @@ static bool batch_invariance(const skv_exec_job *job, const skv_gpu_batch *g, co
   return ok;
 }
 
+/* The invariance pairs: the probe (request 0) in each variant batch on the batch's device pools,
+ * its O and LSE bits against those of the configuration's run (o, lse), beside the simulator's
+ * prediction of the same pair. */
+static bool invariance_pairs(const skv_exec_job *job, const skv_gpu_batch *g, const uint16_t *o, const float *lse,
+                             skv_run_row *row, char *err, size_t errlen) {
+  const int64_t hq = g->prob.num_q_heads, d = g->prob.head_dim, T = g->prob.total_q;
+  const int64_t q0 = job->w->batch.qlen[0];
+  int64_t pairs = 0, same_meas = 0, disagree = 0;
+  bool ok = true;
+  for (int32_t k = 0; ok && k < job->suite->invariance_pairs; k++) {
+    skv_variant v;
+    skv_plan vp;
+    bool usable = false, predicted = false;
+    ok = skv_inv_pair_plan(job, k, &v, &vp, &usable, &predicted, err, errlen);
+    if (!ok || !usable) {
+      if (ok) skv_variant_free(&v);
+      continue;
+    }
+    skv_workload vw;
+    ok = skv_workload_compose(job->w, &v.batch, v.source, &vw, err, errlen);
+    if (ok) {
+      skv_gpu_batch gv;
+      skv_gpu_plan gpv;
+      ok = skv_gpu_batch_borrow(g, &vw, &gv, err, errlen);
+      if (ok) {
+        ok = skv_gpu_plan_upload(&vp, vw.page_indptr, &gpv, err, errlen);
+        if (ok) {
+          const int64_t Tv = gv.prob.total_q, at = vw.cu_seqlens_q[v.probe];
+          uint16_t *ov = malloc(sizeof(uint16_t) * (size_t)gv.o_elems);
+          float *lv = malloc(sizeof(float) * (size_t)gv.lse_elems);
+          ok = ov && lv && run_once(&gv, &gpv, ov, lv, err, errlen);
+          if (!ov || !lv) snprintf(err, errlen, "invariance pairs: out of memory");
+          if (ok) {
+            /* O [tokens, hq, d]: the probe's q0 tokens at `at`; LSE [hq, tokens] (logical). */
+            bool same = memcmp(ov + at * hq * d, o, sizeof(uint16_t) * (size_t)(q0 * hq * d)) == 0;
+            for (int64_t h = 0; h < hq && same; h++)
+              same = memcmp(&lv[h * Tv + at], &lse[h * T], sizeof(float) * (size_t)q0) == 0;
+            pairs++;
+            same_meas += same;
+            disagree += same != predicted;
+          }
+          free(ov), free(lv);
+          skv_gpu_plan_free(&gpv);
+        }
+        skv_gpu_batch_free(&gv);
+      }
+      skv_workload_free(&vw);
+    }
+    skv_plan_free(&vp);
+    skv_variant_free(&v);
+  }
+  if (ok) {
+    row->inv_same_measured = same_meas;
+    row->inv_disagree = disagree;
+    if (row->inv_pairs != pairs) {
+      snprintf(err, errlen, "invariance pairs: the GPU ran %lld pairs where the simulator counted %lld",
+               (long long)pairs, (long long)row->inv_pairs);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char *err, size_t errlen) {
   const skv_gpu_session *s = self;
   const skv_config *c = job->cfg;
@@ -227,6 +291,9 @@ static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char 
   /* 4. Request 0 alone vs inside the batch. */
   if (ok && job->suite->check_batch_invariance && b->num_requests > 1)
     ok = batch_invariance(job, &g, o, lse, &row->batch_invariant, err, errlen);
+
+  /* 4b. The probe in variant batches (checks: invariance_pairs). */
+  if (ok && job->suite->invariance_pairs > 0) ok = invariance_pairs(job, &g, o, lse, row, err, errlen);
 
   /* 5. The configured LSE layout and host path: does the caller get the logical LSE? */
   skv_layout layout;

@@ -14,6 +14,7 @@
 
 #include "out/atomic_file.h"
 #include "out/csv.h"
+#include "out/determinism.h"
 #include "out/model_error.h"
 #include "out/summary.h"
 
@@ -48,7 +49,7 @@ static const char *series_style(int32_t i, char *buf, size_t len) {
   static const char *const colors[10] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
                                          "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
   static const int pts[10] = {7, 5, 9, 13, 11, 15, 3, 1, 2, 4};
-  snprintf(buf, len, "lc rgb \"%s\" pt %d", colors[i % 10], pts[i % 10]);
+  snprintf(buf, len, "lc rgb \"%s\" pt %d", colors[i % 10], pts[(i + i / 10) % 10]); /* past ten: new pairs */
   return buf;
 }
 
@@ -574,6 +575,60 @@ static bool script_quant(FILE *f, const skv_csv_table *t) {
   return true;
 }
 
+/* The latency-vs-determinism plot (issue 17): one point per policy, its geometric-mean time over
+ * the best non-invariant policy of each shape against the fraction of its invariance pairs that
+ * were bitwise equal; the table beside it in plots/determinism.md. */
+static bool script_determinism(FILE *f, const skv_csv_table *t, bool measured, const char *pdir, char *err,
+                               size_t errlen) {
+  skv_det_study st;
+  if (!skv_det_study_make(t, measured, &st, err, errlen)) return false;
+  char md[1200];
+  snprintf(md, sizeof md, "%s/determinism.md", pdir);
+  skv_atomic_file a;
+  if (!skv_atomic_open(&a, md, err, errlen)) {
+    skv_det_study_free(&st);
+    return false;
+  }
+  fprintf(a.f, "# Latency and determinism\n\n");
+  skv_det_study_write_md(a.f, &st);
+  if (!skv_atomic_commit(&a, !ferror(a.f), err, errlen)) {
+    skv_det_study_free(&st);
+    return false;
+  }
+  /* one series per policy (its own colour and point type, named in the key): invariant policies
+   * sit at 1 and would hide each other's labels */
+  double hi = 1.1;
+  int32_t shown = 0;
+  for (int32_t i = 0; i < st.n; i++) {
+    if (isnan(st.p[i].geomean) || st.p[i].pairs == 0) continue;
+    fprintf(f, "$P%d << EOD\n%.6g %.6g\nEOD\n", shown++, st.p[i].geomean, (double)st.p[i].same / (double)st.p[i].pairs);
+    if (st.p[i].geomean > hi) hi = st.p[i].geomean;
+  }
+  char title[300];
+  snprintf(title, sizeof title, "Latency vs determinism (%s, %lld shapes)", measured ? "measured" : "predicted",
+           (long long)st.shapes);
+  preamble(f, "determinism", title);
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\n");
+  fprintf(f, "set xlabel \"time / best non-invariant policy (geometric mean)\"\nset logscale x 2\n");
+  fprintf(f, "set xrange [0.95:%.3g]\n", hi * 1.15);
+  fprintf(f, "set ylabel \"invariance pairs bitwise equal (fraction)\"\nset yrange [-0.05:1.1]\n");
+  fprintf(f, "set key outside right top noenhanced font \",9\"\n");
+  outputs_begin(f, "determinism");
+  fprintf(f, "  plot ");
+  for (int32_t i = 0, j = 0; i < st.n; i++) {
+    if (isnan(st.p[i].geomean) || st.p[i].pairs == 0) continue;
+    char style[64];
+    fprintf(f, "%s$P%d using 1:2 with points %s ps 1.6 title \"%s: %.3fx\"", j ? ", \\\n    " : "", j,
+            series_style(j, style, sizeof style), st.p[i].label, st.p[i].geomean);
+    j++;
+  }
+  if (shown == 0) fprintf(f, "NaN notitle");
+  fprintf(f, "\n");
+  outputs_end(f);
+  skv_det_study_free(&st);
+  return true;
+}
+
 static bool script_lse(FILE *f, bool measured) {
   preamble(f, "lse_layout", "LSE delivered to the caller: right (1) or scrambled (0)");
   fprintf(f, "set ylabel \"caller's LSE is right\"\nset yrange [-0.2:1.2]\nset ytics (\"scrambled\" 0, \"right\" 1)\n");
@@ -678,6 +733,7 @@ static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t
   else if (strcmp(name, "latency_vs_qlen") == 0) ok = script_vs_qlen(f, t, name, y, what);
   else if (strcmp(name, "splits_vs_qlen") == 0) ok = script_vs_qlen(f, t, name, "num_splits_max", "from the plans");
   else if (strcmp(name, "lse_layout") == 0) ok = script_lse(f, measured);
+  else if (strcmp(name, "determinism") == 0) ok = script_determinism(f, t, measured, pdir, err, errlen);
   else {
     snprintf(err, errlen, "plots: unknown plot '%s'", name);
     ok = false;

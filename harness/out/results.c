@@ -23,17 +23,19 @@ const char *const skv_results_columns[] = {
     "scale_bytes", "predicted_decode_us", "predicted_combine_us", "predicted_us", "combine", "timer", "decode_us", "combine_us",
     "total_us", "total_min_us", "total_max_us", "repeats", "total_q1_us", "total_q3_us", "spread", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling", "reference",
     "o_rel_err", "o_max_abs", "lse_max_abs", "quant_o_rel_err", "unwritten", "bitwise_repeat", "batch_invariant",
-    "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "checks", NULL};
+    "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "inv_pairs",
+    "inv_same_predicted", "inv_same_measured", "inv_disagree", "checks", NULL};
 const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_results_columns[0]) - 1;
 
 const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", "total_us", "total_min_us",
                                             "total_max_us", "repeats", "total_q1_us", "total_q3_us", "spread", "tbps",
                                             "read_ceiling_tbps", "frac_of_read_ceiling",
-                                            "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "lse_correct", NULL};
+                                            "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "inv_same_measured",
+                                            "inv_disagree", "lse_correct", NULL};
 const char *const skv_results_predicted[] = {"num_splits_min", "num_splits_max", "num_splits_mean", "ctas",
                                              "grid_ctas", "waves", "scratch_bytes", "predicted_decode_us",
                                              "predicted_combine_us", "predicted_us", "batch_invariant_predicted",
-                                             "lse_correct_predicted", NULL};
+                                             "inv_pairs", "inv_same_predicted", "lse_correct_predicted", NULL};
 
 void skv_run_row_init(skv_run_row *row) {
   memset(row, 0, sizeof *row);
@@ -47,6 +49,7 @@ void skv_run_row_init(skv_run_row *row) {
   row->tbps = row->read_ceiling_tbps = row->frac_of_read_ceiling = NAN;
   row->o_rel_err = row->o_max_abs = row->lse_max_abs = row->quant_o_rel_err = NAN;
   row->unwritten = -1;
+  row->inv_pairs = row->inv_same_predicted = row->inv_same_measured = row->inv_disagree = -1;
   row->bitwise_repeat = row->batch_invariant = row->batch_invariant_predicted = SKV_CHECK_NA;
   row->lse_correct = row->lse_correct_predicted = row->gpu_supported = SKV_CHECK_NA;
   snprintf(row->combine, sizeof row->combine, "-");
@@ -142,6 +145,11 @@ char *skv_results_format_row(const skv_run_row *r) {
   field_check(f, r->lse_correct);
   field_check(f, r->lse_correct_predicted);
   field_check(f, r->gpu_supported);
+  const int64_t inv[4] = {r->inv_pairs, r->inv_same_predicted, r->inv_same_measured, r->inv_disagree};
+  for (int i = 0; i < 4; i++) {
+    if (inv[i] < 0) fputc(',', f);
+    else field_int(f, inv[i]);
+  }
   field_str(f, r->checks, false);
   fputc('\n', f);
   const bool ok = !ferror(f);

@@ -41,6 +41,10 @@ typedef struct skv_run_row {
   double o_rel_err, o_max_abs, lse_max_abs, quant_o_rel_err;
   int64_t unwritten;
   skv_check bitwise_repeat, batch_invariant, batch_invariant_predicted, lse_correct, lse_correct_predicted;
+  /* Invariance pairs (checks: invariance_pairs; invariance.h): pairs of the probe (request 0) in the
+   * configuration's batch and in a variant batch; how many the simulator predicts bitwise equal, how
+   * many the GPU found equal, and on how many the two disagree (-1: not run). */
+  int64_t inv_pairs, inv_same_predicted, inv_same_measured, inv_disagree;
   skv_check gpu_supported;        /* the GPU kernels take the configuration (sim/support.h) */
   char checks[8];                 /* the row's verdict: "pass", "fail" (skv_row_failed) or "none" (no check ran) */
 } skv_run_row;

@@ -673,11 +673,12 @@ typedef enum top_key {
 static const char *const top_keys[T_COUNT] = {
     "name", "description", "defaults", "sweep", "repeat", "warmup", "checks", "plots", "cross_gpu",
 };
-static const char *const check_keys[] = {"reference", "bitwise_repeat", "batch_invariance"};
+static const char *const check_keys[] = {"reference", "bitwise_repeat", "batch_invariance", "invariance_pairs"};
+#define CHECK_BOOLS 3 /* the others are integers */
 static const char *const plot_names[] = {
     "latency_vs_seqlen", "bandwidth_fraction", "predicted_vs_measured", "error",
     "splits_heuristic",  "quant_error",        "lse_layout",            "model_error",
-    "latency_vs_qlen",   "splits_vs_qlen",
+    "latency_vs_qlen",   "splits_vs_qlen",     "determinism",
 };
 #define DEFAULT_PLOTS 4 /* the first four */
 
@@ -694,16 +695,23 @@ static bool suite_name_ok(const char *name) {
 
 static bool read_checks(parser *p, yaml_node_t *map, skv_suite *s) {
   skv_ykv f[COUNT_OF(check_keys)];
-  bool *dest[COUNT_OF(check_keys)] = {&s->check_reference, &s->check_bitwise_repeat, &s->check_batch_invariance};
+  bool *dest[CHECK_BOOLS] = {&s->check_reference, &s->check_bitwise_repeat, &s->check_batch_invariance};
   if (!skv_ydoc_keys(&p->d, map, "checks", check_keys, COUNT_OF(check_keys), f)) return false;
-  for (int32_t k = 0; k < COUNT_OF(check_keys); k++)
+  for (int32_t k = 0; k < CHECK_BOOLS; k++)
     if (f[k].key && !skv_ydoc_bool(&p->d, f[k].value, check_keys[k], dest[k])) return false;
+  if (f[CHECK_BOOLS].key) {
+    const int_rule r = {"invariance_pairs", 0, SKV_MAX_INVARIANCE_PAIRS, NULL, 0};
+    int64_t v;
+    if (!read_int(p, f[CHECK_BOOLS].value, &r, &v)) return false;
+    s->invariance_pairs = (int32_t)v;
+  }
   return true;
 }
 
 static bool read_plots(parser *p, yaml_node_t *list, skv_suite *s) {
   if (!skv_ydoc_expect(&p->d, list, YAML_SEQUENCE_NODE, "plots")) return false;
-  /* Seven names and no repeats: at most seven entries reach plots[]. */
+  /* Known names and no repeats: at most COUNT_OF(plot_names) entries reach plots[]. */
+  _Static_assert(sizeof plot_names / sizeof plot_names[0] <= sizeof s->plots / sizeof s->plots[0], "plots[] too small");
   for (int32_t i = 0; i < skv_ydoc_count(list); i++) {
     const yaml_node_t *e = skv_ydoc_item(&p->d, list, i);
     int32_t k;

@@ -65,10 +65,12 @@ typedef struct skv_suite {
   uint64_t file_hash;         /* FNV-1a 64 of the file bytes: a resumed run checks it is the same suite */
   int32_t repeat, warmup;
   bool check_reference, check_bitwise_repeat, check_batch_invariance;
+  int32_t invariance_pairs;   /* checks: invariance_pairs: variant batches per configuration (0: none) */
+#define SKV_MAX_INVARIANCE_PAIRS 4096
   bool cross_gpu;             /* a gpu_model other than the device's is wanted: predictions for
                                  another GPU beside this one's measurements */
   int32_t nplots;
-  char plots[8][32];
+  char plots[16][32];         /* distinct plot names (at most the number of kinds) */
   skv_config *configs;
   int32_t nconfigs;
   int64_t *seqlen_pool;       /* the lengths of every list distribution; configs point into it */
