@@ -16,6 +16,7 @@ constexpr size_t kMaxSmem = 227 * 1024;  // H100/A100 opt-in limit per block
 template <typename T>
 __global__ void __launch_bounds__(kThreads) combine_kernel(const skv_decode_problem p, const skv_plan_device pd) {
   extern __shared__ float wts[];
+  if (pd.d_counts && static_cast<int64_t>(blockIdx.x) >= pd.d_counts[1]) return;  // past a replayed plan's items
   const skv_combine_item it = pd.d_combine[blockIdx.x];
   // blockIdx.y: this CTA's block of the tile's rows (merge_rows_per_cta); a block past the tile's
   // rows has nothing to do (the grid is sized for the largest tile).

@@ -125,6 +125,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   unsigned char *pipe = smem;
   unsigned char *qtile = smem + C::kLoopBytes;
 
+  // A replayed graph's grid is its captured bound: the CTAs past the loaded plan's work exit.
+  if (pd.d_counts && static_cast<int64_t>(blockIdx.x) >= pd.d_counts[0]) return;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   // CTA timeline (optional): thread 0 stores each reading at once, so none stays live in a register.
   // (The pointer is re-read from the kernel parameters at each use rather than kept in registers.)

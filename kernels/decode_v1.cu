@@ -56,6 +56,7 @@ __device__ void block_sums(float (&v)[kV1MaxGroup], int G, float (*red)[kV1MaxGr
 __global__ void __launch_bounds__(kV1Threads) decode_v1_kernel(const skv_decode_problem p, const skv_plan_device pd,
                                                                const int page_shift) {
   __shared__ float red[kV1Threads / 32][kV1MaxGroup];
+  if (pd.d_counts && static_cast<int64_t>(blockIdx.x) >= pd.d_counts[0]) return;  // past a replayed plan's work
   const skv_work w = pd.d_work[blockIdx.x];
   const int Gh = p.num_q_heads / p.num_kv_heads, D = p.head_dim;
   const int G = (w.q_end - w.q_begin) * Gh;  // the tile's packed rows (below, "g" is a row)

@@ -80,6 +80,10 @@ typedef struct skv_plan_device {
   bool fused_combine;
   const int32_t *d_work_item;  /* [num_work] */
   int32_t *d_arrivals;         /* [num_combine] */
+  /* CUDA-graph replay (harness/gpu/gpu_graph.h): NULL, or the device's [2] = {work items, combine
+   * items} of the plan loaded now; num_work and num_combine are then the captured grid's bounds, and
+   * a CTA past the loaded count exits at once. */
+  const int64_t *d_counts;
   /* Optional [num_work] CTA timelines (NULL: none recorded; a few clock reads per CTA either way). */
   skv_cta_times *d_cta_times;
 } skv_plan_device;

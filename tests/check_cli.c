@@ -33,6 +33,9 @@ END_TEST
 
 START_TEST(plan_bad_flags_exit_2_with_a_message) {
   skv_test_usage_error("plan --policy fa4", "--policy");
+  skv_test_usage_error("graph-bounds --batch 3", "--batch/--seqlen/--seqlens");
+  skv_test_usage_error("graph-bounds --captures 1,x", "--captures");
+  skv_test_usage_error("graph-bounds --contexts 4096 --max-seqlen 1024", "--contexts");
   skv_test_usage_error("plan --polcy fa2", "--polcy: unknown flag");
   skv_test_usage_error("plan --hq 30 --hkv 8", "--hq");
   skv_test_usage_error("plan --batch 0", "--batch");
@@ -239,7 +242,7 @@ START_TEST(every_help_agrees_with_readme) {
   readme[n] = '\0';
   ck_assert(n < sizeof readme - 1);
   fclose(f);
-  static const char *const cmds[] = {"run", "plan", "layout", "bench", "bench sim", "calibrate", "model-error", "summary", "compare", "report", "merge",
+  static const char *const cmds[] = {"run", "plan", "graph-bounds", "layout", "bench", "bench sim", "calibrate", "model-error", "summary", "compare", "report", "merge",
                                      "version"};
   for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
     char args[64];

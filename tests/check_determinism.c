@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gpu_fixture.h"
+#include "graph_bound.h"
 #include "invariance.h"
 #include "out/csv.h"
 #include "out/determinism.h"
@@ -289,6 +290,97 @@ START_TEST(determinism_study_of_a_worked_table) {
 }
 END_TEST
 
+/* The bounds of the graph modes, worked from their rules for 8 decode requests (hq 32, hkv 8) on
+ * 132 SMs: vLLM max_num_splits 16: 8 x 8 x 16 CTAs, 8 x 32 x 16 state rows, 64 items of at most 16
+ * chunks; FlashInfer: max(2 x 132 / 8, 8) = 33 items per KV head, 264 CTAs of 4 rows. Every runtime
+ * batch of at most 8 requests up to the captured length fits them. */
+START_TEST(graph_bounds_follow_each_policys_graph_mode) {
+  skv_batch b = shaped(8);
+  skv_policy_opts v, f;
+  skv_policy_opts_default(&v), skv_policy_opts_default(&f);
+  v.cuda_graph = true, v.max_splits = 16;
+  f.cuda_graph = true;
+  char err[256], why[160];
+  skv_graph_bound gv, gf;
+  ck_assert_msg(skv_graph_bound_make(&b, SKV_POLICY_VLLM, &v, skv_test_gpu(132), 131072, &gv, err, sizeof err), "%s", err);
+  ck_assert_int_eq(gv.ctas, 1024);
+  ck_assert_int_eq(gv.partials, 4096);
+  ck_assert_int_eq(gv.combine, 64);
+  ck_assert_int_eq(gv.max_chunks, 16);
+  ck_assert_int_eq(gv.pages, 8 * 8192);
+  ck_assert_int_eq(gv.tile_rows, 4);
+  ck_assert_msg(skv_graph_bound_make(&b, SKV_POLICY_FLASHINFER, &f, skv_test_gpu(132), 131072, &gf, err, sizeof err), "%s",
+                err);
+  ck_assert_int_eq(gf.ctas, 264);
+  ck_assert_int_eq(gf.partials, 1056);
+  ck_assert_int_eq(gf.max_chunks, 33);
+  skv_rng g;
+  skv_rng_seed(&g, 3);
+  for (int k = 0; k < 40; k++) {
+    skv_batch r = shaped((int32_t)skv_rng_range(&g, 1, 8));
+    for (int32_t i = 0; i < r.num_requests; i++) r.kvlen[i] = skv_rng_range(&g, 0, 131072);
+    skv_plan pv, pf;
+    plan_ok(&r, SKV_POLICY_VLLM, &v, &pv);
+    plan_ok(&r, SKV_POLICY_FLASHINFER, &f, &pf);
+    ck_assert_msg(skv_graph_bound_fits(&gv, &pv, &r, why, sizeof why), "vllm: %s", why);
+    ck_assert_msg(skv_graph_bound_fits(&gf, &pf, &r, why, sizeof why), "flashinfer: %s", why);
+    skv_plan_free(&pv);
+    skv_plan_free(&pf);
+    skv_batch_free(&r);
+  }
+  /* more requests than captured, or a longer KV than captured: named */
+  skv_batch big = shaped(9);
+  skv_plan pl;
+  plan_ok(&big, SKV_POLICY_VLLM, &v, &pl);
+  ck_assert(!skv_graph_bound_fits(&gv, &pl, &big, why, sizeof why));
+  ck_assert_str_eq(why, "requests 9 > 8 captured");
+  skv_plan_free(&pl);
+  skv_batch_free(&big);
+  skv_batch longer = shaped(8);
+  longer.kvlen[3] = 200000;
+  plan_ok(&longer, SKV_POLICY_VLLM, &v, &pl);
+  ck_assert(!skv_graph_bound_fits(&gv, &pl, &longer, why, sizeof why));
+  ck_assert_msg(strstr(why, "pages") == why, "%s", why);
+  skv_plan_free(&pl);
+  skv_batch_free(&longer);
+  skv_batch_free(&b);
+}
+END_TEST
+
+/* A policy without a graph mode is captured at its plan of the longest batch; FA2's heuristic gives
+ * a short batch more splits than that (vLLM #20301: the runtime split count past the captured one),
+ * so its plan does not fit and the message says what exceeds. lab-invariant always fits its own. */
+START_TEST(graph_bound_of_a_policy_without_graph_mode_is_exceeded) {
+  skv_batch b = shaped(1);
+  skv_graph_bound g;
+  char err[256], why[160];
+  ck_assert(skv_graph_bound_make(&b, SKV_POLICY_FA2, NULL, skv_test_gpu(132), 131072, &g, err, sizeof err));
+  ck_assert_msg(strstr(g.source, "no graph mode"), "%s", g.source);
+  int exceeded = 0;
+  for (int64_t L = 1024; L <= 131072; L *= 2) {
+    b.kvlen[0] = L;
+    skv_plan pl;
+    plan_ok(&b, SKV_POLICY_FA2, NULL, &pl);
+    if (!skv_graph_bound_fits(&g, &pl, &b, why, sizeof why)) {
+      exceeded++;
+      ck_assert_msg(strstr(why, "CTAs") == why && strstr(why, "captured"), "%s", why);
+    }
+    skv_plan_free(&pl);
+  }
+  ck_assert_int_gt(exceeded, 0);
+  skv_graph_bound gi;
+  ck_assert(skv_graph_bound_make(&b, SKV_POLICY_LAB_INVARIANT, NULL, skv_test_gpu(132), 131072, &gi, err, sizeof err));
+  for (int64_t L = 1; L <= 131072; L = L * 5 + 3) {
+    b.kvlen[0] = L;
+    skv_plan pl;
+    plan_ok(&b, SKV_POLICY_LAB_INVARIANT, NULL, &pl);
+    ck_assert_msg(skv_graph_bound_fits(&gi, &pl, &b, why, sizeof why), "L %lld: %s", (long long)L, why);
+    skv_plan_free(&pl);
+  }
+  skv_batch_free(&b);
+}
+END_TEST
+
 Suite *skv_suite_determinism(void) {
   Suite *s = suite_create("determinism");
   TCase *t = tcase_create("determinism");
@@ -299,6 +391,8 @@ Suite *skv_suite_determinism(void) {
   tcase_add_test(t, pair_prediction_sees_chunks_and_kernel_form);
   tcase_add_test(t, composed_workload_reads_its_sources_bytes);
   tcase_add_test(t, determinism_study_of_a_worked_table);
+  tcase_add_test(t, graph_bounds_follow_each_policys_graph_mode);
+  tcase_add_test(t, graph_bound_of_a_policy_without_graph_mode_is_exceeded);
   suite_add_tcase(s, t);
   return s;
 }

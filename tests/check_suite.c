@@ -535,6 +535,20 @@ START_TEST(yes_and_no_are_bools_only_for_bool_keys) {
                "4:21: reference: expected a bool (true, false, yes, no), got the integer 1");
   expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {reference: \"true\"}\n",
                "4:21: reference: expected a bool (true, false, yes, no), got the string 'true'");
+  /* the study's keys: an integer, a bool, and a key that needs another */
+  load_ok(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {invariance_pairs: 12}\ngraph: true\ngraph_max_seqlen: 4096\n", &s);
+  ck_assert_int_eq(s.invariance_pairs, 12);
+  ck_assert(s.graph);
+  ck_assert_int_eq(s.graph_max_seqlen, 4096);
+  skv_suite_free(&s);
+  load_ok(HEAD "sweep: {seqlen: 1, policy: fa2}\n", &s);
+  ck_assert(s.invariance_pairs == 0 && !s.graph && s.graph_max_seqlen == 131072);
+  skv_suite_free(&s);
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {invariance_pairs: 5000}\n", "4:28: invariance_pairs:");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\nchecks: {invariance_pairs: true}\n", "4:28: invariance_pairs:");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\ngraph: 1\n", "4:8: graph: expected a bool");
+  expect_error(HEAD "sweep: {seqlen: 1, policy: fa2}\ngraph_max_seqlen: 4096\n",
+               "4:1: graph_max_seqlen: set only with graph: true");
 }
 END_TEST
 

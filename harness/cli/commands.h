@@ -3,6 +3,7 @@
 #define SKV_COMMANDS_H
 
 int skv_cmd_plan(int argc, char **argv);
+int skv_cmd_graph_bounds(int argc, char **argv);
 int skv_cmd_layout(int argc, char **argv);
 int skv_cmd_bench(int argc, char **argv);
 int skv_cmd_run(int argc, char **argv);

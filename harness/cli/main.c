@@ -42,6 +42,7 @@ static int cmd_version(int argc, char **argv) {
 static const command commands[] = {
     {"run", skv_cmd_run, "run an experiment suite (YAML): plan, predict, run and check on the GPU, record, plot"},
     {"plan", skv_cmd_plan, "plan a batch under a split-KV policy (table or --json)"},
+    {"graph-bounds", skv_cmd_graph_bounds, "a policy's CUDA-graph bound: which runtime shapes fit it, what happens to the rest"},
     {"layout", skv_cmd_layout, "FA2 LSE layouts: kernel write x host code table; --demo: the PR #87 bug in numbers"},
     {"bench", skv_cmd_bench, "bench decode: the decode kernels over the benchmark grid, with ceilings (GPU)"},
     {"calibrate", skv_cmd_calibrate, "measure this GPU's cost-model numbers, fit them, print a gpus.yaml entry (GPU)"},

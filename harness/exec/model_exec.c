@@ -5,6 +5,7 @@
 
 #include "check/inv_pairs.h"
 #include "check/lse_check.h"
+#include "graph_bound.h"
 #include "invariance.h"
 
 /* Request 0 alone: does the policy give it the same chunks as inside the batch? */
@@ -42,6 +43,21 @@ static bool run(void *self, const skv_exec_job *job, skv_run_row *row, char *err
   snprintf(row->combine, sizeof row->combine, "%s", p->num_combine > 0 ? "kernel" : "-");
   row->batch_invariant_predicted = predicted_invariance(job);
   if (!skv_inv_pairs_predict(job, &row->inv_pairs, &row->inv_same_predicted, err, errlen)) return false;
+  if (job->suite->graph) {
+    /* The bound the policy's graph mode captures for this batch size, and whether the plan fits. A
+     * bound the policy cannot plan (FlashInfer's fixed_split_size past its padding at the longest
+     * length) leaves the bound empty: the row cannot be replayed. */
+    skv_graph_bound g;
+    char why[256];
+    if (skv_graph_bound_make(b, job->cfg->policy, &job->cfg->opts, job->model, job->suite->graph_max_seqlen, &g, why,
+                             sizeof why)) {
+      row->graph_ctas = g.ctas;
+      row->graph_partials = g.partials;
+      row->graph_fits = skv_graph_bound_fits(&g, p, b, why, sizeof why) ? SKV_CHECK_YES : SKV_CHECK_NO;
+    } else {
+      row->graph_fits = SKV_CHECK_NO;
+    }
+  }
   skv_layout layout;
   return skv_lse_check_setup(job->cfg, b, &layout, &row->lse_correct_predicted, err, errlen);
 }

@@ -10,6 +10,7 @@
 #include "gpu/gpu_ceiling.h"
 #include "gpu/gpu_cupti.h"
 #include "gpu/gpu_exec.h"
+#include "gpu/gpu_graph.h"
 #include "gpu/gpu_timing.h"
 #include "check/numerics.h"
 #include "check/inv_pairs.h"
@@ -224,6 +225,36 @@ static bool invariance_pairs(const skv_exec_job *job, const skv_gpu_batch *g, co
   return ok;
 }
 
+/* The CUDA graph (suite key graph): decode + combine captured at the policy's bound, this batch and
+ * plan loaded into it, replayed on poisoned outputs: the bits against the eager run's (o, lse:
+ * logical [hq, tokens]; the graph's LSE is token-major), then a step's time replayed and eager. */
+static bool graph_step(const skv_exec_job *job, const skv_gpu_batch *g, const skv_gpu_plan *gp, const uint16_t *o,
+                       const float *lse, skv_run_row *row, char *err, size_t errlen) {
+  skv_graph_bound b;
+  if (!skv_graph_bound_make(&job->w->batch, job->cfg->policy, &job->cfg->opts, job->model, job->suite->graph_max_seqlen,
+                            &b, err, errlen))
+    return false;
+  skv_gpu_graph gr;
+  if (!skv_gpu_graph_capture(g, &b, &gr, err, errlen)) return false;
+  const int64_t hq = g->prob.num_q_heads, T = g->prob.total_q;
+  uint16_t *go = malloc(sizeof(uint16_t) * (size_t)g->o_elems);
+  float *gl = malloc(sizeof(float) * (size_t)g->lse_elems);
+  bool ok = go && gl;
+  if (!ok) snprintf(err, errlen, "graph: out of memory");
+  ok = ok && skv_gpu_graph_load(&gr, job->w, job->plan, err, errlen) && skv_gpu_graph_run_once(&gr, go, gl, err, errlen);
+  if (ok) {
+    bool same = memcmp(go, o, sizeof(uint16_t) * (size_t)g->o_elems) == 0;
+    for (int64_t t = 0; t < T && same; t++)
+      for (int64_t h = 0; h < hq && same; h++) same = memcmp(&gl[t * hq + h], &lse[h * T + t], sizeof(float)) == 0;
+    row->graph_bits = same ? SKV_CHECK_YES : SKV_CHECK_NO;
+    ok = skv_gpu_graph_time(&gr, g, gp, job->suite->warmup, job->suite->repeat, &row->graph_us, &row->eager_us, err,
+                            errlen);
+  }
+  free(go), free(gl);
+  skv_gpu_graph_free(&gr);
+  return ok;
+}
+
 static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char *err, size_t errlen) {
   const skv_gpu_session *s = self;
   const skv_config *c = job->cfg;
@@ -322,6 +353,10 @@ static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char 
     if (ok) ok = skv_dump_write(job->dump_dir, w, job->plan, k, v, o, g.prob.o_dtype, lse, &g.prob.lse_layout, err, errlen);
     free(k), free(v);
   }
+
+  /* 6b. The CUDA graph (before the timing, which swaps the pools for their replicas). A plan the
+   * bound does not hold runs eagerly, as the policy would (graph_fits "no"). */
+  if (ok && job->suite->graph && row->graph_fits == SKV_CHECK_YES) ok = graph_step(job, &g, &gp, o, lse, row, err, errlen);
 
   /* 7. Timing over pool replicas past the L2. */
   if (ok && job->suite->repeat > 0) {

@@ -241,6 +241,59 @@ static bool script_vs_qlen(FILE *f, const skv_csv_table *t, const char *name, co
   return true;
 }
 
+/* The CUDA-graph replay against eager launches: one panel per KV length, a step's replay time over
+ * its eager time against the batch size, one series per policy (with its options); rows without a
+ * replay (simulated, or a plan past the captured bound) left out and counted in the title. */
+static bool script_graph(FILE *f, const skv_csv_table *t, bool measured) {
+  preamble(f, "graph_replay", "CUDA graph replay vs eager launch: a decode + combine step's time, replay / eager");
+  if (!measured) {
+    outputs_begin(f, "graph_replay");
+    fprintf(f, "  set label 1 \"sim-only run: nothing was measured\" at graph 0.5, graph 0.5 center\n");
+    fprintf(f, "  set xrange [1:256]\n  set yrange [0:1.2]\n  plot 1 with lines dt 2 notitle\n");
+    outputs_end(f);
+    return true;
+  }
+  keys lens = {0}, k = {0};
+  const int32_t cb = skv_csv_col(t, "batch"), cp = skv_csv_col(t, "policy"), co = skv_csv_col(t, "policy_options"),
+                cl = skv_csv_col(t, "kvlen_mean"), cg = skv_csv_col(t, "graph_us"), ce = skv_csv_col(t, "eager_us");
+  char key[512], len[64];
+  int64_t left_out = 0;
+  for (int64_t r = 0; r < t->nrows; r++) {
+    snprintf(key, sizeof key, "%s%s%s", skv_csv_get(t, r, cp), skv_csv_get(t, r, co)[0] ? " " : "", skv_csv_get(t, r, co));
+    snprintf(len, sizeof len, "%.0f", skv_csv_num(t, r, cl));
+    if (!keys_add(&lens, len) || !keys_add(&k, key)) return false;
+    if (isnan(skv_csv_num(t, r, cg)) || isnan(skv_csv_num(t, r, ce))) left_out++;
+  }
+  xy *pts = malloc(sizeof *pts * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  if (!pts) return false;
+  for (int32_t b = 0; b < lens.n; b++)
+    for (int32_t i = 0; i < k.n; i++) {
+      int64_t n = 0;
+      for (int64_t r = 0; r < t->nrows; r++) {
+        snprintf(key, sizeof key, "%s%s%s", skv_csv_get(t, r, cp), skv_csv_get(t, r, co)[0] ? " " : "",
+                 skv_csv_get(t, r, co));
+        snprintf(len, sizeof len, "%.0f", skv_csv_num(t, r, cl));
+        const double g = skv_csv_num(t, r, cg), e = skv_csv_num(t, r, ce), x = skv_csv_num(t, r, cb);
+        if (strcmp(len, lens.v[b]) != 0 || strcmp(key, k.v[i]) != 0 || isnan(g) || isnan(e) || !(e > 0)) continue;
+        pts[n++] = (xy){x, g / e};
+      }
+      qsort(pts, (size_t)n, sizeof *pts, cmp_xy);
+      fprintf(f, "$B%dS%d << EOD\n", b, i);
+      for (int64_t q = 0; q < n; q++) fprintf(f, "%.6g %.6g\n", pts[q].x, pts[q].y);
+      fprintf(f, "EOD\n");
+    }
+  free(pts);
+  char title[200];
+  snprintf(title, sizeof title, "CUDA graph replay / eager launch per decode step, one panel per KV length%s",
+           left_out ? " (rows without a replay left out)" : "");
+  fprintf(f, "set xlabel \"batch (requests)\"\nset ylabel \"replay time / eager time\"\n");
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\nset logscale x 2\nset yrange [0:1.3]\n");
+  panel_plots(f, "graph_replay", &lens, "KV ", &k, title);
+  keys_free(&lens);
+  keys_free(&k);
+  return true;
+}
+
 static bool policy_keys(const skv_csv_table *t, keys *k) {
   const int32_t cp = skv_csv_col(t, "policy");
   for (int64_t r = 0; r < t->nrows; r++)
@@ -733,6 +786,7 @@ static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t
   else if (strcmp(name, "latency_vs_qlen") == 0) ok = script_vs_qlen(f, t, name, y, what);
   else if (strcmp(name, "splits_vs_qlen") == 0) ok = script_vs_qlen(f, t, name, "num_splits_max", "from the plans");
   else if (strcmp(name, "lse_layout") == 0) ok = script_lse(f, measured);
+  else if (strcmp(name, "graph_replay") == 0) ok = script_graph(f, t, measured);
   else if (strcmp(name, "determinism") == 0) ok = script_determinism(f, t, measured, pdir, err, errlen);
   else {
     snprintf(err, errlen, "plots: unknown plot '%s'", name);

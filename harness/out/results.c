@@ -24,18 +24,20 @@ const char *const skv_results_columns[] = {
     "total_us", "total_min_us", "total_max_us", "repeats", "total_q1_us", "total_q3_us", "spread", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling", "reference",
     "o_rel_err", "o_max_abs", "lse_max_abs", "quant_o_rel_err", "unwritten", "bitwise_repeat", "batch_invariant",
     "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "inv_pairs",
-    "inv_same_predicted", "inv_same_measured", "inv_disagree", "checks", NULL};
+    "inv_same_predicted", "inv_same_measured", "inv_disagree", "graph_ctas", "graph_partials", "graph_fits", "graph_us",
+    "eager_us", "graph_bits", "checks", NULL};
 const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_results_columns[0]) - 1;
 
 const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", "total_us", "total_min_us",
                                             "total_max_us", "repeats", "total_q1_us", "total_q3_us", "spread", "tbps",
                                             "read_ceiling_tbps", "frac_of_read_ceiling",
                                             "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "inv_same_measured",
-                                            "inv_disagree", "lse_correct", NULL};
+                                            "inv_disagree", "graph_us", "eager_us", "graph_bits", "lse_correct", NULL};
 const char *const skv_results_predicted[] = {"num_splits_min", "num_splits_max", "num_splits_mean", "ctas",
                                              "grid_ctas", "waves", "scratch_bytes", "predicted_decode_us",
                                              "predicted_combine_us", "predicted_us", "batch_invariant_predicted",
-                                             "inv_pairs", "inv_same_predicted", "lse_correct_predicted", NULL};
+                                             "inv_pairs", "inv_same_predicted", "graph_ctas", "graph_partials",
+                                             "graph_fits", "lse_correct_predicted", NULL};
 
 void skv_run_row_init(skv_run_row *row) {
   memset(row, 0, sizeof *row);
@@ -50,6 +52,9 @@ void skv_run_row_init(skv_run_row *row) {
   row->o_rel_err = row->o_max_abs = row->lse_max_abs = row->quant_o_rel_err = NAN;
   row->unwritten = -1;
   row->inv_pairs = row->inv_same_predicted = row->inv_same_measured = row->inv_disagree = -1;
+  row->graph_ctas = row->graph_partials = -1;
+  row->graph_fits = row->graph_bits = SKV_CHECK_NA;
+  row->graph_us = row->eager_us = NAN;
   row->bitwise_repeat = row->batch_invariant = row->batch_invariant_predicted = SKV_CHECK_NA;
   row->lse_correct = row->lse_correct_predicted = row->gpu_supported = SKV_CHECK_NA;
   snprintf(row->combine, sizeof row->combine, "-");
@@ -150,6 +155,15 @@ char *skv_results_format_row(const skv_run_row *r) {
     if (inv[i] < 0) fputc(',', f);
     else field_int(f, inv[i]);
   }
+  for (int i = 0; i < 2; i++) {
+    const int64_t v = i == 0 ? r->graph_ctas : r->graph_partials;
+    if (v < 0) fputc(',', f);
+    else field_int(f, v);
+  }
+  field_check(f, r->graph_fits);
+  field_dbl(f, r->graph_us);
+  field_dbl(f, r->eager_us);
+  field_check(f, r->graph_bits);
   field_str(f, r->checks, false);
   fputc('\n', f);
   const bool ok = !ferror(f);

@@ -45,6 +45,13 @@ typedef struct skv_run_row {
    * configuration's batch and in a variant batch; how many the simulator predicts bitwise equal, how
    * many the GPU found equal, and on how many the two disagree (-1: not run). */
   int64_t inv_pairs, inv_same_predicted, inv_same_measured, inv_disagree;
+  /* CUDA graph (suite key graph; sim/graph_bound.h, gpu/gpu_graph.h): the bound captured (decode grid,
+   * scratch state rows), whether the row's plan fits it (predicted), a step's time replayed and
+   * launched eagerly (measured, CUDA events over back-to-back steps), and whether the replay gave the
+   * eager launch's bits. */
+  int64_t graph_ctas, graph_partials;
+  skv_check graph_fits, graph_bits;
+  double graph_us, eager_us;
   skv_check gpu_supported;        /* the GPU kernels take the configuration (sim/support.h) */
   char checks[8];                 /* the row's verdict: "pass", "fail" (skv_row_failed) or "none" (no check ran) */
 } skv_run_row;

@@ -82,7 +82,7 @@ void skv_row_identity(skv_run_row *row, const skv_suite *s, const char *run_id, 
 static bool any_check_ran(const skv_run_row *row) {
   return strcmp(row->reference, "none") != 0 || row->bitwise_repeat != SKV_CHECK_NA ||
          row->batch_invariant != SKV_CHECK_NA || row->lse_correct != SKV_CHECK_NA || row->unwritten >= 0 ||
-         row->inv_disagree >= 0;
+         row->inv_disagree >= 0 || row->graph_bits != SKV_CHECK_NA;
 }
 
 void skv_row_verdict(skv_run_row *row, const skv_suite *s, bool measured, const skv_config *c) {
@@ -95,9 +95,11 @@ bool skv_row_failed(const skv_run_row *row, const skv_suite *s, bool measured, c
                        (measured && s->check_bitwise_repeat && row->bitwise_repeat == SKV_CHECK_NA) ||
                        (measured && s->check_batch_invariance && row->batch > 1 && row->batch_invariant == SKV_CHECK_NA) ||
                        (measured && row->lse_correct_predicted != SKV_CHECK_NA && row->lse_correct == SKV_CHECK_NA) ||
-                       (measured && s->invariance_pairs > 0 && row->inv_disagree < 0);
+                       (measured && s->invariance_pairs > 0 && row->inv_disagree < 0) ||
+                       (measured && s->graph && row->graph_fits == SKV_CHECK_YES && row->graph_bits == SKV_CHECK_NA);
   const double tol = c->q_dtype == SKV_FP16 ? 2e-3 : 1e-2; /* bf16 (and fp8 queries, written as bf16): 1e-2 */
   return not_run || (!isnan(row->o_rel_err) && row->o_rel_err > tol) || row->unwritten > 0 || row->inv_disagree > 0 ||
+         row->graph_bits == SKV_CHECK_NO ||
          row->bitwise_repeat == SKV_CHECK_NO ||
          (row->batch_invariant != SKV_CHECK_NA && row->batch_invariant_predicted != SKV_CHECK_NA &&
           row->batch_invariant != row->batch_invariant_predicted) ||

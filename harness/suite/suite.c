@@ -668,17 +668,19 @@ static bool read_sweep(parser *p, yaml_node_t *map) {
 /* ==== The suite's own keys ==== */
 
 typedef enum top_key {
-  T_NAME, T_DESCRIPTION, T_DEFAULTS, T_SWEEP, T_REPEAT, T_WARMUP, T_CHECKS, T_PLOTS, T_CROSS_GPU, T_COUNT
+  T_NAME, T_DESCRIPTION, T_DEFAULTS, T_SWEEP, T_REPEAT, T_WARMUP, T_CHECKS, T_PLOTS, T_CROSS_GPU, T_GRAPH,
+  T_GRAPH_MAX_SEQLEN, T_COUNT
 } top_key;
 static const char *const top_keys[T_COUNT] = {
-    "name", "description", "defaults", "sweep", "repeat", "warmup", "checks", "plots", "cross_gpu",
+    "name", "description", "defaults", "sweep", "repeat", "warmup", "checks", "plots", "cross_gpu", "graph",
+    "graph_max_seqlen",
 };
 static const char *const check_keys[] = {"reference", "bitwise_repeat", "batch_invariance", "invariance_pairs"};
 #define CHECK_BOOLS 3 /* the others are integers */
 static const char *const plot_names[] = {
     "latency_vs_seqlen", "bandwidth_fraction", "predicted_vs_measured", "error",
     "splits_heuristic",  "quant_error",        "lse_layout",            "model_error",
-    "latency_vs_qlen",   "splits_vs_qlen",     "determinism",
+    "latency_vs_qlen",   "splits_vs_qlen",     "determinism",           "graph_replay",
 };
 #define DEFAULT_PLOTS 4 /* the first four */
 
@@ -747,6 +749,14 @@ static bool read_suite(parser *p, skv_suite *s) {
   s->warmup = (int32_t)warmup;
   s->check_reference = true;
   if (f[T_CROSS_GPU].key && !skv_ydoc_bool(&p->d, f[T_CROSS_GPU].value, "cross_gpu", &s->cross_gpu)) return false;
+  if (f[T_GRAPH].key && !skv_ydoc_bool(&p->d, f[T_GRAPH].value, "graph", &s->graph)) return false;
+  int64_t gmax = SKV_GRAPH_MAX_SEQLEN_DEFAULT;
+  if (f[T_GRAPH_MAX_SEQLEN].key &&
+      !skv_ydoc_int(&p->d, f[T_GRAPH_MAX_SEQLEN].value, "graph_max_seqlen", 1, SKV_MAX_KVLEN, &gmax))
+    return false;
+  if (f[T_GRAPH_MAX_SEQLEN].key && !s->graph)
+    return skv_ydoc_fail(&p->d, f[T_GRAPH_MAX_SEQLEN].key, "graph_max_seqlen: set only with graph: true");
+  s->graph_max_seqlen = gmax;
   if (f[T_CHECKS].key && !read_checks(p, f[T_CHECKS].value, s)) return false;
   if (f[T_PLOTS].key && !read_plots(p, f[T_PLOTS].value, s)) return false;
   if (!f[T_PLOTS].key)

@@ -69,6 +69,10 @@ typedef struct skv_suite {
 #define SKV_MAX_INVARIANCE_PAIRS 4096
   bool cross_gpu;             /* a gpu_model other than the device's is wanted: predictions for
                                  another GPU beside this one's measurements */
+  bool graph;                 /* capture decode + combine in a CUDA graph at the policy's bound and replay
+                                 each configuration's batch through it (sim/graph_bound.h) */
+  int64_t graph_max_seqlen;   /* the longest KV length a capture holds (default 131072) */
+#define SKV_GRAPH_MAX_SEQLEN_DEFAULT 131072
   int32_t nplots;
   char plots[16][32];         /* distinct plot names (at most the number of kinds) */
   skv_config *configs;

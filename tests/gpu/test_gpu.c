@@ -16,6 +16,8 @@
 #include "prof/cta_timeline.h"
 #include "invariance.h"
 #include "gpu/gpu_exec.h"
+#include "gpu/gpu_graph.h"
+#include "graph_bound.h"
 #include "lse_layout.h"
 #include "check/numerics.h"
 #include "plan.h"
@@ -1424,6 +1426,99 @@ START_TEST(the_device_picks_its_model) {
 }
 END_TEST
 
+/* A graph captured once at a policy's bound (sim/graph_bound.h), then loaded with batches of other
+ * lengths and fewer requests by rewriting the device-side plan only: every replay gives the bits
+ * of the eager launch of the same plan, all outputs written; a plan past the bound is refused at
+ * load with what exceeds it. */
+START_TEST(graph_replays_give_the_eager_bits_for_other_batches) {
+  int64_t full[6] = {32768, 32768, 32768, 32768, 32768, 32768};
+  skv_batch b0 = make_batch(6, full, 32, 8, 128, 16, SKV_BF16);
+  skv_workload w0 = make_workload(&b0, 23, false);
+  char err[512];
+  skv_gpu_batch g0;
+  ck_assert_msg(skv_gpu_batch_upload(&w0, NULL, &g0, err, sizeof err), "%s", err);
+  static const int64_t lens[3][6] = {{20000, 3, 4100, 129, 32768, 1}, {700, 700, 9000, 31000, 1, 64}, {5000, 17, 2048, 1, 0, 0}};
+  static const int32_t counts[3] = {6, 6, 4};
+  skv_policy_opts vg, fg, li;
+  skv_policy_opts_default(&vg), skv_policy_opts_default(&fg), skv_policy_opts_default(&li);
+  vg.cuda_graph = true, vg.max_splits = 16;
+  fg.cuda_graph = true;
+  static const skv_policy pols[4] = {SKV_POLICY_VLLM, SKV_POLICY_FLASHINFER, SKV_POLICY_LAB_INVARIANT, SKV_POLICY_LAB};
+  const skv_policy_opts *opts[4] = {&vg, &fg, &li, NULL};
+  int replays = 0;
+  for (int pi = 0; pi < 4; pi++) {
+    skv_graph_bound bound;
+    ck_assert_msg(skv_graph_bound_make(&b0, pols[pi], opts[pi], skv_test_gpu(132), 32768, &bound, err, sizeof err), "%s",
+                  err);
+    skv_gpu_graph gr;
+    ck_assert_msg(skv_gpu_graph_capture(&g0, &bound, &gr, err, sizeof err), "%s", err);
+    for (int k = 0; k < 3; k++) {
+      skv_batch b = make_batch(counts[k], lens[k], 32, 8, 128, 16, SKV_BF16);
+      const int32_t src[6] = {0, 1, 2, 3, 4, 5};
+      skv_workload w;
+      ck_assert_msg(skv_workload_compose(&w0, &b, src, &w, err, sizeof err), "%s", err);
+      skv_plan pl;
+      ck_assert_msg(skv_plan_build(&b, pols[pi], opts[pi], skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
+      char why[160];
+      if (!skv_graph_bound_fits(&bound, &pl, &b, why, sizeof why)) { /* lab's bound is its plan at 32768 */
+        ck_assert_int_eq(pols[pi], SKV_POLICY_LAB);
+        ck_assert(!skv_gpu_graph_load(&gr, &w, &pl, err, sizeof err));
+        ck_assert_msg(strstr(err, "captured"), "%s", err);
+      } else {
+        const int64_t T = w.cu_seqlens_q[b.num_requests], hq = 32, n = T * hq * 128;
+        uint16_t *go = malloc(sizeof(uint16_t) * (size_t)n);
+        float *gl = malloc(sizeof(float) * (size_t)(T * hq));
+        ck_assert(go && gl);
+        ck_assert_msg(skv_gpu_graph_load(&gr, &w, &pl, err, sizeof err), "%s", err);
+        ck_assert_msg(skv_gpu_graph_run_once(&gr, go, gl, err, sizeof err), "%s", err);
+        /* eager: the same plan on a batch borrowing the same pools */
+        skv_gpu_batch ge;
+        skv_gpu_plan gp;
+        ck_assert_msg(skv_gpu_batch_borrow(&g0, &w, &ge, err, sizeof err), "%s", err);
+        ck_assert_msg(skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err), "%s", err);
+        ck_assert_msg(skv_gpu_poison(&ge, err, sizeof err) && skv_gpu_run(&ge, &gp, 0, err, sizeof err), "%s", err);
+        uint16_t *eo = malloc(sizeof(uint16_t) * (size_t)n);
+        float *el = malloc(sizeof(float) * (size_t)(T * hq));
+        ck_assert(eo && el);
+        ck_assert_msg(skv_gpu_download(&ge, eo, el, err, sizeof err), "%s", err);
+        ck_assert_int_eq(skv_count_nan(SKV_BF16, go, n, gl, T * hq), 0);
+        ck_assert_msg(memcmp(go, eo, sizeof(uint16_t) * (size_t)n) == 0, "%s batch %d: O differs", skv_policy_name(pols[pi]), k);
+        for (int64_t t = 0; t < T; t++)
+          for (int64_t h = 0; h < hq; h++)
+            ck_assert_msg(memcmp(&gl[t * hq + h], &el[h * T + t], sizeof(float)) == 0, "%s batch %d: LSE (%lld, %lld)",
+                          skv_policy_name(pols[pi]), k, (long long)t, (long long)h);
+        free(go), free(gl), free(eo), free(el);
+        skv_gpu_plan_free(&gp);
+        skv_gpu_batch_free(&ge);
+        replays++;
+      }
+      skv_plan_free(&pl);
+      skv_workload_free(&w);
+      skv_batch_free(&b);
+    }
+    skv_gpu_graph_free(&gr);
+  }
+  ck_assert_int_ge(replays, 9);
+  /* a plan past the bound: lab-invariant captured at 4 chunks per request, loaded with its 32 */
+  skv_policy_opts small;
+  skv_policy_opts_default(&small);
+  small.max_splits = 4;
+  skv_graph_bound bound;
+  ck_assert(skv_graph_bound_make(&b0, SKV_POLICY_LAB_INVARIANT, &small, skv_test_gpu(132), 32768, &bound, err, sizeof err));
+  skv_gpu_graph gr;
+  ck_assert_msg(skv_gpu_graph_capture(&g0, &bound, &gr, err, sizeof err), "%s", err);
+  skv_plan pl;
+  ck_assert(skv_plan_build(&b0, SKV_POLICY_LAB_INVARIANT, NULL, skv_test_gpu(132), &pl, err, sizeof err));
+  ck_assert(!skv_gpu_graph_load(&gr, &w0, &pl, err, sizeof err));
+  ck_assert_msg(strstr(err, "CTAs") && strstr(err, "captured"), "%s", err);
+  skv_plan_free(&pl);
+  skv_gpu_graph_free(&gr);
+  skv_gpu_batch_free(&g0);
+  skv_workload_free(&w0);
+  skv_batch_free(&b0);
+}
+END_TEST
+
 int main(void) {
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -1455,6 +1550,7 @@ int main(void) {
   tcase_add_test(det, fixed_policy_is_batch_invariant_bitwise);
   tcase_add_test(det, fa2_batch_dependence_is_predicted_and_shown);
   tcase_add_test(det, multi_query_bits_repeat_alone_and_prefill_vs_decode);
+  tcase_add_test(det, graph_replays_give_the_eager_bits_for_other_batches);
   suite_add_tcase(s, det);
   TCase *misc = tcase_create("data+reference");
   tcase_add_test(misc, device_fill_matches_host_generator_bits);
