@@ -220,6 +220,13 @@ static double fixed_cost(const skv_cost_ctx *ctx, int64_t num_work) {
   return ctx->rates.fixed_us + ctx->rates.fixed_sm_us * (double)first / (double)ctx->g->sms;
 }
 
+/* The CTAs past the first wave: each costs its slot cta_us beyond its bytes, so together
+ * cta_us x (CTAs - slots) / slots (gpu.h; what skv calibrate measures as the many-wave plan's
+ * excess over the same bytes in one wave). */
+static double later_waves_cost(const skv_cost_ctx *ctx, int64_t num_work) {
+  return num_work > ctx->slots ? ctx->g->cta_us * (double)(num_work - ctx->slots) / (double)ctx->slots : 0.0;
+}
+
 /* The combine's time: its CTAs in waves of the slots, each wave as long as its largest CTA. A
  * combine item's rows merge on ceil(rows / (4 threads / head_dim)) CTAs, each of whose
  * SKV_MERGE_THREADS threads takes 4 columns of one row over every chunk (kernels/merge.cuh,
@@ -241,7 +248,7 @@ static double combine_cost(const skv_cost_ctx *ctx, int64_t num_combine, int64_t
 static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t num_work, int64_t num_combine, int64_t max_chunks,
                     double partial_bytes, double bound, skv_prediction *out) {
   const skv_gpu *g = ctx->g;
-  const double fixed = fixed_cost(ctx, num_work);
+  const double fixed = fixed_cost(ctx, num_work) + later_waves_cost(ctx, num_work);
   out->kv_bytes = kv_bytes;
   out->combine_us = combine_cost(ctx, num_combine, max_chunks, partial_bytes);
   out->bandwidth_us = fixed + (double)kv_bytes / ctx->stream_bpus;
@@ -333,6 +340,6 @@ double skv_cost_lower_bound_chunks(skv_cost_ctx *ctx, const int64_t *chunk_token
   /* At most min(slots, CTAs) stream at once, and the aggregate rate rises with their number. */
   const int64_t n = t.work < ctx->slots ? t.work : ctx->slots;
   const double stream = (double)t.kv_bytes / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->stream_bpus);
-  return ctx->g->launch_us + fixed_cost(ctx, t.work) + stream +
+  return ctx->g->launch_us + fixed_cost(ctx, t.work) + later_waves_cost(ctx, t.work) + stream +
          combine_cost(ctx, t.combine, t.max_chunks, t.partial_bytes);
 }

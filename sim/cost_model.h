@@ -44,7 +44,11 @@ typedef struct skv_prediction {
  *   decode  = launch + fixed + max(kv_bytes / s.stream, schedule)
  *   fixed   = s.fixed + s.fixed_sm * min(CTAs, slots) / sms: the CTAs' prologue and epilogue,
  *             counted once (CTAs desynchronize, so one's fixed phase overlaps others' streaming)
- *             but longer the more CTAs start together on an SM;
+ *             but longer the more CTAs start together on an SM; plus g.cta_us * (CTAs - slots) /
+ *             slots when there are more CTAs than slots: a CTA of a later wave holds its slot for
+ *             its prologue and epilogue beyond its bytes (H200, results/determinism/
+ *             20261129-053833-332f2bb: 128 x 2048 in 8192 CTAs of 256 tokens took 20% longer than
+ *             in 1024 unsplit CTAs, the same bytes);
  *   schedule: CTAs go, in work-list order, to the first free slot (the hardware's block
  *             scheduler) and stream their bytes while the n resident CTAs share agg(n) equally
  *             (processor sharing), agg(n) a soft minimum of n * s.cta and s.stream:

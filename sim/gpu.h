@@ -85,6 +85,9 @@ typedef struct skv_gpu {
   double launch_us;        /* a kernel launch as a kernel time (first CTA start to last CTA end) */
   double combine_item_us;  /* one combine item (a request's chunks for one KV head), per wave of items */
   double combine_chunk_us; /* added per chunk of the largest item, per wave */
+  double cta_us;           /* decode: what a CTA launched past the first wave costs its slot beyond its
+                              bytes (its prologue and epilogue, which the first wave's overlap and the
+                              fixed terms price once); 0 when a model does not give it */
   skv_gpu_stream stream[SKV_STREAM_COUNT];
   /* Resident decode CTAs per SM, by form and head dim (64 / 128 / 256): what the kernels' shared
    * memory and registers allow on arch (make test-occupancy checks every model's table against the

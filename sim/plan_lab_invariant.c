@@ -26,6 +26,7 @@
  *
  * The kernel form (row warps) follows the batch's largest query tile (invariance.h): a decode
  * request keeps its bits beside other decode requests; beside a longer query it runs another form. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -83,20 +84,23 @@ static bool choose_chunk(const skv_batch *shape, int64_t qlen, int64_t P, int32_
     skv_batch_free(&hb);
   }
   if (!ok) return false;
+  /* the objective: the geometric mean over the batch sizes of a candidate's time over the best
+   * candidate's (the mean log regret), the same measure as issue 17's target; *regret_out is that
+   * candidate's mean regret */
   int best = 0;
-  double best_regret = 0;
+  double best_score = 0;
   for (int k = 0; k < nc; k++) {
-    double worst = 0;
+    double score = 0;
     for (int bi = 0; bi < INV_BATCHES; bi++) {
       double lo = t[bi][0];
       for (int j = 1; j < nc; j++)
         if (t[bi][j] < lo) lo = t[bi][j];
-      const double regret = t[bi][k] / lo - 1;
-      if (regret > worst) worst = regret;
+      score += log(t[bi][k] / lo) / INV_BATCHES;
     }
     /* candidates come longest first after the whole one, so a tie keeps the longer chunk */
-    if (k == 0 || worst < best_regret - 1e-12) best = k, best_regret = worst;
+    if (k == 0 || score < best_score - 1e-12) best = k, best_score = score;
   }
+  const double best_regret = exp(best_score) - 1;
   *chunk_out = cand[best];
   *regret_out = best_regret;
   return true;
@@ -154,8 +158,8 @@ bool skv_policy_lab_invariant(const skv_batch *b, const skv_policy_opts *o, cons
     if (c->chunk_tokens[r] > cmax) cmax = c->chunk_tokens[r];
   }
   snprintf(c->why, sizeof c->why,
-           "chunk from each request's length (%s, %d SMs): %lld..%lld tokens, predicted worst regret %.1f%% over "
-           "batches 1..256; graph bound %d splits per request",
-           gpu->name, gpu->sms, (long long)cmin, (long long)cmax, 100 * worst, o->max_splits);
+           "chunks by own length (%s): %lld..%lld tokens, predicted +%.1f%% (geomean over batches 1..256, "
+           "worst length); graph bound %d splits",
+           gpu->name, (long long)cmin, (long long)cmax, 100 * worst, o->max_splits);
   return true;
 }

@@ -18,7 +18,10 @@
  *                 of 128 (256 CTAs), 1 x 32768 in chunks of 2048 (128), 8 x 4096 in chunks of 512
  *                 (512), 1 x 16384 in chunks of 256 (512), 32 x 4096 and 64 x 8192 unsplit (256 and
  *                 512 CTAs of 1 and 2 MB); stream, fixed and fixed_sm minimize the squared relative
- *                 errors of the model's decode times over all eight (skv_fit_stream).
+ *                 errors of the model's decode times over all eight (skv_fit_stream);
+ *   cta_us        128 x 2048 bf16 unsplit (1024 CTAs, 4 waves) and in chunks of 256 (8192 CTAs, 31
+ *                 waves): the same bytes, so the decode time the fitted model leaves unexplained in
+ *                 the second over the first, per CTA-slot past the first wave.
  * The residuals are the fitted model's predictions of every measured point, and of check points
  * the fit never saw (each kind at 8 x 4096 under lab, 32 x 16384 under fa2, 128 x 8192 under none,
  * decode and combine together). The held-out validation of the model over shapes the fit never
@@ -361,6 +364,37 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
                   skv_stream_kind_name((skv_stream_kind)k), dim, skv_gpu_group_of_slot(q), st->cta_gbps[d][q],
                   st->stream_tbps[d][q], st->fixed_us[d][q]);
       }
+  }
+  /* cta_us: 128 x 2048 bf16 unsplit (1024 CTAs) and in chunks of 256 (8192 CTAs), the same bytes;
+   * the decode time the fitted model (cta_us 0) leaves unexplained in the second over the first,
+   * per CTA-slot of CTAs past the first wave (cost_model.h). */
+  if (ok) {
+    g->cta_us = 0;
+    skv_policy_opts whole, c256;
+    skv_policy_opts_default(&whole), skv_policy_opts_default(&c256);
+    c256.split_size = 256;
+    const int first = np;
+    ok = point(&c, &pts[np], "bf16 128x2048 none (later waves)", true, 128, 2048, SKV_STREAM_16BIT, SKV_POLICY_NONE,
+               &whole, g, false, err, errlen);
+    if (ok) np++;
+    if (ok)
+      ok = point(&c, &pts[np], "bf16 128x2048 fixed 256 (later waves)", true, 128, 2048, SKV_STREAM_16BIT,
+                 SKV_POLICY_FIXED, &c256, g, false, err, errlen);
+    if (ok) np++;
+    skv_prediction pa, pb;
+    if (ok && (!skv_cost_predict(&pts[first].p, &pts[first].b, g, &pa) ||
+               !skv_cost_predict(&pts[first + 1].p, &pts[first + 1].b, g, &pb))) {
+      snprintf(err, errlen, "out of memory");
+      ok = false;
+    }
+    if (ok) {
+      const int64_t slots = skv_gpu_slots(g, &pts[first].b);
+      const double ea = pts[first].p.num_work > slots ? (double)(pts[first].p.num_work - slots) / (double)slots : 0;
+      const double eb = (double)(pts[first + 1].p.num_work - slots) / (double)slots;
+      const double h = ((pts[first + 1].us - pb.decode_us) - (pts[first].us - pa.decode_us)) / (eb - ea);
+      g->cta_us = h > 0 ? h : 0;
+      if (log) fprintf(log, "  fit: %.3f us per CTA past the first wave\n", g->cta_us);
+    }
   }
   if (ok) ok = skv_gpu_check(g, err, errlen);
   /* Check points: planned with the fitted model. */

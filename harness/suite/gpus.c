@@ -22,11 +22,12 @@ enum {
   G_STREAMS,
   G_CTAS_PER_SM,
   G_CALIBRATED,
+  G_CTA_US,
   G_COUNT
 };
 static const char *const model_keys[G_COUNT] = {
     "name",      "device",          "arch",             "sms",     "read_tbps",   "launch_us",
-    "combine_item_us", "combine_chunk_us", "streams", "ctas_per_sm", "calibrated",
+    "combine_item_us", "combine_chunk_us", "streams", "ctas_per_sm", "calibrated", "cta_us",
 };
 /* The architectures the kernels are built for (Makefile NVCCFLAGS), whose residency the occupancy
  * check can derive. */
@@ -170,7 +171,8 @@ static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   skv_ykv f[G_COUNT];
   if (!skv_ydoc_keys(d, node, "a GPU model", model_keys, G_COUNT, f)) return false;
   for (int32_t k = 0; k < G_COUNT; k++)
-    if (k != G_CALIBRATED && !skv_ydoc_require(d, node, "a GPU model", &f[k], model_keys[k])) return false;
+    if (k != G_CALIBRATED && k != G_CTA_US && !skv_ydoc_require(d, node, "a GPU model", &f[k], model_keys[k]))
+      return false;
   if (!read_string(d, f[G_NAME].value, "name", m->name, sizeof m->name)) return false;
   if (!skv_gpu_model_name_ok(m->name))
     return skv_ydoc_fail(d, f[G_NAME].value, "name: not a GPU model name ([A-Za-z0-9_.-], 1..31 characters)");
@@ -185,6 +187,8 @@ static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
       !skv_ydoc_float(d, f[G_COMBINE_CHUNK_US].value, "combine_chunk_us", true, &m->combine_chunk_us) ||
       !read_streams(d, f[G_STREAMS].value, m) || !read_ctas(d, f[G_CTAS_PER_SM].value, m))
     return false;
+  m->cta_us = 0;
+  if (f[G_CTA_US].value && !skv_ydoc_float(d, f[G_CTA_US].value, "cta_us", true, &m->cta_us)) return false;
   if (f[G_CALIBRATED].value &&
       !read_string(d, f[G_CALIBRATED].value, "calibrated", m->calibrated, sizeof m->calibrated))
     return false;
@@ -256,6 +260,7 @@ bool skv_gpus_write_entry(FILE *f, const skv_gpu *g) {
   fprintf(f, "\n    arch: %s\n    sms: %d\n", g->arch, g->sms);
   fprintf(f, "    read_tbps: %.4g\n    launch_us: %.4g\n    combine_item_us: %.4g\n    combine_chunk_us: %.4g\n",
           g->read_tbps, g->launch_us, g->combine_item_us, g->combine_chunk_us);
+  if (g->cta_us > 0) fprintf(f, "    cta_us: %.4g\n", g->cta_us);
   fprintf(f, "    streams:\n");
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
