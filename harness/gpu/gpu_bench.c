@@ -14,6 +14,7 @@
 #include "gpu/calibrate.h"
 #include "gpu/gpu_ceiling.h"
 #include "gpu/gpu_exec.h"
+#include "gpu/gpu_graph.h"
 #include "gpu/gpu_cupti.h"
 #include "gpu/gpu_info.h"
 #include "gpu/gpu_timing.h"
@@ -57,6 +58,34 @@ static bool timeline_row(const skv_bench_opts *o, skv_gpu_batch *g, skv_gpu_plan
             "(%d SMs); drain %.1f us; TB/s before it %.2f, in it %.2f -> %s\n",
             s.span_us, s.prologue_p50_us, s.prologue_p90_us, s.sm_gbps_min, s.sm_gbps_median, s.sm_gbps_max, s.sms,
             s.drain_us, s.gbps_before_drain * 1e-3, s.gbps_in_drain * 1e-3, path);
+  return ok;
+}
+
+/* --graph: capture plan pl of batch b (its workload w on g) at its policy's bound, replay it, and
+ * compare with the eager run's outputs (eo, el: logical LSE); then time a step both ways. A plan
+ * past its bound is an error here (every policy's plan of a uniform batch fits its own). */
+static bool graph_row(const skv_batch *b, skv_policy p, const skv_policy_opts *po, const skv_gpu *model, int64_t L,
+                      const skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_workload *w, const skv_plan *pl,
+                      const void *eo, const float *el, const skv_bench_opts *o, bool *same, double *graph_us,
+                      double *eager_us, char *err, size_t errlen) {
+  skv_graph_bound bound;
+  if (!skv_graph_bound_make(b, p, po, model, L > 131072 ? L : 131072, &bound, err, errlen)) return false;
+  skv_gpu_graph gr;
+  if (!skv_gpu_graph_capture(g, &bound, &gr, err, errlen)) return false;
+  const int64_t hq = g->prob.num_q_heads, T = g->prob.total_q;
+  void *go = malloc((size_t)g->o_elems * 2);
+  float *gl = malloc((size_t)g->lse_elems * sizeof(float));
+  bool ok = go && gl;
+  if (!ok) snprintf(err, errlen, "out of memory");
+  ok = ok && skv_gpu_graph_load(&gr, w, pl, err, errlen) && skv_gpu_graph_run_once(&gr, go, gl, err, errlen);
+  if (ok) {
+    *same = memcmp(go, eo, (size_t)g->o_elems * 2) == 0;
+    for (int64_t t = 0; t < T && *same; t++)
+      for (int64_t h = 0; h < hq && *same; h++) *same = memcmp(&gl[t * hq + h], &el[h * T + t], sizeof(float)) == 0;
+    ok = skv_gpu_graph_time(&gr, g, gp, o->warmup, o->repeat, graph_us, eager_us, err, errlen);
+  }
+  free(go), free(gl);
+  skv_gpu_graph_free(&gr);
   return ok;
 }
 
@@ -132,7 +161,8 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
     csv = csv_file.f;
     fprintf(csv, "gpu,sms,skv_version,B,L,hq,hkv,head_dim,page_size,q_dtype,kv_dtype,v_dtype,policy,num_splits_max,ctas,combine,decode_us,"
                  "combine_us,total_us,total_min_us,total_max_us,kv_bytes,scale_bytes,tbps,read_ceiling_tbps,copy_ceiling_tbps,"
-                 "frac_of_read_ceiling,tokens_per_s,combine_share,o_rel_err,o_max_abs,lse_max_abs\n");
+                 "frac_of_read_ceiling,tokens_per_s,combine_share,o_rel_err,o_max_abs,lse_max_abs,graph_us,eager_us,"
+                 "graph_bits\n");
   }
   int rc = 0;
   for (int pi = 0; pi < o->npoints && rc == 0; pi++) {
@@ -233,6 +263,23 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
           const double tokps = (double)B * (double)L / (t.total_us * 1e-6);
           fprintf(out, "%8.2f %7.1f%% %9.2e %9.2e\n", tokps / 1e9, 100.0 * t.combine_us / t.total_us, num.o_rel_l2,
                   num.lse_max_abs);
+          /* --graph: the same plan captured at its policy's bound, replayed; bits against the checked
+           * eager run (host_o, host_lse: logical LSE), then a step replayed and eager. */
+          bool gr_ok = false, graph_same = false;
+          double graph_us = NAN, eager_us = NAN;
+          if (o->graph && !fused && rc == 0) {
+            if (!graph_row(&b, o->policies[k], &popts, &model, L, &g, &gp, &w, &pl, host_o, host_lse, o, &graph_same,
+                           &graph_us, &eager_us, err, sizeof err)) {
+              fprintf(stderr, "skv bench: B=%d L=%lld %s: graph: %s\n", B, (long long)L, skv_policy_name(o->policies[k]),
+                      err);
+              rc = 1;
+            } else {
+              gr_ok = true;
+              fprintf(out, "      graph: replay %.2f us, eager %.2f us per step (CUDA events, back-to-back), %s\n",
+                      graph_us, eager_us, graph_same ? "the eager bits" : "BITS DIFFER");
+              if (!graph_same) rc = 1;
+            }
+          }
           if (o->timeline_dir && !timeline_row(o, &g, &gp, &pl, &rot, B, L, k, fused, out, err, sizeof err)) {
             fprintf(stderr, "skv bench: B=%d L=%lld %s: CTA timeline: %s\n", B, (long long)L,
                     skv_policy_name(o->policies[k]), err);
@@ -245,13 +292,15 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
             skv_csv_write_field(csv, o->version);
             fprintf(csv,
                     ",%d,%lld,%d,%d,%d,%d,%s,%s,%s,%s,%lld,%lld,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,"
-                    "%.4e,%.4f,%.3e,%.3e,%.3e\n",
+                    "%.4e,%.4f,%.3e,%.3e,%.3e",
                     B, (long long)L, o->hq, o->hkv, o->head_dim, o->page_size, skv_dtype_name(o->dtype),
                     skv_dtype_name(o->kv_dtype), skv_dtype_name(b.v_dtype), skv_policy_name(o->policies[k]),
                     (long long)smax, (long long)pl.num_work, combine, t.decode_us, t.combine_us, t.total_us, t.total_min_us, t.total_max_us,
                     (long long)g.kv_read.kv, (long long)g.kv_read.scales, tbps, ceil.read_tbps, ceil.copy_tbps,
                     tbps / ceil.read_tbps, tokps, t.combine_us / t.total_us, num.o_rel_l2, num.o_max_abs,
                     num.lse_max_abs);
+            if (gr_ok) fprintf(csv, ",%.3f,%.3f,%s\n", graph_us, eager_us, graph_same ? "yes" : "no");
+            else fprintf(csv, ",,,\n");
           }
         }
       }

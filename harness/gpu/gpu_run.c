@@ -165,12 +165,51 @@ static bool batch_invariance(const skv_exec_job *job, const skv_gpu_batch *g, co
 /* The invariance pairs: the probe (request 0) in each variant batch on the batch's device pools,
  * its O and LSE bits against those of the configuration's run (o, lse), beside the simulator's
  * prediction of the same pair. */
+/* The probe's bits in a variant run (O [tokens, hq, d], its q0 tokens at `at`; LSE logical [hq,
+ * tokens] when token_major is false, else [tokens, hq]) against the configuration's run (o, lse:
+ * logical over T tokens). */
+static bool probe_same(const uint16_t *ov, const float *lv, int64_t Tv, int64_t at, bool token_major, const uint16_t *o,
+                       const float *lse, int64_t T, int64_t q0, int64_t hq, int64_t d) {
+  bool same = memcmp(ov + at * hq * d, o, sizeof(uint16_t) * (size_t)(q0 * hq * d)) == 0;
+  for (int64_t h = 0; h < hq && same; h++)
+    for (int64_t t = 0; t < q0 && same; t++)
+      same = memcmp(token_major ? &lv[(at + t) * hq + h] : &lv[h * Tv + at + t], &lse[h * T + t], sizeof(float)) == 0;
+  return same;
+}
+
+/* The invariance pairs: the probe (request 0) in each variant batch on the batch's device pools,
+ * its O and LSE bits against those of the configuration's run (o, lse), beside the simulator's
+ * prediction of the same pair. With the suite's graph key, each variant that fits is also replayed
+ * through one graph captured for the largest variant batch (SKV_INV_MAX_BATCH requests at the
+ * batch's longest KV) under the policy's graph mode: the same pair, graph against eager. */
 static bool invariance_pairs(const skv_exec_job *job, const skv_gpu_batch *g, const uint16_t *o, const float *lse,
                              skv_run_row *row, char *err, size_t errlen) {
   const int64_t hq = g->prob.num_q_heads, d = g->prob.head_dim, T = g->prob.total_q;
   const int64_t q0 = job->w->batch.qlen[0];
-  int64_t pairs = 0, same_meas = 0, disagree = 0;
-  bool ok = true;
+  int64_t pairs = 0, same_meas = 0, disagree = 0, gpairs = 0, gsame = 0;
+  bool ok = true, have_graph = false;
+  skv_gpu_graph gr;
+  memset(&gr, 0, sizeof gr);
+  if (job->suite->graph) {
+    const skv_batch *b = &job->w->batch;
+    skv_batch big;
+    if (!skv_batch_alloc(&big, SKV_INV_MAX_BATCH)) {
+      snprintf(err, errlen, "invariance pairs: out of memory");
+      return false;
+    }
+    int64_t *q = big.qlen, *kv = big.kvlen;
+    big = *b;
+    big.num_requests = SKV_INV_MAX_BATCH, big.qlen = q, big.kvlen = kv;
+    const int64_t maxq = skv_batch_max_qlen(b), maxk = skv_batch_max_kvlen(b);
+    for (int32_t r = 0; r < SKV_INV_MAX_BATCH; r++) q[r] = maxq, kv[r] = maxk;
+    skv_graph_bound bound;
+    char why[256];
+    /* a policy that cannot plan the largest batch has no capture: its pairs stay eager only */
+    have_graph = skv_graph_bound_make(&big, job->cfg->policy, &job->cfg->opts, job->model, maxk > 0 ? maxk : 1, &bound,
+                                      why, sizeof why);
+    skv_batch_free(&big);
+    if (have_graph && !skv_gpu_graph_capture(g, &bound, &gr, err, errlen)) return false;
+  }
   for (int32_t k = 0; ok && k < job->suite->invariance_pairs; k++) {
     skv_variant v;
     skv_plan vp;
@@ -195,13 +234,20 @@ static bool invariance_pairs(const skv_exec_job *job, const skv_gpu_batch *g, co
           ok = ov && lv && run_once(&gv, &gpv, ov, lv, err, errlen);
           if (!ov || !lv) snprintf(err, errlen, "invariance pairs: out of memory");
           if (ok) {
-            /* O [tokens, hq, d]: the probe's q0 tokens at `at`; LSE [hq, tokens] (logical). */
-            bool same = memcmp(ov + at * hq * d, o, sizeof(uint16_t) * (size_t)(q0 * hq * d)) == 0;
-            for (int64_t h = 0; h < hq && same; h++)
-              same = memcmp(&lv[h * Tv + at], &lse[h * T], sizeof(float) * (size_t)q0) == 0;
+            const bool same = probe_same(ov, lv, Tv, at, false, o, lse, T, q0, hq, d);
             pairs++;
             same_meas += same;
             disagree += same != predicted;
+          }
+          char why[160];
+          if (ok && have_graph && skv_graph_bound_fits(&gr.bound, &vp, &v.batch, why, sizeof why)) {
+            ok = skv_gpu_graph_load(&gr, &vw, &vp, err, errlen) && skv_gpu_graph_run_once(&gr, ov, lv, err, errlen);
+            if (ok) {
+              const bool same = probe_same(ov, lv, Tv, at, true, o, lse, T, q0, hq, d);
+              gpairs++;
+              gsame += same;
+              disagree += same != predicted;
+            }
           }
           free(ov), free(lv);
           skv_gpu_plan_free(&gpv);
@@ -213,9 +259,11 @@ static bool invariance_pairs(const skv_exec_job *job, const skv_gpu_batch *g, co
     skv_plan_free(&vp);
     skv_variant_free(&v);
   }
+  if (have_graph) skv_gpu_graph_free(&gr);
   if (ok) {
     row->inv_same_measured = same_meas;
     row->inv_disagree = disagree;
+    if (job->suite->graph) row->inv_graph_pairs = gpairs, row->inv_graph_same = gsame;
     if (row->inv_pairs != pairs) {
       snprintf(err, errlen, "invariance pairs: the GPU ran %lld pairs where the simulator counted %lld",
                (long long)pairs, (long long)row->inv_pairs);

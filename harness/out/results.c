@@ -24,7 +24,7 @@ const char *const skv_results_columns[] = {
     "total_us", "total_min_us", "total_max_us", "repeats", "total_q1_us", "total_q3_us", "spread", "tbps", "read_ceiling_tbps", "frac_of_read_ceiling", "reference",
     "o_rel_err", "o_max_abs", "lse_max_abs", "quant_o_rel_err", "unwritten", "bitwise_repeat", "batch_invariant",
     "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "inv_pairs",
-    "inv_same_predicted", "inv_same_measured", "inv_disagree", "graph_ctas", "graph_partials", "graph_fits", "graph_us",
+    "inv_same_predicted", "inv_same_measured", "inv_disagree", "inv_graph_pairs", "inv_graph_same", "graph_ctas", "graph_partials", "graph_fits", "graph_us",
     "eager_us", "graph_bits", "checks", NULL};
 const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_results_columns[0]) - 1;
 
@@ -32,7 +32,8 @@ const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", 
                                             "total_max_us", "repeats", "total_q1_us", "total_q3_us", "spread", "tbps",
                                             "read_ceiling_tbps", "frac_of_read_ceiling",
                                             "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "inv_same_measured",
-                                            "inv_disagree", "graph_us", "eager_us", "graph_bits", "lse_correct", NULL};
+                                            "inv_disagree", "inv_graph_pairs", "inv_graph_same", "graph_us", "eager_us",
+                                            "graph_bits", "lse_correct", NULL};
 const char *const skv_results_predicted[] = {"num_splits_min", "num_splits_max", "num_splits_mean", "ctas",
                                              "grid_ctas", "waves", "scratch_bytes", "predicted_decode_us",
                                              "predicted_combine_us", "predicted_us", "batch_invariant_predicted",
@@ -52,6 +53,7 @@ void skv_run_row_init(skv_run_row *row) {
   row->o_rel_err = row->o_max_abs = row->lse_max_abs = row->quant_o_rel_err = NAN;
   row->unwritten = -1;
   row->inv_pairs = row->inv_same_predicted = row->inv_same_measured = row->inv_disagree = -1;
+  row->inv_graph_pairs = row->inv_graph_same = -1;
   row->graph_ctas = row->graph_partials = -1;
   row->graph_fits = row->graph_bits = SKV_CHECK_NA;
   row->graph_us = row->eager_us = NAN;
@@ -150,8 +152,9 @@ char *skv_results_format_row(const skv_run_row *r) {
   field_check(f, r->lse_correct);
   field_check(f, r->lse_correct_predicted);
   field_check(f, r->gpu_supported);
-  const int64_t inv[4] = {r->inv_pairs, r->inv_same_predicted, r->inv_same_measured, r->inv_disagree};
-  for (int i = 0; i < 4; i++) {
+  const int64_t inv[6] = {r->inv_pairs,   r->inv_same_predicted, r->inv_same_measured,
+                          r->inv_disagree, r->inv_graph_pairs,    r->inv_graph_same};
+  for (int i = 0; i < 6; i++) {
     if (inv[i] < 0) fputc(',', f);
     else field_int(f, inv[i]);
   }

@@ -45,6 +45,9 @@ typedef struct skv_run_row {
    * configuration's batch and in a variant batch; how many the simulator predicts bitwise equal, how
    * many the GPU found equal, and on how many the two disagree (-1: not run). */
   int64_t inv_pairs, inv_same_predicted, inv_same_measured, inv_disagree;
+  int64_t inv_graph_pairs, inv_graph_same; /* with the suite's graph key: the same pairs replayed through
+                                              a graph (those whose plan fits its capture), and how many
+                                              kept the bits; inv_disagree counts both kinds */
   /* CUDA graph (suite key graph; sim/graph_bound.h, gpu/gpu_graph.h): the bound captured (decode grid,
    * scratch state rows), whether the row's plan fits it (predicted), a step's time replayed and
    * launched eagerly (measured, CUDA events over back-to-back steps), and whether the replay gave the
