@@ -63,13 +63,16 @@ static bool timeline_row(const skv_bench_opts *o, skv_gpu_batch *g, skv_gpu_plan
 
 /* --graph: capture plan pl of batch b (its workload w on g) at its policy's bound, replay it, and
  * compare with the eager run's outputs (eo, el: logical LSE); then time a step both ways. A plan
- * past its bound is an error here (every policy's plan of a uniform batch fits its own). */
+ * past its bound (a policy without a graph mode, captured at its plan of the longest batch) runs
+ * eagerly: *fits false, why in err, true returned. */
 static bool graph_row(const skv_batch *b, skv_policy p, const skv_policy_opts *po, const skv_gpu *model, int64_t L,
                       const skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_workload *w, const skv_plan *pl,
-                      const void *eo, const float *el, const skv_bench_opts *o, bool *same, double *graph_us,
-                      double *eager_us, char *err, size_t errlen) {
+                      const void *eo, const float *el, const skv_bench_opts *o, bool *fits, bool *same,
+                      double *graph_us, double *eager_us, char *err, size_t errlen) {
   skv_graph_bound bound;
   if (!skv_graph_bound_make(b, p, po, model, L > 131072 ? L : 131072, &bound, err, errlen)) return false;
+  *fits = skv_graph_bound_fits(&bound, pl, b, err, errlen);
+  if (!*fits) return true;
   skv_gpu_graph gr;
   if (!skv_gpu_graph_capture(g, &bound, &gr, err, errlen)) return false;
   const int64_t hq = g->prob.num_q_heads, T = g->prob.total_q;
@@ -265,14 +268,16 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
                   num.lse_max_abs);
           /* --graph: the same plan captured at its policy's bound, replayed; bits against the checked
            * eager run (host_o, host_lse: logical LSE), then a step replayed and eager. */
-          bool gr_ok = false, graph_same = false;
+          bool gr_ok = false, graph_same = false, fits = false;
           double graph_us = NAN, eager_us = NAN;
           if (o->graph && !fused && rc == 0) {
-            if (!graph_row(&b, o->policies[k], &popts, &model, L, &g, &gp, &w, &pl, host_o, host_lse, o, &graph_same,
-                           &graph_us, &eager_us, err, sizeof err)) {
+            if (!graph_row(&b, o->policies[k], &popts, &model, L, &g, &gp, &w, &pl, host_o, host_lse, o, &fits,
+                           &graph_same, &graph_us, &eager_us, err, sizeof err)) {
               fprintf(stderr, "skv bench: B=%d L=%lld %s: graph: %s\n", B, (long long)L, skv_policy_name(o->policies[k]),
                       err);
               rc = 1;
+            } else if (!fits) {
+              fprintf(out, "      graph: the plan does not fit its capture (%s): it runs eagerly\n", err);
             } else {
               gr_ok = true;
               fprintf(out, "      graph: replay %.2f us, eager %.2f us per step (CUDA events, back-to-back), %s\n",
