@@ -27,6 +27,15 @@ void skv_batch_free(skv_batch *b) {
   b->num_requests = 0;
 }
 
+bool skv_batch_uniform(const skv_batch *b, int32_t n, int64_t q, int64_t kv, skv_batch *out) {
+  if (!skv_batch_alloc(out, n)) return false;
+  int64_t *qs = out->qlen, *kvs = out->kvlen;
+  *out = *b;
+  out->num_requests = n, out->qlen = qs, out->kvlen = kvs;
+  for (int32_t r = 0; r < n; r++) qs[r] = q, kvs[r] = kv;
+  return true;
+}
+
 bool skv_batch_slice(const skv_batch *b, int32_t first, int32_t count, skv_batch *out) {
   if (!skv_batch_alloc(out, count)) return false;
   int64_t *q = out->qlen, *kv = out->kvlen;

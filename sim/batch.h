@@ -61,6 +61,9 @@ typedef struct skv_kv_read {
 /* Zero *b and allocate qlen/kvlen for n requests (zeroed); false when out of memory. */
 bool skv_batch_alloc(skv_batch *b, int32_t n);
 void skv_batch_free(skv_batch *b);
+/* n requests of b's shape (heads, head dim, page size, caches, mask), each with query length q and
+ * KV length kv (q at most kv, at least 1); false when out of memory. */
+bool skv_batch_uniform(const skv_batch *b, int32_t n, int64_t q, int64_t kv, skv_batch *out);
 /* A deep copy of the request subset [first, first+count). */
 bool skv_batch_slice(const skv_batch *b, int32_t first, int32_t count, skv_batch *out);
 

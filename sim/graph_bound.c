@@ -17,14 +17,10 @@ bool skv_graph_bound_make(const skv_batch *b, skv_policy p, const skv_policy_opt
   /* The capture batch: every request at max_seqlen with the longest query. Its plan gives the tile
    * (the kernel form) and, for a policy without a graph mode, the whole bound. */
   skv_batch cap;
-  if (!skv_batch_alloc(&cap, n)) {
+  if (!skv_batch_uniform(b, n, maxq, max_seqlen, &cap)) {
     snprintf(err, errlen, "graph bound: out of memory");
     return false;
   }
-  int64_t *q = cap.qlen, *kv = cap.kvlen;
-  cap = *b;
-  cap.qlen = q, cap.kvlen = kv;
-  for (int32_t r = 0; r < n; r++) q[r] = maxq, kv[r] = max_seqlen;
   const bool own = (p == SKV_POLICY_VLLM && (opts.cuda_graph || opts.batch_invariant) && maxq == 1) ||
                    (p == SKV_POLICY_FLASHINFER && opts.cuda_graph && !opts.disable_split_kv && maxq == 1) ||
                    p == SKV_POLICY_LAB_INVARIANT; /* a graph mode of its own: the bound does not need the plan */

@@ -62,11 +62,7 @@ static bool choose_chunk(const skv_batch *shape, int64_t qlen, int64_t P, int32_
   for (int bi = 0; ok && bi < INV_BATCHES; bi++) {
     const int32_t B = 1 << bi;
     skv_batch hb;
-    if (!skv_batch_alloc(&hb, B)) return false;
-    int64_t *q = hb.qlen, *kv = hb.kvlen;
-    hb = *shape;
-    hb.num_requests = B, hb.qlen = q, hb.kvlen = kv;
-    for (int32_t r = 0; r < B; r++) q[r] = qlen < P ? qlen : P, kv[r] = P;
+    if (!skv_batch_uniform(shape, B, qlen < P ? qlen : P, P, &hb)) return false;
     int64_t *chunks = malloc(sizeof(int64_t) * (size_t)B);
     skv_cost_ctx ctx;
     ok = chunks && skv_cost_ctx_init(&ctx, &hb, gpu);

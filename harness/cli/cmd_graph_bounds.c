@@ -99,14 +99,11 @@ int skv_cmd_graph_bounds(int argc, char **argv) {
   char source[200] = "";
   for (int32_t ci = 0; ci < ncap && rc == SKV_EXIT_OK; ci++) {
     skv_batch b;
-    if (!skv_batch_alloc(&b, (int32_t)caps[ci])) {
+    if (!skv_batch_uniform(&shape, (int32_t)caps[ci], shape.qlen[0], max_seqlen, &b)) {
       rc = SKV_EXIT_FAIL;
       break;
     }
-    int64_t *q = b.qlen, *kv = b.kvlen;
-    b = shape;
-    b.num_requests = (int32_t)caps[ci], b.qlen = q, b.kvlen = kv;
-    for (int32_t r = 0; r < b.num_requests; r++) q[r] = shape.qlen[0], kv[r] = max_seqlen;
+    int64_t *kv = b.kvlen;
     skv_graph_bound g;
     char why[256];
     const bool have = skv_graph_bound_make(&b, policy, &bf.opts, &gpu, max_seqlen, &g, why, sizeof why);

@@ -192,16 +192,12 @@ static bool invariance_pairs(const skv_exec_job *job, const skv_gpu_batch *g, co
   memset(&gr, 0, sizeof gr);
   if (job->suite->graph) {
     const skv_batch *b = &job->w->batch;
+    const int64_t maxq = skv_batch_max_qlen(b), maxk = skv_batch_max_kvlen(b);
     skv_batch big;
-    if (!skv_batch_alloc(&big, SKV_INV_MAX_BATCH)) {
+    if (!skv_batch_uniform(b, SKV_INV_MAX_BATCH, maxq, maxk, &big)) {
       snprintf(err, errlen, "invariance pairs: out of memory");
       return false;
     }
-    int64_t *q = big.qlen, *kv = big.kvlen;
-    big = *b;
-    big.num_requests = SKV_INV_MAX_BATCH, big.qlen = q, big.kvlen = kv;
-    const int64_t maxq = skv_batch_max_qlen(b), maxk = skv_batch_max_kvlen(b);
-    for (int32_t r = 0; r < SKV_INV_MAX_BATCH; r++) q[r] = maxq, kv[r] = maxk;
     skv_graph_bound bound;
     char why[256];
     /* a policy that cannot plan the largest batch has no capture: its pairs stay eager only */
