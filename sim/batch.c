@@ -71,7 +71,8 @@ bool skv_batch_validate(const skv_batch *b, char *err, size_t errlen) {
     const skv_shape s = {.hq = b->num_q_heads, .hkv = b->num_kv_heads, .head_dim = b->head_dim,
                          .page_size = b->page_size, .qlen = b->qlen[r], .kvlen_min = b->kvlen[r],
                          .kvlen_max = b->kvlen[r], .pages = pages, .q_dtype = q, .k_dtype = b->kv_dtype,
-                         .v_dtype = b->v_dtype, .o_dtype = skv_output_dtype(q), .kv_scale_mode = b->kv_scale_mode};
+                         .v_dtype = b->v_dtype, .o_dtype = skv_output_dtype(q), .kv_scale_mode = b->kv_scale_mode,
+                         .unmasked = b->mask == SKV_MASK_NONE};
     skv_field field;
     char why[256];
     if (skv_support_check(&s, &field, why, sizeof why) != SKV_SUPPORT_NONE) continue;

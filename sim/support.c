@@ -53,7 +53,7 @@ skv_support skv_support_check(const skv_shape *s, skv_field *field, char *err, s
            (long long)(s->kvlen_min < 0 ? s->kvlen_min : s->kvlen_max), (long long)SKV_MAX_KVLEN);
   /* A request's query tokens are its last qlen KV positions (batch.h), so there must be qlen of
    * them; a decode query (qlen 1) may also face an empty KV (LSE -inf, O 0: docs/architecture.md). */
-  if (s->qlen > 1 && s->qlen > s->kvlen_min)
+  if (!s->unmasked && s->qlen > 1 && s->qlen > s->kvlen_min)
     BROKEN(SKV_SUPPORT_NONE, SKV_FIELD_QLEN,
            "qlen %lld is longer than the shortest KV (%lld tokens): a request's query tokens are its last qlen KV "
            "positions",

@@ -47,6 +47,8 @@ typedef struct skv_shape {
   int64_t pages;                /* pool pages of the batch (sum of ceil(kvlen / page_size)), or a bound */
   skv_dtype q_dtype, k_dtype, v_dtype, o_dtype;
   skv_scale_mode kv_scale_mode; /* fp8 KV: per tensor or per token-head */
+  bool unmasked;                /* mask none: the queries are not KV positions, so a request may have
+                                   more of them than keys (cascade's shared-prefix pass, cascade.h) */
 } skv_shape;
 
 /* Who takes a configuration, from most to least: a check that needs level L refuses anything

@@ -161,6 +161,10 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
              (long long)o->shared_prefix, ps);
     return false;
   }
+  if (o->share && (o->shared_prefix > 0 || !skv_share_check(o->share, b, err, errlen))) {
+    if (o->shared_prefix > 0) snprintf(err, errlen, "workload: give shared_prefix or share, not both");
+    return false;
+  }
   for (int32_t r = 0; r < n; r++) {
     if (b->kvlen[r] < o->shared_prefix) {
       snprintf(err, errlen, "shared prefix: %lld tokens is longer than request %d (%lld tokens)",
@@ -176,13 +180,17 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
   w->cu_seqlens_q = calloc((size_t)n + 1, sizeof *w->cu_seqlens_q);
   w->page_indptr = calloc((size_t)n + 1, sizeof *w->page_indptr);
   if (!w->cu_seqlens_q || !w->page_indptr) return fail(w, err, errlen, "workload: out of memory");
+  /* Shared pages: the common prefix's, or each group's (share.h), held once in the pool. */
+  const skv_share *sh = o->share;
+  int64_t shared_pages = prefix_pages;
+  for (int32_t g = 0; sh && g < sh->num_groups; g++) shared_pages += (sh->end[g] - sh->begin[g]) / ps;
   int64_t own_pages = 0;
   for (int32_t r = 0; r < n; r++) {
     w->cu_seqlens_q[r + 1] = w->cu_seqlens_q[r] + b->qlen[r];
     w->page_indptr[r + 1] = w->page_indptr[r] + skv_batch_pages(b, r);
-    own_pages += skv_batch_pages(b, r) - prefix_pages;
+    own_pages += skv_batch_pages(b, r) - (sh ? skv_share_prefix_end(sh, r) / ps : prefix_pages);
   }
-  w->num_pages = prefix_pages + own_pages;
+  w->num_pages = shared_pages + own_pages;
   if (w->num_pages < 1) w->num_pages = 1; /* a pool of all-empty requests still has one page */
   if (o->shape_only) return true;
 
@@ -207,12 +215,28 @@ bool skv_workload_make(const skv_batch *b, const skv_workload_opts *o, skv_workl
     perm[i] = perm[j];
     perm[j] = t;
   }
-  int64_t next = prefix_pages;
+  int64_t next = shared_pages;
+  /* group g's pages are perm[group_first[g] ..): after the common prefix's, group by group */
+  int64_t *group_first = sh ? malloc(sizeof(int64_t) * (size_t)(sh->num_groups > 0 ? sh->num_groups : 1)) : NULL;
+  if (sh && !group_first) {
+    free(perm);
+    return fail(w, err, errlen, "workload: out of memory (page table)");
+  }
+  for (int32_t g = 0, at = (int32_t)prefix_pages; sh && g < sh->num_groups; g++) {
+    group_first[g] = at;
+    at += (int32_t)((sh->end[g] - sh->begin[g]) / ps);
+  }
   for (int32_t r = 0; r < n; r++) {
     int32_t *pt = w->page_table + w->page_indptr[r];
-    int64_t np = skv_batch_pages(b, r);
-    for (int64_t p = 0; p < np; p++) pt[p] = p < prefix_pages ? perm[p] : perm[next++];
+    int64_t np = skv_batch_pages(b, r), p = 0;
+    for (int32_t l = 0; sh && l < sh->levels; l++) {
+      const int32_t g = sh->group_of[l * n + r];
+      if (g < 0) break;
+      for (int64_t k = sh->begin[g] / ps; k < sh->end[g] / ps; k++) pt[p++] = perm[group_first[g] + k - sh->begin[g] / ps];
+    }
+    for (; p < np; p++) pt[p] = p < prefix_pages ? perm[p] : perm[next++];
   }
+  free(group_first);
   free(perm);
 
   /* Scale arrays the kernels read. */
@@ -296,6 +320,53 @@ bool skv_workload_extract(const skv_workload *w, int32_t r, skv_workload *out, c
   return ok;
 }
 
+bool skv_workload_gather(const skv_workload *w, const skv_batch *b, const int64_t *q_src, const int32_t *page_src,
+                         const int64_t *page_first, skv_workload *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  const skv_batch *wb = &w->batch;
+  const int64_t wtokens = w->cu_seqlens_q[wb->num_requests];
+  for (int32_t i = 0; i < b->num_requests; i++) {
+    const int32_t j = page_src[i];
+    if (j < 0 || j >= wb->num_requests || page_first[i] < 0 ||
+        page_first[i] + skv_batch_pages(b, i) > w->page_indptr[j + 1] - w->page_indptr[j]) {
+      snprintf(err, errlen, "workload: request %d's pages are not within request %d's", i, j);
+      return false;
+    }
+  }
+  skv_workload_opts o = w->opts;
+  o.materialize = false;
+  o.poison_tails = false;
+  o.shared_prefix = 0;
+  o.share = NULL;
+  if (!skv_workload_make(b, &o, out, err, errlen)) return false;
+  const int64_t qrow = (int64_t)wb->num_q_heads * wb->head_dim, qsz = skv_dtype_size(o.q_dtype);
+  const int64_t tokens = out->cu_seqlens_q[b->num_requests];
+  for (int64_t t = 0; t < tokens; t++) {
+    if (q_src[t] < 0 || q_src[t] >= wtokens) {
+      skv_workload_free(out);
+      snprintf(err, errlen, "workload: query row %lld takes token %lld of %lld", (long long)t, (long long)q_src[t],
+               (long long)wtokens);
+      return false;
+    }
+    memcpy((char *)out->q + t * qrow * qsz, (const char *)w->q + q_src[t] * qrow * qsz, (size_t)(qrow * qsz));
+  }
+  for (int32_t i = 0; i < b->num_requests; i++) {
+    const int64_t np = out->page_indptr[i + 1] - out->page_indptr[i];
+    memcpy(out->page_table + out->page_indptr[i], w->page_table + w->page_indptr[page_src[i]] + page_first[i],
+           (size_t)np * sizeof *out->page_table);
+  }
+  free(out->scales.k_token);
+  free(out->scales.v_token);
+  free(out->scales.v_channel);
+  out->num_pages = w->num_pages;
+  out->opts.materialize = w->opts.materialize;
+  out->k = w->k;
+  out->v = w->v;
+  out->scales = w->scales;
+  out->borrowed = true;
+  return true;
+}
+
 bool skv_workload_compose(const skv_workload *w, const skv_batch *b, const int32_t *source, skv_workload *out,
                           char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
@@ -311,6 +382,7 @@ bool skv_workload_compose(const skv_workload *w, const skv_batch *b, const int32
   o.materialize = false;
   o.poison_tails = false;
   o.shared_prefix = 0;
+  o.share = NULL;
   if (!skv_workload_make(b, &o, out, err, errlen)) return false;
   /* Same values: each request copies its source's first q rows and page list; the parent's
    * pools and scales are borrowed (same page ids, so the same bytes), never copied. */

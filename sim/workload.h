@@ -9,6 +9,7 @@
 #include "batch.h"
 #include "datagen.h"
 #include "quant.h"
+#include "share.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,6 +22,9 @@ typedef struct skv_workload_opts {
   float q_amp;                /* q values are uniform in [-q_amp, q_amp) (default 2: scores spread ~1) */
   int64_t shared_prefix;      /* tokens at the start of every request that share the same pages
                                  (cascade); a multiple of page_size, <= every kvlen; 0: none */
+  const skv_share *share;     /* or groups of requests sharing prefixes, possibly nested (share.h): each
+                                 group's tokens are the same pages in every member (NULL: none; not
+                                 with shared_prefix); the caller keeps it alive while making */
   bool materialize;           /* hold K and V in host memory (else rows are regenerated on demand) */
   bool shape_only;            /* only the batch and its offsets (cu_seqlens_q, page_indptr): no page
                                  table, scales, q or pools, for a simulated run that reads no data */
@@ -92,6 +96,13 @@ skv_workload skv_workload_view_unquantized(const skv_workload *w);
  * w's pools and scales (w must outlive it): the "request alone" of the
  * batch-invariance check reads exactly the bytes it read inside the batch. */
 bool skv_workload_extract(const skv_workload *w, int32_t r, skv_workload *out, char *err, size_t errlen);
+/* A workload for batch b (w's shape) made of pieces of w, borrowing w's pools and scales: query row
+ * t of b is w's query token q_src[t] (an index into w's packed tokens), and request i's pages are
+ * w's request page_src[i]'s from its page page_first[i] on, as many as b->kvlen[i] needs (all
+ * within that request's). The passes of cascade attention (cascade.h): a shared prefix's queries
+ * from several requests over one member's prefix pages; a request's queries over its own pages. */
+bool skv_workload_gather(const skv_workload *w, const skv_batch *b, const int64_t *q_src, const int32_t *page_src,
+                         const int64_t *page_first, skv_workload *out, char *err, size_t errlen);
 /* A workload for batch b (w's shape) whose request i takes request source[i]'s first b->qlen[i] q
  * rows and the pages of its first b->kvlen[i] tokens (each at most the source's), borrowing w's
  * pools and scales: the variant batches of the invariance pairs (invariance.h). */
