@@ -110,6 +110,27 @@ int skv_decode_v1_launch(const skv_decode_problem *p, const skv_plan_device *pd,
 int skv_combine_launch(const skv_decode_problem *p, const skv_plan_device *pd, skv_stream s, char *err,
                        size_t errlen);
 
+/* Cascade attention's merge (sim/cascade.h): for every query token t and q head h, the states of
+ * its rows in the prefix batch at each level (prefix_row[l * total_q + t], -1: none, and none deeper)
+ * and of its row t in the suffix batch, merged in that order (outermost prefix first, suffix last)
+ * with the combine's arithmetic (softmax_state.cuh): vLLM's merge_attn_states semantics, O in the
+ * output type [tokens, hq, d], LSE [hq, tokens] (natural log; a state with LSE -inf weighs 0, all
+ * -inf give LSE -inf and O 0), or FlashInfer's merge_state with base2 (every LSE in and out log2). */
+typedef struct skv_cascade_merge_args {
+  int32_t num_q_heads, head_dim, levels;
+  int64_t total_q, prefix_q;   /* query tokens of the batch and of the prefix batch */
+  skv_dtype o_dtype;           /* bf16 or fp16: every O here */
+  bool base2;
+  const void *d_prefix_o;      /* [prefix_q, hq, d] */
+  const float *d_prefix_lse;   /* [hq, prefix_q] */
+  const void *d_suffix_o;      /* [total_q, hq, d] */
+  const float *d_suffix_lse;   /* [hq, total_q] */
+  const int64_t *d_prefix_row; /* [levels * total_q] */
+  void *d_o;                   /* [total_q, hq, d] */
+  float *d_lse;                /* [hq, total_q] */
+} skv_cascade_merge_args;
+int skv_cascade_merge_launch(const skv_cascade_merge_args *a, skv_stream s, char *err, size_t errlen);
+
 /* Fill a K (is_v false) or V pool of n elements on the device with the
  * generator's bits (datagen.h): the same bytes the host would make. */
 int skv_fill_kv_launch(void *d_dst, bool is_v, const skv_kv_gen *g, int64_t n, skv_stream s, char *err,

@@ -35,6 +35,13 @@ struct NatUnits {
   static __device__ __forceinline__ float lse(float m, float l) { return m + logf(l); }
 };
 
+// Base-2 LSEs (FlashInfer's merge_state convention): the states' LSEs are log2 sums, and so is the
+// merged one.
+struct Base2Units {
+  static __device__ __forceinline__ float exp(float x) { return exp2f(x); }
+  static __device__ __forceinline__ float lse(float m, float l) { return m + log2f(l); }
+};
+
 // The online update's first half: raise the running max m to include a block of scores whose max is
 // mx. Returns alpha = exp(m_old - m_new), the factor the old l and o are rescaled by; *shift is what
 // the block's scores are measured from (exp(s - shift)): m_new, or 0 while every score so far is

@@ -17,6 +17,8 @@
 #include "invariance.h"
 #include "gpu/gpu_exec.h"
 #include "gpu/gpu_graph.h"
+#include "gpu/gpu_cascade.h"
+#include "cascade.h"
 #include "graph_bound.h"
 #include "lse_layout.h"
 #include "check/numerics.h"
@@ -1519,6 +1521,68 @@ START_TEST(graph_replays_give_the_eager_bits_for_other_batches) {
 }
 END_TEST
 
+/* Cascade attention on the GPU (sim/cascade.h, gpu/gpu_cascade.h): the prefix batch (mask none, every
+ * member's queries over the shared pages) and the suffix batch through the ordinary kernels, then
+ * the cascade merge, against the double reference of unsplit attention; with natural-log and base-2
+ * LSEs in the merge; every output written. vLLM's one prefix in decode, nested groups with verify
+ * steps, one KV head, GQA 8, fp16. */
+START_TEST(cascade_on_the_gpu_matches_the_reference) {
+  static const struct { int32_t n, hq, hkv, levels, block[2]; int64_t len[2]; int32_t qmax; skv_dtype t; skv_policy pp, sp; } cs[] = {
+      {16, 32, 8, 1, {16, 0}, {512, 0}, 1, SKV_BF16, SKV_POLICY_FA2, SKV_POLICY_FA2},
+      {12, 32, 8, 2, {12, 4}, {1024, 256}, 4, SKV_BF16, SKV_POLICY_LAB, SKV_POLICY_FLASHINFER},
+      {8, 8, 1, 1, {8, 0}, {4096, 0}, 1, SKV_BF16, SKV_POLICY_FIXED, SKV_POLICY_NONE},
+      {24, 64, 8, 2, {8, 2}, {256, 64}, 2, SKV_FP16, SKV_POLICY_FA3, SKV_POLICY_LAB},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+    char err[512];
+    skv_share sh;
+    ck_assert_msg(skv_share_blocks(cs[i].n, cs[i].levels, cs[i].block, cs[i].len, &sh, err, sizeof err), "%s", err);
+    int64_t kv[32];
+    int64_t prefix = 0;
+    for (int l = 0; l < cs[i].levels; l++) prefix += cs[i].len[l];
+    for (int32_t r = 0; r < cs[i].n; r++) kv[r] = prefix + 1 + 97 * r;
+    skv_batch b = make_batch(cs[i].n, kv, cs[i].hq, cs[i].hkv, 128, 16, cs[i].t);
+    for (int32_t r = 0; r < cs[i].n; r++) b.qlen[r] = 1 + r % cs[i].qmax;
+    for (int32_t r = 0; r < cs[i].n; r++) b.kvlen[r] += b.qlen[r];
+    skv_workload_opts o;
+    skv_workload_opts_default(&o);
+    o.seed = 31 + i;
+    o.q_dtype = cs[i].t;
+    o.share = &sh;
+    skv_workload w;
+    ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);
+    skv_cascade_plan c;
+    ck_assert_msg(skv_cascade_plan_build(&b, &sh, cs[i].pp, NULL, cs[i].sp, NULL, skv_test_gpu(132), &c, err, sizeof err),
+                  "%s", err);
+    skv_gpu_batch g;
+    ck_assert_msg(skv_gpu_batch_upload(&w, NULL, &g, err, sizeof err), "%s", err);
+    for (int base2 = 0; base2 < 2; base2++) {
+      ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
+      ck_assert_msg(skv_gpu_cascade_run(&g, &w, &c, base2 == 1, err, sizeof err), "%s", err);
+      void *ho = malloc((size_t)g.o_elems * 2);
+      float *hl = malloc(sizeof(float) * (size_t)g.lse_elems);
+      ck_assert(ho && hl);
+      ck_assert_msg(skv_gpu_download(&g, ho, hl, err, sizeof err), "%s", err);
+      ck_assert_int_eq(skv_count_nan(g.prob.o_dtype, ho, g.o_elems, hl, g.lse_elems), 0);
+      skv_numerics num;
+      ck_assert(skv_numerics_vs_reference(&w, g.prob.o_dtype, ho, hl, &g.prob.lse_layout, NULL, 0, &num));
+      const double tol = cs[i].t == SKV_FP16 ? 2e-3 : 1e-2;
+      ck_assert_msg(num.o_rel_l2 < tol && num.lse_max_abs < 1e-3, "case %zu%s: rel err %.3g, lse err %.3g", i,
+                    base2 ? " (base 2)" : "", num.o_rel_l2, num.lse_max_abs);
+      printf("  cascade case %zu (%d levels, Q <= %d, %s / %s%s): rel err %.2e, lse err %.2e\n", i, cs[i].levels,
+             cs[i].qmax, skv_policy_name(cs[i].pp), skv_policy_name(cs[i].sp), base2 ? ", base 2" : "", num.o_rel_l2,
+             num.lse_max_abs);
+      free(ho), free(hl);
+    }
+    skv_gpu_batch_free(&g);
+    skv_cascade_plan_free(&c);
+    skv_workload_free(&w);
+    skv_batch_free(&b);
+    skv_share_free(&sh);
+  }
+}
+END_TEST
+
 int main(void) {
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -1544,6 +1608,7 @@ int main(void) {
   tcase_add_test(acc, quantized_variants_match_the_dequantized_reference_and_use_every_scale);
   tcase_add_test(acc, decode_v1_matches_the_cpu_executor);
   tcase_add_test(acc, multi_query_matches_the_reference_for_every_q_tile_cache_and_policy);
+  tcase_add_test(acc, cascade_on_the_gpu_matches_the_reference);
   suite_add_tcase(s, acc);
   TCase *det = tcase_create("determinism");
   tcase_add_test(det, same_plan_twice_gives_the_same_bits);
