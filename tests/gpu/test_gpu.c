@@ -1608,8 +1608,10 @@ int main(void) {
   tcase_add_test(acc, quantized_variants_match_the_dequantized_reference_and_use_every_scale);
   tcase_add_test(acc, decode_v1_matches_the_cpu_executor);
   tcase_add_test(acc, multi_query_matches_the_reference_for_every_q_tile_cache_and_policy);
-  tcase_add_test(acc, cascade_on_the_gpu_matches_the_reference);
   suite_add_tcase(s, acc);
+  TCase *cas = tcase_create("cascade");
+  tcase_add_test(cas, cascade_on_the_gpu_matches_the_reference);
+  suite_add_tcase(s, cas);
   TCase *det = tcase_create("determinism");
   tcase_add_test(det, same_plan_twice_gives_the_same_bits);
   tcase_add_test(det, fixed_policy_is_batch_invariant_bitwise);
