@@ -67,7 +67,7 @@ bool skv_cascade_plan_build(const skv_batch *b, const skv_share *s, skv_policy p
   }
   out->prefix_q_src = malloc(sizeof(int64_t) * (size_t)(ptokens > 0 ? ptokens : 1));
   if (!out->prefix_q_src) goto oom;
-  for (int32_t g = 0, row = 0; g < G; g++)
+  for (int64_t g = 0, row = 0; g < G; g++)
     for (int32_t r = 0; r < n; r++)
       if (s->group_of[s->level[g] * n + r] == g)
         for (int64_t i = 0; i < b->qlen[r]; i++, row++) {

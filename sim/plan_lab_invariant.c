@@ -29,6 +29,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cost_model.h"
 #include "intmath.h"
@@ -65,6 +66,7 @@ static bool choose_chunk(const skv_batch *shape, int64_t qlen, int64_t P, int32_
     if (!skv_batch_uniform(shape, B, qlen < P ? qlen : P, P, &hb)) return false;
     int64_t *chunks = malloc(sizeof(int64_t) * (size_t)B);
     skv_cost_ctx ctx;
+    memset(&ctx, 0, sizeof ctx); /* freeable whether or not init runs */
     ok = chunks && skv_cost_ctx_init(&ctx, &hb, gpu);
     if (ok) {
       skv_cost_ctx_set_tile(&ctx, tile_rows > 0 ? tile_rows : skv_plan_default_tile_rows(&hb));
