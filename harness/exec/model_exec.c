@@ -5,6 +5,7 @@
 
 #include "check/inv_pairs.h"
 #include "check/lse_check.h"
+#include "cascade.h"
 #include "graph_bound.h"
 #include "invariance.h"
 
@@ -43,6 +44,12 @@ static bool run(void *self, const skv_exec_job *job, skv_run_row *row, char *err
   snprintf(row->combine, sizeof row->combine, "%s", p->num_combine > 0 ? "kernel" : "-");
   row->batch_invariant_predicted = predicted_invariance(job);
   if (!skv_inv_pairs_predict(job, &row->inv_pairs, &row->inv_same_predicted, err, errlen)) return false;
+  /* vLLM's decision for one prefix shared by every request (it has no nested groups) */
+  if (job->suite->cascade && job->cfg->shared_prefix > 0 && job->cfg->group_size == 0)
+    row->cascade_vllm = skv_cascade_vllm_decides(job->cfg->shared_prefix, b->qlen, b->num_requests, b->num_q_heads,
+                                                 b->num_kv_heads, job->model->sms, false, false, false, 1)
+                            ? SKV_CHECK_YES
+                            : SKV_CHECK_NO;
   if (job->suite->graph) {
     /* The bound the policy's graph mode captures for this batch size, and whether the plan fits. A
      * bound the policy cannot plan (FlashInfer's fixed_split_size past its padding at the longest

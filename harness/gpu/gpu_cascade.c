@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cuda_check.h"
+#include "gpu/gpu_cupti.h"
+#include "prof/stats.h"
 
 /* Scale n floats on the device by f (through the host: a check path, not a timed one). */
 static bool scale_lse(float *d, int64_t n, float f, char *err, size_t errlen) {
@@ -77,6 +79,122 @@ bool skv_gpu_cascade_run(const skv_gpu_batch *g, const skv_workload *w, const sk
   }
   if (ok && base2) ok = scale_lse(g->prob.d_lse, g->lse_elems, 1.0f / log2e, err, errlen);
   cudaFree(d_rows);
+  if (has_prefix) skv_gpu_plan_free(&gpp), skv_gpu_batch_free(&gpb);
+  skv_gpu_plan_free(&gps);
+  skv_gpu_batch_free(&gsb);
+  if (has_prefix) skv_workload_free(&pw);
+  skv_workload_free(&sw);
+  return ok;
+}
+
+/* R page tables of a pass's workload, replica j's entries + j * P (P: the pool's pages). */
+static bool replica_tables(const skv_workload *pw, int32_t R, int64_t P, int32_t **d, char *err, size_t errlen) {
+  const int64_t n = pw->page_indptr[pw->batch.num_requests];
+  int32_t *h = malloc(sizeof(int32_t) * (size_t)(R * n > 0 ? R * n : 1));
+  if (!h) {
+    snprintf(err, errlen, "cascade: out of memory");
+    return false;
+  }
+  for (int32_t j = 0; j < R; j++)
+    for (int64_t i = 0; i < n; i++) h[j * n + i] = (int32_t)(pw->page_table[i] + j * P);
+  cudaError_t e = cudaMalloc((void **)d, sizeof(int32_t) * (size_t)(R * n > 0 ? R * n : 1));
+  if (e == cudaSuccess && n > 0) e = cudaMemcpy(*d, h, sizeof(int32_t) * (size_t)(R * n), cudaMemcpyHostToDevice);
+  free(h);
+  if (e != cudaSuccess) {
+    snprintf(err, errlen, "%s:%d: cascade page tables: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+    return false;
+  }
+  return true;
+}
+
+bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const skv_cascade_plan *c,
+                          const skv_gpu_rotation *rot, int warmup, int repeat, bool use_cupti, uint64_t ext_base,
+                          double *us, char *err, size_t errlen) {
+  skv_workload pw, sw;
+  if (!skv_cascade_workloads(w, c, &pw, &sw, err, errlen)) return false;
+  const bool has_prefix = c->prefix.num_requests > 0;
+  const int32_t R = rot ? rot->replicas : 1;
+  skv_gpu_batch gpb, gsb;
+  skv_gpu_plan gpp, gps;
+  memset(&gpb, 0, sizeof gpb), memset(&gpp, 0, sizeof gpp), memset(&gsb, 0, sizeof gsb), memset(&gps, 0, sizeof gps);
+  int64_t *d_rows = NULL;
+  int32_t *ptab = NULL, *stab = NULL;
+  double *t = malloc(sizeof(double) * (size_t)(repeat > 0 ? repeat : 1));
+  cudaEvent_t *ev = calloc((size_t)(2 * (repeat > 0 ? repeat : 1)), sizeof *ev);
+  bool ok = t && ev;
+  if (!ok) snprintf(err, errlen, "cascade: out of memory");
+  ok = ok && skv_gpu_batch_borrow(g, &sw, &gsb, err, errlen) &&
+       skv_gpu_plan_upload(&c->suffix_plan, sw.page_indptr, &gps, err, errlen) &&
+       replica_tables(&sw, R, w->num_pages, &stab, err, errlen) &&
+       (!has_prefix || (skv_gpu_batch_borrow(g, &pw, &gpb, err, errlen) &&
+                        skv_gpu_plan_upload(&c->prefix_plan, pw.page_indptr, &gpp, err, errlen) &&
+                        replica_tables(&pw, R, w->num_pages, &ptab, err, errlen)));
+  const size_t rows_bytes = sizeof(int64_t) * (size_t)(c->levels * c->total_q > 0 ? c->levels * c->total_q : 1);
+  if (ok) {
+    cudaError_t e = cudaMalloc((void **)&d_rows, rows_bytes);
+    if (e == cudaSuccess && c->levels * c->total_q > 0)
+      e = cudaMemcpy(d_rows, c->prefix_row, rows_bytes, cudaMemcpyHostToDevice);
+    if (e != cudaSuccess) {
+      snprintf(err, errlen, "%s:%d: cascade rows: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+      ok = false;
+    }
+  }
+  skv_cascade_merge_args a;
+  memset(&a, 0, sizeof a);
+  a.num_q_heads = g->prob.num_q_heads, a.head_dim = g->prob.head_dim, a.levels = c->levels;
+  a.total_q = c->total_q, a.prefix_q = has_prefix ? gpb.prob.total_q : 0, a.o_dtype = g->prob.o_dtype;
+  a.d_prefix_o = has_prefix ? gpb.prob.d_o : gsb.prob.d_o, a.d_prefix_lse = has_prefix ? gpb.prob.d_lse : gsb.prob.d_lse;
+  a.d_suffix_o = gsb.prob.d_o, a.d_suffix_lse = gsb.prob.d_lse, a.d_prefix_row = d_rows;
+  a.d_o = g->prob.d_o, a.d_lse = g->prob.d_lse;
+  const int64_t pn = has_prefix ? pw.page_indptr[pw.batch.num_requests] : 0, sn = sw.page_indptr[sw.batch.num_requests];
+  /* one step on replica j: both passes, then the merge */
+  #define STEP(j)                                                                                                     \
+    ((!has_prefix || ((gpb.prob.d_page_table = ptab + ((j) % R) * pn), skv_gpu_run(&gpb, &gpp, 0, err, errlen))) && \
+     ((gsb.prob.d_page_table = stab + ((j) % R) * sn), skv_gpu_run(&gsb, &gps, 0, err, errlen)) &&                  \
+     skv_cascade_merge_launch(&a, 0, err, errlen) == 0)
+  for (int i = 0; ok && i < warmup; i++) ok = STEP(i);
+  if (ok && use_cupti) {
+    skv_kernel_record *recs = NULL;
+    ok = cudaDeviceSynchronize() == cudaSuccess && skv_cupti_take(&recs, err, errlen) >= 0;
+    free(recs);
+    for (int i = 0; ok && i < repeat; i++) {
+      ok = skv_cupti_push(ext_base + (uint64_t)i, err, errlen);
+      const bool ran = ok && STEP(warmup + i);
+      ok = skv_cupti_pop(err, errlen) && ran;
+    }
+    int64_t n = -1;
+    if (ok && cudaDeviceSynchronize() == cudaSuccess) n = skv_cupti_take(&recs, err, errlen);
+    ok = ok && n >= 0;
+    for (int i = 0; ok && i < repeat; i++) t[i] = 0;
+    for (int64_t k = 0; ok && k < n; k++) {
+      const uint64_t id = recs[k].external_id;
+      if (id >= ext_base && id < ext_base + (uint64_t)repeat) t[id - ext_base] += (double)(recs[k].end_ns - recs[k].start_ns) * 1e-3;
+    }
+    free(recs);
+    for (int i = 0; ok && i < repeat; i++)
+      if (!(t[i] > 0)) {
+        snprintf(err, errlen, "cascade timing: CUPTI returned no kernel record for step %d", i);
+        ok = false;
+      }
+  } else if (ok) {
+    int made = 0;
+    for (; made < 2 * repeat && ok; made++) ok = cudaEventCreate(&ev[made]) == cudaSuccess;
+    for (int i = 0; ok && i < repeat; i++)
+      ok = cudaEventRecord(ev[2 * i], 0) == cudaSuccess && STEP(warmup + i) && cudaEventRecord(ev[2 * i + 1], 0) == cudaSuccess;
+    ok = ok && cudaDeviceSynchronize() == cudaSuccess;
+    for (int i = 0; ok && i < repeat; i++) {
+      float ms = 0;
+      ok = cudaEventElapsedTime(&ms, ev[2 * i], ev[2 * i + 1]) == cudaSuccess;
+      t[i] = ms * 1e3;
+    }
+    for (int i = 0; i < made; i++) cudaEventDestroy(ev[i]);
+    if (!ok && !err[0]) snprintf(err, errlen, "%s:%d: cascade timing: CUDA events failed", __FILE__, __LINE__);
+  }
+  #undef STEP
+  if (ok) *us = skv_median(t, repeat);
+  free(t), free(ev);
+  cudaFree(d_rows), cudaFree(ptab), cudaFree(stab);
+  gpb.prob.d_page_table = gpb.d_own_page_table, gsb.prob.d_page_table = gsb.d_own_page_table;
   if (has_prefix) skv_gpu_plan_free(&gpp), skv_gpu_batch_free(&gpb);
   skv_gpu_plan_free(&gps);
   skv_gpu_batch_free(&gsb);

@@ -11,6 +11,7 @@
 #include "gpu/gpu_cupti.h"
 #include "gpu/gpu_exec.h"
 #include "gpu/gpu_graph.h"
+#include "gpu/gpu_cascade.h"
 #include "gpu/gpu_timing.h"
 #include "check/numerics.h"
 #include "check/inv_pairs.h"
@@ -299,6 +300,48 @@ static bool graph_step(const skv_exec_job *job, const skv_gpu_batch *g, const sk
   return ok;
 }
 
+/* Cascade attention for a configuration with shared prefixes (suite key cascade): the cascade plan
+ * (both passes under the configuration's policy and options) run on poisoned outputs and checked
+ * against the reference (the double CPU one where affordable, else the fp32 GPU one), then timed
+ * over the same pool replicas as the flash-decoding timing (rot); the caller sets cascade_faster
+ * from it and the row's total_us. */
+static bool cascade_step(const skv_exec_job *job, skv_gpu_batch *g, const skv_gpu_rotation *rot, bool use_cupti,
+                         skv_run_row *row, char *err, size_t errlen) {
+  const skv_config *c = job->cfg;
+  skv_share sh;
+  if (!skv_config_share(c, &sh, err, errlen)) return false;
+  skv_cascade_plan cp;
+  bool ok = skv_cascade_plan_build(&job->w->batch, &sh, c->policy, &c->opts, c->policy, &c->opts, job->model, &cp, err,
+                                   errlen);
+  skv_share_free(&sh);
+  if (!ok) return false;
+  void *co = malloc((size_t)g->o_elems * (size_t)skv_dtype_size(g->prob.o_dtype));
+  float *cl = malloc(sizeof(float) * (size_t)g->lse_elems);
+  ok = co && cl;
+  if (!ok) snprintf(err, errlen, "cascade: out of memory");
+  ok = ok && skv_gpu_poison(g, err, errlen) && skv_gpu_cascade_run(g, job->w, &cp, false, err, errlen) &&
+       skv_gpu_download(g, co, cl, err, errlen);
+  if (ok && skv_count_nan(g->prob.o_dtype, co, g->o_elems, cl, g->lse_elems) > 0) {
+    row->cascade_o_rel_err = INFINITY; /* outputs left unwritten: the check fails */
+  } else if (ok) {
+    skv_numerics num;
+    if (job->cpu_reference) {
+      const skv_workload correct = skv_workload_view_correct(job->w);
+      ok = skv_numerics_vs_reference(&correct, g->prob.o_dtype, co, cl, &g->prob.lse_layout, NULL, 0, &num);
+      if (!ok) snprintf(err, errlen, "reference: out of memory");
+    } else {
+      ok = fp32_reference(g, co, cl, &num, err, errlen);
+    }
+    if (ok) row->cascade_o_rel_err = num.o_rel_l2;
+  }
+  free(co), free(cl);
+  if (ok)
+    ok = skv_gpu_cascade_time(g, job->w, &cp, rot, job->suite->warmup, job->suite->repeat, use_cupti,
+                              job->ext_id + (1u << 20), &row->cascade_us, err, errlen);
+  skv_cascade_plan_free(&cp);
+  return ok;
+}
+
 static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char *err, size_t errlen) {
   const skv_gpu_session *s = self;
   const skv_config *c = job->cfg;
@@ -410,6 +453,10 @@ static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char 
     if (ok) {
       ok = skv_gpu_time(&g, &gp, &rot, job->suite->warmup, job->suite->repeat, s->use_cupti, job->ext_id, job->trace,
                         &t, err, errlen);
+      g.prob.d_page_table = g.d_own_page_table; /* replica 0: the batch's own bytes */
+      /* 8. Cascade attention over the same replicas (suite key cascade). */
+      if (ok && job->suite->cascade && (c->shared_prefix > 0 || c->group_size > 0))
+        ok = cascade_step(job, &g, &rot, s->use_cupti, row, err, errlen);
       skv_gpu_rotation_free(&rot);
     }
     if (ok) {
@@ -426,6 +473,7 @@ static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char 
       row->tbps = (double)(g.kv_read.kv + g.kv_read.scales) / (t.total_us * 1e-6) / 1e12;
       row->read_ceiling_tbps = s->read_tbps;
       row->frac_of_read_ceiling = row->tbps / s->read_tbps;
+      if (!isnan(row->cascade_us)) row->cascade_faster = row->cascade_us < row->total_us ? SKV_CHECK_YES : SKV_CHECK_NO;
     }
   }
   free(o), free(o2), free(lse), free(lse2), free(logical), free(delivered);

@@ -25,7 +25,7 @@ const char *const skv_results_columns[] = {
     "o_rel_err", "o_max_abs", "lse_max_abs", "quant_o_rel_err", "unwritten", "bitwise_repeat", "batch_invariant",
     "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "inv_pairs",
     "inv_same_predicted", "inv_same_measured", "inv_disagree", "inv_graph_pairs", "inv_graph_same", "graph_ctas", "graph_partials", "graph_fits", "graph_us",
-    "eager_us", "graph_bits", "checks", NULL};
+    "eager_us", "graph_bits", "cascade_vllm", "cascade_us", "cascade_o_rel_err", "cascade_faster", "checks", NULL};
 const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_results_columns[0]) - 1;
 
 const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", "total_us", "total_min_us",
@@ -33,12 +33,13 @@ const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", 
                                             "read_ceiling_tbps", "frac_of_read_ceiling",
                                             "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "inv_same_measured",
                                             "inv_disagree", "inv_graph_pairs", "inv_graph_same", "graph_us", "eager_us",
-                                            "graph_bits", "lse_correct", NULL};
+                                            "graph_bits", "cascade_us", "cascade_o_rel_err", "cascade_faster",
+                                            "lse_correct", NULL};
 const char *const skv_results_predicted[] = {"num_splits_min", "num_splits_max", "num_splits_mean", "ctas",
                                              "grid_ctas", "waves", "scratch_bytes", "predicted_decode_us",
                                              "predicted_combine_us", "predicted_us", "batch_invariant_predicted",
                                              "inv_pairs", "inv_same_predicted", "graph_ctas", "graph_partials",
-                                             "graph_fits", "lse_correct_predicted", NULL};
+                                             "graph_fits", "cascade_vllm", "lse_correct_predicted", NULL};
 
 void skv_run_row_init(skv_run_row *row) {
   memset(row, 0, sizeof *row);
@@ -57,6 +58,8 @@ void skv_run_row_init(skv_run_row *row) {
   row->graph_ctas = row->graph_partials = -1;
   row->graph_fits = row->graph_bits = SKV_CHECK_NA;
   row->graph_us = row->eager_us = NAN;
+  row->cascade_vllm = row->cascade_faster = SKV_CHECK_NA;
+  row->cascade_us = row->cascade_o_rel_err = NAN;
   row->bitwise_repeat = row->batch_invariant = row->batch_invariant_predicted = SKV_CHECK_NA;
   row->lse_correct = row->lse_correct_predicted = row->gpu_supported = SKV_CHECK_NA;
   snprintf(row->combine, sizeof row->combine, "-");
@@ -167,6 +170,10 @@ char *skv_results_format_row(const skv_run_row *r) {
   field_dbl(f, r->graph_us);
   field_dbl(f, r->eager_us);
   field_check(f, r->graph_bits);
+  field_check(f, r->cascade_vllm);
+  field_dbl(f, r->cascade_us);
+  field_dbl(f, r->cascade_o_rel_err);
+  field_check(f, r->cascade_faster);
   field_str(f, r->checks, false);
   fputc('\n', f);
   const bool ok = !ferror(f);

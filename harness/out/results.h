@@ -55,6 +55,12 @@ typedef struct skv_run_row {
   int64_t graph_ctas, graph_partials;
   skv_check graph_fits, graph_bits;
   double graph_us, eager_us;
+  /* Cascade attention (suite key cascade, a configuration with shared prefixes): vLLM's
+   * use_cascade_attention for the batch (predicted; NA for nested groups, which it cannot express),
+   * the cascade's kernel time and its error against the reference (measured), and whether it was
+   * faster than the row's flash decoding over the same shared pages (measured). */
+  skv_check cascade_vllm, cascade_faster;
+  double cascade_us, cascade_o_rel_err;
   skv_check gpu_supported;        /* the GPU kernels take the configuration (sim/support.h) */
   char checks[8];                 /* the row's verdict: "pass", "fail" (skv_row_failed) or "none" (no check ran) */
 } skv_run_row;

@@ -96,9 +96,12 @@ bool skv_row_failed(const skv_run_row *row, const skv_suite *s, bool measured, c
                        (measured && s->check_batch_invariance && row->batch > 1 && row->batch_invariant == SKV_CHECK_NA) ||
                        (measured && row->lse_correct_predicted != SKV_CHECK_NA && row->lse_correct == SKV_CHECK_NA) ||
                        (measured && s->invariance_pairs > 0 && row->inv_disagree < 0) ||
-                       (measured && s->graph && row->graph_fits == SKV_CHECK_YES && row->graph_bits == SKV_CHECK_NA);
+                       (measured && s->graph && row->graph_fits == SKV_CHECK_YES && row->graph_bits == SKV_CHECK_NA) ||
+                       (measured && s->cascade && (c->shared_prefix > 0 || c->group_size > 0) &&
+                        isnan(row->cascade_o_rel_err));
   const double tol = c->q_dtype == SKV_FP16 ? 2e-3 : 1e-2; /* bf16 (and fp8 queries, written as bf16): 1e-2 */
   return not_run || (!isnan(row->o_rel_err) && row->o_rel_err > tol) || row->unwritten > 0 || row->inv_disagree > 0 ||
+         (!isnan(row->cascade_o_rel_err) && row->cascade_o_rel_err > tol) ||
          row->graph_bits == SKV_CHECK_NO ||
          row->bitwise_repeat == SKV_CHECK_NO ||
          (row->batch_invariant != SKV_CHECK_NA && row->batch_invariant_predicted != SKV_CHECK_NA &&

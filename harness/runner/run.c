@@ -529,7 +529,14 @@ static bool run_config(run_ctx *r, int32_t i, skv_run_row *row, bool *bad, char 
     /* a simulated run that checks nothing against a reference and dumps nothing reads no data:
      * its cost is the plan and the prediction, whatever the batch's size */
     wo.shape_only = !measured && !r->suite.check_reference && !o->dump_dir;
-    ok = skv_workload_make(&b, &wo, &w, err, errlen);
+    /* shared prefixes: the same pages in every member's page table (prefix caching) */
+    skv_share share;
+    memset(&share, 0, sizeof share);
+    ok = skv_config_share(c, &share, err, errlen);
+    if (ok && share.levels > 0) wo.share = &share;
+    ok = ok && skv_workload_make(&b, &wo, &w, err, errlen);
+    skv_share_free(&share);
+    wo.share = NULL;
   }
   char cdir[1200] = "";
   if (ok && o->dump_dir) {

@@ -15,7 +15,7 @@
 typedef enum key_id {
   K_HQ, K_HKV, K_HEAD_DIM, K_PAGE_SIZE, K_DTYPE, K_Q_DTYPE, K_KV_DTYPE, K_V_DTYPE, K_KV_SCALE_MODE, K_Q_SCALE,
   K_K_SCALE, K_V_SCALE, K_DROP_SCALE, K_GPU_MODEL, K_SMS, K_SEED, K_QLEN, K_LSE_LAYOUT, K_HOST_PATH,
-  K_PREFILL_REQUESTS, K_MASK,
+  K_PREFILL_REQUESTS, K_MASK, K_SHARED_PREFIX, K_GROUP_SIZE, K_GROUP_PREFIX,
   K_BATCH, K_SEQLEN, K_POLICY, /* from K_BATCH on: sweep only */
   K_POINTS,                    /* sweep only: a list of mappings, each setting several keys together */
   K_COUNT
@@ -24,7 +24,7 @@ typedef enum key_id {
 static const char *const key_names[K_COUNT] = {
     "hq", "hkv", "head_dim", "page_size", "dtype", "q_dtype", "kv_dtype", "v_dtype", "kv_scale_mode", "q_scale",
     "k_scale", "v_scale", "drop_scale", "gpu_model", "sms", "seed", "qlen", "lse_layout", "host_path",
-    "prefill_requests", "mask", "batch", "seqlen", "policy", "points",
+    "prefill_requests", "mask", "shared_prefix", "group_size", "group_prefix", "batch", "seqlen", "policy", "points",
 };
 
 typedef enum value_kind {
@@ -86,6 +86,9 @@ static const key_spec keys[K_COUNT] = {
     [K_HOST_PATH] = {V_ENUM, NAMES(host_path_names), .label = "host="},
     [K_PREFILL_REQUESTS] = {V_INT, .min = 0, .max = 1 << 20, .label = "pf"},
     [K_MASK] = {V_ENUM, NAMES(mask_names), .label = "mask="},
+    [K_SHARED_PREFIX] = {V_INT, .min = 0, .max = SKV_SUITE_MAX_SEQLEN, .label = "sp"},
+    [K_GROUP_SIZE] = {V_INT, .min = 0, .max = 1 << 20, .label = "gs"},
+    [K_GROUP_PREFIX] = {V_INT, .min = 0, .max = SKV_SUITE_MAX_SEQLEN, .label = "gp"},
     [K_BATCH] = {V_INT, .min = 1, .max = 1 << 20, .label = "b"},
     [K_SEQLEN] = {V_SEQLEN, .min = 0, .max = SKV_SUITE_MAX_SEQLEN, .label = "L"},
     [K_POLICY] = {V_POLICY, .label = ""},
@@ -669,11 +672,11 @@ static bool read_sweep(parser *p, yaml_node_t *map) {
 
 typedef enum top_key {
   T_NAME, T_DESCRIPTION, T_DEFAULTS, T_SWEEP, T_REPEAT, T_WARMUP, T_CHECKS, T_PLOTS, T_CROSS_GPU, T_GRAPH,
-  T_GRAPH_MAX_SEQLEN, T_COUNT
+  T_GRAPH_MAX_SEQLEN, T_CASCADE, T_COUNT
 } top_key;
 static const char *const top_keys[T_COUNT] = {
     "name", "description", "defaults", "sweep", "repeat", "warmup", "checks", "plots", "cross_gpu", "graph",
-    "graph_max_seqlen",
+    "graph_max_seqlen", "cascade",
 };
 static const char *const check_keys[] = {"reference", "bitwise_repeat", "batch_invariance", "invariance_pairs"};
 #define CHECK_BOOLS 3 /* the others are integers */
@@ -757,6 +760,7 @@ static bool read_suite(parser *p, skv_suite *s) {
   if (f[T_GRAPH_MAX_SEQLEN].key && !s->graph)
     return skv_ydoc_fail(&p->d, f[T_GRAPH_MAX_SEQLEN].key, "graph_max_seqlen: set only with graph: true");
   s->graph_max_seqlen = gmax;
+  if (f[T_CASCADE].key && !skv_ydoc_bool(&p->d, f[T_CASCADE].value, "cascade", &s->cascade)) return false;
   if (f[T_CHECKS].key && !read_checks(p, f[T_CHECKS].value, s)) return false;
   if (f[T_PLOTS].key && !read_plots(p, f[T_PLOTS].value, s)) return false;
   if (!f[T_PLOTS].key)
@@ -826,6 +830,9 @@ static void apply(skv_config *c, key_id k, const setting *s) {
   case K_HOST_PATH: snprintf(c->host_path, sizeof c->host_path, "%s", name); break;
   case K_PREFILL_REQUESTS: c->prefill_requests = (int32_t)s->i; break;
   case K_MASK: c->mask = s->i == 0 ? SKV_MASK_CAUSAL : SKV_MASK_NONE; break;
+  case K_SHARED_PREFIX: c->shared_prefix = s->i; break;
+  case K_GROUP_SIZE: c->group_size = (int32_t)s->i; break;
+  case K_GROUP_PREFIX: c->group_prefix = s->i; break;
   case K_BATCH: c->batch = (int32_t)s->i; break;
   case K_SEQLEN: c->seqlen = s->seqlen; break;
   case K_POLICY:
@@ -857,6 +864,29 @@ skv_support skv_config_validate(const skv_config *c, char *err, size_t errlen) {
   skv_config_shape(c, &s);
   if (c->prefill_requests > c->batch) {
     snprintf(err, errlen, "prefill_requests %d exceeds the batch (%d requests)", c->prefill_requests, c->batch);
+    return SKV_SUPPORT_NONE;
+  }
+  /* Shared prefixes (sim/share.h): whole pages, groups that nest, and no query token inside one. */
+  if (c->shared_prefix % c->page_size != 0 || c->group_prefix % c->page_size != 0) {
+    snprintf(err, errlen, "shared_prefix %lld and group_prefix %lld must be multiples of page_size %d",
+             (long long)c->shared_prefix, (long long)c->group_prefix, c->page_size);
+    return SKV_SUPPORT_NONE;
+  }
+  if ((c->group_size > 0) != (c->group_prefix > 0)) {
+    snprintf(err, errlen, "group_size %d and group_prefix %lld: set both or neither", c->group_size,
+             (long long)c->group_prefix);
+    return SKV_SUPPORT_NONE;
+  }
+  if (c->group_size > 0 && c->shared_prefix > 0 && c->batch % c->group_size != 0) {
+    snprintf(err, errlen, "group_size %d must divide the batch (%d) for its groups to nest in the shared prefix",
+             c->group_size, c->batch);
+    return SKV_SUPPORT_NONE;
+  }
+  if (c->shared_prefix + c->group_prefix > 0 && c->seqlen.lo - c->qlen < c->shared_prefix + c->group_prefix) {
+    snprintf(err, errlen,
+             "shared_prefix %lld + group_prefix %lld reach past the first query position of the shortest request "
+             "(seqlen %lld - qlen %lld)",
+             (long long)c->shared_prefix, (long long)c->group_prefix, (long long)c->seqlen.lo, (long long)c->qlen);
     return SKV_SUPPORT_NONE;
   }
   /* The FA2 LSE layouts and host paths (sim/lse_layout.h) are those of a decode step. */
@@ -1063,6 +1093,15 @@ bool skv_config_make_batch(const skv_config *c, skv_batch *b, char *err, size_t 
     return false;
   }
   return true;
+}
+
+bool skv_config_share(const skv_config *c, skv_share *s, char *err, size_t errlen) {
+  int32_t block[2];
+  int64_t len[2];
+  int32_t levels = 0;
+  if (c->shared_prefix > 0) block[levels] = c->batch, len[levels++] = c->shared_prefix;
+  if (c->group_size > 0) block[levels] = c->group_size, len[levels++] = c->group_prefix;
+  return skv_share_blocks(c->batch, levels, block, len, s, err, errlen);
 }
 
 void skv_config_describe(const skv_config *c, char *buf, size_t len) {

@@ -10,6 +10,7 @@
 #include "dtype.h"
 #include "suite/gpus.h"
 #include "policy.h"
+#include "share.h"
 #include "quant.h"
 #include "support.h"
 
@@ -42,6 +43,9 @@ typedef struct skv_config {
   int64_t qlen;           /* query tokens per request (of the first prefill_requests, when that is set) */
   int32_t prefill_requests; /* 0: every request takes qlen; K: the first K do, the others decode (qlen 1) */
   skv_mask mask;          /* causal (default) or none (sim/batch.h) */
+  int64_t shared_prefix;  /* tokens every request shares (the same pages; 0: none) */
+  int32_t group_size;     /* requests per group that share group_prefix more tokens (0: none) */
+  int64_t group_prefix;
   int32_t hq, hkv, head_dim, page_size;
   skv_dtype q_dtype, kv_dtype, v_dtype; /* v_dtype SKV_DTYPE_COUNT: the same as kv_dtype */
   skv_scale_mode kv_scale_mode;         /* fp8 K/V scales per tensor or per token-head */
@@ -73,6 +77,8 @@ typedef struct skv_suite {
                                  each configuration's batch through it (sim/graph_bound.h) */
   int64_t graph_max_seqlen;   /* the longest KV length a capture holds (default 131072) */
 #define SKV_GRAPH_MAX_SEQLEN_DEFAULT 131072
+  bool cascade;               /* configurations with shared prefixes also run cascade attention
+                                 (sim/cascade.h): checked, timed, beside vLLM's decision */
   int32_t nplots;
   char plots[16][32];         /* distinct plot names (at most the number of kinds) */
   skv_config *configs;
@@ -106,6 +112,10 @@ skv_support skv_config_validate(const skv_config *c, char *err, size_t errlen);
 /* The batch of a configuration: lengths fixed, drawn per request from an rng
  * seeded with the spec's seed (uniform), or the list cycled; validated with
  * skv_batch_validate. Free with skv_batch_free. */
+/* The configuration's shared prefixes (sim/share.h): level 0 the shared_prefix of every request,
+ * then groups of group_size consecutive requests sharing group_prefix more tokens; no level when
+ * neither is set. False with err on out of memory. */
+bool skv_config_share(const skv_config *c, skv_share *s, char *err, size_t errlen);
 bool skv_config_make_batch(const skv_config *c, skv_batch *b, char *err, size_t errlen);
 /* One line for progress output: the name and the resolved values. */
 void skv_config_describe(const skv_config *c, char *buf, size_t len);
