@@ -244,6 +244,26 @@ START_TEST(prefill_requests_and_mask_make_mixed_batches) {
   expect_error(HEAD "sweep: {seqlen: 100, policy: fixed, qlen: 3, lse_layout: fa2-combine}\n",
                "3:8: configuration 'b1-L100-fixed-qlen3-lse=fa2-combine': lse_layout fa2-combine models FA2's decode "
                "step: it needs qlen 1 (got 3)");
+  /* shared prefixes (sim/share.h): the keys, the share they make, and what is refused */
+  load_ok(HEAD "cascade: true\nsweep: {seqlen: 1000, policy: fa2, batch: 8, shared_prefix: 512, group_size: 4, "
+               "group_prefix: 128}\n", &s);
+  ck_assert(s.cascade);
+  ck_assert_str_eq(s.configs[0].name, "b8-L1000-fa2-sp512-gs4-gp128");
+  skv_share sh;
+  ck_assert_msg(skv_config_share(&s.configs[0], &sh, err, sizeof err), "%s", err);
+  ck_assert(sh.levels == 2 && sh.num_groups == 3 && sh.end[0] == 512 && sh.begin[1] == 512 && sh.end[2] == 640);
+  skv_share_free(&sh);
+  skv_suite_free(&s);
+  expect_error(HEAD "sweep: {seqlen: 1000, policy: fa2, shared_prefix: 500}\n",
+               "3:8: configuration 'b1-L1000-fa2-sp500': shared_prefix 500 and group_prefix 0 must be multiples of "
+               "page_size 16");
+  expect_error(HEAD "sweep: {seqlen: 1000, policy: fa2, group_size: 2}\n",
+               "3:8: configuration 'b1-L1000-fa2-gs2': group_size 2 and group_prefix 0: set both or neither");
+  expect_error(HEAD "sweep: {seqlen: 1000, policy: fa2, batch: 6, shared_prefix: 16, group_size: 4, group_prefix: 16}\n",
+               "3:8: configuration 'b6-L1000-fa2-sp16-gs4-gp16': group_size 4 must divide the batch (6)");
+  expect_error(HEAD "sweep: {seqlen: 1000, policy: fa2, shared_prefix: 1008}\n",
+               "3:8: configuration 'b1-L1000-fa2-sp1008': shared_prefix 1008 + group_prefix 0 reach past the first "
+               "query position");
 }
 END_TEST
 
