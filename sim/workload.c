@@ -360,6 +360,7 @@ bool skv_workload_gather(const skv_workload *w, const skv_batch *b, const int64_
   free(out->scales.v_channel);
   out->num_pages = w->num_pages;
   out->opts.materialize = w->opts.materialize;
+  out->opts.poison_tails = w->opts.poison_tails;
   out->k = w->k;
   out->v = w->v;
   out->scales = w->scales;
@@ -371,38 +372,27 @@ bool skv_workload_compose(const skv_workload *w, const skv_batch *b, const int32
                           char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   const skv_batch *wb = &w->batch;
+  int64_t tokens = 0;
   for (int32_t i = 0; i < b->num_requests; i++) {
     const int32_t j = source[i];
     if (j < 0 || j >= wb->num_requests || b->kvlen[i] > wb->kvlen[j] || b->qlen[i] > wb->qlen[j]) {
       snprintf(err, errlen, "workload: request %d cannot take its data from request %d", i, j);
       return false;
     }
+    tokens += b->qlen[i];
   }
-  skv_workload_opts o = w->opts;
-  o.materialize = false;
-  o.poison_tails = false;
-  o.shared_prefix = 0;
-  o.share = NULL;
-  if (!skv_workload_make(b, &o, out, err, errlen)) return false;
-  /* Same values: each request copies its source's first q rows and page list; the parent's
-   * pools and scales are borrowed (same page ids, so the same bytes), never copied. */
-  const int64_t qrow = (int64_t)wb->num_q_heads * wb->head_dim, qsz = skv_dtype_size(o.q_dtype);
-  for (int32_t i = 0; i < b->num_requests; i++) {
-    const int32_t j = source[i];
-    memcpy((char *)out->q + out->cu_seqlens_q[i] * qrow * qsz, (const char *)w->q + w->cu_seqlens_q[j] * qrow * qsz,
-           (size_t)(b->qlen[i] * qrow * qsz));
-    const int64_t np = out->page_indptr[i + 1] - out->page_indptr[i];
-    memcpy(out->page_table + out->page_indptr[i], w->page_table + w->page_indptr[j], (size_t)np * sizeof *out->page_table);
+  /* request i: its source's first q rows and the start of its page list */
+  int64_t *q_src = malloc(sizeof(int64_t) * (size_t)(tokens > 0 ? tokens : 1));
+  int64_t *first = calloc((size_t)(b->num_requests > 0 ? b->num_requests : 1), sizeof(int64_t));
+  if (!q_src || !first) {
+    free(q_src), free(first);
+    snprintf(err, errlen, "workload: out of memory");
+    return false;
   }
-  free(out->scales.k_token);
-  free(out->scales.v_token);
-  free(out->scales.v_channel);
-  out->num_pages = w->num_pages;
-  out->opts.materialize = w->opts.materialize;
-  out->opts.poison_tails = w->opts.poison_tails;
-  out->k = w->k;
-  out->v = w->v;
-  out->scales = w->scales;
-  out->borrowed = true;
-  return true;
+  int64_t t = 0;
+  for (int32_t i = 0; i < b->num_requests; i++)
+    for (int64_t k = 0; k < b->qlen[i]; k++) q_src[t++] = w->cu_seqlens_q[source[i]] + k;
+  const bool ok = skv_workload_gather(w, b, q_src, source, first, out, err, errlen);
+  free(q_src), free(first);
+  return ok;
 }

@@ -29,64 +29,6 @@ static bool scale_lse(float *d, int64_t n, float f, char *err, size_t errlen) {
   return true;
 }
 
-bool skv_gpu_cascade_run(const skv_gpu_batch *g, const skv_workload *w, const skv_cascade_plan *c, bool base2,
-                         char *err, size_t errlen) {
-  skv_workload pw, sw;
-  if (!skv_cascade_workloads(w, c, &pw, &sw, err, errlen)) return false;
-  const bool has_prefix = c->prefix.num_requests > 0;
-  skv_gpu_batch gpb, gsb;
-  skv_gpu_plan gpp, gps;
-  memset(&gpb, 0, sizeof gpb), memset(&gpp, 0, sizeof gpp), memset(&gsb, 0, sizeof gsb), memset(&gps, 0, sizeof gps);
-  int64_t *d_rows = NULL;
-  bool ok = skv_gpu_batch_borrow(g, &sw, &gsb, err, errlen) &&
-            skv_gpu_plan_upload(&c->suffix_plan, sw.page_indptr, &gps, err, errlen) &&
-            (!has_prefix || (skv_gpu_batch_borrow(g, &pw, &gpb, err, errlen) &&
-                             skv_gpu_plan_upload(&c->prefix_plan, pw.page_indptr, &gpp, err, errlen)));
-  const size_t rows_bytes = sizeof(int64_t) * (size_t)(c->levels * c->total_q > 0 ? c->levels * c->total_q : 1);
-  if (ok) {
-    cudaError_t e = cudaMalloc((void **)&d_rows, rows_bytes);
-    if (e == cudaSuccess && c->levels * c->total_q > 0)
-      e = cudaMemcpy(d_rows, c->prefix_row, rows_bytes, cudaMemcpyHostToDevice);
-    if (e != cudaSuccess) {
-      snprintf(err, errlen, "%s:%d: cascade rows: %s", __FILE__, __LINE__, cudaGetErrorString(e));
-      ok = false;
-    }
-  }
-  /* the two passes, each decode + combine as any plan */
-  ok = ok && (!has_prefix || skv_gpu_run(&gpb, &gpp, 0, err, errlen)) && skv_gpu_run(&gsb, &gps, 0, err, errlen);
-  const float log2e = 1.4426950408889634f;
-  if (ok && base2)
-    ok = scale_lse(gsb.prob.d_lse, gsb.lse_elems, log2e, err, errlen) &&
-         (!has_prefix || scale_lse(gpb.prob.d_lse, gpb.lse_elems, log2e, err, errlen));
-  if (ok) {
-    skv_cascade_merge_args a;
-    memset(&a, 0, sizeof a);
-    a.num_q_heads = g->prob.num_q_heads, a.head_dim = g->prob.head_dim, a.levels = c->levels;
-    a.total_q = c->total_q, a.prefix_q = has_prefix ? gpb.prob.total_q : 0;
-    a.o_dtype = g->prob.o_dtype, a.base2 = base2;
-    a.d_prefix_o = has_prefix ? gpb.prob.d_o : gsb.prob.d_o; /* read only where a token has a prefix row */
-    a.d_prefix_lse = has_prefix ? gpb.prob.d_lse : gsb.prob.d_lse;
-    a.d_suffix_o = gsb.prob.d_o, a.d_suffix_lse = gsb.prob.d_lse, a.d_prefix_row = d_rows;
-    a.d_o = g->prob.d_o, a.d_lse = g->prob.d_lse;
-    ok = skv_cascade_merge_launch(&a, 0, err, errlen) == 0;
-    if (ok) {
-      const cudaError_t e = cudaDeviceSynchronize();
-      if (e != cudaSuccess) {
-        snprintf(err, errlen, "%s:%d: cascade: %s", __FILE__, __LINE__, cudaGetErrorString(e));
-        ok = false;
-      }
-    }
-  }
-  if (ok && base2) ok = scale_lse(g->prob.d_lse, g->lse_elems, 1.0f / log2e, err, errlen);
-  cudaFree(d_rows);
-  if (has_prefix) skv_gpu_plan_free(&gpp), skv_gpu_batch_free(&gpb);
-  skv_gpu_plan_free(&gps);
-  skv_gpu_batch_free(&gsb);
-  if (has_prefix) skv_workload_free(&pw);
-  skv_workload_free(&sw);
-  return ok;
-}
-
 /* R page tables of a pass's workload, replica j's entries + j * P (P: the pool's pages). */
 static bool replica_tables(const skv_workload *pw, int32_t R, int64_t P, int32_t **d, char *err, size_t errlen) {
   const int64_t n = pw->page_indptr[pw->batch.num_requests];
@@ -107,56 +49,115 @@ static bool replica_tables(const skv_workload *pw, int32_t R, int64_t P, int32_t
   return true;
 }
 
-bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const skv_cascade_plan *c,
-                          const skv_gpu_rotation *rot, int warmup, int repeat, bool use_cupti, uint64_t ext_base,
-                          double *us, char *err, size_t errlen) {
+/* The two passes on the device: their workloads (gathered from the batch's), batches borrowing the
+ * batch's pools, plans, the prefix rows of the merge, and the merge's arguments into the batch's
+ * outputs. */
+typedef struct passes {
+  bool has_prefix;
   skv_workload pw, sw;
-  if (!skv_cascade_workloads(w, c, &pw, &sw, err, errlen)) return false;
-  const bool has_prefix = c->prefix.num_requests > 0;
-  const int32_t R = rot ? rot->replicas : 1;
   skv_gpu_batch gpb, gsb;
   skv_gpu_plan gpp, gps;
-  memset(&gpb, 0, sizeof gpb), memset(&gpp, 0, sizeof gpp), memset(&gsb, 0, sizeof gsb), memset(&gps, 0, sizeof gps);
-  int64_t *d_rows = NULL;
-  int32_t *ptab = NULL, *stab = NULL;
-  double *t = malloc(sizeof(double) * (size_t)(repeat > 0 ? repeat : 1));
-  cudaEvent_t *ev = calloc((size_t)(2 * (repeat > 0 ? repeat : 1)), sizeof *ev);
-  bool ok = t && ev;
-  if (!ok) snprintf(err, errlen, "cascade: out of memory");
-  ok = ok && skv_gpu_batch_borrow(g, &sw, &gsb, err, errlen) &&
-       skv_gpu_plan_upload(&c->suffix_plan, sw.page_indptr, &gps, err, errlen) &&
-       replica_tables(&sw, R, w->num_pages, &stab, err, errlen) &&
-       (!has_prefix || (skv_gpu_batch_borrow(g, &pw, &gpb, err, errlen) &&
-                        skv_gpu_plan_upload(&c->prefix_plan, pw.page_indptr, &gpp, err, errlen) &&
-                        replica_tables(&pw, R, w->num_pages, &ptab, err, errlen)));
+  int64_t *d_rows;
+  skv_cascade_merge_args merge;
+} passes;
+
+static void passes_free(passes *x) {
+  cudaFree(x->d_rows);
+  if (x->has_prefix) skv_gpu_plan_free(&x->gpp), skv_gpu_batch_free(&x->gpb), skv_workload_free(&x->pw);
+  skv_gpu_plan_free(&x->gps);
+  skv_gpu_batch_free(&x->gsb);
+  skv_workload_free(&x->sw);
+  memset(x, 0, sizeof *x);
+}
+
+static bool passes_make(const skv_gpu_batch *g, const skv_workload *w, const skv_cascade_plan *c, bool base2, passes *x,
+                        char *err, size_t errlen) {
+  memset(x, 0, sizeof *x);
+  if (!skv_cascade_workloads(w, c, &x->pw, &x->sw, err, errlen)) return false;
+  x->has_prefix = c->prefix.num_requests > 0;
+  bool ok = skv_gpu_batch_borrow(g, &x->sw, &x->gsb, err, errlen) &&
+            skv_gpu_plan_upload(&c->suffix_plan, x->sw.page_indptr, &x->gps, err, errlen) &&
+            (!x->has_prefix || (skv_gpu_batch_borrow(g, &x->pw, &x->gpb, err, errlen) &&
+                                skv_gpu_plan_upload(&c->prefix_plan, x->pw.page_indptr, &x->gpp, err, errlen)));
   const size_t rows_bytes = sizeof(int64_t) * (size_t)(c->levels * c->total_q > 0 ? c->levels * c->total_q : 1);
   if (ok) {
-    cudaError_t e = cudaMalloc((void **)&d_rows, rows_bytes);
+    cudaError_t e = cudaMalloc((void **)&x->d_rows, rows_bytes);
     if (e == cudaSuccess && c->levels * c->total_q > 0)
-      e = cudaMemcpy(d_rows, c->prefix_row, rows_bytes, cudaMemcpyHostToDevice);
+      e = cudaMemcpy(x->d_rows, c->prefix_row, rows_bytes, cudaMemcpyHostToDevice);
     if (e != cudaSuccess) {
       snprintf(err, errlen, "%s:%d: cascade rows: %s", __FILE__, __LINE__, cudaGetErrorString(e));
       ok = false;
     }
   }
-  skv_cascade_merge_args a;
-  memset(&a, 0, sizeof a);
-  a.num_q_heads = g->prob.num_q_heads, a.head_dim = g->prob.head_dim, a.levels = c->levels;
-  a.total_q = c->total_q, a.prefix_q = has_prefix ? gpb.prob.total_q : 0, a.o_dtype = g->prob.o_dtype;
-  a.d_prefix_o = has_prefix ? gpb.prob.d_o : gsb.prob.d_o, a.d_prefix_lse = has_prefix ? gpb.prob.d_lse : gsb.prob.d_lse;
-  a.d_suffix_o = gsb.prob.d_o, a.d_suffix_lse = gsb.prob.d_lse, a.d_prefix_row = d_rows;
-  a.d_o = g->prob.d_o, a.d_lse = g->prob.d_lse;
-  const int64_t pn = has_prefix ? pw.page_indptr[pw.batch.num_requests] : 0, sn = sw.page_indptr[sw.batch.num_requests];
-  /* one step on replica j: both passes, then the merge */
-  #define STEP(j)                                                                                                     \
-    ((!has_prefix || ((gpb.prob.d_page_table = ptab + ((j) % R) * pn), skv_gpu_run(&gpb, &gpp, 0, err, errlen))) && \
-     ((gsb.prob.d_page_table = stab + ((j) % R) * sn), skv_gpu_run(&gsb, &gps, 0, err, errlen)) &&                  \
-     skv_cascade_merge_launch(&a, 0, err, errlen) == 0)
+  if (!ok) {
+    passes_free(x);
+    return false;
+  }
+  skv_cascade_merge_args *a = &x->merge;
+  a->num_q_heads = g->prob.num_q_heads, a->head_dim = g->prob.head_dim, a->levels = c->levels;
+  a->total_q = c->total_q, a->prefix_q = x->has_prefix ? x->gpb.prob.total_q : 0;
+  a->o_dtype = g->prob.o_dtype, a->base2 = base2;
+  /* read only where a token has a prefix row: the suffix's arrays stand in when there is none */
+  a->d_prefix_o = x->has_prefix ? x->gpb.prob.d_o : x->gsb.prob.d_o;
+  a->d_prefix_lse = x->has_prefix ? x->gpb.prob.d_lse : x->gsb.prob.d_lse;
+  a->d_suffix_o = x->gsb.prob.d_o, a->d_suffix_lse = x->gsb.prob.d_lse, a->d_prefix_row = x->d_rows;
+  a->d_o = g->prob.d_o, a->d_lse = g->prob.d_lse;
+  return true;
+}
+
+/* Both passes (each decode + combine as any plan), then the merge. */
+static bool passes_run(passes *x, char *err, size_t errlen) {
+  return (!x->has_prefix || skv_gpu_run(&x->gpb, &x->gpp, 0, err, errlen)) &&
+         skv_gpu_run(&x->gsb, &x->gps, 0, err, errlen) && skv_cascade_merge_launch(&x->merge, 0, err, errlen) == 0;
+}
+
+bool skv_gpu_cascade_run(const skv_gpu_batch *g, const skv_workload *w, const skv_cascade_plan *c, bool base2,
+                         char *err, size_t errlen) {
+  passes x;
+  if (!passes_make(g, w, c, base2, &x, err, errlen)) return false;
+  const float log2e = 1.4426950408889634f;
+  bool ok = (!x.has_prefix || skv_gpu_run(&x.gpb, &x.gpp, 0, err, errlen)) && skv_gpu_run(&x.gsb, &x.gps, 0, err, errlen);
+  if (ok && base2) /* the merge reads log2 LSEs */
+    ok = scale_lse(x.gsb.prob.d_lse, x.gsb.lse_elems, log2e, err, errlen) &&
+         (!x.has_prefix || scale_lse(x.gpb.prob.d_lse, x.gpb.lse_elems, log2e, err, errlen));
+  ok = ok && skv_cascade_merge_launch(&x.merge, 0, err, errlen) == 0;
+  if (ok) {
+    const cudaError_t e = cudaDeviceSynchronize();
+    if (e != cudaSuccess) {
+      snprintf(err, errlen, "%s:%d: cascade: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+      ok = false;
+    }
+  }
+  if (ok && base2) ok = scale_lse(g->prob.d_lse, g->lse_elems, 1.0f / log2e, err, errlen);
+  passes_free(&x);
+  return ok;
+}
+
+bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const skv_cascade_plan *c,
+                          const skv_gpu_rotation *rot, int warmup, int repeat, bool use_cupti, uint64_t ext_base,
+                          double *us, char *err, size_t errlen) {
+  passes x;
+  if (!passes_make(g, w, c, false, &x, err, errlen)) return false;
+  const int32_t R = rot ? rot->replicas : 1;
+  int32_t *ptab = NULL, *stab = NULL;
+  double *t = malloc(sizeof(double) * (size_t)(repeat > 0 ? repeat : 1));
+  cudaEvent_t *ev = calloc((size_t)(2 * (repeat > 0 ? repeat : 1)), sizeof *ev);
+  bool ok = t && ev;
+  if (!ok) snprintf(err, errlen, "cascade: out of memory");
+  ok = ok && replica_tables(&x.sw, R, w->num_pages, &stab, err, errlen) &&
+       (!x.has_prefix || replica_tables(&x.pw, R, w->num_pages, &ptab, err, errlen));
+  const int64_t pn = x.has_prefix ? x.pw.page_indptr[x.pw.batch.num_requests] : 0;
+  const int64_t sn = x.sw.page_indptr[x.sw.batch.num_requests];
+  /* one step on replica j: both passes on its pages, then the merge */
+#define STEP(j)                                                                                           \
+  ((x.has_prefix ? (void)(x.gpb.prob.d_page_table = ptab + ((j) % R) * pn) : (void)0),                   \
+   (void)(x.gsb.prob.d_page_table = stab + ((j) % R) * sn), passes_run(&x, err, errlen))
   for (int i = 0; ok && i < warmup; i++) ok = STEP(i);
   if (ok && use_cupti) {
     skv_kernel_record *recs = NULL;
     ok = cudaDeviceSynchronize() == cudaSuccess && skv_cupti_take(&recs, err, errlen) >= 0;
     free(recs);
+    recs = NULL;
     for (int i = 0; ok && i < repeat; i++) {
       ok = skv_cupti_push(ext_base + (uint64_t)i, err, errlen);
       const bool ran = ok && STEP(warmup + i);
@@ -168,7 +169,8 @@ bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const s
     for (int i = 0; ok && i < repeat; i++) t[i] = 0;
     for (int64_t k = 0; ok && k < n; k++) {
       const uint64_t id = recs[k].external_id;
-      if (id >= ext_base && id < ext_base + (uint64_t)repeat) t[id - ext_base] += (double)(recs[k].end_ns - recs[k].start_ns) * 1e-3;
+      if (id >= ext_base && id < ext_base + (uint64_t)repeat)
+        t[id - ext_base] += (double)(recs[k].end_ns - recs[k].start_ns) * 1e-3;
     }
     free(recs);
     for (int i = 0; ok && i < repeat; i++)
@@ -180,7 +182,8 @@ bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const s
     int made = 0;
     for (; made < 2 * repeat && ok; made++) ok = cudaEventCreate(&ev[made]) == cudaSuccess;
     for (int i = 0; ok && i < repeat; i++)
-      ok = cudaEventRecord(ev[2 * i], 0) == cudaSuccess && STEP(warmup + i) && cudaEventRecord(ev[2 * i + 1], 0) == cudaSuccess;
+      ok = cudaEventRecord(ev[2 * i], 0) == cudaSuccess && STEP(warmup + i) &&
+           cudaEventRecord(ev[2 * i + 1], 0) == cudaSuccess;
     ok = ok && cudaDeviceSynchronize() == cudaSuccess;
     for (int i = 0; ok && i < repeat; i++) {
       float ms = 0;
@@ -190,15 +193,11 @@ bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const s
     for (int i = 0; i < made; i++) cudaEventDestroy(ev[i]);
     if (!ok && !err[0]) snprintf(err, errlen, "%s:%d: cascade timing: CUDA events failed", __FILE__, __LINE__);
   }
-  #undef STEP
+#undef STEP
   if (ok) *us = skv_median(t, repeat);
   free(t), free(ev);
-  cudaFree(d_rows), cudaFree(ptab), cudaFree(stab);
-  gpb.prob.d_page_table = gpb.d_own_page_table, gsb.prob.d_page_table = gsb.d_own_page_table;
-  if (has_prefix) skv_gpu_plan_free(&gpp), skv_gpu_batch_free(&gpb);
-  skv_gpu_plan_free(&gps);
-  skv_gpu_batch_free(&gsb);
-  if (has_prefix) skv_workload_free(&pw);
-  skv_workload_free(&sw);
+  cudaFree(ptab), cudaFree(stab);
+  x.gpb.prob.d_page_table = x.gpb.d_own_page_table, x.gsb.prob.d_page_table = x.gsb.d_own_page_table;
+  passes_free(&x);
   return ok;
 }
