@@ -7,6 +7,8 @@
 
 #include "cascade.h"
 #include "gpu_fixture.h"
+#include "out/cascade_table.h"
+#include "out/csv.h"
 #include "reference.h"
 #include "share.h"
 #include "suites.h"
@@ -174,6 +176,40 @@ START_TEST(vllm_cascade_decision_follows_its_rule) {
 }
 END_TEST
 
+/* The decision regrets on a table worked by hand: never 0, 2.0, 1.0 (median 1.0); always 1.0, 0, 0;
+ * vllm (rows 1 and 2 only: row 3 has nested groups) 1.0 and 2.0; the oracle 0. */
+START_TEST(cascade_regrets_of_a_worked_table) {
+  static const char csv[] = "config,total_us,cascade_us,cascade_vllm,fd_distinct_us\n"
+                            "r1,10,20,yes,12\nr2,30,10,no,\nr3,8,4,,16\nr4,5,,,\n";
+  skv_csv_table t;
+  char err[256];
+  ck_assert_msg(skv_csv_parse(csv, strlen(csv), "t.csv", &t, err, sizeof err), "%s", err);
+  char *md = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&md, &len);
+  ck_assert_msg(skv_cascade_table_write(f, &t, err, sizeof err), "%s", err);
+  fclose(f);
+  ck_assert_msg(strstr(md, "over the 3 rows with both"), "%s", md);
+  ck_assert_msg(strstr(md, "| never (flash decoding, shared pages) | 3 | 100.0% | 200.0% | r2 |"), "%s", md);
+  ck_assert_msg(strstr(md, "| always (cascade) | 3 | 0.0% | 100.0% | r1 |"), "%s", md);
+  ck_assert_msg(strstr(md, "| vllm (use_cascade_attention) | 2 | 150.0% | 200.0% | r2 |"), "%s", md);
+  ck_assert_msg(strstr(md, "| oracle (the faster) | 3 | 0.0% | 0.0% | — |"), "%s", md);
+  ck_assert_msg(strstr(md, "| r1 | 0.50 | 0.60 | yes |") && strstr(md, "| r2 | 3.00 | — | no |") &&
+                    strstr(md, "| r3 | 2.00 | 4.00 | — (nested groups) |"),
+                "%s", md);
+  free(md);
+  skv_csv_free(&t);
+  static const char none[] = "config,total_us,cascade_us,cascade_vllm\nr1,10,,\n";
+  ck_assert(skv_csv_parse(none, strlen(none), "t.csv", &t, err, sizeof err));
+  f = open_memstream(&md, &len);
+  ck_assert(!skv_cascade_table_write(f, &t, err, sizeof err));
+  fclose(f);
+  free(md);
+  ck_assert_msg(strstr(err, "no row has a cascade time"), "%s", err);
+  skv_csv_free(&t);
+}
+END_TEST
+
 Suite *skv_suite_cascade(void) {
   Suite *s = suite_create("cascade");
   TCase *t = tcase_create("cascade");
@@ -181,6 +217,7 @@ Suite *skv_suite_cascade(void) {
   tcase_add_test(t, shared_groups_hold_the_same_pages);
   tcase_add_test(t, cascade_equals_unsplit_attention);
   tcase_add_test(t, vllm_cascade_decision_follows_its_rule);
+  tcase_add_test(t, cascade_regrets_of_a_worked_table);
   suite_add_tcase(s, t);
   return s;
 }

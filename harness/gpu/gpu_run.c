@@ -306,7 +306,7 @@ static bool graph_step(const skv_exec_job *job, const skv_gpu_batch *g, const sk
  * over the same pool replicas as the flash-decoding timing (rot); the caller sets cascade_faster
  * from it and the row's total_us. */
 static bool cascade_step(const skv_exec_job *job, skv_gpu_batch *g, const skv_gpu_rotation *rot, bool use_cupti,
-                         skv_run_row *row, char *err, size_t errlen) {
+                         int64_t l2_bytes, skv_run_row *row, char *err, size_t errlen) {
   const skv_config *c = job->cfg;
   skv_share sh;
   if (!skv_config_share(c, &sh, err, errlen)) return false;
@@ -338,6 +338,36 @@ static bool cascade_step(const skv_exec_job *job, skv_gpu_batch *g, const skv_gp
   if (ok)
     ok = skv_gpu_cascade_time(g, job->w, &cp, rot, job->suite->warmup, job->suite->repeat, use_cupti,
                               job->ext_id + (1u << 20), &row->cascade_us, err, errlen);
+  /* Flash decoding over distinct prefix pages: the same batch and plan with no page shared (each
+   * request its own copy of the prefix: other values, the same work), timed by the row's rules. */
+  if (ok) {
+    skv_workload_opts wo = job->w->opts;
+    wo.share = NULL, wo.shared_prefix = 0, wo.materialize = false, wo.poison_tails = false;
+    skv_workload dw;
+    skv_gpu_batch dg;
+    skv_gpu_plan dp;
+    skv_gpu_rotation drot;
+    skv_timing t;
+    ok = skv_workload_make(&job->w->batch, &wo, &dw, err, errlen);
+    if (ok) {
+      ok = skv_gpu_batch_upload(&dw, NULL, &dg, err, errlen);
+      if (ok) {
+        ok = skv_gpu_plan_upload(job->plan, dw.page_indptr, &dp, err, errlen);
+        if (ok) {
+          ok = skv_gpu_rotation_make(&dg, &dw, l2_bytes, &drot, err, errlen);
+          if (ok) {
+            ok = skv_gpu_time(&dg, &dp, &drot, job->suite->warmup, job->suite->repeat, use_cupti,
+                              job->ext_id + (2u << 20), NULL, &t, err, errlen);
+            if (ok) row->fd_distinct_us = t.total_us;
+            skv_gpu_rotation_free(&drot);
+          }
+          skv_gpu_plan_free(&dp);
+        }
+        skv_gpu_batch_free(&dg);
+      }
+      skv_workload_free(&dw);
+    }
+  }
   skv_cascade_plan_free(&cp);
   return ok;
 }
@@ -456,7 +486,7 @@ static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char 
       g.prob.d_page_table = g.d_own_page_table; /* replica 0: the batch's own bytes */
       /* 8. Cascade attention over the same replicas (suite key cascade). */
       if (ok && job->suite->cascade && (c->shared_prefix > 0 || c->group_size > 0))
-        ok = cascade_step(job, &g, &rot, s->use_cupti, row, err, errlen);
+        ok = cascade_step(job, &g, &rot, s->use_cupti, s->info.l2_bytes, row, err, errlen);
       skv_gpu_rotation_free(&rot);
     }
     if (ok) {

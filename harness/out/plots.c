@@ -14,6 +14,7 @@
 
 #include "out/atomic_file.h"
 #include "out/csv.h"
+#include "out/cascade_table.h"
 #include "out/determinism.h"
 #include "out/model_error.h"
 #include "out/summary.h"
@@ -291,6 +292,48 @@ static bool script_graph(FILE *f, const skv_csv_table *t, bool measured) {
   panel_plots(f, "graph_replay", &lens, "KV ", &k, title);
   keys_free(&lens);
   keys_free(&k);
+  return true;
+}
+
+/* Cascade against flash decoding (issue 16): per configuration, flash decoding's time over the
+ * shared pages and over distinct pages, each over the cascade's (> 1: cascade faster), vLLM's pick
+ * marked; the decision regrets in plots/cascade.md (out/cascade_table.h). */
+static bool script_cascade(FILE *f, const skv_csv_table *t, bool measured, const char *pdir, char *err, size_t errlen) {
+  preamble(f, "cascade", "Flash decoding time / cascade time per configuration (> 1: cascade faster)");
+  if (!measured) {
+    outputs_begin(f, "cascade");
+    fprintf(f, "  set label 1 \"sim-only run: nothing was measured\" at graph 0.5, graph 0.5 center\n");
+    fprintf(f, "  set xrange [0:1]\n  set yrange [0.1:10]\n  plot 1 with lines dt 2 notitle\n");
+    outputs_end(f);
+    return true;
+  }
+  char md[1200];
+  snprintf(md, sizeof md, "%s/cascade.md", pdir);
+  skv_atomic_file a;
+  if (!skv_atomic_open(&a, md, err, errlen)) return false;
+  fprintf(a.f, "# Cascade against flash decoding\n\n");
+  const bool wrote = skv_cascade_table_write(a.f, t, err, errlen);
+  if (!skv_atomic_commit(&a, wrote && !ferror(a.f), err, errlen) || !wrote) return false;
+  const int32_t cc = skv_csv_col(t, "config"), cf = skv_csv_col(t, "total_us"), ca = skv_csv_col(t, "cascade_us"),
+                cd = skv_csv_col(t, "fd_distinct_us"), cv = skv_csv_col(t, "cascade_vllm");
+  fprintf(f, "$D << EOD\n");
+  int64_t i = 0;
+  for (int64_t r = 0; r < t->nrows; r++) {
+    const double fd = skv_csv_num(t, r, cf), cas = skv_csv_num(t, r, ca), dis = skv_csv_num(t, r, cd);
+    if (isnan(fd) || isnan(cas)) continue;
+    fprintf(f, "%lld %.6g %.6g %d \"%s\"\n", (long long)i++, fd / cas, isnan(dis) ? NAN : dis / cas,
+            strcmp(skv_csv_get(t, r, cv), "yes") == 0 ? 1 : 0, skv_csv_get(t, r, cc));
+  }
+  fprintf(f, "EOD\n");
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\nset logscale y 2\n");
+  fprintf(f, "set ylabel \"flash decoding / cascade\"\nset xtics rotate by 60 right font \",7\" noenhanced\n");
+  fprintf(f, "set bmargin 14\nset xrange [-0.7:%lld.7]\nset key inside left top noenhanced\n", (long long)(i > 0 ? i - 1 : 0));
+  outputs_begin_sized(f, "cascade", 3);
+  fprintf(f, "  plot 1 with lines dt 2 lc rgb \"gray\" notitle, "
+             "$D using ($1-0.15):2:xtic(5) with points pt 7 ps 1.3 lc rgb \"#1f77b4\" title \"shared pages\", "
+             "$D using ($1+0.15):3 with points pt 5 ps 1.3 lc rgb \"#d62728\" title \"distinct pages\", "
+             "$D using ($4 > 0 ? $1 : NaN):(0.12) with points pt 9 ps 1.3 lc rgb \"#2ca02c\" title \"vLLM picks cascade\"\n");
+  outputs_end(f);
   return true;
 }
 
@@ -787,6 +830,7 @@ static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t
   else if (strcmp(name, "splits_vs_qlen") == 0) ok = script_vs_qlen(f, t, name, "num_splits_max", "from the plans");
   else if (strcmp(name, "lse_layout") == 0) ok = script_lse(f, measured);
   else if (strcmp(name, "graph_replay") == 0) ok = script_graph(f, t, measured);
+  else if (strcmp(name, "cascade") == 0) ok = script_cascade(f, t, measured, pdir, err, errlen);
   else if (strcmp(name, "determinism") == 0) ok = script_determinism(f, t, measured, pdir, err, errlen);
   else {
     snprintf(err, errlen, "plots: unknown plot '%s'", name);

@@ -25,7 +25,7 @@ const char *const skv_results_columns[] = {
     "o_rel_err", "o_max_abs", "lse_max_abs", "quant_o_rel_err", "unwritten", "bitwise_repeat", "batch_invariant",
     "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "inv_pairs",
     "inv_same_predicted", "inv_same_measured", "inv_disagree", "inv_graph_pairs", "inv_graph_same", "graph_ctas", "graph_partials", "graph_fits", "graph_us",
-    "eager_us", "graph_bits", "cascade_vllm", "cascade_us", "cascade_o_rel_err", "cascade_faster", "checks", NULL};
+    "eager_us", "graph_bits", "cascade_vllm", "cascade_us", "cascade_o_rel_err", "cascade_faster", "fd_distinct_us", "checks", NULL};
 const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_results_columns[0]) - 1;
 
 const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", "total_us", "total_min_us",
@@ -33,7 +33,7 @@ const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", 
                                             "read_ceiling_tbps", "frac_of_read_ceiling",
                                             "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "inv_same_measured",
                                             "inv_disagree", "inv_graph_pairs", "inv_graph_same", "graph_us", "eager_us",
-                                            "graph_bits", "cascade_us", "cascade_o_rel_err", "cascade_faster",
+                                            "graph_bits", "cascade_us", "cascade_o_rel_err", "cascade_faster", "fd_distinct_us",
                                             "lse_correct", NULL};
 const char *const skv_results_predicted[] = {"num_splits_min", "num_splits_max", "num_splits_mean", "ctas",
                                              "grid_ctas", "waves", "scratch_bytes", "predicted_decode_us",
@@ -59,7 +59,7 @@ void skv_run_row_init(skv_run_row *row) {
   row->graph_fits = row->graph_bits = SKV_CHECK_NA;
   row->graph_us = row->eager_us = NAN;
   row->cascade_vllm = row->cascade_faster = SKV_CHECK_NA;
-  row->cascade_us = row->cascade_o_rel_err = NAN;
+  row->cascade_us = row->cascade_o_rel_err = row->fd_distinct_us = NAN;
   row->bitwise_repeat = row->batch_invariant = row->batch_invariant_predicted = SKV_CHECK_NA;
   row->lse_correct = row->lse_correct_predicted = row->gpu_supported = SKV_CHECK_NA;
   snprintf(row->combine, sizeof row->combine, "-");
@@ -174,6 +174,7 @@ char *skv_results_format_row(const skv_run_row *r) {
   field_dbl(f, r->cascade_us);
   field_dbl(f, r->cascade_o_rel_err);
   field_check(f, r->cascade_faster);
+  field_dbl(f, r->fd_distinct_us);
   field_str(f, r->checks, false);
   fputc('\n', f);
   const bool ok = !ferror(f);

@@ -61,6 +61,7 @@ typedef struct skv_run_row {
    * faster than the row's flash decoding over the same shared pages (measured). */
   skv_check cascade_vllm, cascade_faster;
   double cascade_us, cascade_o_rel_err;
+  double fd_distinct_us; /* measured: the row's plan over a copy of the batch with no page shared */
   skv_check gpu_supported;        /* the GPU kernels take the configuration (sim/support.h) */
   char checks[8];                 /* the row's verdict: "pass", "fail" (skv_row_failed) or "none" (no check ran) */
 } skv_run_row;
