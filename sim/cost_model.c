@@ -67,6 +67,7 @@ static int64_t work_keys(const skv_work *w) {
 
 void skv_cost_ctx_free(skv_cost_ctx *ctx) {
   free(ctx->inv_rate);
+  free(ctx->inv_blend);
   free(ctx->runs);
   free(ctx->heap);
   memset(ctx, 0, sizeof *ctx);
@@ -126,7 +127,7 @@ static void heap_pop(skv_cost_event *h, int64_t *n) {
  * Returns the time the last CTA ends; 0 without work, -1 when out of memory. A CTA's fixed cost
  * is not in here: CTAs desynchronize, so one CTA's fixed phase overlaps the others' streaming,
  * and skv_cost_predict adds it once. */
-static double shared_schedule(skv_cost_ctx *ctx, double limit) {
+static double shared_schedule(skv_cost_ctx *ctx, const double *inv_rate, double limit) {
   int64_t total = 0, most = 0;
   double unstarted = 0; /* bytes of the CTAs not started yet */
   double fifo_bytes = -1; /* the bytes of the largest run: its events go to a queue, not the heap (below) */
@@ -151,7 +152,7 @@ static double shared_schedule(skv_cost_ctx *ctx, double limit) {
   double t = 0.0, v = 0.0, last = 0.0;                 /* last: the latest finish point pushed */
   double sum_finish = 0.0; /* sum over resident CTAs of their finish points: their bytes left are sum - resident v */
   /* No schedule streams faster than every slot at once: bytes left times this is a lower bound. */
-  const double fastest = ctx->inv_rate[bound] / (double)bound;
+  const double fastest = inv_rate[bound] / (double)bound;
   int64_t admit = bound;
   for (;;) {
     /* Start `admit` CTAs at service point v, run by run. */
@@ -184,7 +185,7 @@ static double shared_schedule(skv_cost_ctx *ctx, double limit) {
       for (int64_t i = 0; i < nfifo; i++) fifo[(fhead + i) % bound].finish += shift;
       sum_finish += (double)resident * shift;
       unstarted -= (double)(k * resident) * bytes;
-      t += shift * ctx->inv_rate[resident];
+      t += shift * inv_rate[resident];
       v += shift, last += shift, taken += k * resident;
       if (taken == ctx->runs[run].count) run++, taken = 0;
     }
@@ -204,7 +205,7 @@ static double shared_schedule(skv_cost_ctx *ctx, double limit) {
       count += fifo[fhead].count;
       fhead = (fhead + 1) % bound, nfifo--;
     }
-    t += (next - v) * ctx->inv_rate[resident];
+    t += (next - v) * inv_rate[resident];
     v = next;
     sum_finish -= (double)count * next;
     resident -= count;
@@ -242,48 +243,100 @@ static double combine_cost(const skv_cost_ctx *ctx, int64_t num_combine, int64_t
          partial_bytes / ctx->read_bpus;
 }
 
-/* The terms from the work (ctx's runs, the bytes they read) and the combine (items, the largest
- * one's chunks, partial bytes); a total not below bound is INFINITY (and the schedule stops once it
- * cannot be). */
-static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t num_work, int64_t num_combine, int64_t max_chunks,
-                    double partial_bytes, double bound, skv_prediction *out) {
+/* The per-byte times of the resident CTAs when their stream ceiling is `ceiling` bytes/us (what
+ * reads from HBM and from L2 together reach: below, predict): ctx's table for the HBM ceiling
+ * alone, else one made (and kept) for this ceiling; NULL when out of memory. */
+static const double *rate_table(skv_cost_ctx *ctx, double ceiling) {
+  if (ceiling == ctx->stream_bpus) return ctx->inv_rate;
+  if (ctx->inv_blend && ctx->blend_bpus == ceiling) return ctx->inv_blend;
+  if (!ctx->inv_blend) {
+    ctx->inv_blend = malloc(sizeof *ctx->inv_blend * (size_t)(ctx->slots + 1));
+    if (!ctx->inv_blend) return NULL;
+  }
+  ctx->inv_blend[0] = 0;
+  for (int64_t n = 1; n <= ctx->slots; n++)
+    ctx->inv_blend[n] = (double)n / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ceiling);
+  ctx->blend_bpus = ceiling;
+  return ctx->inv_blend;
+}
+
+/* The terms from the work (ctx's runs, the bytes they read, dram_bytes of them first reads, their
+ * flops) and the combine (items, the largest one's chunks, partial bytes); a total not below bound
+ * is INFINITY (and the schedule stops once it cannot be). The reads' time: first reads at the
+ * stream ceiling, rereads at the GPU's L2 rate; the schedule's CTAs share the ceiling that both
+ * together give (kv_bytes over that time). */
+static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t dram_bytes, double flops, int64_t num_work,
+                    int64_t num_combine, int64_t max_chunks, double partial_bytes, double bound, skv_prediction *out) {
   const skv_gpu *g = ctx->g;
   const double fixed = fixed_cost(ctx, num_work) + later_waves_cost(ctx, num_work);
+  if (dram_bytes > kv_bytes) dram_bytes = kv_bytes;
+  if (dram_bytes < 0) dram_bytes = 0;
+  const double reread = (double)(kv_bytes - dram_bytes);
+  const bool l2 = g->l2_tbps > 0 && reread > 0;
+  const double reads_us =
+      l2 ? (double)dram_bytes / ctx->stream_bpus + reread / (g->l2_tbps * 1e6) : (double)kv_bytes / ctx->stream_bpus;
+  const double *inv = rate_table(ctx, l2 && reads_us > 0 ? (double)kv_bytes / reads_us : ctx->stream_bpus);
   out->kv_bytes = kv_bytes;
+  out->dram_bytes = dram_bytes;
+  out->flops = flops;
   out->combine_us = combine_cost(ctx, num_combine, max_chunks, partial_bytes);
-  out->bandwidth_us = fixed + (double)kv_bytes / ctx->stream_bpus;
+  out->bandwidth_us = fixed + reads_us;
+  out->compute_us = g->mma_tflops > 0 ? fixed + flops / (g->mma_tflops * 1e6) : 0.0;
   /* the schedule matters below bound only if it ends before bound less everything else */
-  const double sched = shared_schedule(ctx, bound - out->combine_us - g->launch_us - fixed);
+  const double sched = inv ? shared_schedule(ctx, inv, bound - out->combine_us - g->launch_us - fixed) : -1.0;
   out->makespan_us = sched >= 0 ? fixed + sched : sched; /* -1: out of memory, -2: past the bound */
-  out->decode_us = num_work > 0 ? g->launch_us + fmax(out->bandwidth_us, out->makespan_us) : 0.0;
+  out->decode_us =
+      num_work > 0 ? g->launch_us + fmax(fmax(out->bandwidth_us, out->makespan_us), out->compute_us) : 0.0;
   out->total_us = out->decode_us + out->combine_us;
   if (sched == -2.0 || out->total_us >= bound) out->total_us = INFINITY;
 }
 
-bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, skv_prediction *out) {
+/* The flops of a work item: QK^T and PV over the keys it reads, for its real rows. */
+static double work_flops(const skv_work *w, int32_t group, int32_t head_dim) {
+  return 4.0 * (double)skv_tile_rows(w->q_begin, w->q_end, group) * (double)work_keys(w) * (double)head_dim;
+}
+
+bool skv_cost_predict_shared(const skv_plan *p, const skv_batch *b, const skv_gpu *g, int64_t shared_bytes,
+                             skv_prediction *out) {
   skv_cost_ctx ctx;
   bool ok = skv_cost_ctx_init(&ctx, b, g);
   if (ok) skv_cost_ctx_set_tile(&ctx, p->tile_rows);
+  const int32_t group = skv_batch_group(b);
   int64_t kv_bytes = 0, max_chunks = 0;
+  double flops = 0;
+  /* first reads: each request's keys once per KV head, the furthest any of its items reads (its
+   * chunks cover the keys from 0; the query tiles of one chunk read the same keys) */
+  int64_t *furthest = ok ? calloc((size_t)(b->num_requests > 0 ? b->num_requests : 1), sizeof *furthest) : NULL;
+  ok = ok && furthest;
   for (int64_t i = 0; i < p->num_combine; i++)
     if (p->combine[i].num_chunks > max_chunks) max_chunks = p->combine[i].num_chunks;
   for (int64_t i = 0; ok && i < p->num_work; i++) {
-    const int64_t bytes = work_keys(&p->work[i]) * ctx.token_bytes;
+    const skv_work *w = &p->work[i];
+    const int64_t keys = work_keys(w), bytes = keys * ctx.token_bytes;
     kv_bytes += bytes;
+    flops += work_flops(w, group, b->head_dim);
+    if (keys > 0 && w->kv_begin + keys > furthest[w->request]) furthest[w->request] = w->kv_begin + keys;
     ok = add_run(&ctx, (double)bytes, 1);
   }
+  int64_t dram = 0;
+  for (int32_t r = 0; ok && r < b->num_requests; r++) dram += furthest[r] * b->num_kv_heads * ctx.token_bytes;
   if (ok)
-    predict(&ctx, kv_bytes, p->num_work, p->num_combine, max_chunks,
+    predict(&ctx, kv_bytes, dram - shared_bytes, flops, p->num_work, p->num_combine, max_chunks,
             (double)(p->scratch_o_bytes + p->scratch_lse_bytes), INFINITY, out);
+  free(furthest);
   skv_cost_ctx_free(&ctx);
   return ok && out->makespan_us >= 0;
+}
+
+bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, skv_prediction *out) {
+  return skv_cost_predict_shared(p, b, g, 0, out);
 }
 
 /* What the chunk lengths give without the schedule: CTAs, bytes, combine items, partial bytes; and
  * the work as runs when runs is set. False when out of memory. */
 typedef struct chunk_totals {
-  int64_t kv_bytes, work, combine, max_chunks;
-  double partial_bytes;
+  int64_t kv_bytes, dram_bytes, work, combine, max_chunks;
+  double partial_bytes, flops;
 } chunk_totals;
 
 static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs, chunk_totals *t) {
@@ -302,12 +355,16 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
                    !add_run(ctx, (double)(rest * ctx->token_bytes), (rest > 0 || L == 0) ? hkv : 0)))
         return false;
       t->kv_bytes += L * hkv * ctx->token_bytes;
+      t->dram_bytes += L * hkv * ctx->token_bytes;
+      t->flops += 4.0 * (double)(group * L * hkv) * (double)b->head_dim;
       t->work += chunks * hkv;
       if (chunks > 1) t->combine += hkv, partials += chunks * hkv * group;
       if (chunks > 1 && chunks > t->max_chunks) t->max_chunks = chunks;
       continue;
     }
-    /* query tiles: each runs the chunks its last query sees, reading keys up to that query's bound */
+    /* query tiles: each runs the chunks its last query sees, reading keys up to that query's bound;
+     * the request's keys come from HBM once (the furthest tile's), the other tiles' from L2 */
+    int64_t furthest = 0;
     for (int64_t q0 = 0; q0 < Q; q0 += ctx->tile_tokens) {
       const int64_t qe = q0 + ctx->tile_tokens < Q ? q0 + ctx->tile_tokens : Q;
       const int64_t end = skv_batch_key_end(b, r, qe - 1);
@@ -316,11 +373,14 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
         const int64_t kb = k * c, ke = kb + c < L ? kb + c : L, keys = (ke < end ? ke : end) - kb;
         if (runs && !add_run(ctx, (double)((keys > 0 ? keys : 0) * ctx->token_bytes), hkv)) return false;
         t->kv_bytes += (keys > 0 ? keys : 0) * hkv * ctx->token_bytes;
+        t->flops += 4.0 * (double)((qe - q0) * group * (keys > 0 ? keys : 0) * hkv) * (double)b->head_dim;
+        if (keys > 0 && kb + keys > furthest) furthest = kb + keys;
       }
       t->work += v * hkv;
       if (v > 1) t->combine += hkv, partials += v * hkv * (qe - q0) * group;
       if (v > 1 && v > t->max_chunks) t->max_chunks = v;
     }
+    t->dram_bytes += furthest * hkv * ctx->token_bytes;
   }
   t->partial_bytes = (double)(partials * b->head_dim * 4 + partials * 4); /* state rows: O and LSE */
   return true;
@@ -329,7 +389,7 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
 bool skv_cost_predict_chunks(skv_cost_ctx *ctx, const int64_t *chunk_tokens, double bound, skv_prediction *out) {
   chunk_totals t;
   if (!chunk_plan(ctx, chunk_tokens, true, &t)) return false;
-  predict(ctx, t.kv_bytes, t.work, t.combine, t.max_chunks, t.partial_bytes, bound, out);
+  predict(ctx, t.kv_bytes, t.dram_bytes, t.flops, t.work, t.combine, t.max_chunks, t.partial_bytes, bound, out);
   return out->makespan_us != -1.0;
 }
 
@@ -337,9 +397,18 @@ double skv_cost_lower_bound_chunks(skv_cost_ctx *ctx, const int64_t *chunk_token
   chunk_totals t;
   chunk_plan(ctx, chunk_tokens, false, &t);
   if (t.work == 0) return 0;
-  /* At most min(slots, CTAs) stream at once, and the aggregate rate rises with their number. */
+  /* At most min(slots, CTAs) stream at once, and the aggregate rate rises with their number; the
+   * reads take no less than at the ceiling first reads and rereads give together (predict), nor
+   * than the tensor-core bound. */
   const int64_t n = t.work < ctx->slots ? t.work : ctx->slots;
-  const double stream = (double)t.kv_bytes / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->stream_bpus);
-  return ctx->g->launch_us + fixed_cost(ctx, t.work) + later_waves_cost(ctx, t.work) + stream +
+  const skv_gpu *g = ctx->g;
+  const double reread = (double)(t.kv_bytes - t.dram_bytes);
+  const double reads_us = g->l2_tbps > 0 && reread > 0
+                              ? (double)t.dram_bytes / ctx->stream_bpus + reread / (g->l2_tbps * 1e6)
+                              : (double)t.kv_bytes / ctx->stream_bpus;
+  const double ceiling = reads_us > 0 ? (double)t.kv_bytes / reads_us : ctx->stream_bpus;
+  double stream = (double)t.kv_bytes / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ceiling);
+  if (g->mma_tflops > 0 && t.flops / (g->mma_tflops * 1e6) > stream) stream = t.flops / (g->mma_tflops * 1e6);
+  return g->launch_us + fixed_cost(ctx, t.work) + later_waves_cost(ctx, t.work) + stream +
          combine_cost(ctx, t.combine, t.max_chunks, t.partial_bytes);
 }

@@ -36,12 +36,26 @@ typedef struct skv_prediction {
   double bandwidth_us;  /* fixed + bytes over the stream ceiling: the bound alone */
   double makespan_us;   /* fixed + the shared schedule (per-CTA rate, the knee, waves) alone */
   int64_t kv_bytes;     /* what the plan's work items read: K and V elements and per-token scales */
+  int64_t dram_bytes;   /* of those, the first reads of each byte: from HBM; the rest (another CTA read
+                           it shortly before: query tiles of one chunk, pages shared by requests) from L2 */
+  double flops;         /* QK^T and PV of the work items' real rows: 4 x rows x keys x head_dim */
+  double compute_us;    /* fixed + flops at the GPU's mma_tflops: the tensor-core bound alone (0: none) */
 } skv_prediction;
 
 /* Predict the kernels' time for plan p of batch b on GPU g, with s = g's terms for b's kernel
  * variant (gpu.h, skv_gpu_rates_of: its cache's stream at its head dim and group class) and
  * slots = sms * ctas_per_sm (g's table for b's kernel form):
- *   decode  = launch + fixed + max(kv_bytes / s.stream, schedule)
+ *   decode  = launch + fixed + max(reads, schedule, flops / g.mma_tflops)
+ *   reads   = dram_bytes / s.stream + (kv_bytes - dram_bytes) / g.l2_tbps: a byte another CTA of
+ *             the launch read before comes from L2 (g.l2_tbps 0: every byte at s.stream). Here
+ *             dram_bytes counts each request's keys once per KV head, however many of its query
+ *             tiles read them; skv_cost_predict_shared also counts pages shared by requests once.
+ *             (Issue 16: flash decoding over one 32k prefix shared by 256 requests took 0.59 of
+ *             the time over distinct pages on the H200, results/cascade_check/20261129-065547-
+ *             d5f3c17; a prefix pass of 64-row tiles reads each chunk once per tile);
+ *   flops   = 4 x rows x keys x head_dim summed over the work items (QK^T and PV, real rows): a
+ *             64-row tile over a long chunk is bound by the tensor cores, not by bytes (g.mma_tflops
+ *             0: not modelled);
  *   fixed   = s.fixed + s.fixed_sm * min(CTAs, slots) / sms: the CTAs' prologue and epilogue,
  *             counted once (CTAs desynchronize, so one's fixed phase overlaps others' streaming)
  *             but longer the more CTAs start together on an SM; plus g.cta_us * (CTAs - slots) /
@@ -70,6 +84,13 @@ typedef struct skv_prediction {
  * memory. */
 bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, skv_prediction *out);
 
+/* skv_cost_predict of a batch whose requests share pages: shared_bytes of the plan's reads are
+ * rereads of pages another request read (a group of m members sharing n tokens: (m - 1) x n x
+ * the KV heads' token bytes; sim/cascade_cost.h counts them from a share.h description), so from
+ * L2 at g.l2_tbps. False when out of memory. */
+bool skv_cost_predict_shared(const skv_plan *p, const skv_batch *b, const skv_gpu *g, int64_t shared_bytes,
+                             skv_prediction *out);
+
 /* Reusable state for predicting many candidate plans of one batch on one GPU (the lab policy's
  * search): the per-CTA rate for every resident count and the buffers of the schedule. */
 typedef struct skv_cost_ctx {
@@ -81,6 +102,8 @@ typedef struct skv_cost_ctx {
   skv_gpu_rates rates; /* g's terms for b's kernel variant */
   double read_bpus, stream_bpus, cta_bpus; /* bytes per microsecond */
   double *inv_rate;           /* [slots + 1]: microseconds per byte of each resident CTA when n stream */
+  double *inv_blend;          /* [slots + 1]: the same with the stream ceiling blend_bpus (L2 rereads) */
+  double blend_bpus;          /* the ceiling inv_blend was made for (0: none yet) */
   struct skv_cost_run *runs;  /* the work as runs of equal CTAs */
   int64_t nruns, cap_runs;
   struct skv_cost_event *heap;

@@ -61,6 +61,9 @@ bool skv_gpu_check(const skv_gpu *g, char *err, size_t errlen) {
   else if (!nonnegative(g->combine_item_us)) bad = "combine_item_us: must be >= 0";
   else if (!nonnegative(g->combine_chunk_us)) bad = "combine_chunk_us: must be >= 0";
   else if (!nonnegative(g->cta_us)) bad = "cta_us: must be >= 0";
+  else if (!nonnegative(g->l2_tbps)) bad = "l2_tbps: must be >= 0";
+  else if (!nonnegative(g->mma_tflops)) bad = "mma_tflops: must be >= 0";
+  else if (!nonnegative(g->peak_tflops)) bad = "peak_tflops: must be >= 0";
   for (int k = 0; !bad && k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
     const char *field = !nonnegative(s->fixed_sm_us) ? "fixed_sm_us: must be >= 0" : NULL;

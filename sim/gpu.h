@@ -88,6 +88,14 @@ typedef struct skv_gpu {
   double cta_us;           /* decode: what a CTA launched past the first wave costs its slot beyond its
                               bytes (its prologue and epilogue, which the first wave's overlap and the
                               fixed terms price once); 0 when a model does not give it */
+  double l2_tbps;          /* what the CTAs read together, TB/s, of KV bytes another CTA of the launch read
+                              shortly before (shared prefix pages, query tiles of one chunk): served from
+                              L2, not HBM; 0: not modelled (every byte at the stream ceiling) */
+  double mma_tflops;       /* the tiles' QK^T and PV tensor-core work the kernels sustain together,
+                              TFLOP/s (a 64-row query tile over a long chunk is bound by it, not by
+                              bytes); 0: not modelled */
+  double peak_tflops;      /* the GPU's dense 16-bit tensor-core peak, TFLOP/s, from its data sheet: the
+                              FLOPs bound printed beside a measurement (never a fitted number); 0: none */
   skv_gpu_stream stream[SKV_STREAM_COUNT];
   /* Resident decode CTAs per SM, by form and head dim (64 / 128 / 256): what the kernels' shared
    * memory and registers allow on arch (make test-occupancy checks every model's table against the

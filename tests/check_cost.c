@@ -352,13 +352,15 @@ END_TEST
  * building it: the same numbers as skv_cost_predict of that plan; with a bound above the total it
  * gives the total, with a bound below it INFINITY. Every other batch has query lengths up to 300
  * (query tiles of 16, 32 or 64 rows, each reading its chunks up to its last query's bound), with or
- * without the causal mask. */
+ * without the causal mask; some on a GPU with an L2 reread rate and a tensor rate (cost_model.h). */
 START_TEST(predicting_from_chunks_equals_predicting_the_plan) {
   skv_rng rng;
   skv_rng_seed(&rng, 7);
   for (int i = 0; i < 60; i++) {
     skv_batch b = random_batch(&rng);
-    const skv_gpu *g = skv_test_gpu(i % 3 ? 132 : 16);
+    skv_gpu gpu = *skv_test_gpu(i % 3 ? 132 : 16);
+    if (i % 5 >= 3) gpu.l2_tbps = 7.5, gpu.mma_tflops = i % 5 == 3 ? 0.5 : 300; /* rereads; tiles bound by the MMAs */
+    const skv_gpu *g = &gpu;
     skv_policy_opts o;
     skv_policy_opts_default(&o);
     o.split_size = 64 * skv_rng_range(&rng, 1, 60);
@@ -383,6 +385,8 @@ START_TEST(predicting_from_chunks_equals_predicting_the_plan) {
     for (int32_t r = 0; r < b.num_requests; r++) chunks[r] = o.split_size;
     ck_assert(skv_cost_predict_chunks(&ctx, chunks, INFINITY, &got));
     ck_assert_int_eq(got.kv_bytes, want.kv_bytes);
+    ck_assert_int_eq(got.dram_bytes, want.dram_bytes);
+    ck_assert_double_eq_tol(got.flops, want.flops, 1e-12 * want.flops);
     ck_assert_double_eq_tol(got.total_us, want.total_us, 1e-9 * want.total_us);
     ck_assert_double_eq_tol(got.combine_us, want.combine_us, 1e-9 * want.total_us);
     ck_assert(skv_cost_lower_bound_chunks(&ctx, chunks) <= got.total_us * (1 + 1e-12));

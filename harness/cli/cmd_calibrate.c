@@ -123,6 +123,13 @@ int skv_cmd_calibrate(int argc, char **argv) {
     }
   }
   if (ok && update_path) {
+    /* the data-sheet peak is not measured: the replaced entry's is kept */
+    skv_gpus prev;
+    if (skv_gpus_load(update_path, &prev, err, sizeof err)) {
+      const skv_gpu *was = skv_gpus_find(&prev, cal->gpu.name);
+      if (was && cal->gpu.peak_tflops == 0) cal->gpu.peak_tflops = was->peak_tflops;
+      skv_gpus_free(&prev);
+    }
     bool replaced = false;
     if (!skv_gpus_update(update_path, &cal->gpu, &replaced, err, sizeof err)) {
       fprintf(stderr, "skv calibrate: --update: %s\n", err);

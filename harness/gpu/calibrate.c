@@ -21,7 +21,11 @@
  *                 errors of the model's decode times over all eight (skv_fit_stream);
  *   cta_us        128 x 2048 bf16 unsplit (1024 CTAs, 4 waves) and in chunks of 256 (8192 CTAs, 31
  *                 waves): the same bytes, so the decode time the fitted model leaves unexplained in
- *                 the second over the first, per CTA-slot past the first wave.
+ *                 the second over the first, per CTA-slot past the first wave;
+ *   l2_tbps       96 requests sharing 3072 tokens of pages (+ 32 their own) under lab: the rate of
+ *                 the rereads that makes the model's decode time the measured one (fit_l2);
+ *   mma_tflops    one request of 512 queries over 4096 keys, no mask, unsplit (a prefix pass of
+ *                 64-row tiles, compute-bound): the tensor rate that makes it the measured (fit_mma).
  * The residuals are the fitted model's predictions of every measured point, and of check points
  * the fit never saw (each kind at 8 x 4096 under lab, 32 x 16384 under fa2, 128 x 8192 under none,
  * decode and combine together). The held-out validation of the model over shapes the fit never
@@ -37,6 +41,7 @@
 
 #include "check/numerics.h"
 #include "cost_fit.h"
+#include "cascade_cost.h"
 #include "cost_model.h"
 #include "gpu/gpu_ceiling.h"
 #include "gpu/gpu_cupti.h"
@@ -78,10 +83,12 @@ static bool make_batch(int32_t n, int64_t len, skv_stream_kind kind, int32_t hq,
 
 /* Plan b under policy p for model g, run it once with poisoned outputs (every output must be
  * written), then time it (decode and combine kernels apart: the combine is never fused here). */
-static bool measure(cal_ctx *c, const skv_batch *b, skv_policy p, const skv_policy_opts *po, const skv_gpu *g,
-                    skv_plan *pl, skv_timing *t, char *err, size_t errlen) {
+static bool measure_shared(cal_ctx *c, const skv_batch *b, const skv_share *share, skv_policy p,
+                           const skv_policy_opts *po, const skv_gpu *g, skv_plan *pl, skv_timing *t, char *err,
+                           size_t errlen) {
   skv_workload_opts wo;
   skv_workload_opts_default(&wo);
+  wo.share = share;
   wo.seed = 7000 + c->ext;
   wo.q_dtype = SKV_BF16;
   if (b->kv_dtype == SKV_FP8_E4M3) wo.quant.k_scale = 0.5f, wo.quant.v_scale = 0.25f;
@@ -130,6 +137,11 @@ static bool measure(cal_ctx *c, const skv_batch *b, skv_policy p, const skv_poli
   return ok;
 }
 
+static bool measure(cal_ctx *c, const skv_batch *b, skv_policy p, const skv_policy_opts *po, const skv_gpu *g,
+                    skv_plan *pl, skv_timing *t, char *err, size_t errlen) {
+  return measure_shared(c, b, NULL, p, po, g, pl, t, err, errlen);
+}
+
 /* A measured point kept for the residuals: its batch, plan and time. */
 typedef struct cal_point {
   char what[96];
@@ -138,6 +150,7 @@ typedef struct cal_point {
   skv_plan p;
   double us; /* decode, or combine for the combine points, or the total for the check points */
   bool combine_only;
+  int64_t shared_bytes; /* rereads of pages shared by requests (skv_cost_predict_shared) */
 } cal_point;
 
 static bool point_shape(cal_ctx *c, cal_point *pt, const char *what, bool fitted, int32_t n, int64_t len,
@@ -206,6 +219,83 @@ static bool occupancy(skv_gpu *g, char *err, size_t errlen) {
       g->ctas_per_sm[f][di] = n;
     }
   return true;
+}
+
+/* The value of *term in [lo, hi] at which the model's decode time of point pt equals its measured
+ * time (the time falls as the term rises); the bound reached when none does. */
+static bool solve_term(const cal_point *pt, skv_gpu *g, double *term, double lo, double hi, char *err,
+                       size_t errlen) {
+  for (int it = 0; it < 60; it++) {
+    *term = sqrt(lo * hi);
+    skv_prediction pr;
+    if (!skv_cost_predict_shared(&pt->p, &pt->b, g, pt->shared_bytes, &pr)) {
+      snprintf(err, errlen, "out of memory");
+      return false;
+    }
+    if (pr.decode_us > pt->us) lo = *term;
+    else hi = *term;
+  }
+  *term = sqrt(lo * hi);
+  return true;
+}
+
+/* l2_tbps: flash decoding of 96 requests whose first 3072 tokens are the same pages, 32 tokens of
+ * their own, bf16, lab's plan: 95 of every 96 reads of the prefix are rereads. */
+static bool fit_l2(cal_ctx *c, cal_point *pts, int *np, skv_gpu *g, char *err, size_t errlen) {
+  cal_point *pt = &pts[*np];
+  memset(pt, 0, sizeof *pt);
+  snprintf(pt->what, sizeof pt->what, "bf16 96x(3072 shared + 32) lab (l2)");
+  pt->fitted = true;
+  if (!make_batch(96, 3072 + 32, SKV_STREAM_16BIT, CAL_HQ, CAL_D, &pt->b, err, errlen)) return false;
+  skv_share sh;
+  const int32_t block = 96;
+  const int64_t len = 3072;
+  skv_policy_opts po;
+  skv_policy_opts_default(&po);
+  skv_timing t;
+  g->l2_tbps = 0;
+  bool ok = skv_share_blocks(96, 1, &block, &len, &sh, err, errlen);
+  if (ok) {
+    ok = measure_shared(c, &pt->b, &sh, SKV_POLICY_LAB, &po, g, &pt->p, &t, err, errlen);
+    if (ok) pt->shared_bytes = skv_share_reread_bytes(&sh, &pt->b);
+    skv_share_free(&sh);
+  }
+  if (!ok) {
+    skv_batch_free(&pt->b);
+    return false;
+  }
+  pt->us = t.decode_us;
+  (*np)++;
+  ok = solve_term(pt, g, &g->l2_tbps, 0.5 * g->read_tbps, 200.0, err, errlen);
+  if (ok && c->log)
+    fprintf(c->log, "  %-44s decode %9.2f us\n  fit: l2 %.3f TB/s for rereads\n", pt->what, t.decode_us, g->l2_tbps);
+  return ok;
+}
+
+/* mma_tflops: one request of 512 queries over 4096 keys with no mask (a cascade's prefix pass:
+ * 2048 packed rows per KV head in tiles of 64), bf16, unsplit: 256 CTAs, 34 GFLOP. */
+static bool fit_mma(cal_ctx *c, cal_point *pts, int *np, skv_gpu *g, char *err, size_t errlen) {
+  cal_point *pt = &pts[*np];
+  memset(pt, 0, sizeof *pt);
+  snprintf(pt->what, sizeof pt->what, "bf16 1x4096 q512 no mask none (mma)");
+  pt->fitted = true;
+  if (!make_batch(1, 4096, SKV_STREAM_16BIT, CAL_HQ, CAL_D, &pt->b, err, errlen)) return false;
+  pt->b.qlen[0] = 512;
+  pt->b.mask = SKV_MASK_NONE;
+  skv_policy_opts po;
+  skv_policy_opts_default(&po);
+  skv_timing t;
+  g->mma_tflops = 0;
+  if (!measure(c, &pt->b, SKV_POLICY_NONE, &po, g, &pt->p, &t, err, errlen)) {
+    skv_batch_free(&pt->b);
+    return false;
+  }
+  pt->us = t.decode_us;
+  (*np)++;
+  const bool ok = solve_term(pt, g, &g->mma_tflops, 1.0, 5000.0, err, errlen);
+  if (ok && c->log)
+    fprintf(c->log, "  %-44s decode %9.2f us\n  fit: mma %.1f TFLOP/s\n", pt->what, t.decode_us, g->mma_tflops);
+  return ok;
 }
 
 static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen);
@@ -396,6 +486,10 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
       if (log) fprintf(log, "  fit: %.3f us per CTA past the first wave\n", g->cta_us);
     }
   }
+  /* l2_tbps and mma_tflops (cost_model.h): each solved by bisection so that the model's decode time
+   * equals the measured one, the other terms fitted above (the decode time falls as either rises). */
+  if (ok) ok = fit_l2(&c, pts, &np, g, err, errlen);
+  if (ok) ok = fit_mma(&c, pts, &np, g, err, errlen);
   if (ok) ok = skv_gpu_check(g, err, errlen);
   /* Check points: planned with the fitted model. */
   if (ok && o->checks) {
@@ -416,7 +510,7 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
   /* Residuals: the fitted model's prediction of every point. */
   for (int i = 0; i < np; i++) {
     skv_prediction pr;
-    const bool pred = ok && skv_cost_predict(&pts[i].p, &pts[i].b, g, &pr);
+    const bool pred = ok && skv_cost_predict_shared(&pts[i].p, &pts[i].b, g, pts[i].shared_bytes, &pr);
     if (ok && !pred) {
       snprintf(err, errlen, "out of memory");
       ok = false;

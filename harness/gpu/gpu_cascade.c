@@ -135,42 +135,52 @@ bool skv_gpu_cascade_run(const skv_gpu_batch *g, const skv_workload *w, const sk
 
 bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const skv_cascade_plan *c,
                           const skv_gpu_rotation *rot, int warmup, int repeat, bool use_cupti, uint64_t ext_base,
-                          double *us, char *err, size_t errlen) {
+                          double *us, double parts[3], char *err, size_t errlen) {
   passes x;
   if (!passes_make(g, w, c, false, &x, err, errlen)) return false;
   const int32_t R = rot ? rot->replicas : 1;
   int32_t *ptab = NULL, *stab = NULL;
-  double *t = malloc(sizeof(double) * (size_t)(repeat > 0 ? repeat : 1));
-  cudaEvent_t *ev = calloc((size_t)(2 * (repeat > 0 ? repeat : 1)), sizeof *ev);
+  const size_t rn = (size_t)(repeat > 0 ? repeat : 1);
+  double *t = malloc(sizeof(double) * rn * 4); /* per step: the total, then the prefix, suffix, merge */
+  cudaEvent_t *ev = calloc(2 * rn, sizeof *ev);
   bool ok = t && ev;
   if (!ok) snprintf(err, errlen, "cascade: out of memory");
   ok = ok && replica_tables(&x.sw, R, w->num_pages, &stab, err, errlen) &&
        (!x.has_prefix || replica_tables(&x.pw, R, w->num_pages, &ptab, err, errlen));
   const int64_t pn = x.has_prefix ? x.pw.page_indptr[x.pw.batch.num_requests] : 0;
   const int64_t sn = x.sw.page_indptr[x.sw.batch.num_requests];
+  if (parts) parts[0] = parts[1] = parts[2] = NAN;
   /* one step on replica j: both passes on its pages, then the merge */
-#define STEP(j)                                                                                           \
-  ((x.has_prefix ? (void)(x.gpb.prob.d_page_table = ptab + ((j) % R) * pn) : (void)0),                   \
-   (void)(x.gsb.prob.d_page_table = stab + ((j) % R) * sn), passes_run(&x, err, errlen))
+#define ON_REPLICA(j)                                                                                       ((x.has_prefix ? (void)(x.gpb.prob.d_page_table = ptab + ((j) % R) * pn) : (void)0),                      (void)(x.gsb.prob.d_page_table = stab + ((j) % R) * sn))
+#define STEP(j) (ON_REPLICA(j), passes_run(&x, err, errlen))
   for (int i = 0; ok && i < warmup; i++) ok = STEP(i);
   if (ok && use_cupti) {
+    /* each step's three parts under their own external ids: ext_base + 3 i + part */
     skv_kernel_record *recs = NULL;
     ok = cudaDeviceSynchronize() == cudaSuccess && skv_cupti_take(&recs, err, errlen) >= 0;
     free(recs);
     recs = NULL;
     for (int i = 0; ok && i < repeat; i++) {
-      ok = skv_cupti_push(ext_base + (uint64_t)i, err, errlen);
-      const bool ran = ok && STEP(warmup + i);
-      ok = skv_cupti_pop(err, errlen) && ran;
+      ON_REPLICA(warmup + i);
+      for (int part = 0; ok && part < 3; part++) {
+        ok = skv_cupti_push(ext_base + 3 * (uint64_t)i + (uint64_t)part, err, errlen);
+        const bool ran = ok && (part == 0   ? (!x.has_prefix || skv_gpu_run(&x.gpb, &x.gpp, 0, err, errlen))
+                                : part == 1 ? skv_gpu_run(&x.gsb, &x.gps, 0, err, errlen)
+                                            : skv_cascade_merge_launch(&x.merge, 0, err, errlen) == 0);
+        ok = skv_cupti_pop(err, errlen) && ran;
+      }
     }
     int64_t n = -1;
     if (ok && cudaDeviceSynchronize() == cudaSuccess) n = skv_cupti_take(&recs, err, errlen);
     ok = ok && n >= 0;
-    for (int i = 0; ok && i < repeat; i++) t[i] = 0;
+    for (size_t i = 0; ok && i < rn * 4; i++) t[i] = 0;
     for (int64_t k = 0; ok && k < n; k++) {
       const uint64_t id = recs[k].external_id;
-      if (id >= ext_base && id < ext_base + (uint64_t)repeat)
-        t[id - ext_base] += (double)(recs[k].end_ns - recs[k].start_ns) * 1e-3;
+      if (id >= ext_base && id < ext_base + 3 * (uint64_t)repeat) {
+        const double d = (double)(recs[k].end_ns - recs[k].start_ns) * 1e-3;
+        const uint64_t i = (id - ext_base) / 3, part = (id - ext_base) % 3;
+        t[i] += d, t[rn * (1 + part) + i] += d;
+      }
     }
     free(recs);
     for (int i = 0; ok && i < repeat; i++)
@@ -178,6 +188,7 @@ bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const s
         snprintf(err, errlen, "cascade timing: CUPTI returned no kernel record for step %d", i);
         ok = false;
       }
+    for (int part = 0; ok && parts && part < 3; part++) parts[part] = skv_median(t + rn * (1 + (size_t)part), repeat);
   } else if (ok) {
     int made = 0;
     for (; made < 2 * repeat && ok; made++) ok = cudaEventCreate(&ev[made]) == cudaSuccess;
@@ -194,6 +205,7 @@ bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const s
     if (!ok && !err[0]) snprintf(err, errlen, "%s:%d: cascade timing: CUDA events failed", __FILE__, __LINE__);
   }
 #undef STEP
+#undef ON_REPLICA
   if (ok) *us = skv_median(t, repeat);
   free(t), free(ev);
   cudaFree(ptab), cudaFree(stab);

@@ -18,11 +18,12 @@ bool skv_gpu_cascade_run(const skv_gpu_batch *g, const skv_workload *w, const sk
 
 /* A cascade step's kernel time (both passes' decode and combine kernels and the merge), median of
  * `repeat` steps after `warmup`: CUPTI kernel durations summed per step (use_cupti; ext_base ..
- * ext_base + repeat tag the steps), else CUDA events around each step. With rot (g's pools
+ * ext_base + 3 repeat tag the steps' parts), else CUDA events around each step. parts (when not
+ * NULL): the median prefix pass, suffix pass and merge apart (CUPTI only; NAN with events). With rot (g's pools
  * replicated: skv_gpu_rotation_make), step j reads replica j's pages, as the flash-decoding timing
  * does, so neither finds the KV in L2 but for what the step itself reuses (the shared prefix). */
 bool skv_gpu_cascade_time(const skv_gpu_batch *g, const skv_workload *w, const skv_cascade_plan *c,
                           const skv_gpu_rotation *rot, int warmup, int repeat, bool use_cupti, uint64_t ext_base,
-                          double *us, char *err, size_t errlen);
+                          double *us, double parts[3], char *err, size_t errlen);
 
 #endif /* SKV_GPU_CASCADE_H */

@@ -11,6 +11,7 @@
 #include "gpu/gpu_cupti.h"
 #include "gpu/gpu_exec.h"
 #include "gpu/gpu_graph.h"
+#include "cascade_cost.h"
 #include "gpu/gpu_cascade.h"
 #include "gpu/gpu_timing.h"
 #include "check/numerics.h"
@@ -300,29 +301,28 @@ static bool graph_step(const skv_exec_job *job, const skv_gpu_batch *g, const sk
   return ok;
 }
 
-/* Cascade attention for a configuration with shared prefixes (suite key cascade): the cascade plan
- * (both passes under the configuration's policy and options) run on poisoned outputs and checked
- * against the reference (the double CPU one where affordable, else the fp32 GPU one), then timed
- * over the same pool replicas as the flash-decoding timing (rot); the caller sets cascade_faster
- * from it and the row's total_us. */
-static bool cascade_step(const skv_exec_job *job, skv_gpu_batch *g, const skv_gpu_rotation *rot, bool use_cupti,
-                         int64_t l2_bytes, skv_run_row *row, char *err, size_t errlen) {
+/* One cascade of a row's batch with sharing cs (both passes under the configuration's policy and
+ * options): run on poisoned outputs and checked against the reference (the double CPU one where
+ * affordable, else the fp32 GPU one), then timed over the same pool replicas as the flash-decoding
+ * timing (rot), with its parts apart when parts is not NULL. *rel_err is the larger of itself and this run's error (INFINITY: outputs left
+ * unwritten); *us its time. ext: the timing's external-id offset. */
+static bool cascade_run(const skv_exec_job *job, skv_gpu_batch *g, const skv_gpu_rotation *rot, bool use_cupti,
+                        const skv_share *cs, uint64_t ext, double *us, double *parts, double *rel_err, char *err,
+                        size_t errlen) {
   const skv_config *c = job->cfg;
-  skv_share sh;
-  if (!skv_config_share(c, &sh, err, errlen)) return false;
   skv_cascade_plan cp;
-  bool ok = skv_cascade_plan_build(&job->w->batch, &sh, c->policy, &c->opts, c->policy, &c->opts, job->model, &cp, err,
-                                   errlen);
-  skv_share_free(&sh);
-  if (!ok) return false;
+  if (!skv_cascade_plan_build(&job->w->batch, cs, c->policy, &c->opts, c->policy, &c->opts, job->model, &cp, err,
+                              errlen))
+    return false;
   void *co = malloc((size_t)g->o_elems * (size_t)skv_dtype_size(g->prob.o_dtype));
   float *cl = malloc(sizeof(float) * (size_t)g->lse_elems);
-  ok = co && cl;
+  bool ok = co && cl;
   if (!ok) snprintf(err, errlen, "cascade: out of memory");
   ok = ok && skv_gpu_poison(g, err, errlen) && skv_gpu_cascade_run(g, job->w, &cp, false, err, errlen) &&
        skv_gpu_download(g, co, cl, err, errlen);
+  double e = NAN;
   if (ok && skv_count_nan(g->prob.o_dtype, co, g->o_elems, cl, g->lse_elems) > 0) {
-    row->cascade_o_rel_err = INFINITY; /* outputs left unwritten: the check fails */
+    e = INFINITY; /* outputs left unwritten: the check fails */
   } else if (ok) {
     skv_numerics num;
     if (job->cpu_reference) {
@@ -332,12 +332,44 @@ static bool cascade_step(const skv_exec_job *job, skv_gpu_batch *g, const skv_gp
     } else {
       ok = fp32_reference(g, co, cl, &num, err, errlen);
     }
-    if (ok) row->cascade_o_rel_err = num.o_rel_l2;
+    if (ok) e = num.o_rel_l2;
   }
+  if (!isnan(e) && (isnan(*rel_err) || e > *rel_err)) *rel_err = e;
   free(co), free(cl);
   if (ok)
-    ok = skv_gpu_cascade_time(g, job->w, &cp, rot, job->suite->warmup, job->suite->repeat, use_cupti,
-                              job->ext_id + (1u << 20), &row->cascade_us, err, errlen);
+    ok = skv_gpu_cascade_time(g, job->w, &cp, rot, job->suite->warmup, job->suite->repeat, use_cupti, ext, us, parts,
+                              err, errlen);
+  skv_cascade_plan_free(&cp);
+  return ok;
+}
+
+/* Cascade attention for a configuration with shared prefixes (suite key cascade): every level
+ * cascaded (cascade_us), and with two levels the outer level alone and each deepest group's whole
+ * prefix as one level (cascade_outer_us, cascade_merged_us; cascade_cost.h's choices), each checked
+ * and timed (cascade_run); then flash decoding over distinct prefix pages. The caller sets
+ * cascade_faster, the oracle and the regrets from these and the row's total_us. */
+static bool cascade_step(const skv_exec_job *job, skv_gpu_batch *g, const skv_gpu_rotation *rot, bool use_cupti,
+                         int64_t l2_bytes, skv_run_row *row, char *err, size_t errlen) {
+  const skv_config *c = job->cfg;
+  skv_share sh;
+  if (!skv_config_share(c, &sh, err, errlen)) return false;
+  bool ok = true;
+  for (int ch = SKV_CASCADE_ALL; ok && ch < SKV_CASCADE_CHOICES; ch++) {
+    if (!skv_cascade_choice_offered(&sh, (skv_cascade_choice)ch)) continue;
+    skv_share cs;
+    double *us = ch == SKV_CASCADE_ALL ? &row->cascade_us
+                                       : (ch == SKV_CASCADE_OUTER ? &row->cascade_outer_us : &row->cascade_merged_us);
+    ok = skv_cascade_choice_share(&sh, (skv_cascade_choice)ch, &cs, err, errlen);
+    if (ok) {
+      double parts[3];
+      ok = cascade_run(job, g, rot, use_cupti, &cs, job->ext_id + ((uint64_t)(ch + 2) << 20), us,
+                       ch == SKV_CASCADE_ALL ? parts : NULL, &row->cascade_o_rel_err, err, errlen);
+      if (ok && ch == SKV_CASCADE_ALL)
+        row->cascade_prefix_us = parts[0], row->cascade_suffix_us = parts[1], row->cascade_merge_us = parts[2];
+      skv_share_free(&cs);
+    }
+  }
+  skv_share_free(&sh);
   /* Flash decoding over distinct prefix pages: the same batch and plan with no page shared (each
    * request its own copy of the prefix: other values, the same work), timed by the row's rules. */
   if (ok) {
@@ -357,7 +389,7 @@ static bool cascade_step(const skv_exec_job *job, skv_gpu_batch *g, const skv_gp
           ok = skv_gpu_rotation_make(&dg, &dw, l2_bytes, &drot, err, errlen);
           if (ok) {
             ok = skv_gpu_time(&dg, &dp, &drot, job->suite->warmup, job->suite->repeat, use_cupti,
-                              job->ext_id + (2u << 20), NULL, &t, err, errlen);
+                              job->ext_id + (1u << 20), NULL, &t, err, errlen);
             if (ok) row->fd_distinct_us = t.total_us;
             skv_gpu_rotation_free(&drot);
           }
@@ -368,8 +400,19 @@ static bool cascade_step(const skv_exec_job *job, skv_gpu_batch *g, const skv_gp
       skv_workload_free(&dw);
     }
   }
-  skv_cascade_plan_free(&cp);
   return ok;
+}
+
+/* The measured choices of a cascade row: the oracle (the fastest) and each decision's regret. */
+static void cascade_decisions(skv_run_row *row) {
+  const double t[SKV_CASCADE_CHOICES] = {row->total_us, row->cascade_us, row->cascade_outer_us,
+                                         row->cascade_merged_us};
+  const skv_cascade_choice best = skv_cascade_oracle(t);
+  snprintf(row->cascade_oracle, sizeof row->cascade_oracle, "%s", skv_cascade_choice_name(best));
+  row->regret_never = skv_cascade_regret(t, SKV_CASCADE_FD);
+  row->regret_always = skv_cascade_regret(t, SKV_CASCADE_ALL);
+  if (row->cascade_vllm_choice >= 0) row->regret_vllm = skv_cascade_regret(t, (skv_cascade_choice)row->cascade_vllm_choice);
+  if (row->cascade_lab_choice >= 0) row->regret_lab = skv_cascade_regret(t, (skv_cascade_choice)row->cascade_lab_choice);
 }
 
 static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char *err, size_t errlen) {
@@ -503,7 +546,10 @@ static bool run_job(void *self, const skv_exec_job *job, skv_run_row *row, char 
       row->tbps = (double)(g.kv_read.kv + g.kv_read.scales) / (t.total_us * 1e-6) / 1e12;
       row->read_ceiling_tbps = s->read_tbps;
       row->frac_of_read_ceiling = row->tbps / s->read_tbps;
-      if (!isnan(row->cascade_us)) row->cascade_faster = row->cascade_us < row->total_us ? SKV_CHECK_YES : SKV_CHECK_NO;
+      if (!isnan(row->cascade_us)) {
+        row->cascade_faster = row->cascade_us < row->total_us ? SKV_CHECK_YES : SKV_CHECK_NO;
+        cascade_decisions(row);
+      }
     }
   }
   free(o), free(o2), free(lse), free(lse2), free(logical), free(delivered);

@@ -18,6 +18,7 @@
 #include "out/determinism.h"
 #include "out/model_error.h"
 #include "out/summary.h"
+#include "prof/stats.h"
 
 /* Distinct values of a key built from some columns, in first-seen order. */
 typedef struct keys {
@@ -333,6 +334,156 @@ static bool script_cascade(FILE *f, const skv_csv_table *t, bool measured, const
              "$D using ($1-0.15):2:xtic(5) with points pt 7 ps 1.3 lc rgb \"#1f77b4\" title \"shared pages\", "
              "$D using ($1+0.15):3 with points pt 5 ps 1.3 lc rgb \"#d62728\" title \"distinct pages\", "
              "$D using ($4 > 0 ? $1 : NaN):(0.12) with points pt 9 ps 1.3 lc rgb \"#2ca02c\" title \"vLLM picks cascade\"\n");
+  outputs_end(f);
+  return true;
+}
+
+/* A sim-only run of a measured plot: a panel that says so. */
+static void nothing_measured(FILE *f, const char *name) {
+  outputs_begin(f, name);
+  fprintf(f, "  set label 1 \"sim-only run: nothing was measured\" at graph 0.5, graph 0.5 center\n");
+  fprintf(f, "  set xrange [0:1]\n  set yrange [0.1:10]\n  plot 1 with lines dt 2 notitle\n");
+  outputs_end(f);
+}
+
+/* Decision maps (issue 16): one panel per (GQA group, query length, cache type, suffix) of the rows
+ * with one shared prefix, prefix length across, requests up; each cell coloured by log2 of flash
+ * decoding's measured time over the cascade's (red: cascade faster), vLLM's and the lab's choice of
+ * cascade marked on it (the boundary of each decision is where its marks stop). */
+static bool script_cascade_map(FILE *f, const skv_csv_table *t, bool measured, char *err, size_t errlen) {
+  preamble(f, "cascade_map", "Measured winner: log2(flash decoding / cascade) (red: cascade faster); x: vLLM picks cascade, o: the lab does");
+  if (!measured) {
+    nothing_measured(f, "cascade_map");
+    return true;
+  }
+  const int32_t cf = skv_csv_col(t, "total_us"), ca = skv_csv_col(t, "cascade_us"), cv = skv_csv_col(t, "cascade_vllm"),
+                cl = skv_csv_col(t, "cascade_lab"), cp = skv_csv_col(t, "kvlen_max"), cb = skv_csv_col(t, "batch"),
+                chq = skv_csv_col(t, "hq"), chk = skv_csv_col(t, "hkv"), cq = skv_csv_col(t, "qlen"),
+                ckv = skv_csv_col(t, "kv_dtype"), cn = skv_csv_col(t, "config");
+  keys panels = {0};
+  /* the panel and the prefix of a row from its name's sp / gs fields (the suite's naming: sp512, gs0) */
+  char (*pk)[96] = calloc((size_t)(t->nrows > 0 ? t->nrows : 1), sizeof *pk);
+  double *prefix = calloc((size_t)(t->nrows > 0 ? t->nrows : 1), sizeof *prefix);
+  if (!pk || !prefix) {
+    free(pk), free(prefix);
+    snprintf(err, errlen, "cascade_map: out of memory");
+    return false;
+  }
+  for (int64_t r = 0; r < t->nrows; r++) {
+    const char *name = skv_csv_get(t, r, cn), *sp = strstr(name, "-sp"), *gs = strstr(name, "-gs");
+    if (isnan(skv_csv_num(t, r, cf)) || isnan(skv_csv_num(t, r, ca)) || !sp || (gs && atoi(gs + 3) != 0)) continue;
+    prefix[r] = atof(sp + 3);
+    const int hq = atoi(skv_csv_get(t, r, chq)), hkv = atoi(skv_csv_get(t, r, chk));
+    snprintf(pk[r], sizeof pk[r], "group %d (hq %d), Q %s, %s, suffix %.0f", hkv > 0 ? hq / hkv : 0, hq,
+             skv_csv_get(t, r, cq), skv_csv_get(t, r, ckv), skv_csv_num(t, r, cp) - prefix[r]);
+    if (!keys_add(&panels, pk[r])) {
+      free(pk), free(prefix), keys_free(&panels);
+      snprintf(err, errlen, "cascade_map: out of memory");
+      return false;
+    }
+  }
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\nunset key\n");
+  fprintf(f, "set logscale x 2\nset xlabel \"shared prefix (tokens)\"\nset ylabel \"requests\"\n");
+  fprintf(f, "set logscale y 2\nset yrange [0.7:400]\nset xrange [40:50000]\n");
+  fprintf(f, "set palette defined (-3 \"#2166ac\", 0 \"#f7f7f7\", 3 \"#b2182b\")\nset cbrange [-3:3]\n");
+  outputs_begin_sized(f, "cascade_map", panels.n);
+  const int32_t cols = panels.n < 3 ? (panels.n > 0 ? panels.n : 1) : 3;
+  fprintf(f, "  set multiplot layout %d,%d title \"Measured winner: log2(flash decoding / cascade), red: cascade faster; "
+             "x: vLLM picks cascade, o: the lab does\"\n", (panels.n + cols - 1) / cols, cols);
+  for (int32_t p = 0; p < panels.n; p++) {
+    fprintf(f, "  set title \"%s\" noenhanced font \",9\"\n  $P%d << EOD\n", panels.v[p], p);
+    for (int64_t r = 0; r < t->nrows; r++) {
+      if (strcmp(pk[r], panels.v[p]) != 0) continue;
+      const double ratio = skv_csv_num(t, r, cf) / skv_csv_num(t, r, ca);
+      fprintf(f, "  %.0f %s %.6g %d %d\n", prefix[r], skv_csv_get(t, r, cb), log2(ratio),
+              strcmp(skv_csv_get(t, r, cv), "yes") == 0,
+              strcmp(skv_csv_get(t, r, cl), "fd") != 0 && skv_csv_get(t, r, cl)[0] != '\0');
+    }
+    fprintf(f, "  EOD\n  plot $P%d using 1:2:3 with points pt 5 ps 3.2 palette, "
+               "$P%d using ($4 > 0 ? $1 : NaN):2 with points pt 2 ps 1.6 lc rgb \"black\", "
+               "$P%d using ($5 > 0 ? $1 : NaN):2 with points pt 6 ps 2.4 lc rgb \"black\"\n", p, p, p);
+  }
+  fprintf(f, "  unset multiplot\n");
+  outputs_end(f);
+  free(pk), free(prefix), keys_free(&panels);
+  return true;
+}
+
+/* Regret CDFs (issue 16): per decision policy (never, always, vllm, lab), the fraction of rows whose
+ * regret is at most x, x = 1 + regret on a log axis (1: the fastest chosen). */
+static bool script_cascade_regret(FILE *f, const skv_csv_table *t, bool measured, char *err, size_t errlen) {
+  preamble(f, "cascade_regret", "Regret of each cascade decision: fraction of configurations at or below (1 + regret)");
+  if (!measured) {
+    nothing_measured(f, "cascade_regret");
+    return true;
+  }
+  double *v = malloc(sizeof(double) * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  if (!v) {
+    snprintf(err, errlen, "cascade_regret: out of memory");
+    return false;
+  }
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\nset key inside right bottom noenhanced\n");
+  fprintf(f, "set logscale x 2\nset xlabel \"chosen time / fastest time\"\nset ylabel \"fraction of configurations\"\n"
+             "set yrange [0:1.02]\n");
+  int32_t drawn = 0;
+  for (int p = 0; p < 4; p++) {
+    int64_t n = 0;
+    for (int64_t r = 0; r < t->nrows; r++) {
+      double times[SKV_CASCADE_CHOICES];
+      skv_cascade_row_times(t, r, times);
+      if (isnan(times[SKV_CASCADE_FD]) || isnan(times[SKV_CASCADE_ALL])) continue;
+      const int ch = skv_cascade_row_choice(t, r, p, times);
+      const double g = ch >= 0 ? skv_cascade_regret(times, (skv_cascade_choice)ch) : NAN;
+      if (!isnan(g)) v[n++] = 1 + g;
+    }
+    skv_sort_doubles(v, n);
+    fprintf(f, "$R%d << EOD\n", p);
+    for (int64_t i = 0; i < n; i++) fprintf(f, "%.6g %.6g\n", v[i], (double)(i + 1) / (double)n);
+    fprintf(f, "EOD\n");
+    drawn += n > 0;
+  }
+  free(v);
+  if (drawn == 0) {
+    nothing_measured(f, "cascade_regret");
+    return true;
+  }
+  outputs_begin(f, "cascade_regret");
+  fprintf(f, "  plot ");
+  for (int p = 0; p < 4; p++) {
+    char st[96];
+    fprintf(f, "%s$R%d using 1:2 with steps lw 2 %s title \"%s\"", p ? ", " : "", p, series_style(p, st, sizeof st),
+            skv_cascade_decision_name(p));
+  }
+  fprintf(f, "\n");
+  outputs_end(f);
+  return true;
+}
+
+/* Predicted against measured for both paths (issue 16): flash decoding over the shared pages
+ * (predicted_us, total_us) and the cascade (cascade_predicted_us, cascade_us), y = x and ±10%. */
+static bool script_cascade_model(FILE *f, const skv_csv_table *t, bool measured) {
+  preamble(f, "cascade_model", "Cost model: predicted vs measured kernel time, flash decoding (shared pages) and cascade");
+  if (!measured) {
+    nothing_measured(f, "cascade_model");
+    return true;
+  }
+  const int32_t cols[2][2] = {{skv_csv_col(t, "total_us"), skv_csv_col(t, "predicted_us")},
+                              {skv_csv_col(t, "cascade_us"), skv_csv_col(t, "cascade_predicted_us")}};
+  for (int k = 0; k < 2; k++) {
+    fprintf(f, "$M%d << EOD\n", k);
+    for (int64_t r = 0; r < t->nrows; r++) {
+      const double m = skv_csv_num(t, r, cols[k][0]), p = skv_csv_num(t, r, cols[k][1]);
+      if (m > 0 && p > 0 && !isnan(skv_csv_num(t, r, cols[1][0]))) fprintf(f, "%.6g %.6g\n", m, p);
+    }
+    fprintf(f, "EOD\n");
+  }
+  fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\nset key inside left top\n");
+  fprintf(f, "set logscale xy 10\nset xlabel \"measured (us)\"\nset ylabel \"predicted (us)\"\n");
+  outputs_begin(f, "cascade_model");
+  fprintf(f, "  plot x with lines lc rgb \"gray\" title \"y = x\", 1.1*x with lines dt 2 lc rgb \"gray\" title \"±10%%\", "
+             "0.9*x with lines dt 2 lc rgb \"gray\" notitle, "
+             "$M0 using 1:2 with points pt 7 ps 0.8 lc rgb \"#1f77b4\" title \"flash decoding, shared pages\", "
+             "$M1 using 1:2 with points pt 5 ps 0.8 lc rgb \"#d62728\" title \"cascade\"\n");
   outputs_end(f);
   return true;
 }
@@ -831,6 +982,9 @@ static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t
   else if (strcmp(name, "lse_layout") == 0) ok = script_lse(f, measured);
   else if (strcmp(name, "graph_replay") == 0) ok = script_graph(f, t, measured);
   else if (strcmp(name, "cascade") == 0) ok = script_cascade(f, t, measured, pdir, err, errlen);
+  else if (strcmp(name, "cascade_map") == 0) ok = script_cascade_map(f, t, measured, err, errlen);
+  else if (strcmp(name, "cascade_regret") == 0) ok = script_cascade_regret(f, t, measured, err, errlen);
+  else if (strcmp(name, "cascade_model") == 0) ok = script_cascade_model(f, t, measured);
   else if (strcmp(name, "determinism") == 0) ok = script_determinism(f, t, measured, pdir, err, errlen);
   else {
     snprintf(err, errlen, "plots: unknown plot '%s'", name);

@@ -25,7 +25,11 @@ const char *const skv_results_columns[] = {
     "o_rel_err", "o_max_abs", "lse_max_abs", "quant_o_rel_err", "unwritten", "bitwise_repeat", "batch_invariant",
     "batch_invariant_predicted", "lse_correct", "lse_correct_predicted", "gpu_supported", "inv_pairs",
     "inv_same_predicted", "inv_same_measured", "inv_disagree", "inv_graph_pairs", "inv_graph_same", "graph_ctas", "graph_partials", "graph_fits", "graph_us",
-    "eager_us", "graph_bits", "cascade_vllm", "cascade_us", "cascade_o_rel_err", "cascade_faster", "fd_distinct_us", "checks", NULL};
+    "eager_us", "graph_bits", "cascade_vllm", "cascade_us", "cascade_o_rel_err", "cascade_faster", "fd_distinct_us",
+    "cascade_predicted_us", "fd_distinct_predicted_us", "cascade_bytes_bound_us", "cascade_flops_bound_us", "cascade_lab",
+    "cascade_outer_us", "cascade_merged_us", "cascade_oracle", "regret_never", "regret_always", "regret_vllm",
+    "regret_lab", "cascade_prefix_us", "cascade_suffix_us", "cascade_merge_us", "cascade_prefix_predicted_us",
+    "cascade_suffix_predicted_us", "checks", NULL};
 const int skv_results_ncolumns = (int)(sizeof skv_results_columns / sizeof skv_results_columns[0]) - 1;
 
 const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", "total_us", "total_min_us",
@@ -34,12 +38,17 @@ const char *const skv_results_measured[] = {"timer", "decode_us", "combine_us", 
                                             "device_model", "unwritten", "bitwise_repeat", "batch_invariant", "inv_same_measured",
                                             "inv_disagree", "inv_graph_pairs", "inv_graph_same", "graph_us", "eager_us",
                                             "graph_bits", "cascade_us", "cascade_o_rel_err", "cascade_faster", "fd_distinct_us",
-                                            "lse_correct", NULL};
+                                            "cascade_outer_us", "cascade_merged_us", "cascade_oracle", "regret_never",
+                                            "regret_always", "regret_vllm", "regret_lab", "cascade_prefix_us",
+                                            "cascade_suffix_us", "cascade_merge_us", "lse_correct", NULL};
 const char *const skv_results_predicted[] = {"num_splits_min", "num_splits_max", "num_splits_mean", "ctas",
                                              "grid_ctas", "waves", "scratch_bytes", "predicted_decode_us",
                                              "predicted_combine_us", "predicted_us", "batch_invariant_predicted",
                                              "inv_pairs", "inv_same_predicted", "graph_ctas", "graph_partials",
-                                             "graph_fits", "cascade_vllm", "lse_correct_predicted", NULL};
+                                             "graph_fits", "cascade_vllm", "cascade_predicted_us",
+                                             "fd_distinct_predicted_us", "cascade_bytes_bound_us",
+                                             "cascade_flops_bound_us", "cascade_lab", "cascade_prefix_predicted_us",
+                                             "cascade_suffix_predicted_us", "lse_correct_predicted", NULL};
 
 void skv_run_row_init(skv_run_row *row) {
   memset(row, 0, sizeof *row);
@@ -60,6 +69,12 @@ void skv_run_row_init(skv_run_row *row) {
   row->graph_us = row->eager_us = NAN;
   row->cascade_vllm = row->cascade_faster = SKV_CHECK_NA;
   row->cascade_us = row->cascade_o_rel_err = row->fd_distinct_us = NAN;
+  row->cascade_predicted_us = row->fd_distinct_predicted_us = row->cascade_bytes_bound_us = NAN;
+  row->cascade_flops_bound_us = row->cascade_outer_us = row->cascade_merged_us = NAN;
+  row->regret_never = row->regret_always = row->regret_vllm = row->regret_lab = NAN;
+  row->cascade_lab_choice = row->cascade_vllm_choice = -1;
+  row->cascade_prefix_us = row->cascade_suffix_us = row->cascade_merge_us = NAN;
+  row->cascade_prefix_predicted_us = row->cascade_suffix_predicted_us = NAN;
   row->bitwise_repeat = row->batch_invariant = row->batch_invariant_predicted = SKV_CHECK_NA;
   row->lse_correct = row->lse_correct_predicted = row->gpu_supported = SKV_CHECK_NA;
   snprintf(row->combine, sizeof row->combine, "-");
@@ -175,6 +190,23 @@ char *skv_results_format_row(const skv_run_row *r) {
   field_dbl(f, r->cascade_o_rel_err);
   field_check(f, r->cascade_faster);
   field_dbl(f, r->fd_distinct_us);
+  field_dbl(f, r->cascade_predicted_us);
+  field_dbl(f, r->fd_distinct_predicted_us);
+  field_dbl(f, r->cascade_bytes_bound_us);
+  field_dbl(f, r->cascade_flops_bound_us);
+  field_str(f, r->cascade_lab, false);
+  field_dbl(f, r->cascade_outer_us);
+  field_dbl(f, r->cascade_merged_us);
+  field_str(f, r->cascade_oracle, false);
+  field_dbl(f, r->regret_never);
+  field_dbl(f, r->regret_always);
+  field_dbl(f, r->regret_vllm);
+  field_dbl(f, r->regret_lab);
+  field_dbl(f, r->cascade_prefix_us);
+  field_dbl(f, r->cascade_suffix_us);
+  field_dbl(f, r->cascade_merge_us);
+  field_dbl(f, r->cascade_prefix_predicted_us);
+  field_dbl(f, r->cascade_suffix_predicted_us);
   field_str(f, r->checks, false);
   fputc('\n', f);
   const bool ok = !ferror(f);

@@ -55,13 +55,32 @@ typedef struct skv_run_row {
   int64_t graph_ctas, graph_partials;
   skv_check graph_fits, graph_bits;
   double graph_us, eager_us;
-  /* Cascade attention (suite key cascade, a configuration with shared prefixes): vLLM's
-   * use_cascade_attention for the batch (predicted; NA for nested groups, which it cannot express),
-   * the cascade's kernel time and its error against the reference (measured), and whether it was
-   * faster than the row's flash decoding over the same shared pages (measured). */
+  /* Cascade attention (suite key cascade, a configuration with shared prefixes; sim/cascade.h,
+   * sim/cascade_cost.h): vLLM's use_cascade_attention over the prefix every request shares
+   * (predicted; yes cascades that level alone), the cascade's kernel time with every level
+   * cascaded and its error against the reference (measured; the largest over every cascade run of
+   * the row), and whether it was faster than the row's flash decoding over the same shared pages
+   * (measured). */
   skv_check cascade_vllm, cascade_faster;
   double cascade_us, cascade_o_rel_err;
   double fd_distinct_us; /* measured: the row's plan over a copy of the batch with no page shared */
+  /* predicted: the cascade (every level), flash decoding over distinct pages, the cascade's bounds
+   * (its HBM bytes at the read ceiling, its FLOPs at the data-sheet peak) and the lab's choice
+   * (skv_cascade_choice_name: fd, cascade, outer, merged) */
+  double cascade_predicted_us, fd_distinct_predicted_us, cascade_bytes_bound_us, cascade_flops_bound_us;
+  char cascade_lab[8];
+  /* measured, two-level sharing only: the outer level alone cascaded, each deepest group's whole
+   * prefix cascaded as one level */
+  double cascade_outer_us, cascade_merged_us;
+  /* measured: the fastest choice, and each decision's regret against it ((chosen - best) / best;
+   * never = flash decoding, always = every level cascaded) */
+  char cascade_oracle[8];
+  double regret_never, regret_always, regret_vllm, regret_lab;
+  /* the cascade (every level) in parts: the prefix pass, the suffix pass (each decode and combine)
+   * and the merge, measured (CUPTI only) and the passes predicted */
+  double cascade_prefix_us, cascade_suffix_us, cascade_merge_us;
+  double cascade_prefix_predicted_us, cascade_suffix_predicted_us;
+  int32_t cascade_lab_choice, cascade_vllm_choice; /* not columns: the choices as skv_cascade_choice (-1: none) */
   skv_check gpu_supported;        /* the GPU kernels take the configuration (sim/support.h) */
   char checks[8];                 /* the row's verdict: "pass", "fail" (skv_row_failed) or "none" (no check ran) */
 } skv_run_row;

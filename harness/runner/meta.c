@@ -30,6 +30,10 @@ json_t *skv_meta_gpu_model(const skv_gpu *g, const char *source) {
   json_object_set_new(j, "launch_us", json_real(g->launch_us));
   json_object_set_new(j, "combine_item_us", json_real(g->combine_item_us));
   json_object_set_new(j, "combine_chunk_us", json_real(g->combine_chunk_us));
+  json_object_set_new(j, "cta_us", json_real(g->cta_us));
+  json_object_set_new(j, "l2_tbps", json_real(g->l2_tbps));
+  json_object_set_new(j, "mma_tflops", json_real(g->mma_tflops));
+  json_object_set_new(j, "peak_tflops", json_real(g->peak_tflops));
   json_t *streams = json_object();
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
@@ -70,6 +74,11 @@ bool skv_meta_gpu_model_read(const json_t *j, skv_gpu *g) {
   g->launch_us = json_number_value(json_object_get(j, "launch_us"));
   g->combine_item_us = json_number_value(json_object_get(j, "combine_item_us"));
   g->combine_chunk_us = json_number_value(json_object_get(j, "combine_chunk_us"));
+  /* absent in runs made before these terms: 0, not modelled */
+  g->cta_us = json_number_value(json_object_get(j, "cta_us"));
+  g->l2_tbps = json_number_value(json_object_get(j, "l2_tbps"));
+  g->mma_tflops = json_number_value(json_object_get(j, "mma_tflops"));
+  g->peak_tflops = json_number_value(json_object_get(j, "peak_tflops"));
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const json_t *s = json_object_get(streams, skv_stream_kind_name((skv_stream_kind)k));
     if (!json_is_object(s)) return false;

@@ -23,11 +23,15 @@ enum {
   G_CTAS_PER_SM,
   G_CALIBRATED,
   G_CTA_US,
+  G_L2_TBPS,
+  G_MMA_TFLOPS,
+  G_PEAK_TFLOPS,
   G_COUNT
 };
 static const char *const model_keys[G_COUNT] = {
     "name",      "device",          "arch",             "sms",     "read_tbps",   "launch_us",
     "combine_item_us", "combine_chunk_us", "streams", "ctas_per_sm", "calibrated", "cta_us",
+    "l2_tbps", "mma_tflops", "peak_tflops",
 };
 /* The architectures the kernels are built for (Makefile NVCCFLAGS), whose residency the occupancy
  * check can derive. */
@@ -165,13 +169,15 @@ static bool read_string(skv_ydoc *d, yaml_node_t *n, const char *what, char *out
   return true;
 }
 
-/* Every field but `calibrated` is required: a model file is measured data, a missing number must
- * not become some other GPU's. */
+/* Every field but `calibrated` and the later terms (cta_us, l2_tbps, mma_tflops, peak_tflops: 0,
+ * not modelled, when absent) is required: a model file is measured data, a missing number must not
+ * become some other GPU's. */
 static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   skv_ykv f[G_COUNT];
   if (!skv_ydoc_keys(d, node, "a GPU model", model_keys, G_COUNT, f)) return false;
   for (int32_t k = 0; k < G_COUNT; k++)
-    if (k != G_CALIBRATED && k != G_CTA_US && !skv_ydoc_require(d, node, "a GPU model", &f[k], model_keys[k]))
+    if (k != G_CALIBRATED && k != G_CTA_US && k != G_L2_TBPS && k != G_MMA_TFLOPS && k != G_PEAK_TFLOPS &&
+        !skv_ydoc_require(d, node, "a GPU model", &f[k], model_keys[k]))
       return false;
   if (!read_string(d, f[G_NAME].value, "name", m->name, sizeof m->name)) return false;
   if (!skv_gpu_model_name_ok(m->name))
@@ -189,6 +195,12 @@ static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
     return false;
   m->cta_us = 0;
   if (f[G_CTA_US].value && !skv_ydoc_float(d, f[G_CTA_US].value, "cta_us", true, &m->cta_us)) return false;
+  m->l2_tbps = m->mma_tflops = m->peak_tflops = 0;
+  if (f[G_L2_TBPS].value && !skv_ydoc_float(d, f[G_L2_TBPS].value, "l2_tbps", true, &m->l2_tbps)) return false;
+  if (f[G_MMA_TFLOPS].value && !skv_ydoc_float(d, f[G_MMA_TFLOPS].value, "mma_tflops", true, &m->mma_tflops))
+    return false;
+  if (f[G_PEAK_TFLOPS].value && !skv_ydoc_float(d, f[G_PEAK_TFLOPS].value, "peak_tflops", true, &m->peak_tflops))
+    return false;
   if (f[G_CALIBRATED].value &&
       !read_string(d, f[G_CALIBRATED].value, "calibrated", m->calibrated, sizeof m->calibrated))
     return false;
@@ -261,6 +273,9 @@ bool skv_gpus_write_entry(FILE *f, const skv_gpu *g) {
   fprintf(f, "    read_tbps: %.4g\n    launch_us: %.4g\n    combine_item_us: %.4g\n    combine_chunk_us: %.4g\n",
           g->read_tbps, g->launch_us, g->combine_item_us, g->combine_chunk_us);
   if (g->cta_us > 0) fprintf(f, "    cta_us: %.4g\n", g->cta_us);
+  if (g->l2_tbps > 0) fprintf(f, "    l2_tbps: %.4g\n", g->l2_tbps);
+  if (g->mma_tflops > 0) fprintf(f, "    mma_tflops: %.4g\n", g->mma_tflops);
+  if (g->peak_tflops > 0) fprintf(f, "    peak_tflops: %.4g\n", g->peak_tflops);
   fprintf(f, "    streams:\n");
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];

@@ -684,7 +684,7 @@ static const char *const plot_names[] = {
     "latency_vs_seqlen", "bandwidth_fraction", "predicted_vs_measured", "error",
     "splits_heuristic",  "quant_error",        "lse_layout",            "model_error",
     "latency_vs_qlen",   "splits_vs_qlen",     "determinism",           "graph_replay",
-    "cascade",
+    "cascade",           "cascade_map",        "cascade_regret",        "cascade_model",
 };
 #define DEFAULT_PLOTS 4 /* the first four */
 

@@ -19,6 +19,7 @@
 #include "gpu/gpu_graph.h"
 #include "gpu/gpu_cascade.h"
 #include "cascade.h"
+#include "cascade_cost.h"
 #include "graph_bound.h"
 #include "lse_layout.h"
 #include "check/numerics.h"
@@ -1527,28 +1528,40 @@ END_TEST
  * LSEs in the merge; every output written. vLLM's one prefix in decode, nested groups with verify
  * steps, one KV head, GQA 8, fp16. */
 START_TEST(cascade_on_the_gpu_matches_the_reference) {
-  static const struct { int32_t n, hq, hkv, levels, block[2]; int64_t len[2]; int32_t qmax; skv_dtype t; skv_policy pp, sp; } cs[] = {
-      {16, 32, 8, 1, {16, 0}, {512, 0}, 1, SKV_BF16, SKV_POLICY_FA2, SKV_POLICY_FA2},
-      {12, 32, 8, 2, {12, 4}, {1024, 256}, 4, SKV_BF16, SKV_POLICY_LAB, SKV_POLICY_FLASHINFER},
-      {8, 8, 1, 1, {8, 0}, {4096, 0}, 1, SKV_BF16, SKV_POLICY_FIXED, SKV_POLICY_NONE},
-      {24, 64, 8, 2, {8, 2}, {256, 64}, 2, SKV_FP16, SKV_POLICY_FA3, SKV_POLICY_LAB},
+  static const struct { int32_t n, hq, hkv, levels, block[2]; int64_t len[2]; int32_t qmax; skv_dtype t, kv; skv_policy pp, sp; } cs[] = {
+      {16, 32, 8, 1, {16, 0}, {512, 0}, 1, SKV_BF16, SKV_BF16, SKV_POLICY_FA2, SKV_POLICY_FA2},
+      {12, 32, 8, 2, {12, 4}, {1024, 256}, 4, SKV_BF16, SKV_BF16, SKV_POLICY_LAB, SKV_POLICY_FLASHINFER},
+      {8, 8, 1, 1, {8, 0}, {4096, 0}, 1, SKV_BF16, SKV_BF16, SKV_POLICY_FIXED, SKV_POLICY_NONE},
+      {24, 64, 8, 2, {8, 2}, {256, 64}, 2, SKV_FP16, SKV_FP16, SKV_POLICY_FA3, SKV_POLICY_LAB},
+      {16, 32, 8, 2, {16, 4}, {512, 128}, 4, SKV_BF16, SKV_FP8_E4M3, SKV_POLICY_LAB, SKV_POLICY_LAB},
   };
-  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+  /* every case with every choice its sharing offers (cascade_cost.h: with two levels also the outer
+   * level alone and each group's whole prefix as one level) */
+  for (size_t k = 0; k < 3 * sizeof cs / sizeof cs[0]; k++) {
+    const size_t i = k / 3;
+    const skv_cascade_choice ch = (skv_cascade_choice)(SKV_CASCADE_ALL + k % 3);
     char err[512];
-    skv_share sh;
-    ck_assert_msg(skv_share_blocks(cs[i].n, cs[i].levels, cs[i].block, cs[i].len, &sh, err, sizeof err), "%s", err);
+    skv_share given, sh;
+    ck_assert_msg(skv_share_blocks(cs[i].n, cs[i].levels, cs[i].block, cs[i].len, &given, err, sizeof err), "%s", err);
+    if (!skv_cascade_choice_offered(&given, ch)) {
+      skv_share_free(&given);
+      continue;
+    }
+    ck_assert_msg(skv_cascade_choice_share(&given, ch, &sh, err, sizeof err), "%s", err);
     int64_t kv[32];
     int64_t prefix = 0;
     for (int l = 0; l < cs[i].levels; l++) prefix += cs[i].len[l];
     for (int32_t r = 0; r < cs[i].n; r++) kv[r] = prefix + 1 + 97 * r;
     skv_batch b = make_batch(cs[i].n, kv, cs[i].hq, cs[i].hkv, 128, 16, cs[i].t);
+    b.kv_dtype = b.v_dtype = cs[i].kv;
     for (int32_t r = 0; r < cs[i].n; r++) b.qlen[r] = 1 + r % cs[i].qmax;
     for (int32_t r = 0; r < cs[i].n; r++) b.kvlen[r] += b.qlen[r];
     skv_workload_opts o;
     skv_workload_opts_default(&o);
     o.seed = 31 + i;
     o.q_dtype = cs[i].t;
-    o.share = &sh;
+    o.share = &given; /* the pages as the batch holds them; the cascade reads them as the choice shares */
+    if (cs[i].kv == SKV_FP8_E4M3) o.quant.k_scale = 0.5f, o.quant.v_scale = 0.25f;
     skv_workload w;
     ck_assert_msg(skv_workload_make(&b, &o, &w, err, sizeof err), "%s", err);
     skv_cascade_plan c;
@@ -1567,11 +1580,11 @@ START_TEST(cascade_on_the_gpu_matches_the_reference) {
       skv_numerics num;
       ck_assert(skv_numerics_vs_reference(&w, g.prob.o_dtype, ho, hl, &g.prob.lse_layout, NULL, 0, &num));
       const double tol = cs[i].t == SKV_FP16 ? 2e-3 : 1e-2;
-      ck_assert_msg(num.o_rel_l2 < tol && num.lse_max_abs < 1e-3, "case %zu%s: rel err %.3g, lse err %.3g", i,
-                    base2 ? " (base 2)" : "", num.o_rel_l2, num.lse_max_abs);
-      printf("  cascade case %zu (%d levels, Q <= %d, %s / %s%s): rel err %.2e, lse err %.2e\n", i, cs[i].levels,
-             cs[i].qmax, skv_policy_name(cs[i].pp), skv_policy_name(cs[i].sp), base2 ? ", base 2" : "", num.o_rel_l2,
-             num.lse_max_abs);
+      ck_assert_msg(num.o_rel_l2 < tol && num.lse_max_abs < 1e-3, "case %zu %s%s: rel err %.3g, lse err %.3g", i,
+                    skv_cascade_choice_name(ch), base2 ? " (base 2)" : "", num.o_rel_l2, num.lse_max_abs);
+      printf("  cascade case %zu %s (%d levels, Q <= %d, kv %s, %s / %s%s): rel err %.2e, lse err %.2e\n", i,
+             skv_cascade_choice_name(ch), cs[i].levels, cs[i].qmax, skv_dtype_name(cs[i].kv), skv_policy_name(cs[i].pp),
+             skv_policy_name(cs[i].sp), base2 ? ", base 2" : "", num.o_rel_l2, num.lse_max_abs);
       free(ho), free(hl);
     }
     skv_gpu_batch_free(&g);
@@ -1579,6 +1592,7 @@ START_TEST(cascade_on_the_gpu_matches_the_reference) {
     skv_workload_free(&w);
     skv_batch_free(&b);
     skv_share_free(&sh);
+    skv_share_free(&given);
   }
 }
 END_TEST
