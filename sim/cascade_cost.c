@@ -26,14 +26,18 @@ bool skv_fd_predict_shared(const skv_plan *p, const skv_batch *b, const skv_shar
 bool skv_cascade_predict(const skv_cascade_plan *c, const skv_batch *b, const skv_gpu *g,
                          skv_cascade_prediction *out) {
   memset(out, 0, sizeof *out);
-  if (c->prefix.num_requests > 0 && !skv_cost_predict(&c->prefix_plan, &c->prefix, g, &out->prefix)) return false;
+  if (c->prefix.num_requests > 0) {
+    if (!skv_cost_predict(&c->prefix_plan, &c->prefix, g, &out->prefix)) return false;
+    out->prefix.total_us += g->prefix_us; /* gpu.h: the prefix pass's measured excess */
+  }
   if (!skv_cost_predict(&c->suffix_plan, &c->suffix, g, &out->suffix)) return false;
   /* The merge (kernels/cascade_merge.cu): per query token and q head, each level's prefix state
    * and the suffix state read (O in the output type, LSE in float), the merged one written. */
   const int64_t hq = b->num_q_heads, d = b->head_dim;
   const int64_t state = d * 2 + (int64_t)sizeof(float); /* O is 16-bit (the queries' type), LSE float */
   const int64_t merge_bytes = c->total_q * hq * state * ((int64_t)c->levels + 2);
-  out->merge_us = g->launch_us + (double)merge_bytes / (g->read_tbps * 1e6);
+  out->merge_us = g->launch_us + g->merge_us + g->merge_pair_us * (double)(c->total_q * hq) +
+                 (double)merge_bytes / (g->read_tbps * 1e6);
   out->total_us = out->prefix.total_us + out->suffix.total_us + out->merge_us;
   /* The bound: each KV byte from HBM once (both passes' first reads), the merge's bytes, and the
    * passes' own outputs written; FLOPs at the data-sheet peak. */

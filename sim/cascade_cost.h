@@ -29,8 +29,10 @@ bool skv_fd_predict_shared(const skv_plan *p, const skv_batch *b, const skv_shar
 /* A cascade plan's predicted kernel time and its bounds. */
 typedef struct skv_cascade_prediction {
   skv_prediction prefix, suffix; /* each pass's decode and combine (the prefix batch's tiles of one
-                                    chunk reread it from L2: cost_model.h) */
-  double merge_us;               /* the merge kernel: a launch and its bytes at the read ceiling */
+                                    chunk reread it from L2: cost_model.h); the prefix's total
+                                    with g's prefix_us */
+  double merge_us;               /* the merge kernel: a launch, g's merge_us and merge_pair_us per
+                                    (token, q head), its bytes at the read ceiling */
   double total_us;               /* prefix + suffix + merge */
   int64_t dram_bytes;            /* the bytes that must come from HBM: each KV byte once, the passes'
                                     outputs read and the batch's output written by the merge */
@@ -40,8 +42,9 @@ typedef struct skv_cascade_prediction {
 } skv_cascade_prediction;
 
 /* Predict cascade plan c of batch b on g: each pass as any plan of its batch, the merge as a
- * kernel launch plus the bytes it moves (every token's prefix and suffix O and LSE read, the
- * batch's O and LSE written) at the read ceiling. False when out of memory. */
+ * kernel launch, its fixed and per-pair terms (gpu.h) and the bytes it moves (every token's prefix
+ * and suffix O and LSE read, the batch's O and LSE written) at the read ceiling. False when out of
+ * memory. */
 bool skv_cascade_predict(const skv_cascade_plan *c, const skv_batch *b, const skv_gpu *g,
                          skv_cascade_prediction *out);
 

@@ -56,6 +56,11 @@ void skv_cost_ctx_set_tile(skv_cost_ctx *ctx, int32_t tile_rows) {
   ctx->tile_tokens = tile_rows / G > 1 ? tile_rows / G : 1;
   const int64_t maxq = skv_batch_max_qlen(ctx->b);
   ctx->tile_rows = (int32_t)((maxq < ctx->tile_tokens ? maxq : ctx->tile_tokens) * G);
+  /* The per-CTA terms by the rows a CTA holds (decode: the group's q heads; a query tile: its
+   * packed rows, the class of 9 and more for 16 to 64), not by the group alone. */
+  ctx->rates = skv_gpu_rates_of_rows(ctx->g, ctx->b, ctx->tile_rows);
+  ctx->stream_bpus = ctx->rates.stream_tbps * 1e6;
+  ctx->cta_bpus = ctx->rates.cta_gbps * 1e3;
 }
 
 /* Keys a work item reads: its chunk up to its last query's bound (decode_kernel.cuh). */
@@ -243,6 +248,14 @@ static double combine_cost(const skv_cost_ctx *ctx, int64_t num_combine, int64_t
          partial_bytes / ctx->read_bpus;
 }
 
+/* The tensor work's time: the GPU's rate shared by its slots, so a CTA's own share is
+ * mma_tflops / slots whatever the others do (its warps issue its MMAs); no less than the whole
+ * work at the GPU's rate, nor than the largest CTA at its share. */
+static double compute_time(const skv_cost_ctx *ctx, double flops, double max_cta_flops) {
+  const double rate = ctx->g->mma_tflops * 1e6; /* flops per microsecond */
+  return fmax(flops / rate, max_cta_flops * (double)ctx->slots / rate);
+}
+
 /* The per-byte times of the resident CTAs when their stream ceiling is `ceiling` bytes/us (what
  * reads from HBM and from L2 together reach: below, predict): ctx's table for the HBM ceiling
  * alone, else one made (and kept) for this ceiling; NULL when out of memory. */
@@ -265,8 +278,9 @@ static const double *rate_table(skv_cost_ctx *ctx, double ceiling) {
  * is INFINITY (and the schedule stops once it cannot be). The reads' time: first reads at the
  * stream ceiling, rereads at the GPU's L2 rate; the schedule's CTAs share the ceiling that both
  * together give (kv_bytes over that time). */
-static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t dram_bytes, double flops, int64_t num_work,
-                    int64_t num_combine, int64_t max_chunks, double partial_bytes, double bound, skv_prediction *out) {
+static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t dram_bytes, double flops, double max_cta_flops,
+                    int64_t num_work, int64_t num_combine, int64_t max_chunks, double partial_bytes, double bound,
+                    skv_prediction *out) {
   const skv_gpu *g = ctx->g;
   const double fixed = fixed_cost(ctx, num_work) + later_waves_cost(ctx, num_work);
   if (dram_bytes > kv_bytes) dram_bytes = kv_bytes;
@@ -281,7 +295,7 @@ static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t dram_bytes, dou
   out->flops = flops;
   out->combine_us = combine_cost(ctx, num_combine, max_chunks, partial_bytes);
   out->bandwidth_us = fixed + reads_us;
-  out->compute_us = g->mma_tflops > 0 ? fixed + flops / (g->mma_tflops * 1e6) : 0.0;
+  out->compute_us = g->mma_tflops > 0 ? fixed + compute_time(ctx, flops, max_cta_flops) : 0.0;
   /* the schedule matters below bound only if it ends before bound less everything else */
   const double sched = inv ? shared_schedule(ctx, inv, bound - out->combine_us - g->launch_us - fixed) : -1.0;
   out->makespan_us = sched >= 0 ? fixed + sched : sched; /* -1: out of memory, -2: past the bound */
@@ -303,7 +317,7 @@ bool skv_cost_predict_shared(const skv_plan *p, const skv_batch *b, const skv_gp
   if (ok) skv_cost_ctx_set_tile(&ctx, p->tile_rows);
   const int32_t group = skv_batch_group(b);
   int64_t kv_bytes = 0, max_chunks = 0;
-  double flops = 0;
+  double flops = 0, max_cta_flops = 0;
   /* first reads: each request's keys once per KV head, the furthest any of its items reads (its
    * chunks cover the keys from 0; the query tiles of one chunk read the same keys) */
   int64_t *furthest = ok ? calloc((size_t)(b->num_requests > 0 ? b->num_requests : 1), sizeof *furthest) : NULL;
@@ -314,14 +328,16 @@ bool skv_cost_predict_shared(const skv_plan *p, const skv_batch *b, const skv_gp
     const skv_work *w = &p->work[i];
     const int64_t keys = work_keys(w), bytes = keys * ctx.token_bytes;
     kv_bytes += bytes;
-    flops += work_flops(w, group, b->head_dim);
+    const double wf = work_flops(w, group, b->head_dim);
+    flops += wf;
+    if (wf > max_cta_flops) max_cta_flops = wf;
     if (keys > 0 && w->kv_begin + keys > furthest[w->request]) furthest[w->request] = w->kv_begin + keys;
     ok = add_run(&ctx, (double)bytes, 1);
   }
   int64_t dram = 0;
   for (int32_t r = 0; ok && r < b->num_requests; r++) dram += furthest[r] * b->num_kv_heads * ctx.token_bytes;
   if (ok)
-    predict(&ctx, kv_bytes, dram - shared_bytes, flops, p->num_work, p->num_combine, max_chunks,
+    predict(&ctx, kv_bytes, dram - shared_bytes, flops, max_cta_flops, p->num_work, p->num_combine, max_chunks,
             (double)(p->scratch_o_bytes + p->scratch_lse_bytes), INFINITY, out);
   free(furthest);
   skv_cost_ctx_free(&ctx);
@@ -336,7 +352,7 @@ bool skv_cost_predict(const skv_plan *p, const skv_batch *b, const skv_gpu *g, s
  * the work as runs when runs is set. False when out of memory. */
 typedef struct chunk_totals {
   int64_t kv_bytes, dram_bytes, work, combine, max_chunks;
-  double partial_bytes, flops;
+  double partial_bytes, flops, max_cta_flops;
 } chunk_totals;
 
 static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs, chunk_totals *t) {
@@ -357,6 +373,8 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
       t->kv_bytes += L * hkv * ctx->token_bytes;
       t->dram_bytes += L * hkv * ctx->token_bytes;
       t->flops += 4.0 * (double)(group * L * hkv) * (double)b->head_dim;
+      const double cta = 4.0 * (double)(group * (L < c ? L : c)) * (double)b->head_dim;
+      if (cta > t->max_cta_flops) t->max_cta_flops = cta;
       t->work += chunks * hkv;
       if (chunks > 1) t->combine += hkv, partials += chunks * hkv * group;
       if (chunks > 1 && chunks > t->max_chunks) t->max_chunks = chunks;
@@ -373,7 +391,9 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
         const int64_t kb = k * c, ke = kb + c < L ? kb + c : L, keys = (ke < end ? ke : end) - kb;
         if (runs && !add_run(ctx, (double)((keys > 0 ? keys : 0) * ctx->token_bytes), hkv)) return false;
         t->kv_bytes += (keys > 0 ? keys : 0) * hkv * ctx->token_bytes;
-        t->flops += 4.0 * (double)((qe - q0) * group * (keys > 0 ? keys : 0) * hkv) * (double)b->head_dim;
+        const double cta = 4.0 * (double)((qe - q0) * group * (keys > 0 ? keys : 0)) * (double)b->head_dim;
+        t->flops += cta * (double)hkv;
+        if (cta > t->max_cta_flops) t->max_cta_flops = cta;
         if (keys > 0 && kb + keys > furthest) furthest = kb + keys;
       }
       t->work += v * hkv;
@@ -389,7 +409,7 @@ static bool chunk_plan(skv_cost_ctx *ctx, const int64_t *chunk_tokens, bool runs
 bool skv_cost_predict_chunks(skv_cost_ctx *ctx, const int64_t *chunk_tokens, double bound, skv_prediction *out) {
   chunk_totals t;
   if (!chunk_plan(ctx, chunk_tokens, true, &t)) return false;
-  predict(ctx, t.kv_bytes, t.dram_bytes, t.flops, t.work, t.combine, t.max_chunks, t.partial_bytes, bound, out);
+  predict(ctx, t.kv_bytes, t.dram_bytes, t.flops, t.max_cta_flops, t.work, t.combine, t.max_chunks, t.partial_bytes, bound, out);
   return out->makespan_us != -1.0;
 }
 
@@ -408,7 +428,7 @@ double skv_cost_lower_bound_chunks(skv_cost_ctx *ctx, const int64_t *chunk_token
                               : (double)t.kv_bytes / ctx->stream_bpus;
   const double ceiling = reads_us > 0 ? (double)t.kv_bytes / reads_us : ctx->stream_bpus;
   double stream = (double)t.kv_bytes / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ceiling);
-  if (g->mma_tflops > 0 && t.flops / (g->mma_tflops * 1e6) > stream) stream = t.flops / (g->mma_tflops * 1e6);
+  if (g->mma_tflops > 0) stream = fmax(stream, compute_time(ctx, t.flops, t.max_cta_flops));
   return g->launch_us + fixed_cost(ctx, t.work) + later_waves_cost(ctx, t.work) + stream +
          combine_cost(ctx, t.combine, t.max_chunks, t.partial_bytes);
 }

@@ -36,10 +36,14 @@ int32_t skv_gpu_group_of_slot(int32_t slot) {
   return groups[slot];
 }
 
-skv_gpu_rates skv_gpu_rates_of(const skv_gpu *g, const skv_batch *b) {
+skv_gpu_rates skv_gpu_rates_of_rows(const skv_gpu *g, const skv_batch *b, int32_t rows) {
   const skv_gpu_stream *s = &g->stream[skv_stream_kind_of(b)];
-  const int32_t d = skv_gpu_head_dim_slot(b->head_dim), q = skv_gpu_group_slot(skv_batch_group(b));
+  const int32_t d = skv_gpu_head_dim_slot(b->head_dim), q = skv_gpu_group_slot(rows);
   return (skv_gpu_rates){s->cta_gbps[d][q], s->stream_tbps[d][q], s->fixed_us[d][q], s->fixed_sm_us};
+}
+
+skv_gpu_rates skv_gpu_rates_of(const skv_gpu *g, const skv_batch *b) {
+  return skv_gpu_rates_of_rows(g, b, skv_batch_group(b));
 }
 
 int32_t skv_gpu_head_dim_slot(int32_t head_dim) { return head_dim <= 64 ? 0 : (head_dim <= 128 ? 1 : 2); }
@@ -64,6 +68,9 @@ bool skv_gpu_check(const skv_gpu *g, char *err, size_t errlen) {
   else if (!nonnegative(g->l2_tbps)) bad = "l2_tbps: must be >= 0";
   else if (!nonnegative(g->mma_tflops)) bad = "mma_tflops: must be >= 0";
   else if (!nonnegative(g->peak_tflops)) bad = "peak_tflops: must be >= 0";
+  else if (!nonnegative(g->merge_us)) bad = "merge_us: must be >= 0";
+  else if (!nonnegative(g->merge_pair_us)) bad = "merge_pair_us: must be >= 0";
+  else if (!nonnegative(g->prefix_us)) bad = "prefix_us: must be >= 0";
   for (int k = 0; !bad && k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
     const char *field = !nonnegative(s->fixed_sm_us) ? "fixed_sm_us: must be >= 0" : NULL;

@@ -94,6 +94,14 @@ typedef struct skv_gpu {
   double mma_tflops;       /* the tiles' QK^T and PV tensor-core work the kernels sustain together,
                               TFLOP/s (a 64-row query tile over a long chunk is bound by it, not by
                               bytes); 0: not modelled */
+  double merge_us;         /* cascade's merge kernel (kernels/cascade_merge.cu) beyond its launch: a fixed
+                              part, and merge_pair_us per (query token, q head) it merges (latency-
+                              bound: one warp per pair, a chain of dependent loads); 0: not modelled */
+  double merge_pair_us;
+  double prefix_us;        /* cascade's prefix pass beyond what the model prices for its plan: the
+                              measured excess of its decode and combine on skv calibrate's cascades
+                              (query tiles of up to 64 rows under no mask pay prologues the decode
+                              terms do not hold); 0: not modelled */
   double peak_tflops;      /* the GPU's dense 16-bit tensor-core peak, TFLOP/s, from its data sheet: the
                               FLOPs bound printed beside a measurement (never a fitted number); 0: none */
   skv_gpu_stream stream[SKV_STREAM_COUNT];
@@ -111,6 +119,9 @@ const char *skv_stream_kind_name(skv_stream_kind k);
 int32_t skv_gpu_group_slot(int32_t group);
 int32_t skv_gpu_group_of_slot(int32_t slot);
 skv_gpu_rates skv_gpu_rates_of(const skv_gpu *g, const skv_batch *b);
+/* The same for CTAs of `rows` packed rows (a query tile's; decode's are the group's): the class of
+ * the rows in place of the group's. */
+skv_gpu_rates skv_gpu_rates_of_rows(const skv_gpu *g, const skv_batch *b, int32_t rows);
 
 /* The form batch b runs in, and its name in gpus.yaml ("16bit", "8bit_cols", "8bit_rows", "int8k_16v"). */
 skv_decode_form skv_decode_form_of(const skv_batch *b);

@@ -25,7 +25,10 @@
  *   l2_tbps       96 requests sharing 3072 tokens of pages (+ 32 their own) under lab: the rate of
  *                 the rereads that makes the model's decode time the measured one (fit_l2);
  *   mma_tflops    one request of 512 queries over 4096 keys, no mask, unsplit (a prefix pass of
- *                 64-row tiles, compute-bound): the tensor rate that makes it the measured (fit_mma).
+ *                 64-row tiles, compute-bound): the tensor rate that makes it the measured (fit_mma);
+ *   merge, prefix cascades of 32 and 256 requests sharing 1024 tokens: the merge kernel's time
+ *                 less its launch and bytes, a line in the (token, q head) pairs; the prefix pass's
+ *                 excess over the model, their mean (fit_merge).
  * The residuals are the fitted model's predictions of every measured point, and of check points
  * the fit never saw (each kind at 8 x 4096 under lab, 32 x 16384 under fa2, 128 x 8192 under none,
  * decode and combine together). The held-out validation of the model over shapes the fit never
@@ -42,6 +45,7 @@
 #include "check/numerics.h"
 #include "cost_fit.h"
 #include "cascade_cost.h"
+#include "gpu/gpu_cascade.h"
 #include "cost_model.h"
 #include "gpu/gpu_ceiling.h"
 #include "gpu/gpu_cupti.h"
@@ -298,6 +302,76 @@ static bool fit_mma(cal_ctx *c, cal_point *pts, int *np, skv_gpu *g, char *err, 
   return ok;
 }
 
+/* merge_us, merge_pair_us and prefix_us: cascades of n requests sharing 1024 tokens (+ 16 their own), bf16,
+ * both passes under lab, n = 32 and 256 (1024 and 8192 merged pairs); the merge kernel's time in
+ * each (its CUPTI records apart) less its launch and bytes, a line through the two; the prefix
+ * pass's measured time less the model's, averaged over the two. The passes' times are logged beside
+ * their predictions. */
+static bool fit_merge(cal_ctx *c, skv_gpu *g, char *err, size_t errlen) {
+  static const int32_t ns[2] = {32, 256};
+  double extra[2], pairs[2], excess[2];
+  g->merge_us = g->merge_pair_us = g->prefix_us = 0;
+  for (int k = 0; k < 2; k++) {
+    skv_batch b;
+    skv_share sh;
+    const int64_t len = 1024;
+    if (!make_batch(ns[k], 1024 + 16, SKV_STREAM_16BIT, CAL_HQ, CAL_D, &b, err, errlen)) return false;
+    if (!skv_share_blocks(ns[k], 1, &ns[k], &len, &sh, err, errlen)) {
+      skv_batch_free(&b);
+      return false;
+    }
+    skv_workload_opts wo;
+    skv_workload_opts_default(&wo);
+    wo.seed = 7000 + c->ext, wo.q_dtype = SKV_BF16, wo.materialize = false, wo.share = &sh;
+    skv_workload w;
+    skv_gpu_batch gb;
+    skv_gpu_rotation rot;
+    skv_cascade_plan cp;
+    bool have_w = false, have_b = false, have_r = false, have_c = false;
+    double us = 0, parts[3] = {0, 0, 0};
+    skv_cascade_prediction pr;
+    bool ok = (have_w = skv_workload_make(&b, &wo, &w, err, errlen)) &&
+              (have_b = skv_gpu_batch_upload(&w, NULL, &gb, err, errlen)) &&
+              (have_r = skv_gpu_rotation_make(&gb, &w, c->info.l2_bytes, &rot, err, errlen)) &&
+              (have_c = skv_cascade_plan_build(&b, &sh, SKV_POLICY_LAB, NULL, SKV_POLICY_LAB, NULL, g, &cp, err, errlen)) &&
+              skv_gpu_cascade_time(&gb, &w, &cp, &rot, c->o->warmup, c->o->repeat, c->o->use_cupti,
+                                   SKV_CALIBRATE_EXT_BASE + (c->ext << 20), &us, parts, err, errlen);
+    c->ext++;
+    if (ok && !c->o->use_cupti) {
+      snprintf(err, errlen, "the merge's time needs CUPTI (each kernel apart): calibrate without --no-cupti");
+      ok = false;
+    }
+    if (ok && !skv_cascade_predict(&cp, &b, g, &pr)) {
+      snprintf(err, errlen, "out of memory");
+      ok = false;
+    }
+    if (ok) {
+      pairs[k] = (double)ns[k] * CAL_HQ;
+      extra[k] = parts[2] - (pr.merge_us - g->merge_us - g->merge_pair_us * pairs[k]); /* less launch and bytes */
+      excess[k] = parts[0] - pr.prefix.total_us;
+      if (c->log)
+        fprintf(c->log, "  cascade %dx(1024 shared + 16) lab: prefix %.2f us (model %.2f), suffix %.2f (model %.2f), "
+                        "merge %.2f\n", ns[k], parts[0], pr.prefix.total_us, parts[1], pr.suffix.total_us, parts[2]);
+    }
+    if (have_c) skv_cascade_plan_free(&cp);
+    if (have_r) skv_gpu_rotation_free(&rot);
+    if (have_b) skv_gpu_batch_free(&gb);
+    if (have_w) skv_workload_free(&w);
+    skv_share_free(&sh);
+    skv_batch_free(&b);
+    if (!ok) return false;
+  }
+  const double slope = (extra[1] - extra[0]) / (pairs[1] - pairs[0]);
+  g->merge_pair_us = slope > 0 ? slope : 0;
+  const double fixed = extra[0] - g->merge_pair_us * pairs[0];
+  g->merge_us = fixed > 0 ? fixed : 0;
+  g->prefix_us = (excess[0] + excess[1]) / 2 > 0 ? (excess[0] + excess[1]) / 2 : 0;
+  if (c->log)
+    fprintf(c->log, "  fit: merge %.3f us + %.3g us per (token, q head); prefix pass +%.2f us (excess %.2f, %.2f)\n",
+            g->merge_us, g->merge_pair_us, g->prefix_us, excess[0], excess[1]);
+  return true;
+}
+
 static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen);
 
 bool skv_calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log, char *err, size_t errlen) {
@@ -490,6 +564,7 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
    * equals the measured one, the other terms fitted above (the decode time falls as either rises). */
   if (ok) ok = fit_l2(&c, pts, &np, g, err, errlen);
   if (ok) ok = fit_mma(&c, pts, &np, g, err, errlen);
+  if (ok) ok = fit_merge(&c, g, err, errlen);
   if (ok) ok = skv_gpu_check(g, err, errlen);
   /* Check points: planned with the fitted model. */
   if (ok && o->checks) {

@@ -34,6 +34,9 @@ json_t *skv_meta_gpu_model(const skv_gpu *g, const char *source) {
   json_object_set_new(j, "l2_tbps", json_real(g->l2_tbps));
   json_object_set_new(j, "mma_tflops", json_real(g->mma_tflops));
   json_object_set_new(j, "peak_tflops", json_real(g->peak_tflops));
+  json_object_set_new(j, "merge_us", json_real(g->merge_us));
+  json_object_set_new(j, "merge_pair_us", json_real(g->merge_pair_us));
+  json_object_set_new(j, "prefix_us", json_real(g->prefix_us));
   json_t *streams = json_object();
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
@@ -79,6 +82,9 @@ bool skv_meta_gpu_model_read(const json_t *j, skv_gpu *g) {
   g->l2_tbps = json_number_value(json_object_get(j, "l2_tbps"));
   g->mma_tflops = json_number_value(json_object_get(j, "mma_tflops"));
   g->peak_tflops = json_number_value(json_object_get(j, "peak_tflops"));
+  g->merge_us = json_number_value(json_object_get(j, "merge_us"));
+  g->merge_pair_us = json_number_value(json_object_get(j, "merge_pair_us"));
+  g->prefix_us = json_number_value(json_object_get(j, "prefix_us"));
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const json_t *s = json_object_get(streams, skv_stream_kind_name((skv_stream_kind)k));
     if (!json_is_object(s)) return false;

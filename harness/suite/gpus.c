@@ -26,12 +26,15 @@ enum {
   G_L2_TBPS,
   G_MMA_TFLOPS,
   G_PEAK_TFLOPS,
+  G_MERGE_US,
+  G_MERGE_PAIR_US,
+  G_PREFIX_US,
   G_COUNT
 };
 static const char *const model_keys[G_COUNT] = {
     "name",      "device",          "arch",             "sms",     "read_tbps",   "launch_us",
     "combine_item_us", "combine_chunk_us", "streams", "ctas_per_sm", "calibrated", "cta_us",
-    "l2_tbps", "mma_tflops", "peak_tflops",
+    "l2_tbps", "mma_tflops", "peak_tflops", "merge_us", "merge_pair_us", "prefix_us",
 };
 /* The architectures the kernels are built for (Makefile NVCCFLAGS), whose residency the occupancy
  * check can derive. */
@@ -169,14 +172,16 @@ static bool read_string(skv_ydoc *d, yaml_node_t *n, const char *what, char *out
   return true;
 }
 
-/* Every field but `calibrated` and the later terms (cta_us, l2_tbps, mma_tflops, peak_tflops: 0,
+/* Every field but `calibrated` and the later terms (cta_us, l2_tbps, mma_tflops, peak_tflops,
+ * merge_us, merge_pair_us, prefix_us: 0,
  * not modelled, when absent) is required: a model file is measured data, a missing number must not
  * become some other GPU's. */
 static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   skv_ykv f[G_COUNT];
   if (!skv_ydoc_keys(d, node, "a GPU model", model_keys, G_COUNT, f)) return false;
   for (int32_t k = 0; k < G_COUNT; k++)
-    if (k != G_CALIBRATED && k != G_CTA_US && k != G_L2_TBPS && k != G_MMA_TFLOPS && k != G_PEAK_TFLOPS &&
+    if (k != G_CALIBRATED && k != G_CTA_US && k != G_L2_TBPS && k != G_MMA_TFLOPS && k != G_PEAK_TFLOPS && k != G_MERGE_US &&
+        k != G_MERGE_PAIR_US && k != G_PREFIX_US &&
         !skv_ydoc_require(d, node, "a GPU model", &f[k], model_keys[k]))
       return false;
   if (!read_string(d, f[G_NAME].value, "name", m->name, sizeof m->name)) return false;
@@ -200,6 +205,12 @@ static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   if (f[G_MMA_TFLOPS].value && !skv_ydoc_float(d, f[G_MMA_TFLOPS].value, "mma_tflops", true, &m->mma_tflops))
     return false;
   if (f[G_PEAK_TFLOPS].value && !skv_ydoc_float(d, f[G_PEAK_TFLOPS].value, "peak_tflops", true, &m->peak_tflops))
+    return false;
+  m->merge_us = m->merge_pair_us = m->prefix_us = 0;
+  if (f[G_PREFIX_US].value && !skv_ydoc_float(d, f[G_PREFIX_US].value, "prefix_us", true, &m->prefix_us)) return false;
+  if (f[G_MERGE_US].value && !skv_ydoc_float(d, f[G_MERGE_US].value, "merge_us", true, &m->merge_us)) return false;
+  if (f[G_MERGE_PAIR_US].value &&
+      !skv_ydoc_float(d, f[G_MERGE_PAIR_US].value, "merge_pair_us", true, &m->merge_pair_us))
     return false;
   if (f[G_CALIBRATED].value &&
       !read_string(d, f[G_CALIBRATED].value, "calibrated", m->calibrated, sizeof m->calibrated))
@@ -276,6 +287,9 @@ bool skv_gpus_write_entry(FILE *f, const skv_gpu *g) {
   if (g->l2_tbps > 0) fprintf(f, "    l2_tbps: %.4g\n", g->l2_tbps);
   if (g->mma_tflops > 0) fprintf(f, "    mma_tflops: %.4g\n", g->mma_tflops);
   if (g->peak_tflops > 0) fprintf(f, "    peak_tflops: %.4g\n", g->peak_tflops);
+  if (g->merge_us > 0 || g->merge_pair_us > 0)
+    fprintf(f, "    merge_us: %.4g\n    merge_pair_us: %.4g\n", g->merge_us, g->merge_pair_us);
+  if (g->prefix_us > 0) fprintf(f, "    prefix_us: %.4g\n", g->prefix_us);
   fprintf(f, "    streams:\n");
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
