@@ -248,12 +248,11 @@ static double combine_cost(const skv_cost_ctx *ctx, int64_t num_combine, int64_t
          partial_bytes / ctx->read_bpus;
 }
 
-/* The tensor work's time: the GPU's rate shared by its slots, so a CTA's own share is
- * mma_tflops / slots whatever the others do (its warps issue its MMAs); no less than the whole
- * work at the GPU's rate, nor than the largest CTA at its share. */
+/* The tensor work's time: no less than the whole work at the GPU's rate, nor than the largest CTA
+ * at one CTA's rate (its warps issue its MMAs; gpu.h cta_tflops, 0: not modelled). */
 static double compute_time(const skv_cost_ctx *ctx, double flops, double max_cta_flops) {
-  const double rate = ctx->g->mma_tflops * 1e6; /* flops per microsecond */
-  return fmax(flops / rate, max_cta_flops * (double)ctx->slots / rate);
+  const double all = flops / (ctx->g->mma_tflops * 1e6);
+  return ctx->g->cta_tflops > 0 ? fmax(all, max_cta_flops / (ctx->g->cta_tflops * 1e6)) : all;
 }
 
 /* The per-byte times of the resident CTAs when their stream ceiling is `ceiling` bytes/us (what

@@ -39,8 +39,8 @@ typedef struct skv_prediction {
   int64_t dram_bytes;   /* of those, the first reads of each byte: from HBM; the rest (another CTA read
                            it shortly before: query tiles of one chunk, pages shared by requests) from L2 */
   double flops;         /* QK^T and PV of the work items' real rows: 4 x rows x keys x head_dim */
-  double compute_us;    /* fixed + the tensor time (flops at the GPU's mma_tflops, the largest CTA at its
-                           share): the tensor-core bound alone (0: none) */
+  double compute_us;    /* fixed + the tensor time (flops at the GPU's mma_tflops, the largest CTA at
+                           cta_tflops): the tensor-core bound alone (0: none) */
 } skv_prediction;
 
 /* Predict the kernels' time for plan p of batch b on GPU g, with s = g's terms for b's kernel
@@ -57,10 +57,10 @@ typedef struct skv_prediction {
  *   flops   = 4 x rows x keys x head_dim summed over the work items (QK^T and PV, real rows): a
  *             64-row tile over a long chunk is bound by the tensor cores, not by bytes (g.mma_tflops
  *             0: not modelled); the tensor time is the larger of flops / mma_tflops and the largest
- *             CTA's flops at its share of the rate, mma_tflops / slots (a CTA's MMAs are issued by
- *             its own warps: alone on the GPU it is no faster; H200, results/cascade_check/
- *             20261129-080947-09509e3: a prefix pass of 32 tiles of 64 rows over 512 keys took 34 us
- *             where the whole GPU's rate gives 1);
+ *             CTA's flops at one CTA's rate g.cta_tflops (a CTA's MMAs are issued by its own warps:
+ *             alone on the GPU it is no faster; H200, results/cascade_check/20261129-080947-09509e3:
+ *             a prefix pass of 32 tiles of 64 rows over 512 keys took 34 us where the whole GPU's
+ *             rate gives 1);
  *   fixed   = s.fixed + s.fixed_sm * min(CTAs, slots) / sms: the CTAs' prologue and epilogue,
  *             counted once (CTAs desynchronize, so one's fixed phase overlaps others' streaming)
  *             but longer the more CTAs start together on an SM; plus g.cta_us * (CTAs - slots) /

@@ -68,6 +68,7 @@ bool skv_gpu_check(const skv_gpu *g, char *err, size_t errlen) {
   else if (!nonnegative(g->l2_tbps)) bad = "l2_tbps: must be >= 0";
   else if (!nonnegative(g->mma_tflops)) bad = "mma_tflops: must be >= 0";
   else if (!nonnegative(g->peak_tflops)) bad = "peak_tflops: must be >= 0";
+  else if (!nonnegative(g->cta_tflops)) bad = "cta_tflops: must be >= 0";
   else if (!nonnegative(g->merge_us)) bad = "merge_us: must be >= 0";
   else if (!nonnegative(g->merge_pair_us)) bad = "merge_pair_us: must be >= 0";
   else if (!nonnegative(g->prefix_us)) bad = "prefix_us: must be >= 0";

@@ -102,6 +102,8 @@ typedef struct skv_gpu {
                               measured excess of its decode and combine on skv calibrate's cascades
                               (query tiles of up to 64 rows under no mask pay prologues the decode
                               terms do not hold); 0: not modelled */
+  double cta_tflops;       /* the same for one CTA of a query tile, TFLOP/s: what its own warps issue,
+                              whatever the other CTAs do (0: the GPU's rate alone) */
   double peak_tflops;      /* the GPU's dense 16-bit tensor-core peak, TFLOP/s, from its data sheet: the
                               FLOPs bound printed beside a measurement (never a fitted number); 0: none */
   skv_gpu_stream stream[SKV_STREAM_COUNT];

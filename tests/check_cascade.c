@@ -228,9 +228,8 @@ END_TEST
  * sharing their first 512 (bf16, d 64, 2 KV heads, group 4), one CTA per request and KV head (policy
  * none). The test GPU streams 3 TB/s, fixed 2 us, launch 3 us; with l2 6 TB/s: reads 2 MiB of which
  * 3 x 512 x 512 B are rereads, so fixed + 1310720 / 3e6 + 786432 / 6e6 us; flops 8 CTAs x 4 x 4 rows
- * x 1024 keys x 64 = 8388608; at 1e-3 TFLOP/s (1000 flops/us) shared by 132 x 3 slots each CTA's
- * 1048576 take 1048576 x 396 / 1000 us (more than all of them at the whole rate): + fixed, the
- * decode. */
+ * x 1024 keys x 64 = 8388608: at 1e-3 TFLOP/s (1000 flops/us) 8388.608 us; with one CTA's rate
+ * 1e-5 TFLOP/s, a CTA's 1048576 take 104857.6 us: the larger, + fixed, the decode. */
 START_TEST(reread_and_tensor_terms_of_a_worked_plan) {
   int64_t kv[4] = {1024, 1024, 1024, 1024};
   skv_batch b = batch_of(4, kv, NULL, 8, 2);
@@ -254,8 +253,11 @@ START_TEST(reread_and_tensor_terms_of_a_worked_plan) {
   ck_assert_double_eq_tol(alone.bandwidth_us, 2.0 + 2097152 / 3e6, 1e-9);
   g.mma_tflops = 1e-3;
   ck_assert(skv_fd_predict_shared(&p, &b, &s, &g, &pr));
-  ck_assert_double_eq_tol(pr.compute_us, 2.0 + 1048576.0 * 396 / 1000, 1e-6);
-  ck_assert_double_eq_tol(pr.decode_us, 3.0 + 2.0 + 1048576.0 * 396 / 1000, 1e-6);
+  ck_assert_double_eq_tol(pr.compute_us, 2.0 + 8388.608, 1e-6);
+  ck_assert_double_eq_tol(pr.decode_us, 3.0 + 2.0 + 8388.608, 1e-6);
+  g.cta_tflops = 1e-5;
+  ck_assert(skv_fd_predict_shared(&p, &b, &s, &g, &pr));
+  ck_assert_double_eq_tol(pr.compute_us, 2.0 + 104857.6, 1e-6);
   skv_plan_free(&p);
   skv_share_free(&s);
   skv_batch_free(&b);

@@ -359,7 +359,8 @@ START_TEST(predicting_from_chunks_equals_predicting_the_plan) {
   for (int i = 0; i < 60; i++) {
     skv_batch b = random_batch(&rng);
     skv_gpu gpu = *skv_test_gpu(i % 3 ? 132 : 16);
-    if (i % 5 >= 3) gpu.l2_tbps = 7.5, gpu.mma_tflops = i % 5 == 3 ? 0.5 : 300; /* rereads; tiles bound by the MMAs */
+    if (i % 5 >= 3) /* rereads; tiles bound by the MMAs (the GPU's rate, one CTA's) */
+      gpu.l2_tbps = 7.5, gpu.mma_tflops = i % 5 == 3 ? 0.5 : 300, gpu.cta_tflops = i % 5 == 3 ? 0.01 : 0;
     const skv_gpu *g = &gpu;
     skv_policy_opts o;
     skv_policy_opts_default(&o);

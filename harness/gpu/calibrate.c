@@ -24,8 +24,10 @@
  *                 the second over the first, per CTA-slot past the first wave;
  *   l2_tbps       96 requests sharing 3072 tokens of pages (+ 32 their own) under lab: the rate of
  *                 the rereads that makes the model's decode time the measured one (fit_l2);
+ *   cta_tflops    one request of 64 queries over 8192 keys, no mask, unsplit (32 CTAs of 64-row
+ *                 tiles, one per SM): one CTA's tensor rate that makes it the measured (fit_mma);
  *   mma_tflops    one request of 512 queries over 4096 keys, no mask, unsplit (a prefix pass of
- *                 64-row tiles, compute-bound): the tensor rate that makes it the measured (fit_mma);
+ *                 256 such CTAs, compute-bound): the GPU's tensor rate likewise (fit_mma);
  *   merge, prefix cascades of 32 and 256 requests sharing 1024 tokens: the merge kernel's time
  *                 less its launch and bytes, a line in the (token, q head) pairs; the prefix pass's
  *                 excess over the model, their mean (fit_merge).
@@ -279,27 +281,35 @@ static bool fit_l2(cal_ctx *c, cal_point *pts, int *np, skv_gpu *g, char *err, s
 /* mma_tflops: one request of 512 queries over 4096 keys with no mask (a cascade's prefix pass:
  * 2048 packed rows per KV head in tiles of 64), bf16, unsplit: 256 CTAs, 34 GFLOP. */
 static bool fit_mma(cal_ctx *c, cal_point *pts, int *np, skv_gpu *g, char *err, size_t errlen) {
-  cal_point *pt = &pts[*np];
-  memset(pt, 0, sizeof *pt);
-  snprintf(pt->what, sizeof pt->what, "bf16 1x4096 q512 no mask none (mma)");
-  pt->fitted = true;
-  if (!make_batch(1, 4096, SKV_STREAM_16BIT, CAL_HQ, CAL_D, &pt->b, err, errlen)) return false;
-  pt->b.qlen[0] = 512;
-  pt->b.mask = SKV_MASK_NONE;
-  skv_policy_opts po;
-  skv_policy_opts_default(&po);
-  skv_timing t;
-  g->mma_tflops = 0;
-  if (!measure(c, &pt->b, SKV_POLICY_NONE, &po, g, &pt->p, &t, err, errlen)) {
-    skv_batch_free(&pt->b);
-    return false;
+  /* first one CTA's rate: 64 queries (256 packed rows: 4 tiles of 64 per KV head, 32 CTAs, one per
+   * SM) over 8192 keys; then the GPU's: 512 queries over 4096 keys (256 CTAs) */
+  static const struct { int64_t q, keys; const char *what; } shape[2] = {
+      {64, 8192, "bf16 1x8192 q64 no mask none (cta mma)"}, {512, 4096, "bf16 1x4096 q512 no mask none (mma)"}};
+  g->mma_tflops = 1e9, g->cta_tflops = 0; /* neither binds until fitted */
+  for (int k = 0; k < 2; k++) {
+    cal_point *pt = &pts[*np];
+    memset(pt, 0, sizeof *pt);
+    snprintf(pt->what, sizeof pt->what, "%s", shape[k].what);
+    pt->fitted = true;
+    if (!make_batch(1, shape[k].keys, SKV_STREAM_16BIT, CAL_HQ, CAL_D, &pt->b, err, errlen)) return false;
+    pt->b.qlen[0] = shape[k].q;
+    pt->b.mask = SKV_MASK_NONE;
+    skv_policy_opts po;
+    skv_policy_opts_default(&po);
+    skv_timing t;
+    if (!measure(c, &pt->b, SKV_POLICY_NONE, &po, g, &pt->p, &t, err, errlen)) {
+      skv_batch_free(&pt->b);
+      return false;
+    }
+    pt->us = t.decode_us;
+    (*np)++;
+    const bool ok = solve_term(pt, g, k == 0 ? &g->cta_tflops : &g->mma_tflops, k == 0 ? 0.01 : 1.0, 5000.0, err, errlen);
+    if (!ok) return false;
+    if (c->log)
+      fprintf(c->log, "  %-44s decode %9.2f us\n  fit: %s %.2f TFLOP/s\n", pt->what, t.decode_us,
+              k == 0 ? "one CTA's mma" : "mma", k == 0 ? g->cta_tflops : g->mma_tflops);
   }
-  pt->us = t.decode_us;
-  (*np)++;
-  const bool ok = solve_term(pt, g, &g->mma_tflops, 1.0, 5000.0, err, errlen);
-  if (ok && c->log)
-    fprintf(c->log, "  %-44s decode %9.2f us\n  fit: mma %.1f TFLOP/s\n", pt->what, t.decode_us, g->mma_tflops);
-  return ok;
+  return true;
 }
 
 /* merge_us, merge_pair_us and prefix_us: cascades of n requests sharing 1024 tokens (+ 16 their own), bf16,

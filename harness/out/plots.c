@@ -382,6 +382,18 @@ static bool script_cascade_map(FILE *f, const skv_csv_table *t, bool measured, c
       return false;
     }
   }
+  /* the panels' data first: gnuplot defines data blocks only at the top level */
+  for (int32_t p = 0; p < panels.n; p++) {
+    fprintf(f, "$P%d << EOD\n", p);
+    for (int64_t r = 0; r < t->nrows; r++) {
+      if (strcmp(pk[r], panels.v[p]) != 0) continue;
+      const double ratio = skv_csv_num(t, r, cf) / skv_csv_num(t, r, ca);
+      fprintf(f, "%.0f %s %.6g %d %d\n", prefix[r], skv_csv_get(t, r, cb), log2(ratio),
+              strcmp(skv_csv_get(t, r, cv), "yes") == 0,
+              strcmp(skv_csv_get(t, r, cl), "fd") != 0 && skv_csv_get(t, r, cl)[0] != '\0');
+    }
+    fprintf(f, "EOD\n");
+  }
   fprintf(f, "set datafile separator whitespace\nset datafile nocolumnheaders\nunset key\n");
   fprintf(f, "set logscale x 2\nset xlabel \"shared prefix (tokens)\"\nset ylabel \"requests\"\n");
   fprintf(f, "set logscale y 2\nset yrange [0.7:400]\nset xrange [40:50000]\n");
@@ -390,19 +402,10 @@ static bool script_cascade_map(FILE *f, const skv_csv_table *t, bool measured, c
   const int32_t cols = panels.n < 3 ? (panels.n > 0 ? panels.n : 1) : 3;
   fprintf(f, "  set multiplot layout %d,%d title \"Measured winner: log2(flash decoding / cascade), red: cascade faster; "
              "x: vLLM picks cascade, o: the lab does\"\n", (panels.n + cols - 1) / cols, cols);
-  for (int32_t p = 0; p < panels.n; p++) {
-    fprintf(f, "  set title \"%s\" noenhanced font \",9\"\n  $P%d << EOD\n", panels.v[p], p);
-    for (int64_t r = 0; r < t->nrows; r++) {
-      if (strcmp(pk[r], panels.v[p]) != 0) continue;
-      const double ratio = skv_csv_num(t, r, cf) / skv_csv_num(t, r, ca);
-      fprintf(f, "  %.0f %s %.6g %d %d\n", prefix[r], skv_csv_get(t, r, cb), log2(ratio),
-              strcmp(skv_csv_get(t, r, cv), "yes") == 0,
-              strcmp(skv_csv_get(t, r, cl), "fd") != 0 && skv_csv_get(t, r, cl)[0] != '\0');
-    }
-    fprintf(f, "  EOD\n  plot $P%d using 1:2:3 with points pt 5 ps 3.2 palette, "
+  for (int32_t p = 0; p < panels.n; p++)
+    fprintf(f, "  set title \"%s\" noenhanced font \",9\"\n  plot $P%d using 1:2:3 with points pt 5 ps 3.2 palette, "
                "$P%d using ($4 > 0 ? $1 : NaN):2 with points pt 2 ps 1.6 lc rgb \"black\", "
-               "$P%d using ($5 > 0 ? $1 : NaN):2 with points pt 6 ps 2.4 lc rgb \"black\"\n", p, p, p);
-  }
+               "$P%d using ($5 > 0 ? $1 : NaN):2 with points pt 6 ps 2.4 lc rgb \"black\"\n", panels.v[p], p, p, p);
   fprintf(f, "  unset multiplot\n");
   outputs_end(f);
   free(pk), free(prefix), keys_free(&panels);
@@ -449,11 +452,10 @@ static bool script_cascade_regret(FILE *f, const skv_csv_table *t, bool measured
   }
   outputs_begin(f, "cascade_regret");
   fprintf(f, "  plot ");
-  for (int p = 0; p < 4; p++) {
-    char st[96];
-    fprintf(f, "%s$R%d using 1:2 with steps lw 2 %s title \"%s\"", p ? ", " : "", p, series_style(p, st, sizeof st),
+  static const char *const colors[4] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+  for (int p = 0; p < 4; p++)
+    fprintf(f, "%s$R%d using 1:2 with steps lw 2 lc rgb \"%s\" title \"%s\"", p ? ", " : "", p, colors[p],
             skv_cascade_decision_name(p));
-  }
   fprintf(f, "\n");
   outputs_end(f);
   return true;

@@ -37,6 +37,7 @@ json_t *skv_meta_gpu_model(const skv_gpu *g, const char *source) {
   json_object_set_new(j, "merge_us", json_real(g->merge_us));
   json_object_set_new(j, "merge_pair_us", json_real(g->merge_pair_us));
   json_object_set_new(j, "prefix_us", json_real(g->prefix_us));
+  json_object_set_new(j, "cta_tflops", json_real(g->cta_tflops));
   json_t *streams = json_object();
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const skv_gpu_stream *s = &g->stream[k];
@@ -85,6 +86,7 @@ bool skv_meta_gpu_model_read(const json_t *j, skv_gpu *g) {
   g->merge_us = json_number_value(json_object_get(j, "merge_us"));
   g->merge_pair_us = json_number_value(json_object_get(j, "merge_pair_us"));
   g->prefix_us = json_number_value(json_object_get(j, "prefix_us"));
+  g->cta_tflops = json_number_value(json_object_get(j, "cta_tflops"));
   for (int k = 0; k < SKV_STREAM_COUNT; k++) {
     const json_t *s = json_object_get(streams, skv_stream_kind_name((skv_stream_kind)k));
     if (!json_is_object(s)) return false;

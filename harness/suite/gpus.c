@@ -29,12 +29,13 @@ enum {
   G_MERGE_US,
   G_MERGE_PAIR_US,
   G_PREFIX_US,
+  G_CTA_TFLOPS,
   G_COUNT
 };
 static const char *const model_keys[G_COUNT] = {
     "name",      "device",          "arch",             "sms",     "read_tbps",   "launch_us",
     "combine_item_us", "combine_chunk_us", "streams", "ctas_per_sm", "calibrated", "cta_us",
-    "l2_tbps", "mma_tflops", "peak_tflops", "merge_us", "merge_pair_us", "prefix_us",
+    "l2_tbps", "mma_tflops", "peak_tflops", "merge_us", "merge_pair_us", "prefix_us", "cta_tflops",
 };
 /* The architectures the kernels are built for (Makefile NVCCFLAGS), whose residency the occupancy
  * check can derive. */
@@ -173,7 +174,7 @@ static bool read_string(skv_ydoc *d, yaml_node_t *n, const char *what, char *out
 }
 
 /* Every field but `calibrated` and the later terms (cta_us, l2_tbps, mma_tflops, peak_tflops,
- * merge_us, merge_pair_us, prefix_us: 0,
+ * merge_us, merge_pair_us, prefix_us, cta_tflops: 0,
  * not modelled, when absent) is required: a model file is measured data, a missing number must not
  * become some other GPU's. */
 static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
@@ -181,7 +182,7 @@ static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
   if (!skv_ydoc_keys(d, node, "a GPU model", model_keys, G_COUNT, f)) return false;
   for (int32_t k = 0; k < G_COUNT; k++)
     if (k != G_CALIBRATED && k != G_CTA_US && k != G_L2_TBPS && k != G_MMA_TFLOPS && k != G_PEAK_TFLOPS && k != G_MERGE_US &&
-        k != G_MERGE_PAIR_US && k != G_PREFIX_US &&
+        k != G_MERGE_PAIR_US && k != G_PREFIX_US && k != G_CTA_TFLOPS &&
         !skv_ydoc_require(d, node, "a GPU model", &f[k], model_keys[k]))
       return false;
   if (!read_string(d, f[G_NAME].value, "name", m->name, sizeof m->name)) return false;
@@ -206,7 +207,9 @@ static bool read_model(skv_ydoc *d, yaml_node_t *node, skv_gpu *m) {
     return false;
   if (f[G_PEAK_TFLOPS].value && !skv_ydoc_float(d, f[G_PEAK_TFLOPS].value, "peak_tflops", true, &m->peak_tflops))
     return false;
-  m->merge_us = m->merge_pair_us = m->prefix_us = 0;
+  m->merge_us = m->merge_pair_us = m->prefix_us = m->cta_tflops = 0;
+  if (f[G_CTA_TFLOPS].value && !skv_ydoc_float(d, f[G_CTA_TFLOPS].value, "cta_tflops", true, &m->cta_tflops))
+    return false;
   if (f[G_PREFIX_US].value && !skv_ydoc_float(d, f[G_PREFIX_US].value, "prefix_us", true, &m->prefix_us)) return false;
   if (f[G_MERGE_US].value && !skv_ydoc_float(d, f[G_MERGE_US].value, "merge_us", true, &m->merge_us)) return false;
   if (f[G_MERGE_PAIR_US].value &&
@@ -286,6 +289,7 @@ bool skv_gpus_write_entry(FILE *f, const skv_gpu *g) {
   if (g->cta_us > 0) fprintf(f, "    cta_us: %.4g\n", g->cta_us);
   if (g->l2_tbps > 0) fprintf(f, "    l2_tbps: %.4g\n", g->l2_tbps);
   if (g->mma_tflops > 0) fprintf(f, "    mma_tflops: %.4g\n", g->mma_tflops);
+  if (g->cta_tflops > 0) fprintf(f, "    cta_tflops: %.4g\n", g->cta_tflops);
   if (g->peak_tflops > 0) fprintf(f, "    peak_tflops: %.4g\n", g->peak_tflops);
   if (g->merge_us > 0 || g->merge_pair_us > 0)
     fprintf(f, "    merge_us: %.4g\n    merge_pair_us: %.4g\n", g->merge_us, g->merge_pair_us);
