@@ -29,6 +29,14 @@ double skv_cost_aggregate_rate(double n, double cta, double read) {
   return 1.0 / sqrt(sqrt(a * a * a * a + b * b * b * b));
 }
 
+/* table[n] = microseconds per byte of each of n resident CTAs sharing aggregate_rate(n) under
+ * ceiling (bytes/us), n = 0..slots. */
+static void fill_rate_table(const skv_cost_ctx *ctx, double *table, double ceiling) {
+  table[0] = 0;
+  for (int64_t n = 1; n <= ctx->slots; n++)
+    table[n] = (double)n / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ceiling);
+}
+
 bool skv_cost_ctx_init(skv_cost_ctx *ctx, const skv_batch *b, const skv_gpu *g) {
   memset(ctx, 0, sizeof *ctx);
   ctx->b = b;
@@ -38,16 +46,10 @@ bool skv_cost_ctx_init(skv_cost_ctx *ctx, const skv_batch *b, const skv_gpu *g) 
   ctx->token_bytes = skv_batch_token_kv_bytes(b) + skv_batch_token_scale_bytes(b);
   ctx->slots = skv_gpu_slots(g, b);
   if (ctx->slots < 1) ctx->slots = 1;
-  ctx->rates = skv_gpu_rates_of(g, b);
   ctx->read_bpus = g->read_tbps * 1e6;
-  ctx->stream_bpus = ctx->rates.stream_tbps * 1e6;
-  ctx->cta_bpus = ctx->rates.cta_gbps * 1e3;
-  skv_cost_ctx_set_tile(ctx, SKV_TILE_ROWS_MIN);
   ctx->inv_rate = malloc(sizeof *ctx->inv_rate * (size_t)(ctx->slots + 1));
   if (!ctx->inv_rate) return false;
-  ctx->inv_rate[0] = 0;
-  for (int64_t n = 1; n <= ctx->slots; n++)
-    ctx->inv_rate[n] = (double)n / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ctx->stream_bpus);
+  skv_cost_ctx_set_tile(ctx, SKV_TILE_ROWS_MIN); /* the rates, and the table from them */
   return true;
 }
 
@@ -58,9 +60,15 @@ void skv_cost_ctx_set_tile(skv_cost_ctx *ctx, int32_t tile_rows) {
   ctx->tile_rows = (int32_t)((maxq < ctx->tile_tokens ? maxq : ctx->tile_tokens) * G);
   /* The per-CTA terms by the rows a CTA holds (decode: the group's q heads; a query tile: its
    * packed rows, the class of 9 and more for 16 to 64), not by the group alone. */
-  ctx->rates = skv_gpu_rates_of_rows(ctx->g, ctx->b, ctx->tile_rows);
-  ctx->stream_bpus = ctx->rates.stream_tbps * 1e6;
-  ctx->cta_bpus = ctx->rates.cta_gbps * 1e3;
+  const skv_gpu_rates r = skv_gpu_rates_of_rows(ctx->g, ctx->b, ctx->tile_rows);
+  const bool same = ctx->cta_bpus == r.cta_gbps * 1e3 && ctx->stream_bpus == r.stream_tbps * 1e6;
+  ctx->rates = r;
+  ctx->stream_bpus = r.stream_tbps * 1e6;
+  ctx->cta_bpus = r.cta_gbps * 1e3;
+  if (!same && ctx->inv_rate) {
+    fill_rate_table(ctx, ctx->inv_rate, ctx->stream_bpus);
+    ctx->blend_bpus = 0; /* the reread table, made for the old rates, is made again when needed */
+  }
 }
 
 /* Keys a work item reads: its chunk up to its last query's bound (decode_kernel.cuh). */
@@ -265,11 +273,18 @@ static const double *rate_table(skv_cost_ctx *ctx, double ceiling) {
     ctx->inv_blend = malloc(sizeof *ctx->inv_blend * (size_t)(ctx->slots + 1));
     if (!ctx->inv_blend) return NULL;
   }
-  ctx->inv_blend[0] = 0;
-  for (int64_t n = 1; n <= ctx->slots; n++)
-    ctx->inv_blend[n] = (double)n / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ceiling);
+  fill_rate_table(ctx, ctx->inv_blend, ceiling);
   ctx->blend_bpus = ceiling;
   return ctx->inv_blend;
+}
+
+/* The reads' time: dram_bytes of the kv_bytes first reads at the stream ceiling, the rest rereads
+ * at the GPU's L2 rate (every byte at the ceiling when the GPU has none). */
+static double reads_time(const skv_cost_ctx *ctx, int64_t kv_bytes, int64_t dram_bytes) {
+  const double reread = (double)(kv_bytes - dram_bytes);
+  return ctx->g->l2_tbps > 0 && reread > 0
+             ? (double)dram_bytes / ctx->stream_bpus + reread / (ctx->g->l2_tbps * 1e6)
+             : (double)kv_bytes / ctx->stream_bpus;
 }
 
 /* The terms from the work (ctx's runs, the bytes they read, dram_bytes of them first reads, their
@@ -284,11 +299,10 @@ static void predict(skv_cost_ctx *ctx, int64_t kv_bytes, int64_t dram_bytes, dou
   const double fixed = fixed_cost(ctx, num_work) + later_waves_cost(ctx, num_work);
   if (dram_bytes > kv_bytes) dram_bytes = kv_bytes;
   if (dram_bytes < 0) dram_bytes = 0;
-  const double reread = (double)(kv_bytes - dram_bytes);
-  const bool l2 = g->l2_tbps > 0 && reread > 0;
-  const double reads_us =
-      l2 ? (double)dram_bytes / ctx->stream_bpus + reread / (g->l2_tbps * 1e6) : (double)kv_bytes / ctx->stream_bpus;
-  const double *inv = rate_table(ctx, l2 && reads_us > 0 ? (double)kv_bytes / reads_us : ctx->stream_bpus);
+  const double reads_us = reads_time(ctx, kv_bytes, dram_bytes);
+  const double *inv = rate_table(ctx, kv_bytes > dram_bytes && g->l2_tbps > 0 && reads_us > 0
+                                          ? (double)kv_bytes / reads_us
+                                          : ctx->stream_bpus);
   out->kv_bytes = kv_bytes;
   out->dram_bytes = dram_bytes;
   out->flops = flops;
@@ -421,10 +435,7 @@ double skv_cost_lower_bound_chunks(skv_cost_ctx *ctx, const int64_t *chunk_token
    * than the tensor-core bound. */
   const int64_t n = t.work < ctx->slots ? t.work : ctx->slots;
   const skv_gpu *g = ctx->g;
-  const double reread = (double)(t.kv_bytes - t.dram_bytes);
-  const double reads_us = g->l2_tbps > 0 && reread > 0
-                              ? (double)t.dram_bytes / ctx->stream_bpus + reread / (g->l2_tbps * 1e6)
-                              : (double)t.kv_bytes / ctx->stream_bpus;
+  const double reads_us = reads_time(ctx, t.kv_bytes, t.dram_bytes);
   const double ceiling = reads_us > 0 ? (double)t.kv_bytes / reads_us : ctx->stream_bpus;
   double stream = (double)t.kv_bytes / skv_cost_aggregate_rate((double)n, ctx->cta_bpus, ceiling);
   if (g->mma_tflops > 0) stream = fmax(stream, compute_time(ctx, t.flops, t.max_cta_flops));

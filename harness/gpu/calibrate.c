@@ -357,7 +357,7 @@ static bool fit_merge(cal_ctx *c, skv_gpu *g, char *err, size_t errlen) {
     }
     if (ok) {
       pairs[k] = (double)ns[k] * CAL_HQ;
-      extra[k] = parts[2] - (pr.merge_us - g->merge_us - g->merge_pair_us * pairs[k]); /* less launch and bytes */
+      extra[k] = parts[2] - pr.merge_us; /* the merge terms are 0 here: less its launch and bytes */
       excess[k] = parts[0] - pr.prefix.total_us;
       if (c->log)
         fprintf(c->log, "  cascade %dx(1024 shared + 16) lab: prefix %.2f us (model %.2f), suffix %.2f (model %.2f), "

@@ -296,16 +296,21 @@ static bool script_graph(FILE *f, const skv_csv_table *t, bool measured) {
   return true;
 }
 
+/* A sim-only run of a measured plot: a panel that says so. */
+static void nothing_measured(FILE *f, const char *name) {
+  outputs_begin(f, name);
+  fprintf(f, "  set label 1 \"sim-only run: nothing was measured\" at graph 0.5, graph 0.5 center\n");
+  fprintf(f, "  set xrange [0:1]\n  set yrange [0.1:10]\n  plot 1 with lines dt 2 notitle\n");
+  outputs_end(f);
+}
+
 /* Cascade against flash decoding (issue 16): per configuration, flash decoding's time over the
  * shared pages and over distinct pages, each over the cascade's (> 1: cascade faster), vLLM's pick
  * marked; the decision regrets in plots/cascade.md (out/cascade_table.h). */
 static bool script_cascade(FILE *f, const skv_csv_table *t, bool measured, const char *pdir, char *err, size_t errlen) {
   preamble(f, "cascade", "Flash decoding time / cascade time per configuration (> 1: cascade faster)");
   if (!measured) {
-    outputs_begin(f, "cascade");
-    fprintf(f, "  set label 1 \"sim-only run: nothing was measured\" at graph 0.5, graph 0.5 center\n");
-    fprintf(f, "  set xrange [0:1]\n  set yrange [0.1:10]\n  plot 1 with lines dt 2 notitle\n");
-    outputs_end(f);
+    nothing_measured(f, "cascade");
     return true;
   }
   char md[1200];
@@ -336,14 +341,6 @@ static bool script_cascade(FILE *f, const skv_csv_table *t, bool measured, const
              "$D using ($4 > 0 ? $1 : NaN):(0.12) with points pt 9 ps 1.3 lc rgb \"#2ca02c\" title \"vLLM picks cascade\"\n");
   outputs_end(f);
   return true;
-}
-
-/* A sim-only run of a measured plot: a panel that says so. */
-static void nothing_measured(FILE *f, const char *name) {
-  outputs_begin(f, name);
-  fprintf(f, "  set label 1 \"sim-only run: nothing was measured\" at graph 0.5, graph 0.5 center\n");
-  fprintf(f, "  set xrange [0:1]\n  set yrange [0.1:10]\n  plot 1 with lines dt 2 notitle\n");
-  outputs_end(f);
 }
 
 /* Decision maps (issue 16): one panel per (GQA group, query length, cache type, suffix) of the rows
