@@ -136,12 +136,16 @@ int skv_cascade_merge_launch(const skv_cascade_merge_args *a, skv_stream s, char
 int skv_fill_kv_launch(void *d_dst, bool is_v, const skv_kv_gen *g, int64_t n, skv_stream s, char *err,
                        size_t errlen);
 
-/* Bandwidth ceiling: read `bytes` (a multiple of 16) once with wide loads,
- * folding them into d_sink[0..1024) so the loads cannot be dropped. variant
- * 0 .. SKV_READ_STREAM_VARIANTS-1 picks the launch shape (time them all). */
-#define SKV_READ_STREAM_VARIANTS 4
+/* Bandwidth ceiling: read `bytes` (a multiple of 16) once, folding words into
+ * d_sink[0..1024) so the reads cannot be dropped. variant 0 ..
+ * SKV_READ_STREAM_VARIANTS-1 picks the reader (vector loads at several shapes,
+ * with and without cache hints, and bulk asynchronous copies on compute
+ * capability 9.0+): time every supported one and take the fastest. */
+#define SKV_READ_STREAM_VARIANTS 8
 int skv_read_stream_launch(const void *d_buf, int64_t bytes, uint32_t *d_sink, int32_t num_sms, int32_t variant,
                            skv_stream s, char *err, size_t errlen);
+const char *skv_read_stream_name(int32_t variant);
+bool skv_read_stream_supported(int32_t variant, int32_t cc_major);
 
 /* A plain fp32 reference on the GPU (for configurations too large for the
  * CPU reference): one CTA per (query token, q head) over the keys it sees

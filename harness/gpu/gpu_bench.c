@@ -136,11 +136,12 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
   }
   fprintf(out, "# skv bench decode — %s, %d SMs, L2 %lld MB, driver %d, runtime %d, skv %s\n", info.name,
           info.sm_count, (long long)(info.l2_bytes >> 20), info.driver_version, info.runtime_version, o->version);
-  fprintf(out,
-          "# ceilings (%.1f GiB buffers): read-only stream %.3f TB/s (best of %d launch shapes: #%d), device copy "
-          "%.3f TB/s (read+write)\n",
-          (double)o->ceiling_bytes / (1 << 30), ceil.read_tbps, SKV_READ_STREAM_VARIANTS, ceil.read_variant,
-          ceil.copy_tbps);
+  fprintf(out, "# ceilings (%.1f GiB buffers): read-only stream %.3f TB/s (the best reader: %s), device copy %.3f TB/s "
+               "(read+write)\n# readers (TB/s):",
+          (double)o->ceiling_bytes / (1 << 30), ceil.read_tbps, skv_read_stream_name(ceil.read_variant), ceil.copy_tbps);
+  for (int v = 0; v < SKV_READ_STREAM_VARIANTS; v++)
+    if (ceil.reader_tbps[v] > 0) fprintf(out, "%s %s %.3f", v ? ";" : "", skv_read_stream_name(v), ceil.reader_tbps[v]);
+  fprintf(out, "\n");
   fprintf(out, "# GPU model %s (%s): lab plans with it\n", model.name, model_source);
   fprintf(out, "# q %s, KV %s%s%s%s, hq %d, hkv %d, d %d, page %d; median of %d runs after %d warm-ups; KV rotated past "
                "4x L2\n",

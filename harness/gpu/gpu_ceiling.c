@@ -2,6 +2,7 @@
 #include "gpu/gpu_ceiling.h"
 
 #include <cuda_runtime_api.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,7 @@ bool skv_gpu_measure_ceilings(int64_t bytes, int repeat, skv_ceilings *c, char *
     TRY(cudaEventElapsedTime(&ms, e0, e1));
     if (i >= 0) copy[i] = ms * 1e3;
     for (int v = 0; v < SKV_READ_STREAM_VARIANTS; v++) {
+      if (!skv_read_stream_supported(v, info.cc_major)) continue;
       TRY(cudaEventRecord(e0, 0));
       if (ok) ok = skv_read_stream_launch(a, bytes, sink, info.sm_count, v, 0, err, errlen) == 0;
       TRY(cudaEventRecord(e1, 0));
@@ -58,9 +60,11 @@ bool skv_gpu_measure_ceilings(int64_t bytes, int repeat, skv_ceilings *c, char *
 #undef TRY
   if (ok) {
     c->copy_us = skv_median(copy, repeat);
-    c->read_us = skv_median(read, repeat);
-    for (int v = 1; v < SKV_READ_STREAM_VARIANTS; v++) {
+    c->read_us = INFINITY;
+    for (int v = 0; v < SKV_READ_STREAM_VARIANTS; v++) {
+      if (!skv_read_stream_supported(v, info.cc_major)) continue;
       const double m = skv_median(read + v * repeat, repeat);
+      c->reader_tbps[v] = (double)bytes / (m * 1e-6) / 1e12;
       if (m < c->read_us) c->read_us = m, c->read_variant = v;
     }
     c->copy_tbps = 2.0 * (double)bytes / (c->copy_us * 1e-6) / 1e12;

@@ -37,7 +37,16 @@ bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t
   int64_t bytes = (int64_t)2 << 30;
   if (bytes > s->info.mem_bytes / 8) bytes = s->info.mem_bytes / 8 / 16 * 16;
   s->ceiling_bytes = bytes;
-  if (!skv_gpu_session_remeasure(s, &s->read_tbps, &s->copy_tbps, err, errlen)) return false;
+  skv_ceilings c;
+  if (!skv_gpu_measure_ceilings(s->ceiling_bytes, 10, &c, err, errlen)) return false;
+  s->read_tbps = c.read_tbps, s->copy_tbps = c.copy_tbps;
+  _Static_assert(SKV_READ_STREAM_VARIANTS <= SKV_SESSION_MAX_READERS, "the session records every reader");
+  for (int v = 0; v < SKV_READ_STREAM_VARIANTS; v++) {
+    if (c.reader_tbps[v] <= 0) continue;
+    if (v == c.read_variant) s->best_reader = s->nreaders;
+    snprintf(s->reader_name[s->nreaders], sizeof s->reader_name[0], "%s", skv_read_stream_name(v));
+    s->reader_tbps[s->nreaders++] = c.reader_tbps[v];
+  }
   s->free_bytes = skv_gpu_free_bytes(err, errlen);
   return s->free_bytes >= 0;
 }

@@ -10,9 +10,15 @@
 #include "gpu/gpu_info.h"
 #include "plan.h"
 
+#define SKV_SESSION_MAX_READERS 16
+
 typedef struct skv_gpu_session {
   skv_gpu_info info;
   double read_tbps, copy_tbps;  /* the in-run ceilings */
+  /* every reader the read ceiling was the best of (kernels/bandwidth.cu), its median TB/s, and the best */
+  int32_t nreaders, best_reader;
+  char reader_name[SKV_SESSION_MAX_READERS][64];
+  double reader_tbps[SKV_SESSION_MAX_READERS];
   bool use_cupti;
   int64_t free_bytes;           /* device memory free at the start */
   int64_t ceiling_bytes;        /* the ceilings' buffer */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "out/atomic_file.h"
+#include "out/peers.h"
 #include "out/csv.h"
 #include "out/cascade_table.h"
 #include "out/determinism.h"
@@ -957,6 +958,88 @@ bool skv_gnuplot_available(void) {
   return found;
 }
 
+/* The peers' plot (peers.csv): per shape group a peer timed, the time of the lab's best checked row
+ * and of every peer (a failed check not drawn), on a log axis, the groups in results.csv's order. */
+static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p) {
+  const int32_t ttot = skv_csv_col(t, "total_us"), tchk = skv_csv_col(t, "checks"), ppol = skv_csv_col(p, "policy"),
+                ptot = skv_csv_col(p, "total_us"), pchk = skv_csv_col(p, "checks");
+  keys peers = {0}, groups = {0};
+  bool ok = true;
+  for (int64_t r = 0; ok && r < p->nrows; r++) ok = keys_add(&peers, skv_csv_get(p, r, ppol));
+  int64_t *first = malloc(sizeof *first * (size_t)(t->nrows > 0 ? t->nrows : 1));
+  ok = ok && first;
+  /* groups with a peer row, in results.csv's order; first[g]: the group's first row */
+  for (int64_t r = 0; ok && r < t->nrows; r++) {
+    char *k = skv_summary_group_key(t, r);
+    if (!k) {
+      ok = false;
+      break;
+    }
+    bool has = false;
+    for (int64_t q = 0; q < p->nrows && !has; q++) {
+      char *kq = skv_summary_group_key(p, q);
+      has = kq && strcmp(kq, k) == 0;
+      free(kq);
+    }
+    const int32_t before = groups.n;
+    if (has) ok = keys_add(&groups, k);
+    if (ok && groups.n > before) first[groups.n - 1] = r;
+    free(k);
+  }
+  if (!ok) {
+    keys_free(&peers), keys_free(&groups), free(first);
+    return false;
+  }
+  bool varies[32] = {false};
+  skv_summary_varying(t, varies);
+  preamble(f, "peers", "Lab (best checked policy) and peers, kernel time per configuration (peers.csv)");
+  fprintf(f, "$P << EOD\n");
+  for (int32_t g = 0; g < groups.n; g++) {
+    double lab = NAN;
+    for (int64_t r = 0; r < t->nrows; r++) {
+      char *k = skv_summary_group_key(t, r);
+      const bool in = k && strcmp(k, groups.v[g]) == 0;
+      free(k);
+      const double v = skv_csv_num(t, r, ttot);
+      if (in && !isnan(v) && !(tchk >= 0 && strcmp(skv_csv_get(t, r, tchk), "fail") == 0) && !(v >= lab)) lab = v;
+    }
+    fprintf(f, "%d %.6g", g + 1, lab);
+    for (int32_t i = 0; i < peers.n; i++) {
+      double v = NAN;
+      for (int64_t r = 0; r < p->nrows; r++) {
+        if (strcmp(skv_csv_get(p, r, ppol), peers.v[i]) != 0) continue;
+        if (pchk >= 0 && strcmp(skv_csv_get(p, r, pchk), "pass") != 0) continue;
+        char *k = skv_summary_group_key(p, r);
+        if (k && strcmp(k, groups.v[g]) == 0) v = skv_csv_num(p, r, ptot);
+        free(k);
+      }
+      fprintf(f, " %.6g", v);
+    }
+    fprintf(f, "\n");
+  }
+  fprintf(f, "EOD\nset datafile separator whitespace\nset datafile nocolumnheaders\n");
+  fprintf(f, "set ylabel \"kernel time (us)\"\nset logscale y\nset bmargin 10\nset key outside right top\n");
+  fprintf(f, "set xrange [0.5:%d.5]\nset xtics rotate by 45 right font \",8\" noenhanced (", groups.n > 0 ? groups.n : 1);
+  for (int32_t g = 0; g < groups.n; g++) {
+    char label[512];
+    skv_summary_group_label(t, first[g], varies, label, sizeof label);
+    for (char *c = label; *c; c++)
+      if (*c == '"') *c = '\'';
+    fprintf(f, "%s\"%s\" %d", g ? ", " : "", label, g + 1);
+  }
+  fprintf(f, ")\n");
+  outputs_begin(f, "peers");
+  char st[64];
+  fprintf(f, "  plot $P using 1:2 with linespoints lw 2 %s title \"lab (best policy)\"", series_style(0, st, sizeof st));
+  for (int32_t i = 0; i < peers.n; i++)
+    fprintf(f, ", \\\n    $P using 1:%d with linespoints %s title \"%s\" noenhanced", i + 3,
+            series_style(i + 1, st, sizeof st), peers.v[i]);
+  fprintf(f, "\n");
+  outputs_end(f);
+  keys_free(&peers), keys_free(&groups), free(first);
+  return true;
+}
+
 /* One plot: its script, then gnuplot on it. */
 static bool draw_plot(const char *pdir, const char *name, const skv_csv_table *t, bool measured,
                       double model_read_tbps, char *err, size_t errlen) {
@@ -1020,6 +1103,23 @@ bool skv_plots_make(const char *run_dir, const char (*plots)[32], int nplots, bo
   if (failed > 1) {
     const size_t n = strlen(err);
     snprintf(err + n, errlen - n, " (and %d more of the %d plots failed)", failed - 1, nplots);
+  }
+  /* peers.csv beside results.csv (peers/skv_peers.py): the peers' plot as well */
+  skv_csv_table peers;
+  bool have_peers = false;
+  char why[2600];
+  if (!skv_peers_load(run_dir, &t, &peers, &have_peers, why, sizeof why)) {
+    if (failed++ == 0) snprintf(err, errlen, "%s", why);
+  } else if (have_peers) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/peers.gp", pdir);
+    FILE *f = fopen(path, "w");
+    bool ok = f && script_peers(f, &t, &peers);
+    if (f && fclose(f) != 0) ok = false;
+    if (!ok) snprintf(why, sizeof why, "%s: could not write the peers' plot", path);
+    if (!ok || !skv_gnuplot_run(pdir, "peers", why, sizeof why))
+      if (failed++ == 0) snprintf(err, errlen, "%s", why);
+    skv_csv_free(&peers);
   }
   skv_csv_free(&t);
   return failed == 0;

@@ -10,6 +10,7 @@
 #include "out/atomic_file.h"
 #include "out/csv.h"
 #include "out/html.h"
+#include "out/peers.h"
 #include "out/summary.h"
 #include "out/text_file.h"
 
@@ -121,6 +122,11 @@ bool skv_report_write(const char *run_dir, int *nplots, char *err, size_t errlen
     meta_row(f, "gpu_model calibrated", json_object_get(gm, "calibrated"));
     fprintf(f, "</table>\n<div id=\"summary\">\n");
     ok = skv_summary_write_html(f, &t, err, errlen);
+    skv_csv_table peers;
+    bool have_peers = false;
+    if (ok) ok = skv_peers_load(run_dir, &t, &peers, &have_peers, err, errlen);
+    if (ok && have_peers) ok = skv_summary_write_peers_html(f, &t, &peers, err, errlen);
+    if (have_peers) skv_csv_free(&peers);
     fprintf(f, "</div>\n<h2>Plots</h2>\n");
     if (nsvg == 0) fprintf(f, "<p>No plots were drawn for this run (plots/ holds no SVG).</p>\n");
     for (int i = 0; ok && i < nsvg; i++) {

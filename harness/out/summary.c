@@ -256,6 +256,153 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
   return ok;
 }
 
+/* The peers' section: per shape group that a peer timed, the lab's best row (its policy, time and
+ * fraction of the read ceiling) beside each peer's time and lab ÷ peer (under 1: the lab is faster).
+ * A peer row whose check failed shows its time marked, never a ratio. */
+enum { MAX_PEERS = 16 };
+
+static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *p, char *err, size_t errlen) {
+  const int32_t tpol = skv_csv_col(t, "policy"), ttot = skv_csv_col(t, "total_us"), tchk = skv_csv_col(t, "checks"),
+                tfrac = skv_csv_col(t, "frac_of_read_ceiling"), tcomb = skv_csv_col(t, "combine");
+  const int32_t ppol = skv_csv_col(p, "policy"), ptot = skv_csv_col(p, "total_us"), pchk = skv_csv_col(p, "checks");
+  if (tpol < 0 || ttot < 0 || ppol < 0 || ptot < 0) {
+    snprintf(err, errlen, "peers: results.csv and peers.csv need the policy and total_us columns");
+    return false;
+  }
+  const char *names[MAX_PEERS];
+  int np = 0;
+  for (int64_t r = 0; r < p->nrows; r++) {
+    const char *n = skv_csv_get(p, r, ppol);
+    int i = 0;
+    while (i < np && strcmp(names[i], n) != 0) i++;
+    if (i == np) {
+      if (np == MAX_PEERS) {
+        snprintf(err, errlen, "peers.csv: more than %d peers", MAX_PEERS);
+        return false;
+      }
+      names[np++] = n;
+    }
+  }
+  char **pkeys = calloc((size_t)(p->nrows > 0 ? p->nrows : 1), sizeof *pkeys);
+  bool ok = pkeys != NULL;
+  for (int64_t r = 0; ok && r < p->nrows; r++) ok = (pkeys[r] = skv_summary_group_key(p, r)) != NULL;
+  bool varies[MAX_GROUP_COLS] = {false};
+  skv_summary_varying(t, varies);
+  const int ncols = 4 + 2 * np;
+  char head_buf[2 * MAX_PEERS][48];
+  const char *head[4 + 2 * MAX_PEERS] = {"shape", "lab best", "µs", "of read ceiling"};
+  bool right[4 + 2 * MAX_PEERS] = {false, false, true, true};
+  for (int i = 0; i < np; i++) {
+    snprintf(head_buf[2 * i], sizeof head_buf[0], "%s µs", names[i]);
+    snprintf(head_buf[2 * i + 1], sizeof head_buf[0], "lab ÷ %s", names[i]);
+    head[4 + 2 * i] = head_buf[2 * i], head[5 + 2 * i] = head_buf[2 * i + 1];
+    right[4 + 2 * i] = right[5 + 2 * i] = true;
+  }
+  int64_t shown = 0, without = 0, faster = 0, slower = 0;
+  char **seen = calloc((size_t)(t->nrows > 0 ? t->nrows : 1), sizeof *seen);
+  int64_t nseen = 0;
+  ok = ok && seen;
+  if (ok) {
+    heading(e, 2, "Peers (peers.csv): the lab's best beside other libraries on the same configurations");
+    table_begin(e, head, right, ncols);
+  }
+  for (int64_t r0 = 0; ok && r0 < t->nrows; r0++) {
+    char *k = skv_summary_group_key(t, r0);
+    if (!k) {
+      ok = false;
+      break;
+    }
+    bool dup = false;
+    for (int64_t i = 0; i < nseen && !dup; i++) dup = strcmp(seen[i], k) == 0;
+    if (dup) {
+      free(k);
+      continue;
+    }
+    seen[nseen++] = k;
+    /* the lab's best checked row of this group */
+    int64_t best = -1;
+    for (int64_t r = r0; r < t->nrows; r++) {
+      const double v = skv_csv_num(t, r, ttot);
+      if (isnan(v) || (tchk >= 0 && strcmp(skv_csv_get(t, r, tchk), "fail") == 0)) continue;
+      char *kr = skv_summary_group_key(t, r);
+      if (!kr) {
+        ok = false;
+        break;
+      }
+      if (strcmp(kr, k) == 0 && (best < 0 || v < skv_csv_num(t, best, ttot))) best = r;
+      free(kr);
+    }
+    bool any = false;
+    for (int64_t r = 0; r < p->nrows && !any; r++) any = strcmp(pkeys[r], k) == 0;
+    if (!ok) break;
+    if (!any) {
+      without++;
+      continue;
+    }
+    char label[1024], pol[64] = "—", tv[32] = "—", fr[32] = "—";
+    char cell_buf[2 * MAX_PEERS][48];
+    const char *cells[4 + 2 * MAX_PEERS];
+    skv_summary_group_label(t, r0, varies, label, sizeof label);
+    const double lab = best >= 0 ? skv_csv_num(t, best, ttot) : NAN;
+    if (best >= 0) {
+      const bool fused = tcomb >= 0 && strcmp(skv_csv_get(t, best, tcomb), "fused") == 0;
+      snprintf(pol, sizeof pol, "%s%s", skv_csv_get(t, best, tpol), fused ? "+fused" : "");
+      snprintf(tv, sizeof tv, "%.2f", lab);
+      const double f = skv_csv_num(t, best, tfrac);
+      if (!isnan(f)) snprintf(fr, sizeof fr, "%.3f", f);
+    }
+    cells[0] = label, cells[1] = pol, cells[2] = tv, cells[3] = fr;
+    for (int i = 0; i < np; i++) {
+      int64_t pr = -1;
+      for (int64_t r = 0; r < p->nrows && pr < 0; r++)
+        if (strcmp(pkeys[r], k) == 0 && strcmp(skv_csv_get(p, r, ppol), names[i]) == 0) pr = r;
+      snprintf(cell_buf[2 * i], sizeof cell_buf[0], "—");
+      snprintf(cell_buf[2 * i + 1], sizeof cell_buf[0], "—");
+      const double v = pr >= 0 ? skv_csv_num(p, pr, ptot) : NAN;
+      const bool failed = pr >= 0 && pchk >= 0 && strcmp(skv_csv_get(p, pr, pchk), "pass") != 0;
+      if (!isnan(v)) snprintf(cell_buf[2 * i], sizeof cell_buf[0], "%.2f%s", v, failed ? " (check failed)" : "");
+      if (!isnan(v) && !failed && !isnan(lab)) {
+        snprintf(cell_buf[2 * i + 1], sizeof cell_buf[0], "%.3f", lab / v);
+        faster += lab < v, slower += lab > v;
+      }
+      cells[4 + 2 * i] = cell_buf[2 * i], cells[5 + 2 * i] = cell_buf[2 * i + 1];
+    }
+    table_row(e, cells, ncols, false);
+    shown++;
+  }
+  if (ok) {
+    table_end(e);
+    char text[600];
+    snprintf(text, sizeof text,
+             "%lld shape groups with peer rows (%lld without); of the lab-peer pairs, the lab is faster in %lld and "
+             "slower in %lld. lab ÷ peer under 1: the lab's best is faster. Peers are timed by the lab's rules "
+             "(peers/skv_peers.py; their versions in policy_options and peers.json) and checked against a float64 "
+             "reference of their own inputs.",
+             (long long)shown, (long long)without, (long long)faster, (long long)slower);
+    para(e, text);
+  } else if (!err[0]) {
+    snprintf(err, errlen, "out of memory");
+  }
+  for (int64_t i = 0; i < nseen; i++) free(seen[i]);
+  free(seen);
+  for (int64_t r = 0; pkeys && r < p->nrows; r++) free(pkeys[r]);
+  free(pkeys);
+  return ok;
+}
+
+bool skv_summary_write_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *peers, char *err, size_t errlen) {
+  emit e = {f, false};
+  err[0] = '\0';
+  return peers_section(&e, t, peers, err, errlen);
+}
+
+bool skv_summary_write_peers_html(FILE *f, const skv_csv_table *t, const skv_csv_table *peers, char *err,
+                                  size_t errlen) {
+  emit e = {f, true};
+  err[0] = '\0';
+  return peers_section(&e, t, peers, err, errlen);
+}
+
 bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen) {
   emit e = {f, false};
   return summary(&e, t, err, errlen);

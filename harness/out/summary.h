@@ -35,4 +35,10 @@ bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen
  * escaped: report.html's summary. */
 bool skv_summary_write_html(FILE *f, const skv_csv_table *t, char *err, size_t errlen);
 
+/* The peers' section (peers.csv, out/peers.h): per shape group a peer timed, the lab's best checked
+ * row of t beside each peer's time and lab ÷ peer; as Markdown or as HTML elements. */
+bool skv_summary_write_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *peers, char *err, size_t errlen);
+bool skv_summary_write_peers_html(FILE *f, const skv_csv_table *t, const skv_csv_table *peers, char *err,
+                                  size_t errlen);
+
 #endif /* SKV_SUMMARY_H */

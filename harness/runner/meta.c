@@ -155,6 +155,12 @@ json_t *skv_meta_new(const skv_run_opts *o, const skv_suite *s, const char *run_
     json_object_set_new(j, "cupti_timing", json_boolean(gpu->use_cupti));
     json_object_set_new(j, "read_ceiling_tbps", json_real(gpu->read_tbps));
     json_object_set_new(j, "copy_ceiling_tbps", json_real(gpu->copy_tbps));
+    if (gpu->nreaders > 0) {
+      json_object_set_new(j, "read_ceiling_reader", json_string(gpu->reader_name[gpu->best_reader]));
+      json_t *rd = json_object();
+      for (int i = 0; i < gpu->nreaders; i++) json_object_set_new(rd, gpu->reader_name[i], json_real(gpu->reader_tbps[i]));
+      json_object_set_new(j, "read_readers_tbps", rd);
+    }
     json_object_set_new(m, "gpu", j);
   } else {
     json_object_set_new(m, "gpu", json_null());

@@ -20,6 +20,7 @@
 #include "out/csv.h"
 #include "out/plots.h"
 #include "out/report.h"
+#include "out/peers.h"
 #include "out/summary.h"
 #include "out/results.h"
 #include "reference.h"
@@ -153,11 +154,19 @@ static bool write_summary(const char *dir, bool print, char *err, size_t errlen)
   snprintf(path, sizeof path, "%s/summary.md", dir);
   skv_atomic_file a;
   bool ok = skv_atomic_open(&a, path, err, errlen);
-  if (ok) ok = skv_atomic_commit(&a, skv_summary_write(a.f, &t, err, errlen) && !ferror(a.f), err, errlen);
+  skv_csv_table peers;
+  bool have_peers = false;
+  if (ok) ok = skv_peers_load(dir, &t, &peers, &have_peers, err, errlen);
+  if (ok)
+    ok = skv_atomic_commit(&a,
+                           skv_summary_write(a.f, &t, err, errlen) &&
+                               (!have_peers || skv_summary_write_peers(a.f, &t, &peers, err, errlen)) && !ferror(a.f),
+                           err, errlen);
   if (ok && print) {
-    ok = skv_summary_write(stdout, &t, err, errlen);
+    ok = skv_summary_write(stdout, &t, err, errlen) && (!have_peers || skv_summary_write_peers(stdout, &t, &peers, err, errlen));
     fflush(stdout);
   }
+  if (have_peers) skv_csv_free(&peers);
   skv_csv_free(&t);
   int nplots;
   return ok && skv_report_write(dir, &nplots, err, errlen);
