@@ -58,17 +58,20 @@ class Problem:
         t = pool[self.page_ids.long()]  # [B, pages, page, hkv, d]
         return t.reshape(self.B, self.pages_per_req * self.page, self.hkv, self.d)[:, : self.L]
 
+    def gather_one(self, pool, r):
+        """[L, hkv, d]: request r's tokens in position order."""
+        t = pool[self.page_ids[r].long()]  # [pages, page, hkv, d]
+        return t.reshape(self.pages_per_req * self.page, self.hkv, self.d)[: self.L]
+
     def reference(self):
         """Float64 attention of the reference requests over replica 0: O [Q, hq, d] and natural-log LSE [Q, hq] per
         request; query i of a request sees keys < L - Q + i + 1 (the decode offset)."""
         outs, lses = [], []
-        K = self.gather(self.k[0]).double() * self.k_scale
-        V = self.gather(self.v[0]).double() * self.v_scale
         grp = self.hq // self.hkv
         for r in self.reqs:
             q = self.q[0][r * self.Q:(r + 1) * self.Q].double()  # [Q, hq, d]
-            k = K[r].repeat_interleave(grp, dim=1)  # [L, hq, d]
-            v = V[r].repeat_interleave(grp, dim=1)
+            k = (self.gather_one(self.k[0], r).double() * self.k_scale).repeat_interleave(grp, dim=1)  # [L, hq, d]
+            v = (self.gather_one(self.v[0], r).double() * self.v_scale).repeat_interleave(grp, dim=1)
             s = torch.einsum("qhd,khd->hqk", q, k) * self.sm_scale  # [hq, Q, L]
             pos = torch.arange(self.L, device="cuda")
             lim = self.L - self.Q + torch.arange(self.Q, device="cuda") + 1
