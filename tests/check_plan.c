@@ -121,6 +121,48 @@ START_TEST(flashinfer_search_b2_l1024_4096_is_10_pages) {
 }
 END_TEST
 
+/* The lab's flashinfer model against FlashInfer's own planners, as FlashInfer 0.5.3 planned the decode
+ * grid on the H200 (132 SMs; hq 32, hkv 8, d 128, page 16): the splits per request and the decode
+ * kernel's CTAs that peers/skv_peers.py read back from each wrapper's plan and the profiler
+ * (results/decode_grid/20261129-103055-faddedd/peers.json and decode_grid_fp8/20261129-103111-faddedd/).
+ * The tensor-core wrapper runs the prefill planner with its constant 2 CTAs per SM; the CUDA-core one
+ * sizes its grid from its decode kernel's occupancy, 8 CTAs per SM over a bf16 cache and 6 over fp8
+ * on the H200: blocks_per_sm 2, 8 and 6 in the lab's model. */
+START_TEST(flashinfer_model_matches_flashinfers_planners_on_the_h200_grid) {
+  static const struct {
+    int32_t b;
+    int64_t l;
+    int32_t tc_splits, tc_ctas, cc_splits, cc_ctas, cc8_splits, cc8_ctas;
+  } g[9] = {
+      {1, 4096, 32, 256, 32, 256, 32, 256},       {1, 32768, 33, 264, 128, 1024, 98, 784},
+      {1, 131072, 33, 264, 131, 1048, 99, 792},   {8, 4096, 4, 256, 16, 1024, 12, 768},
+      {8, 32768, 4, 256, 16, 1024, 12, 768},      {32, 4096, 1, 256, 4, 1024, 3, 768},
+      {32, 16384, 1, 256, 4, 1024, 3, 768},       {128, 2048, 1, 1024, 1, 1024, 1, 1024},
+      {128, 8192, 1, 1024, 1, 1024, 1, 1024}};
+  for (int i = 0; i < 9; i++) {
+    const int32_t bps[3] = {2, 8, 6}, splits[3] = {g[i].tc_splits, g[i].cc_splits, g[i].cc8_splits},
+                  ctas[3] = {g[i].tc_ctas, g[i].cc_ctas, g[i].cc8_ctas};
+    for (int k = 0; k < 3; k++) {
+      skv_batch b = decode_batch(g[i].b, g[i].l, 32, 8, 128);
+      if (k == 2) b.kv_dtype = b.v_dtype = SKV_FP8_E4M3;
+      skv_policy_opts o;
+      skv_policy_opts_default(&o);
+      o.blocks_per_sm = bps[k];
+      skv_plan pl;
+      char err[256];
+      ck_assert_msg(skv_plan_build(&b, SKV_POLICY_FLASHINFER, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
+      for (int32_t r = 0; r < g[i].b; r++)
+        ck_assert_msg(skv_plan_num_splits(&pl, r) == splits[k], "%dx%lld, %d CTAs/SM: request %d has %lld splits, FlashInfer %d",
+                      g[i].b, (long long)g[i].l, bps[k], r, (long long)skv_plan_num_splits(&pl, r), splits[k]);
+      ck_assert_msg(pl.num_work == ctas[k], "%dx%lld, %d CTAs/SM: %lld CTAs, FlashInfer %d", g[i].b, (long long)g[i].l,
+                    bps[k], (long long)pl.num_work, ctas[k]);
+      skv_plan_free(&pl);
+      skv_batch_free(&b);
+    }
+  }
+}
+END_TEST
+
 START_TEST(flashinfer_short_request_is_not_split) {
   /* 100 tokens = 7 pages < the 8-page minimum chunk: no split. */
   skv_batch b = decode_batch(1, 100, 32, 8, 128);
@@ -456,6 +498,7 @@ Suite *skv_suite_plan(void) {
   Suite *s = suite_create("plan");
   TCase *fa2 = tcase_create("fa2");
   tcase_add_test(fa2, fa2_heuristic_bhm48_on_108_sms_is_2);
+  tcase_add_test(fa2, flashinfer_model_matches_flashinfers_planners_on_the_h200_grid);
   tcase_add_test(fa2, causal_tiles_run_only_the_chunks_they_see);
   tcase_add_test(fa2, fa2_heuristic_exits_early_at_0_8_sms);
   tcase_add_test(fa2, fa2_skips_ineligible_split_counts);

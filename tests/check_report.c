@@ -11,6 +11,7 @@
 
 #include "out/compare.h"
 #include "out/csv.h"
+#include "out/peers.h"
 #include "out/plots.h"
 #include "out/summary.h"
 #include "skv_cmd.h"
@@ -334,6 +335,89 @@ START_TEST(the_error_plot_leaves_out_unchecked_and_zero_rows_and_says_so) {
 }
 END_TEST
 
+/* A peers.csv in results.csv's schema (peers.h): peer "fi" at B=1 (16 us, pass) and B=8 (82 us, a
+ * failed check), peer "sd" at B=1 only (4 us). The lab's best checked row is lab 8 us at B=1 and, with
+ * fa2's 40 us failing its check, lab 41 us at B=8. So the table shows 8 / 16 = 0.500 and 8 / 4 = 2.000
+ * at B=1, fi's failed row without a ratio at B=8; the lab is faster in one pair and slower in one. */
+static const char *peers_table(void) {
+  static char buf[4096];
+  const char *t = table(1, 0.5);
+  const char *nl = strchr(t, '\n');
+  int at = snprintf(buf, sizeof buf, "%.*s\n", (int)(nl - t), t);
+  static const struct {
+    int b;
+    const char *peer;
+    double us;
+    const char *chk;
+  } r[3] = {{1, "fi", 16, "pass"}, {8, "fi", 82, "fail"}, {1, "sd", 4, "pass"}};
+  for (int i = 0; i < 3; i++)
+    at += snprintf(buf + at, sizeof buf - (size_t)at,
+                   "b%d-L4096-%s,s,measured,%d,4096,4096,4096,4096,1,32,8,128,16,bf16,bf16,bf16,per_tensor,1,1,1,none,"
+                   "%s,,logical,none,h200,132,,%g,%g,%g,0.5,%s\n",
+                   r[i].b, r[i].peer, r[i].b, r[i].peer, r[i].us, r[i].us, r[i].us, r[i].chk);
+  return buf;
+}
+
+START_TEST(the_peers_table_sets_the_labs_best_checked_row_beside_each_peer) {
+  skv_csv_table t, p;
+  load(table(1, 0.5), &t);
+  load(peers_table(), &p);
+  char *buf = NULL, err[256];
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
+  ck_assert_msg(skv_summary_write_peers(m, &t, &p, err, sizeof err), "%s", err);
+  ck_assert_int_eq(fclose(m), 0);
+  ck_assert_msg(strstr(buf, "| shape | lab best | µs | of read ceiling | fi µs | lab ÷ fi | sd µs | lab ÷ sd |"), "%s", buf);
+  ck_assert_msg(strstr(buf, "| B=1 L=4096 | lab | 8.00 | 0.500 | 16.00 | 0.500 | 4.00 | 2.000 |"), "%s", buf);
+  ck_assert_msg(strstr(buf, "| B=8 L=4096 | lab | 41.00 | 0.500 | 82.00 (check failed) | — | — | — |"), "%s", buf);
+  ck_assert_msg(strstr(buf, "2 shape groups with peer rows (0 without); of the lab-peer pairs, the lab is faster in 1 "
+                            "and slower in 1."),
+                "%s", buf);
+  free(buf);
+  skv_csv_free(&t);
+  skv_csv_free(&p);
+}
+END_TEST
+
+/* peers.csv is optional; one whose header is not results.csv's is refused, naming the column. The
+ * peers' plot is drawn beside the suite's plots, with the lab's best and each checked peer's time. */
+START_TEST(peers_csv_is_optional_must_match_results_csv_and_gets_a_plot) {
+  char dir[96], p[256], err[1024];
+  snprintf(dir, sizeof dir, "/tmp/skv-peers-%d", (int)getpid());
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  skv_csv_table t, pe;
+  load(table(1, 0.5), &t);
+  bool present = true;
+  ck_assert_msg(skv_peers_load(dir, &t, &pe, &present, err, sizeof err), "%s", err);
+  ck_assert(!present);
+  snprintf(p, sizeof p, "%s/peers.csv", dir);
+  skv_test_write_file(p, "config,suite,policy\nx,s,fi\n");
+  ck_assert(!skv_peers_load(dir, &t, &pe, &present, err, sizeof err));
+  ck_assert_msg(strstr(err, "column 3 is 'policy', results.csv's is 'mode'"), "%s", err);
+  skv_test_write_file(p, peers_table());
+  ck_assert_msg(skv_peers_load(dir, &t, &pe, &present, err, sizeof err), "%s", err);
+  ck_assert(present && pe.nrows == 3);
+  skv_csv_free(&pe);
+  snprintf(p, sizeof p, "%s/results.csv", dir);
+  skv_test_write_file(p, table(1, 0.5));
+  ck_assert_msg(skv_plots_make(dir, NULL, 0, true, 4.0, err, sizeof err), "%s", err);
+  snprintf(p, sizeof p, "%s/plots/peers.gp", dir);
+  FILE *f = fopen(p, "r");
+  ck_assert(f != NULL);
+  static char gp[1 << 16];
+  const size_t n = fread(gp, 1, sizeof gp - 1, f);
+  gp[n] = '\0';
+  fclose(f);
+  /* x, lab best, fi, sd: fi's failed row at B=8 is not drawn (NaN) */
+  ck_assert_msg(strstr(gp, "$P << EOD\n1 8 16 4\n2 41 nan nan\nEOD"), "%s", gp);
+  snprintf(p, sizeof p, "%s/plots/peers.png", dir);
+  ck_assert(access(p, F_OK) == 0);
+  skv_csv_free(&t);
+  snprintf(p, sizeof p, "rm -rf %s", dir);
+  ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 Suite *skv_suite_report(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("summary+compare");
@@ -344,6 +428,8 @@ Suite *skv_suite_report(void) {
   tcase_add_test(tc, the_commands_refuse_what_they_cannot_compare);
   tcase_add_test(tc, report_html_renders_in_a_real_browser_with_every_table_and_plot);
   tcase_add_test(tc, the_error_plot_leaves_out_unchecked_and_zero_rows_and_says_so);
+  tcase_add_test(tc, the_peers_table_sets_the_labs_best_checked_row_beside_each_peer);
+  tcase_add_test(tc, peers_csv_is_optional_must_match_results_csv_and_gets_a_plot);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1018,7 +1018,7 @@ static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p
     fprintf(f, "\n");
   }
   fprintf(f, "EOD\nset datafile separator whitespace\nset datafile nocolumnheaders\n");
-  fprintf(f, "set ylabel \"kernel time (us)\"\nset logscale y\nset bmargin 10\nset key outside right top\n");
+  fprintf(f, "set ylabel \"kernel time (us)\"\nset logscale y\nset bmargin 8\nset key outside right top\n");
   fprintf(f, "set xrange [0.5:%d.5]\nset xtics rotate by 45 right font \",8\" noenhanced (", groups.n > 0 ? groups.n : 1);
   for (int32_t g = 0; g < groups.n; g++) {
     char label[512];
@@ -1028,13 +1028,20 @@ static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p
     fprintf(f, "%s\"%s\" %d", g ? ", " : "", label, g + 1);
   }
   fprintf(f, ")\n");
-  outputs_begin(f, "peers");
+  /* two panels: the times, and each peer's time over the lab's best (above 1: the lab is faster) */
+  outputs_begin_sized(f, "peers", 2);
+  fprintf(f, "  set multiplot layout 2,1\n");
   char st[64];
   fprintf(f, "  plot $P using 1:2 with linespoints lw 2 %s title \"lab (best policy)\"", series_style(0, st, sizeof st));
   for (int32_t i = 0; i < peers.n; i++)
     fprintf(f, ", \\\n    $P using 1:%d with linespoints %s title \"%s\" noenhanced", i + 3,
             series_style(i + 1, st, sizeof st), peers.v[i]);
-  fprintf(f, "\n");
+  fprintf(f, "\n  unset logscale y\n  set title \"peer time / lab's best (above 1: the lab is faster)\"\n  set ylabel \"peer / lab\"\n");
+  fprintf(f, "  plot 1 with lines dt 2 lc rgb \"gray\" notitle");
+  for (int32_t i = 0; i < peers.n; i++)
+    fprintf(f, ", \\\n    $P using 1:($%d/$2) with linespoints %s title \"%s\" noenhanced", i + 3,
+            series_style(i + 1, st, sizeof st), peers.v[i]);
+  fprintf(f, "\n  unset multiplot\n");
   outputs_end(f);
   keys_free(&peers), keys_free(&groups), free(first);
   return true;
@@ -1110,6 +1117,8 @@ bool skv_plots_make(const char *run_dir, const char (*plots)[32], int nplots, bo
   char why[2600];
   if (!skv_peers_load(run_dir, &t, &peers, &have_peers, why, sizeof why)) {
     if (failed++ == 0) snprintf(err, errlen, "%s", why);
+  } else if (have_peers && peers.nrows == 0) {
+    skv_csv_free(&peers); /* no peer took any configuration: nothing to draw (the summary says so) */
   } else if (have_peers) {
     char path[1200];
     snprintf(path, sizeof path, "%s/peers.gp", pdir);

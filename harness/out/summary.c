@@ -269,6 +269,11 @@ static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *
     snprintf(err, errlen, "peers: results.csv and peers.csv need the policy and total_us columns");
     return false;
   }
+  if (p->nrows == 0) {
+    heading(e, 2, "Peers (peers.csv)");
+    para(e, "peers.csv holds no rows: no peer took any configuration of this run (peers.json says why).");
+    return true;
+  }
   const char *names[MAX_PEERS];
   int np = 0;
   for (int64_t r = 0; r < p->nrows; r++) {
