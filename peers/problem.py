@@ -12,7 +12,7 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp8_e4m3": torch.float
 
 
 class Problem:
-    def __init__(self, row, replicas_fn, want_contiguous, seed=0):
+    def __init__(self, row, replicas_fn, want_contiguous, share=(0, 0, 0), seed=0):
         self.B = int(row["batch"])
         self.L = int(row["kvlen_max"])
         self.Q = int(row["qlen"])
@@ -26,17 +26,36 @@ class Problem:
         self.sm_scale = 1.0 / math.sqrt(self.d)
         g = torch.Generator(device="cuda")
         g.manual_seed(seed)
-        self.pages_per_req = (self.L + self.page - 1) // self.page
-        n = self.B * self.pages_per_req
-        self.page_ids = torch.randperm(n, device="cuda", generator=g).to(torch.int32).view(self.B, self.pages_per_req)
-        self.kv_indptr = torch.arange(0, n + 1, self.pages_per_req, device="cuda", dtype=torch.int32)
+        # Shared prefixes (the cascade suites' keys shared_prefix, group_size, group_prefix; sim/share.h): every
+        # request's first sp tokens are the same physical pages, then each group of gs requests shares gp more,
+        # then each request's own suffix. sp and gp are whole pages (the suite requires it).
+        self.sp, self.gs, self.gp = share
+        self.shared = self.sp > 0 or (self.gs > 0 and self.gp > 0)
+        n_sp, n_gp = self.sp // self.page, (self.gp // self.page if self.gs > 0 else 0)
+        self.groups = self.B // self.gs if self.gs > 0 and n_gp > 0 else 0
+        self.suffix = self.L - self.sp - (self.gp if self.groups else 0)
+        n_sx = (self.suffix + self.page - 1) // self.page
+        self.pages_per_req = n_sp + (n_gp if self.groups else 0) + n_sx
+        n = n_sp + self.groups * n_gp + self.B * n_sx
+        perm = torch.randperm(n, device="cuda", generator=g).to(torch.int32)
+        sp_ids, gp_ids = perm[:n_sp], perm[n_sp:n_sp + self.groups * n_gp].view(max(self.groups, 1), -1)
+        sx_ids = perm[n_sp + self.groups * n_gp:].view(self.B, n_sx)
+        rows = []
+        for r in range(self.B):
+            parts = [sp_ids] + ([gp_ids[r // self.gs]] if self.groups else []) + [sx_ids[r]]
+            rows.append(torch.cat(parts))
+        self.page_ids = torch.stack(rows)
+        self.level_pages = (sp_ids, gp_ids if self.groups else None, sx_ids)
+        self.kv_indptr = torch.arange(0, self.B * self.pages_per_req + 1, self.pages_per_req, device="cuda",
+                                      dtype=torch.int32)
         self.kv_indices = self.page_ids.reshape(-1).contiguous()
         last = self.L - (self.pages_per_req - 1) * self.page
         self.last_page_len = torch.full((self.B,), last, device="cuda", dtype=torch.int32)
         self.qo_indptr = torch.arange(0, self.B * self.Q + 1, self.Q, device="cuda", dtype=torch.int32)
         elem = torch.empty((), dtype=self.kv_dtype).element_size()
         self.kv_bytes = 2 * self.B * self.L * self.hkv * self.d * elem  # what a call reads (K and V elements)
-        per_replica = 2 * n * self.page * self.hkv * self.d * elem * (2 if want_contiguous else 1)
+        per_replica = 2 * n * self.page * self.hkv * self.d * elem + (2 * self.B * self.L * self.hkv * self.d * elem
+                                                                       if want_contiguous else 0)
         self.replicas = replicas_fn(per_replica)
         shape = (n, self.page, self.hkv, self.d)
         self.k, self.v, self.kc, self.vc = [], [], [], []

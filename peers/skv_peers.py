@@ -80,9 +80,29 @@ def unsupported(r):
         return "V stored in another type than K"
     if r["q_dtype"] == "fp8_e4m3":
         return "fp8 queries"
-    if r.get("cascade_us", "") != "" or r.get("cascade_predicted_us", "") != "":
-        return "a shared-prefix (cascade) configuration"
+    if is_cascade(r) and share_of(r) is None:
+        return "shared prefixes not named in the configuration (sp<tokens>, gs<requests>, gp<tokens>)"
     return None
+
+
+def is_cascade(r):
+    return r.get("cascade_us", "") != "" or r.get("cascade_predicted_us", "") != ""
+
+
+def share_of(r):
+    """(shared_prefix, group_size, group_prefix) from the configuration's name: the suite names a configuration by
+    its varying keys, with the labels sp, gs and gp for these (harness/suite/suite.c). (0, 0, 0) for a row of a
+    suite without cascade; None when a cascade row's name lacks them."""
+    if not is_cascade(r):
+        return (0, 0, 0)
+    vals = {}
+    for part in r["config"].split("-"):
+        for lab in ("sp", "gs", "gp"):
+            if part.startswith(lab) and part[len(lab):].isdigit():
+                vals[lab] = int(part[len(lab):])
+    if "sp" not in vals and "gp" not in vals:
+        return None
+    return (vals.get("sp", 0), vals.get("gs", 0), vals.get("gp", 0))
 
 
 def peer_config_name(r, peer):
@@ -150,8 +170,10 @@ def main():
             print(f"  {label}: skipped ({why})")
             continue
         free = torch.cuda.mem_get_info()[0]
+        share = share_of(r)
         p = problem_mod.Problem(r, lambda b: timing.replicas_past_l2(b, l2, free), want_contiguous=any(
-            n.startswith("sdpa") for n in names) and r["kv_dtype"] in ("bf16", "fp16"))
+            n.startswith("sdpa") for n in names) and r["kv_dtype"] in ("bf16", "fp16") and share == (0, 0, 0),
+            share=share)
         for peer in peers:
             name = peer_config_name(r, peer.name)
             try:
@@ -169,11 +191,12 @@ def main():
             main_k = max(t.kernels, key=lambda k: k[2]) if t.kernels else None
             attn = [k for k in t.kernels if "merge" not in k[0].lower()]
             merge = [k for k in t.kernels if "merge" in k[0].lower()]
-            tbps = p.kv_bytes / (t.total_us * 1e-6) / 1e12
+            kv_bytes = int(r.get("kv_bytes") or 0) or p.kv_bytes  # the lab's count of what flash decoding reads
+            tbps = kv_bytes / (t.total_us * 1e-6) / 1e12
             ceiling = float(r.get("read_ceiling_tbps") or 0) or None
             row.update({
                 "config": name, "policy": peer.name, "policy_options": f"{systems.version(peer.name)}; {options}",
-                "kv_bytes": p.kv_bytes, "scale_bytes": 0, "ctas": main_k[1] if main_k else "",
+                "kv_bytes": kv_bytes, "scale_bytes": 0, "ctas": main_k[1] if main_k else "",
                 "grid_ctas": main_k[1] if main_k else "", "combine": "kernel" if merge else "-", "timer": t.timer,
                 "decode_us": sum(k[2] for k in attn) if t.kernels else t.total_us,
                 "combine_us": sum(k[2] for k in merge) if t.kernels else "",

@@ -9,6 +9,10 @@ timing), the outputs of a call (for the check) and what its own planner decided.
   flashinfer-cc            the same wrapper with CUDA cores (its decode kernel, grid sized from occupancy).
   flashinfer-prefill       FlashInfer BatchPrefillWithPagedKVCacheWrapper, causal, FA2 backend: query length > 1.
   flashinfer-fa3           the same with the FA3 (sm90) backend.
+  flashinfer-cascade       FlashInfer MultiLevelCascadeAttentionWrapper over the configuration's shared prefixes
+                           (one level per sharing level, then the suffixes; FA2 backend).
+Over a configuration with shared prefixes the paged peers read the same physical prefix pages as the lab's flash
+decoding does (prefix caching).
 
 FlashInfer 0.5.3 (the wheel, its JIT sources compiled on the GPU host for sm_90a); PDL off so that each kernel's
 duration is its own. FlashInfer's LSE is base 2 (its kernels keep the softmax state in log2 units; include/flashinfer/attention/
@@ -51,6 +55,8 @@ class Sdpa:
     def setup(self, p):
         if p.kv_name not in ("bf16", "fp16"):
             raise Skip(f"SDPA takes no {p.kv_name} cache")
+        if p.shared:
+            raise Skip("shared prefix pages: SDPA has no page table (its contiguous copy would read distinct pages)")
         from torch.nn.attention import SDPBackend, sdpa_kernel
         be = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}[self.backend]
         mask = None
@@ -134,6 +140,62 @@ class FlashInferPrefill:
             f"BatchPrefillWithPagedKVCacheWrapper backend={self.backend}, causal, NHD, no PDL"
 
 
+class FlashInferCascade:
+    """FlashInfer's MultiLevelCascadeAttentionWrapper over the configuration's sharing: level 0 the prefix every
+    request shares (all queries as one segment, non-causal), then the group prefixes (each group's queries as one
+    segment), then each request's own suffix (causal); FlashInfer merges the levels' states in place
+    (flashinfer/cascade.py). Its prefill wrappers run the FA2 backend (on sm_90 "auto" picks FA3, which has no
+    fp8 path) with PDL off, as the other FlashInfer peers. An fp8 cache's K scale goes into the softmax scale
+    (the wrapper's run takes no scales); the V scale is applied to the output for the check only."""
+
+    name = "flashinfer-cascade"
+
+    def setup(self, p):
+        if not p.shared:
+            raise Skip("no shared prefix")
+        if p.kv_name == "int8":
+            raise Skip("FlashInfer has no int8 cache")
+        fi = _flashinfer()
+        import functools
+        sp_ids, gp_ids, sx_ids = p.level_pages
+        T, Q, dev, i32 = p.B * p.Q, p.Q, "cuda", torch.int32
+        qo, kvi, idx, last = [], [], [], []
+        full = lambda n: torch.full((n,), p.page, device=dev, dtype=i32)  # noqa: E731
+        if p.sp > 0:
+            qo.append(torch.tensor([0, T], device=dev, dtype=i32))
+            kvi.append(torch.tensor([0, sp_ids.numel()], device=dev, dtype=i32))
+            idx.append(sp_ids.contiguous())
+            last.append(full(1))
+        if gp_ids is not None:
+            G, n = gp_ids.shape
+            qo.append(torch.arange(0, G + 1, device=dev, dtype=i32) * (p.gs * Q))
+            kvi.append(torch.arange(0, G + 1, device=dev, dtype=i32) * n)
+            idx.append(gp_ids.reshape(-1).contiguous())
+            last.append(full(G))
+        n_sx = sx_ids.shape[1]
+        qo.append(p.qo_indptr)
+        kvi.append(torch.arange(0, p.B + 1, device=dev, dtype=i32) * n_sx)
+        idx.append(sx_ids.reshape(-1).contiguous())
+        last.append(torch.full((p.B,), p.suffix - (n_sx - 1) * p.page, device=dev, dtype=i32))
+        ws = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+        w = fi.MultiLevelCascadeAttentionWrapper(len(qo), ws, "NHD")
+        for inner in w._batch_prefill_wrappers:
+            inner._backend = "fa2"
+            inner.run = functools.partial(inner.run, enable_pdl=False)
+        w.plan(qo, kvi, idx, last, p.hq, p.hkv, p.d, p.page, causal=True, sm_scale=p.sm_scale * p.k_scale,
+               q_data_type=p.q_dtype, kv_data_type=p.kv_dtype)
+
+        def call(i):
+            return w.run(p.q[i], (p.k[i], p.v[i]))
+
+        def outputs():
+            return call(0).float() * p.v_scale, None
+
+        plans = {"levels": len(qo), "level_plans": [plan_info(x, p) for x in w._batch_prefill_wrappers]}
+        return [lambda i=i: call(i) for i in range(p.replicas)], outputs, plans, \
+            f"MultiLevelCascadeAttentionWrapper, {len(qo)} levels, FA2 backend, NHD, no PDL"
+
+
 def _fp8_kwargs(p):
     """An fp8 cache's K scale goes in (FlashInfer folds it into the softmax scale). Its V scale does not: FlashInfer
     applies it with a separate elementwise kernel after attention (decode.py, run), which the lab folds into its
@@ -185,4 +247,5 @@ ALL = {
     "flashinfer-cc": lambda: FlashInferDecode(False),
     "flashinfer-prefill": lambda: FlashInferPrefill("fa2"),
     "flashinfer-fa3": lambda: FlashInferPrefill("fa3"),
+    "flashinfer-cascade": lambda: FlashInferCascade(),
 }

@@ -7,6 +7,7 @@
 #include "runner/run.h"
 #include "cli/commands.h"
 #include "out/json.h"
+#include "gpu/gpu_lse_demo.h"
 #include "lse_demo.h"
 #include "lse_layout.h"
 
@@ -31,7 +32,7 @@
 #define DEMO_MAX_WORK ((int64_t)1 << 31)
 
 typedef struct layout_flags {
-  bool json, demo;
+  bool json, demo, gpu;
   int32_t batch, hkv, groups, sms;
   int64_t seqlen, prefix;
   bool seen_batch, seen_hkv, seen_groups, seen_sms, seen_seqlen, seen_prefix;
@@ -39,7 +40,7 @@ typedef struct layout_flags {
 
 static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
   fprintf(f, "usage: skv layout [--json] [--batch B] [--hkv K] [--groups G]\n"
-             "       skv layout --demo [--json] [--batch B] [--hkv K] [--groups G] [--sms N] [--seqlen L]\n"
+             "       skv layout --demo [--gpu] [--json] [--batch B] [--hkv K] [--groups G] [--sms N] [--seqlen L]\n"
              "                         [--prefix P]\n\n"
              "Model of FlashAttention-2's softmax LSE layouts (vllm-project/flash-attention PR #87):\n"
              "for GQA swap x unpadded LSE x kernel path (standard / split-1 / combine) x host code\n"
@@ -48,7 +49,10 @@ static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
              "--demo runs vLLM's cascade attention on the CPU through each host path and prints\n"
              "the error of the merged output (default: a batch FA2 splits and one it does not);\n"
              "its work, requests x hq x (prefix + seqlen) x d over its batches, is at most 2^31\n"
-             "(the default's is 6.7e8, about 10 s).\n\nflags:\n");
+             "(the default's is 6.7e8, about 10 s). --demo --gpu also runs it end to end on the GPU:\n"
+             "the lab's kernels write the suffix LSE through FA2's layout, each host path hands the\n"
+             "raw buffer over as the model says it reads it, and the cascade merge kernel combines\n"
+             "the states; the GPU's errors are printed beside the simulator's prediction.\n\nflags:\n");
   skv_args_print_help(f, specs, n);
   fprintf(f, "\nexample: skv layout --batch 3 --hkv 2 --groups 4;  skv layout --demo --json\n");
 }
@@ -89,12 +93,16 @@ static bool check_flags(const layout_flags *lf, char *err, size_t errlen) {
   const struct {
     bool seen;
     const char *name;
-  } demo_only[] = {{lf->seen_sms, "sms"}, {lf->seen_seqlen, "seqlen"}, {lf->seen_prefix, "prefix"}};
+  } demo_only[] = {{lf->seen_sms, "sms"}, {lf->seen_seqlen, "seqlen"}, {lf->seen_prefix, "prefix"}, {lf->gpu, "gpu"}};
   for (size_t i = 0; i < sizeof demo_only / sizeof demo_only[0]; i++)
     if (demo_only[i].seen && !lf->demo) {
       snprintf(err, errlen, "--%s: only with --demo", demo_only[i].name);
       return false;
     }
+  if (lf->gpu && lf->prefix == 0) {
+    snprintf(err, errlen, "--gpu: the GPU cascade needs a shared prefix (--prefix > 0)");
+    return false;
+  }
   if (lf->prefix % DEMO_PAGE != 0) {
     snprintf(err, errlen, "--prefix: must be a multiple of the page size %d (got %" PRId64 ")", DEMO_PAGE,
              lf->prefix);
@@ -279,11 +287,19 @@ static int run_table(const layout_flags *lf) {
 typedef struct demo_run {
   skv_lse_demo_config cfg;
   skv_lse_demo_result res;
+  bool on_gpu;
+  skv_lse_demo_result gpu; /* --gpu: the same cascade on the GPU (gpu_lse_demo.h) */
   char writes[64]; /* the suffix kernel's write order */
 } demo_run;
 
 static bool run_one_demo(demo_run *d, char *err, size_t errlen) {
   if (!skv_lse_demo_run(&d->cfg, &d->res, err, errlen)) return false;
+  if (d->on_gpu && !skv_gpu_lse_demo_run(&d->cfg, &d->gpu, err, errlen)) return false;
+  if (d->on_gpu && d->gpu.num_splits != d->res.num_splits) {
+    snprintf(err, errlen, "demo --gpu: the GPU run planned %d splits, the simulator %d", d->gpu.num_splits,
+             d->res.num_splits);
+    return false;
+  }
   skv_layout w;
   if (!skv_lse_write_layout(d->res.kernel, true, true, d->cfg.batch, d->cfg.kv_heads, d->cfg.groups, &w, err, errlen))
     return false;
@@ -309,17 +325,32 @@ static void print_demo(FILE *f, const demo_run *runs, int32_t n) {
     const int64_t elems = (int64_t)d->cfg.batch * d->cfg.kv_heads * d->cfg.groups;
     fprintf(f, "\nbatch %d: %s\n  -> the %s kernel writes the suffix LSE as %s\n", d->cfg.batch, d->res.plan_why,
             skv_lse_kernel_name(d->res.kernel), d->writes);
-    fprintf(f, "  %-21s %-20s %-11s %-11s %s\n", "host path", "suffix LSE", "O rel err", "O max abs",
-            "LSE max abs");
+    if (!d->on_gpu)
+      fprintf(f, "  %-21s %-20s %-11s %-11s %s\n", "host path", "suffix LSE", "O rel err", "O max abs", "LSE max abs");
+    else
+      fprintf(f, "  %-21s %-20s %-11s %-11s %-11s | %-20s %-11s %-11s %s\n", "host path", "sim: suffix LSE", "O rel err",
+              "O max abs", "LSE max abs", "GPU: suffix LSE", "O rel err", "O max abs", "LSE max abs");
     for (int32_t hp = 0; hp < SKV_LSE_HOST_COUNT; hp++) {
       const skv_lse_demo_host *h = &d->res.host[hp];
       char lse[48];
       if (h->lse_misplaced == 0) snprintf(lse, sizeof lse, "right");
       else snprintf(lse, sizeof lse, "%" PRId64 "/%" PRId64 " misplaced", h->lse_misplaced, elems);
-      fprintf(f, "  %-21s %-20s %-11.2e %-11.2e %.2e\n", skv_lse_host_name((skv_lse_host)hp), lse, h->o_rel,
+      fprintf(f, "  %-21s %-20s %-11.2e %-11.2e %-11.2e", skv_lse_host_name((skv_lse_host)hp), lse, h->o_rel,
               h->o_max_abs, h->lse_max_abs);
+      if (d->on_gpu) {
+        const skv_lse_demo_host *g = &d->gpu.host[hp];
+        if (g->lse_misplaced == 0) snprintf(lse, sizeof lse, "right");
+        else snprintf(lse, sizeof lse, "%" PRId64 "/%" PRId64 " misplaced", g->lse_misplaced, elems);
+        fprintf(f, " | %-20s %-11.2e %-11.2e %.2e", lse, g->o_rel, g->o_max_abs, g->lse_max_abs);
+      }
+      fputc('\n', f);
     }
   }
+  if (runs[0].on_gpu)
+    fprintf(f, "\nGPU: the lab's kernels (bf16 data and output) ran both passes; the suffix LSE buffer as FA2's layout\n"
+               "writes it, handed over by each host path as the model says it reads it, merged by the cascade merge\n"
+               "kernel; errors against the double reference. Rounding on the GPU is bf16's (~1e-3), the simulator's\n"
+               "double's.\n");
 }
 
 static void write_demo_json(skv_json *j, const demo_run *runs, int32_t n) {
@@ -359,6 +390,16 @@ static void write_demo_json(skv_json *j, const demo_run *runs, int32_t n) {
       skv_json_kv_double(j, "o_rel_error", h->o_rel);
       skv_json_kv_double(j, "o_max_abs_error", h->o_max_abs);
       skv_json_kv_double(j, "lse_max_abs_error", h->lse_max_abs);
+      if (d->on_gpu) {
+        const skv_lse_demo_host *g = &d->gpu.host[hp];
+        skv_json_key(j, "gpu");
+        skv_json_object_begin(j);
+        skv_json_kv_int(j, "lse_misplaced", g->lse_misplaced);
+        skv_json_kv_double(j, "o_rel_error", g->o_rel);
+        skv_json_kv_double(j, "o_max_abs_error", g->o_max_abs);
+        skv_json_kv_double(j, "lse_max_abs_error", g->lse_max_abs);
+        skv_json_object_end(j);
+      }
       skv_json_object_end(j);
     }
     skv_json_array_end(j);
@@ -375,6 +416,7 @@ static int run_demo(const layout_flags *lf) {
   char err[256];
   for (; n < count; n++) {
     demo_config(lf, batches[n], &runs[n].cfg);
+    runs[n].on_gpu = lf->gpu;
     if (!run_one_demo(&runs[n], err, sizeof err)) {
       fprintf(stderr, "skv layout: %s\n", err);
       return SKV_EXIT_FAIL;
@@ -398,6 +440,8 @@ int skv_cmd_layout(int argc, char **argv) {
   const skv_arg_spec specs[] = {
       {"json", SKV_ARG_FLAG, &lf.json, NULL, "print JSON instead of a table", 0, 0, NULL},
       {"demo", SKV_ARG_FLAG, &lf.demo, NULL, "run vLLM's cascade attention through each host path (CPU)", 0, 0, NULL},
+      {"gpu", SKV_ARG_FLAG, &lf.gpu, NULL, "demo: also run it end to end on the GPU (needs a CUDA build and device)", 0, 0,
+       NULL},
       {"batch", SKV_ARG_INT, &lf.batch, "B", "requests (table: default 3; demo: one batch of B instead of 8 and 24)",
        1, 4096, &lf.seen_batch},
       {"hkv", SKV_ARG_INT, &lf.hkv, "K", "KV heads (table: default 2; demo: 8)", 1, 256, &lf.seen_hkv},

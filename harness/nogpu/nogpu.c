@@ -4,6 +4,7 @@
 #include "gpu/bench.h"
 #include "gpu/calibrate.h"
 #include "gpu/gpu_info.h"
+#include "gpu/gpu_lse_demo.h"
 #include "exec/exec.h"
 #include "gpu/gpu_session.h"
 
@@ -22,6 +23,12 @@ bool skv_calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *log,
 }
 
 bool skv_gpu_present(void) { return false; }
+
+bool skv_gpu_lse_demo_run(const skv_lse_demo_config *c, skv_lse_demo_result *r, char *err, size_t errlen) {
+  (void)c, (void)r;
+  snprintf(err, errlen, "--gpu: %s", NO_CUDA);
+  return false;
+}
 
 bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t errlen) {
   (void)use_cupti, (void)s;

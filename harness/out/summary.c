@@ -256,8 +256,14 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
   return ok;
 }
 
-/* The peers' section: per shape group that a peer timed, the lab's best row (its policy, time and
- * fraction of the read ceiling) beside each peer's time and lab ÷ peer (under 1: the lab is faster).
+double skv_summary_lab_time(const skv_csv_table *t, int64_t r, bool *cascade) {
+  const double fd = skv_csv_num(t, r, skv_csv_col(t, "total_us")), cas = skv_csv_num(t, r, skv_csv_col(t, "cascade_us"));
+  *cascade = !isnan(cas) && !(cas >= fd);
+  return *cascade ? cas : fd;
+}
+
+/* The peers' section: per shape group that a peer timed, the lab's best row (its policy, time —
+ * its cascade's where that was faster — and fraction of the read ceiling) beside each peer's time and lab ÷ peer (under 1: the lab is faster).
  * A peer row whose check failed shows its time marked, never a ratio. */
 enum { MAX_PEERS = 16 };
 
@@ -324,17 +330,20 @@ static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *
       continue;
     }
     seen[nseen++] = k;
-    /* the lab's best checked row of this group */
+    /* the lab's best checked row of this group (its cascade too, where the row ran one) */
     int64_t best = -1;
+    double lab = NAN;
+    bool best_cascade = false;
     for (int64_t r = r0; r < t->nrows; r++) {
-      const double v = skv_csv_num(t, r, ttot);
+      bool cas;
+      const double v = skv_summary_lab_time(t, r, &cas);
       if (isnan(v) || (tchk >= 0 && strcmp(skv_csv_get(t, r, tchk), "fail") == 0)) continue;
       char *kr = skv_summary_group_key(t, r);
       if (!kr) {
         ok = false;
         break;
       }
-      if (strcmp(kr, k) == 0 && (best < 0 || v < skv_csv_num(t, best, ttot))) best = r;
+      if (strcmp(kr, k) == 0 && (best < 0 || v < lab)) best = r, lab = v, best_cascade = cas;
       free(kr);
     }
     bool any = false;
@@ -348,12 +357,11 @@ static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *
     char cell_buf[2 * MAX_PEERS][48];
     const char *cells[4 + 2 * MAX_PEERS];
     skv_summary_group_label(t, r0, varies, label, sizeof label);
-    const double lab = best >= 0 ? skv_csv_num(t, best, ttot) : NAN;
     if (best >= 0) {
       const bool fused = tcomb >= 0 && strcmp(skv_csv_get(t, best, tcomb), "fused") == 0;
-      snprintf(pol, sizeof pol, "%s%s", skv_csv_get(t, best, tpol), fused ? "+fused" : "");
+      snprintf(pol, sizeof pol, "%s%s", skv_csv_get(t, best, tpol), best_cascade ? " cascade" : fused ? "+fused" : "");
       snprintf(tv, sizeof tv, "%.2f", lab);
-      const double f = skv_csv_num(t, best, tfrac);
+      const double f = skv_csv_num(t, best, tfrac) * skv_csv_num(t, best, ttot) / lab; /* the same bytes over the time */
       if (!isnan(f)) snprintf(fr, sizeof fr, "%.3f", f);
     }
     cells[0] = label, cells[1] = pol, cells[2] = tv, cells[3] = fr;

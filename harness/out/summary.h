@@ -35,6 +35,9 @@ bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen
  * escaped: report.html's summary. */
 bool skv_summary_write_html(FILE *f, const skv_csv_table *t, char *err, size_t errlen);
 
+/* A measured row's time as the lab's best way to run it: total_us, or cascade_us where the row ran
+ * a cascade (shared prefixes) and it was faster (*cascade set). NAN when neither was measured. */
+double skv_summary_lab_time(const skv_csv_table *t, int64_t r, bool *cascade);
 /* The peers' section (peers.csv, out/peers.h): per shape group a peer timed, the lab's best checked
  * row of t beside each peer's time and lab ÷ peer; as Markdown or as HTML elements. */
 bool skv_summary_write_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *peers, char *err, size_t errlen);
