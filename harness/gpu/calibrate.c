@@ -574,7 +574,15 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
    * equals the measured one, the other terms fitted above (the decode time falls as either rises). */
   if (ok) ok = fit_l2(&c, pts, &np, g, err, errlen);
   if (ok) ok = fit_mma(&c, pts, &np, g, err, errlen);
-  if (ok) ok = fit_merge(&c, g, err, errlen);
+  /* The merge's time is one kernel's among three: only CUPTI times it apart. Without CUPTI (beside
+   * ncu or compute-sanitizer, or an on-the-spot model of a --no-cupti run) the cascade terms stay 0
+   * and the cascade model leaves them out. */
+  if (ok && o->use_cupti) {
+    ok = fit_merge(&c, g, err, errlen);
+  } else if (ok) {
+    g->merge_us = g->merge_pair_us = g->prefix_us = 0;
+    if (log) fprintf(log, "  merge and prefix-pass terms not fitted without CUPTI: left 0 (the cascade model omits them)\n");
+  }
   if (ok) ok = skv_gpu_check(g, err, errlen);
   /* Check points: planned with the fitted model. */
   if (ok && o->checks) {
