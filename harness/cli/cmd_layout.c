@@ -309,7 +309,8 @@ static bool run_one_demo(demo_run *d, char *err, size_t errlen) {
 
 static void print_demo(FILE *f, const demo_run *runs, int32_t n) {
   const skv_lse_demo_config *c = &runs[0].cfg;
-  fprintf(f, "PR #87 in numbers: vLLM cascade attention on FA2, on the CPU in double precision\n");
+  fprintf(f, "PR #87 in numbers: vLLM cascade attention on FA2, on the CPU in double precision%s\n",
+          runs[0].on_gpu ? " (left) and on the GPU (right)" : "");
   fprintf(f, "  prefix call: %" PRId64 " shared tokens, not swapped, 1 split (LSE [hq,tokens], right on every path)\n",
           c->prefix);
   fprintf(f, "  suffix call: %" PRId64 " tokens per request, GQA-swapped decode, paged KV, FA2's num_splits;\n"
