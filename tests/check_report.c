@@ -418,6 +418,53 @@ START_TEST(peers_csv_is_optional_must_match_results_csv_and_gets_a_plot) {
 }
 END_TEST
 
+/* skv compare RUN --peer NAME: A is the lab's best checked row of each point the peer ran, B the
+ * peer's row, both named by the point; a peer row whose check failed is left out (fi at B=8), so fi
+ * pairs one row, 8 against 16 (B / A 2.000, slower), sd one, 8 against 4 (0.500, faster). Refusals:
+ * a run without peers.csv, a peer it does not hold, two runs with --peer. */
+START_TEST(compare_peer_pairs_the_labs_best_with_a_peer_point_by_point) {
+  skv_csv_table t, p, lab, prow;
+  load(table(1, 0.5), &t);
+  load(peers_table(), &p);
+  char err[256];
+  ck_assert_msg(skv_peers_pair_tables(&t, &p, "fi", &lab, &prow, err, sizeof err), "%s", err);
+  ck_assert_int_eq(lab.nrows, 1);
+  ck_assert_int_eq(prow.nrows, 1);
+  ck_assert_str_eq(skv_csv_get(&lab, 0, skv_csv_col(&lab, "config")), "B=1 L=4096");
+  ck_assert_str_eq(skv_csv_get(&prow, 0, skv_csv_col(&prow, "config")), "B=1 L=4096");
+  ck_assert_str_eq(skv_csv_get(&lab, 0, skv_csv_col(&lab, "policy")), "lab");
+  ck_assert_str_eq(skv_csv_get(&prow, 0, skv_csv_col(&prow, "total_us")), "16");
+  skv_csv_free(&lab), skv_csv_free(&prow);
+  ck_assert(!skv_peers_pair_tables(&t, &p, "nope", &lab, &prow, err, sizeof err));
+  ck_assert_msg(strstr(err, "no rows of peer 'nope'"), "%s", err);
+  char d[96], path[160], args[512], out[1 << 15], errb[4096];
+  snprintf(d, sizeof d, "/tmp/skv-cmp-peer-%d", (int)getpid());
+  ck_assert_int_eq(mkdir(d, 0755), 0);
+  snprintf(path, sizeof path, "%s/results.csv", d);
+  skv_test_write_file(path, table(1, 0.5));
+  json_t *m = meta("abc", "NVIDIA H200", 4.0);
+  snprintf(path, sizeof path, "%s/meta.json", d);
+  ck_assert_int_eq(json_dump_file(m, path, 0), 0);
+  json_decref(m);
+  snprintf(args, sizeof args, "compare %s --peer sd", d);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, errb, sizeof errb), 2);
+  ck_assert_msg(strstr(errb, "has no peers.csv"), "%s", errb);
+  snprintf(path, sizeof path, "%s/peers.csv", d);
+  skv_test_write_file(path, peers_table());
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, errb, sizeof errb), 0);
+  ck_assert_msg(strstr(out, "| B=1 L=4096 | 8.00 (7.50–8.50) | 4.00 (4.00–4.00) | 0.500 | faster |"), "%s", out);
+  snprintf(args, sizeof args, "compare %s --peer fi", d);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, errb, sizeof errb), 0);
+  ck_assert_msg(strstr(out, "| B=1 L=4096 | 8.00 (7.50–8.50) | 16.00 (16.00–16.00) | 2.000 | slower |"), "%s", out);
+  snprintf(args, sizeof args, "compare %s %s --peer fi", d, d);
+  ck_assert_int_eq(skv_test_run(args, out, sizeof out, errb, sizeof errb), 2);
+  ck_assert_msg(strstr(errb, "--peer takes one run directory"), "%s", errb);
+  skv_csv_free(&t), skv_csv_free(&p);
+  snprintf(args, sizeof args, "rm -rf %s", d);
+  ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 Suite *skv_suite_report(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("summary+compare");
@@ -430,6 +477,7 @@ Suite *skv_suite_report(void) {
   tcase_add_test(tc, the_error_plot_leaves_out_unchecked_and_zero_rows_and_says_so);
   tcase_add_test(tc, the_peers_table_sets_the_labs_best_checked_row_beside_each_peer);
   tcase_add_test(tc, peers_csv_is_optional_must_match_results_csv_and_gets_a_plot);
+  tcase_add_test(tc, compare_peer_pairs_the_labs_best_with_a_peer_point_by_point);
   suite_add_tcase(s, tc);
   return s;
 }

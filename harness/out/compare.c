@@ -168,8 +168,9 @@ bool skv_compare_write(FILE *f, const skv_compare_run *a, const skv_compare_run 
     const double b0 = measured ? skv_csv_number(skv_csv_get(b->t, s, cb[4])) : NAN, b1 = measured ? skv_csv_number(skv_csv_get(b->t, s, cb[5])) : NAN;
     const char *v = skv_compare_verdict(va, a0, a1, vb, b0, b1);
     char sa[64] = "—", sb[64] = "—", ratio[32] = "—";
-    if (!isnan(va)) snprintf(sa, sizeof sa, measured ? "%.2f (%.2f–%.2f)" : "%.2f", va, a0, a1);
-    if (!isnan(vb)) snprintf(sb, sizeof sb, measured ? "%.2f (%.2f–%.2f)" : "%.2f", vb, b0, b1);
+    /* a time without a spread (simulated, or a cascade's) prints alone */
+    if (!isnan(va)) snprintf(sa, sizeof sa, isnan(a0) || isnan(a1) ? "%.2f" : "%.2f (%.2f–%.2f)", va, a0, a1);
+    if (!isnan(vb)) snprintf(sb, sizeof sb, isnan(b0) || isnan(b1) ? "%.2f" : "%.2f (%.2f–%.2f)", vb, b0, b1);
     if (!isnan(va) && !isnan(vb) && va > 0 && vb > 0) {
       const double q = vb / va;
       snprintf(ratio, sizeof ratio, "%.3f", q);

@@ -2,8 +2,12 @@
 #include "out/peers.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "out/summary.h"
 
 bool skv_peers_load(const char *run_dir, const skv_csv_table *t, skv_csv_table *peers, bool *present, char *err,
                     size_t errlen) {
@@ -29,4 +33,99 @@ bool skv_peers_load(const char *run_dir, const skv_csv_table *t, skv_csv_table *
   }
   *present = true;
   return true;
+}
+
+/* Row r of src copied into a new row of dst's arrays (strdup'd fields); cfg replaces the config. */
+static bool copy_row(const skv_csv_table *src, int64_t r, skv_csv_table *dst, const char *cfg) {
+  char **row = calloc((size_t)src->ncols, sizeof *row);
+  if (!row) return false;
+  const int32_t cc = skv_csv_col(src, "config");
+  for (int32_t c = 0; c < src->ncols; c++)
+    if (!(row[c] = strdup(c == cc ? cfg : src->rows[r][c]))) {
+      for (int32_t k = 0; k < c; k++) free(row[k]);
+      free(row);
+      return false;
+    }
+  dst->rows[dst->nrows++] = row;
+  return true;
+}
+
+static bool table_like(const skv_csv_table *t, skv_csv_table *out) {
+  memset(out, 0, sizeof *out);
+  out->header = calloc((size_t)t->ncols, sizeof *out->header);
+  out->rows = calloc((size_t)(t->nrows > 0 ? t->nrows : 1), sizeof *out->rows);
+  if (!out->header || !out->rows) {
+    free(out->header), free(out->rows);
+    return false;
+  }
+  out->ncols = t->ncols;
+  for (int32_t c = 0; c < t->ncols; c++)
+    if (!(out->header[c] = strdup(t->header[c]))) {
+      skv_csv_free(out);
+      return false;
+    }
+  return true;
+}
+
+static void set_field(skv_csv_table *t, int64_t r, const char *col, const char *v) {
+  const int32_t c = skv_csv_col(t, col);
+  char *s = c >= 0 ? strdup(v) : NULL;
+  if (s) free(t->rows[r][c]), t->rows[r][c] = s;
+}
+
+bool skv_peers_pair_tables(const skv_csv_table *t, const skv_csv_table *p, const char *peer, skv_csv_table *lab,
+                           skv_csv_table *prow, char *err, size_t errlen) {
+  const int32_t ppol = skv_csv_col(p, "policy"), pchk = skv_csv_col(p, "checks"), tchk = skv_csv_col(t, "checks");
+  if (ppol < 0) {
+    snprintf(err, errlen, "peers.csv has no column 'policy'");
+    return false;
+  }
+  if (!table_like(t, lab) || !table_like(p, prow)) {
+    if (lab->header) skv_csv_free(lab);
+    snprintf(err, errlen, "out of memory");
+    return false;
+  }
+  bool varies[64] = {false};
+  skv_summary_varying(t, varies);
+  bool ok = true, any = false;
+  for (int64_t q = 0; ok && q < p->nrows; q++) {
+    if (strcmp(skv_csv_get(p, q, ppol), peer) != 0) continue;
+    any = true;
+    if (pchk >= 0 && strcmp(skv_csv_get(p, q, pchk), "pass") != 0) continue; /* a failed check is no time */
+    char *k = skv_summary_point_key(p, q);
+    ok = k != NULL;
+    int64_t best = -1;
+    double lab_us = NAN;
+    bool cascade = false;
+    for (int64_t r = 0; ok && r < t->nrows; r++) {
+      bool cas;
+      const double v = skv_summary_lab_time(t, r, &cas);
+      if (isnan(v) || (tchk >= 0 && strcmp(skv_csv_get(t, r, tchk), "fail") == 0)) continue;
+      char *kr = skv_summary_point_key(t, r);
+      ok = kr != NULL;
+      if (ok && strcmp(kr, k) == 0 && (best < 0 || v < lab_us)) best = r, lab_us = v, cascade = cas;
+      free(kr);
+    }
+    free(k);
+    if (!ok || best < 0) continue;
+    char label[1024];
+    skv_summary_point_label(t, best, varies, label, sizeof label);
+    ok = copy_row(t, best, lab, label) && copy_row(p, q, prow, label);
+    if (ok && cascade) { /* the lab's cascade: its time, no spread recorded */
+      char v[48];
+      snprintf(v, sizeof v, "%.6g", lab_us);
+      set_field(lab, lab->nrows - 1, "total_us", v);
+      set_field(lab, lab->nrows - 1, "total_min_us", "");
+      set_field(lab, lab->nrows - 1, "total_max_us", "");
+      set_field(lab, lab->nrows - 1, "policy_options", "cascade");
+    }
+  }
+  if (ok && !any) {
+    snprintf(err, errlen, "peers.csv has no rows of peer '%s'", peer);
+    ok = false;
+  } else if (!ok) {
+    snprintf(err, errlen, "out of memory");
+  }
+  if (!ok) skv_csv_free(lab), skv_csv_free(prow);
+  return ok;
 }

@@ -14,4 +14,12 @@
 bool skv_peers_load(const char *run_dir, const skv_csv_table *t, skv_csv_table *peers, bool *present, char *err,
                     size_t errlen);
 
+/* For `skv compare RUN --peer NAME`: two tables with results.csv's header, row i of each the same
+ * shape group, named by the group's label (skv_summary_group_label) in the config column: lab gets
+ * the best checked lab row of each group the peer ran (skv_summary_lab_time: its cascade where that
+ * was faster, then with its time, no min-max and policy_options "cascade"), prow that peer's row.
+ * A peer row whose check failed is left out. False with err (no row of that peer, out of memory). */
+bool skv_peers_pair_tables(const skv_csv_table *t, const skv_csv_table *peers, const char *peer, skv_csv_table *lab,
+                           skv_csv_table *prow, char *err, size_t errlen);
+
 #endif /* SKV_PEERS_H */

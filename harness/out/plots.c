@@ -970,14 +970,14 @@ static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p
   ok = ok && first;
   /* groups with a peer row, in results.csv's order; first[g]: the group's first row */
   for (int64_t r = 0; ok && r < t->nrows; r++) {
-    char *k = skv_summary_group_key(t, r);
+    char *k = skv_summary_point_key(t, r);
     if (!k) {
       ok = false;
       break;
     }
     bool has = false;
     for (int64_t q = 0; q < p->nrows && !has; q++) {
-      char *kq = skv_summary_group_key(p, q);
+      char *kq = skv_summary_point_key(p, q);
       has = kq && strcmp(kq, k) == 0;
       free(kq);
     }
@@ -997,7 +997,7 @@ static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p
   for (int32_t g = 0; g < groups.n; g++) {
     double lab = NAN;
     for (int64_t r = 0; r < t->nrows; r++) {
-      char *k = skv_summary_group_key(t, r);
+      char *k = skv_summary_point_key(t, r);
       const bool in = k && strcmp(k, groups.v[g]) == 0;
       free(k);
       bool cas;
@@ -1010,7 +1010,7 @@ static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p
       for (int64_t r = 0; r < p->nrows; r++) {
         if (strcmp(skv_csv_get(p, r, ppol), peers.v[i]) != 0) continue;
         if (pchk >= 0 && strcmp(skv_csv_get(p, r, pchk), "pass") != 0) continue;
-        char *k = skv_summary_group_key(p, r);
+        char *k = skv_summary_point_key(p, r);
         if (k && strcmp(k, groups.v[g]) == 0) v = skv_csv_num(p, r, ptot);
         free(k);
       }
@@ -1023,7 +1023,7 @@ static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p
   fprintf(f, "set xrange [0.5:%d.5]\nset xtics rotate by 45 right font \",8\" noenhanced (", groups.n > 0 ? groups.n : 1);
   for (int32_t g = 0; g < groups.n; g++) {
     char label[512];
-    skv_summary_group_label(t, first[g], varies, label, sizeof label);
+    skv_summary_point_label(t, first[g], varies, label, sizeof label);
     for (char *c = label; *c; c++)
       if (*c == '"') *c = '\'';
     fprintf(f, "%s\"%s\" %d", g ? ", " : "", label, g + 1);

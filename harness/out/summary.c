@@ -256,6 +256,41 @@ static bool summary(emit *e, const skv_csv_table *t, char *err, size_t errlen) {
   return ok;
 }
 
+/* The sharing tokens of a configuration's name: the suite names a configuration by its varying keys,
+ * shared_prefix, group_size and group_prefix as sp<n>, gs<n>, gp<n> (harness/suite/suite.c); they
+ * are no column of results.csv, so two cascade configurations of one shape differ only there. */
+static void sharing_tokens(const char *cfg, char *buf, size_t len) {
+  size_t at = 0;
+  buf[0] = '\0';
+  for (const char *p = cfg; *p && at + 1 < len;) {
+    const char *e = strchr(p, '-');
+    const size_t n = e ? (size_t)(e - p) : strlen(p);
+    const bool lab = n > 2 && (strncmp(p, "sp", 2) == 0 || strncmp(p, "gs", 2) == 0 || strncmp(p, "gp", 2) == 0);
+    bool digits = lab;
+    for (size_t i = 2; digits && i < n; i++) digits = p[i] >= '0' && p[i] <= '9';
+    if (digits) at += (size_t)snprintf(buf + at, len - at, "%s%.*s", at ? " " : "", (int)n, p);
+    p += n + (e ? 1 : 0);
+  }
+}
+
+char *skv_summary_point_key(const skv_csv_table *t, int64_t r) {
+  char *g = skv_summary_group_key(t, r), sh[128];
+  if (!g) return NULL;
+  sharing_tokens(skv_csv_get(t, r, skv_csv_col(t, "config")), sh, sizeof sh);
+  char *k = malloc(strlen(g) + strlen(sh) + 1);
+  if (k) strcpy(k, g), strcat(k, sh);
+  free(g);
+  return k;
+}
+
+void skv_summary_point_label(const skv_csv_table *t, int64_t r, const bool *varies, char *buf, size_t len) {
+  skv_summary_group_label(t, r, varies, buf, len);
+  char sh[128];
+  sharing_tokens(skv_csv_get(t, r, skv_csv_col(t, "config")), sh, sizeof sh);
+  const size_t n = strlen(buf);
+  if (sh[0] && n + 1 < len) snprintf(buf + n, len - n, " %s", sh);
+}
+
 double skv_summary_lab_time(const skv_csv_table *t, int64_t r, bool *cascade) {
   const double fd = skv_csv_num(t, r, skv_csv_col(t, "total_us")), cas = skv_csv_num(t, r, skv_csv_col(t, "cascade_us"));
   *cascade = !isnan(cas) && !(cas >= fd);
@@ -296,7 +331,7 @@ static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *
   }
   char **pkeys = calloc((size_t)(p->nrows > 0 ? p->nrows : 1), sizeof *pkeys);
   bool ok = pkeys != NULL;
-  for (int64_t r = 0; ok && r < p->nrows; r++) ok = (pkeys[r] = skv_summary_group_key(p, r)) != NULL;
+  for (int64_t r = 0; ok && r < p->nrows; r++) ok = (pkeys[r] = skv_summary_point_key(p, r)) != NULL;
   bool varies[MAX_GROUP_COLS] = {false};
   skv_summary_varying(t, varies);
   const int ncols = 4 + 2 * np;
@@ -318,7 +353,7 @@ static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *
     table_begin(e, head, right, ncols);
   }
   for (int64_t r0 = 0; ok && r0 < t->nrows; r0++) {
-    char *k = skv_summary_group_key(t, r0);
+    char *k = skv_summary_point_key(t, r0);
     if (!k) {
       ok = false;
       break;
@@ -338,7 +373,7 @@ static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *
       bool cas;
       const double v = skv_summary_lab_time(t, r, &cas);
       if (isnan(v) || (tchk >= 0 && strcmp(skv_csv_get(t, r, tchk), "fail") == 0)) continue;
-      char *kr = skv_summary_group_key(t, r);
+      char *kr = skv_summary_point_key(t, r);
       if (!kr) {
         ok = false;
         break;
@@ -356,7 +391,7 @@ static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *
     char label[1024], pol[64] = "—", tv[32] = "—", fr[32] = "—";
     char cell_buf[2 * MAX_PEERS][48];
     const char *cells[4 + 2 * MAX_PEERS];
-    skv_summary_group_label(t, r0, varies, label, sizeof label);
+    skv_summary_point_label(t, r0, varies, label, sizeof label);
     if (best >= 0) {
       const bool fused = tcomb >= 0 && strcmp(skv_csv_get(t, best, tcomb), "fused") == 0;
       snprintf(pol, sizeof pol, "%s%s", skv_csv_get(t, best, tpol), best_cascade ? " cascade" : fused ? "+fused" : "");

@@ -35,6 +35,11 @@ bool skv_summary_write(FILE *f, const skv_csv_table *t, char *err, size_t errlen
  * escaped: report.html's summary. */
 bool skv_summary_write_html(FILE *f, const skv_csv_table *t, char *err, size_t errlen);
 
+/* A point: a shape group and, for cascade configurations, the sharing of its name (sp<n>, gs<n>,
+ * gp<n>: no column holds it). The key (malloc'd; NULL when out of memory) and the label (the group's,
+ * then those tokens). The peers' table, plot and `skv compare --peer` pair rows by point. */
+char *skv_summary_point_key(const skv_csv_table *t, int64_t r);
+void skv_summary_point_label(const skv_csv_table *t, int64_t r, const bool *varies, char *buf, size_t len);
 /* A measured row's time as the lab's best way to run it: total_us, or cascade_us where the row ran
  * a cascade (shared prefixes) and it was faster (*cascade set). NAN when neither was measured. */
 double skv_summary_lab_time(const skv_csv_table *t, int64_t r, bool *cascade);
