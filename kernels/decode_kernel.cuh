@@ -127,6 +127,12 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
 
   // A replayed graph's grid is its captured bound: the CTAs past the loaded plan's work exit.
   if (pd.d_counts && static_cast<int64_t>(blockIdx.x) >= pd.d_counts[0]) return;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // Programmatic dependent launch (pd.pdl): the dependent combine grid may launch once every CTA of
+  // this grid has started (or exited) — so it takes no SM slot a pending decode CTA needs — and it
+  // waits for this grid's completion before reading anything (PTX ISA, griddepcontrol).
+  if (pd.pdl) asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   // CTA timeline (optional): thread 0 stores each reading at once, so none stays live in a register.
   // (The pointer is re-read from the kernel parameters at each use rather than kept in registers.)

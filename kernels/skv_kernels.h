@@ -78,6 +78,11 @@ typedef struct skv_plan_device {
    * its combine item (-1: single chunk); d_arrivals counts finished CTAs per item and must start at
    * 0 (the merging CTA re-arms it). */
   bool fused_combine;
+  /* Programmatic dependent launch (compute capability 9.0+; ignored below): the combine kernel is
+   * launched as a programmatic dependent of decode, whose CTAs let it launch as they start, so the
+   * combine's launch and prologue overlap decode's tail; it waits for decode's completion and memory
+   * (griddepcontrol.wait) before it reads a partial. The outputs are the same bits. */
+  bool pdl;
   const int32_t *d_work_item;  /* [num_work] */
   int32_t *d_arrivals;         /* [num_combine] */
   /* CUDA-graph replay (harness/gpu/gpu_graph.h): NULL, or the device's [2] = {work items, combine

@@ -210,7 +210,7 @@ def main():
             if sp:
                 row.update(num_splits_min=min(sp), num_splits_max=max(sp), num_splits_mean=sum(sp) / len(sp))
             out_rows.append(row)
-            report["plans"].append({"config": name, "peer": peer.name, "kernels": [
+            report["plans"].append({"config": name, "peer": peer.name, "span_us": round(t.span_us, 3), "kernels": [
                 {"name": k[0][:120], "ctas": k[1], "us": round(k[2], 3)} for k in t.kernels], **plan})
             print(f"  {name}: {t.total_us:9.2f} us ({t.timer}), {tbps:.3f} TB/s, err {rel:.2e}"
                   f"{'' if lse_abs is None else f' lse {lse_abs:.1e}'}{'' if ok else '  CHECK FAILED'}", flush=True)

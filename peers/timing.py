@@ -21,8 +21,11 @@ class Timing:
     """One configuration's timing: medians and quartiles of the per-call kernel sums, and the kernels' names and
     grids (from the first timed call)."""
 
-    def __init__(self, totals, timer, kernels):
+    def __init__(self, totals, timer, kernels, spans=None):
         s = sorted(totals)
+        # a call's first kernel start to its last kernel end (CUPTI; the gaps between its kernels count),
+        # as `skv bench decode`'s span_us; with events the events' span, which is the total
+        self.span_us = statistics.median(spans) if spans else statistics.median(s)
         self.repeats = len(s)
         self.total_us = statistics.median(s)
         self.min_us, self.max_us = s[0], s[-1]
@@ -87,7 +90,7 @@ def kernel_sums(events, repeat):
     """Per call: the sum of the durations of the kernels launched inside its range (see the module's comment)."""
     ranges = {}
     launches = []  # (ts, tid, correlation)
-    kernels = {}  # correlation -> (name, ctas, dur)
+    kernels = {}  # correlation -> (name, ctas, dur, ts)
     for ev in events:
         cat, name = ev.get("cat", ""), ev.get("name", "")
         if cat == "user_annotation" and name.startswith("skv_call_"):
@@ -97,19 +100,21 @@ def kernel_sums(events, repeat):
             launches.append((float(ev["ts"]), ev.get("tid"), ev["args"]["correlation"]))
         elif cat == "kernel" and "correlation" in ev.get("args", {}):
             g = ev["args"].get("grid", [1, 1, 1])
-            kernels[ev["args"]["correlation"]] = (name, int(g[0]) * int(g[1]) * int(g[2]), float(ev.get("dur", 0)))
+            kernels[ev["args"]["correlation"]] = (name, int(g[0]) * int(g[1]) * int(g[2]), float(ev.get("dur", 0)),
+                                                  float(ev.get("ts", 0)))
     if len(ranges) != repeat:
         raise RuntimeError(f"profiler trace holds {len(ranges)} of the {repeat} call ranges")
-    totals, first = [], None
+    totals, spans, first = [], [], None
     for i in range(repeat):
         t0, t1, tid = ranges[i]
         ks = [kernels[c] for ts, t, c in launches if t == tid and t0 <= ts <= t1 and c in kernels]
         if not ks:
             raise RuntimeError(f"call {i}: no kernel traced (is CUPTI available? --no-cupti times with events)")
         totals.append(sum(k[2] for k in ks))
+        spans.append(max(k[3] + k[2] for k in ks) - min(k[3] for k in ks))
         if first is None:
-            first = ks
-    return Timing(totals, "cupti", first)
+            first = [k[:3] for k in ks]
+    return Timing(totals, "cupti", first, spans)
 
 
 try:

@@ -163,7 +163,7 @@ int skv_cmd_bench(int argc, char **argv) {
   const char *kv_dtype = NULL, *v_dtype = NULL, *scales = "per_tensor";
   int32_t hq = 32, hkv = 8, d = 128, ps = 16, repeat = 50, warmup = 5;
   int64_t ceiling_mib = 2048;
-  bool no_cupti = false, graph = false;
+  bool no_cupti = false, graph = false, pdl = false;
   const char *combine = "both";
   const char *timeline = NULL, *gpus_path = NULL;
   skv_arg_spec specs[] = {
@@ -189,6 +189,9 @@ int skv_cmd_bench(int argc, char **argv) {
        "split plans: kernel (combine kernel), fused (last CTA merges), both (default)", 0, 0, NULL},
       {"no-cupti", SKV_ARG_FLAG, &no_cupti, NULL, "time with CUDA events (needed beside ncu / compute-sanitizer)", 0, 0,
        NULL},
+      {"pdl", SKV_ARG_FLAG, &pdl, NULL,
+       "also time each split plan with the combine kernel launched as decode's programmatic dependent (its "
+       "launch and prologue overlap decode's tail; compute capability 9.0+)", 0, 0, NULL},
       {"graph", SKV_ARG_FLAG, &graph, NULL,
        "also capture each row in a CUDA graph at its policy's bound: replayed bits against eager, a step's time "
        "replayed and eager (CUDA events)", 0, 0, NULL},
@@ -278,6 +281,7 @@ int skv_cmd_bench(int argc, char **argv) {
   o.version = skv_version;
   o.use_cupti = !no_cupti;
   o.graph = graph;
+  o.pdl = pdl;
   if (strcmp(combine, "both") == 0) o.combine_modes = SKV_BENCH_COMBINE_BOTH;
   else if (strcmp(combine, "kernel") == 0) o.combine_modes = SKV_BENCH_COMBINE_KERNEL;
   else if (strcmp(combine, "fused") == 0) o.combine_modes = SKV_BENCH_COMBINE_FUSED;

@@ -36,6 +36,8 @@ typedef struct skv_bench_opts {
   skv_bench_combine combine_modes;
   const char *timeline_dir;  /* optional: one more run per row with CTA timelines, CSV + summary (cta_timeline.h) */
   const skv_gpus *gpus;      /* the models file: the device's model plans lab (unknown: calibrated on the spot) */
+  bool pdl;                  /* also time each split plan with the combine kernel launched as decode's
+                                programmatic dependent (compute capability 9.0+) */
   bool graph;                /* also capture each row (combine kernel) in a CUDA graph at its policy's bound
                                 (sim/graph_bound.h, KV up to max(131072, L)) and time a step replayed and eager */
 } skv_bench_opts;

@@ -23,11 +23,11 @@
 #include "prof/stats.h"
 
 /* --timeline: one more run of the row's plan with CTA timelines; the records go to
- * <dir>/cta-<kv dtype>-<B>x<L>-<policy>[-fused].csv and a summary line to out. The run reads the
+ * <dir>/cta-<kv dtype>-<B>x<L>-<policy>[-fused|-pdl].csv and a summary line to out. The run reads the
  * pool replica the timed runs would have used next (the least recently read, so not from L2). */
 static bool timeline_row(const skv_bench_opts *o, skv_gpu_batch *g, skv_gpu_plan *gp, const skv_plan *pl,
-                         const skv_gpu_rotation *rot, int32_t B, int64_t L, int k, bool fused, FILE *out, char *err,
-                         size_t errlen) {
+                         const skv_gpu_rotation *rot, int32_t B, int64_t L, int k, const char *suffix, FILE *out,
+                         char *err, size_t errlen) {
   skv_cta_times *t = malloc(sizeof *t * (size_t)(pl->num_work > 0 ? pl->num_work : 1));
   if (!t) {
     snprintf(err, errlen, "out of memory");
@@ -37,7 +37,7 @@ static bool timeline_row(const skv_bench_opts *o, skv_gpu_batch *g, skv_gpu_plan
   for (int64_t i = 0; i < pl->num_work; i++) tokens += pl->work[i].kv_end - pl->work[i].kv_begin;
   char path[1000]; /* within skv_atomic_file's names */
   if ((size_t)snprintf(path, sizeof path, "%s/cta-%s-%dx%lld-%s%s.csv", o->timeline_dir, skv_dtype_name(o->kv_dtype),
-                       B, (long long)L, skv_policy_name(o->policies[k]), fused ? "-fused" : "") >= sizeof path) {
+                       B, (long long)L, skv_policy_name(o->policies[k]), suffix) >= sizeof path) {
     free(t);
     snprintf(err, errlen, "--timeline: directory name too long");
     return false;
@@ -103,6 +103,11 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
     fprintf(stderr, "skv bench: %s\n", err);
     return 1;
   }
+  if (o->pdl && info.cc_major < 9) {
+    fprintf(stderr, "skv bench: --pdl: programmatic dependent launch needs compute capability 9.0 (%s is %d.%d)\n",
+            info.name, info.cc_major, info.cc_minor);
+    return 1;
+  }
   if (o->use_cupti && !skv_cupti_start(err, sizeof err)) {
     fprintf(stderr, "skv bench: CUPTI: %s (run with --no-cupti beside ncu or compute-sanitizer)\n", err);
     return 1;
@@ -153,8 +158,10 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
           o->use_cupti ? "CUPTI kernel durations (total = decode + combine kernel time)"
                        : "CUDA events around each kernel (include launch gaps)");
   fprintf(out, "# TB/s: bytes read (K and V elements, and their scales) over the total time\n");
-  fprintf(out, "%5s %7s %-10s %6s %6s %-7s %9s %9s %9s %7s %6s %8s %8s %9s %9s\n", "B", "L", "policy", "splits", "CTAs",
-          "combine", "decode_us", "comb_us", "total_us", "TB/s", "/read", "Gtok/s", "combine%", "o_rel_err", "lse_err");
+  fprintf(out, "# span: a run's first kernel start to its last kernel end (median; CUPTI), gaps and overlaps included\n");
+  fprintf(out, "%5s %7s %-10s %6s %6s %-7s %9s %9s %9s %9s %7s %6s %8s %8s %9s %9s\n", "B", "L", "policy", "splits", "CTAs",
+          "combine", "decode_us", "comb_us", "total_us", "span_us", "TB/s", "/read", "Gtok/s", "combine%", "o_rel_err",
+          "lse_err");
   skv_atomic_file csv_file;
   FILE *csv = NULL;
   if (o->csv_path) {
@@ -166,7 +173,7 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
     fprintf(csv, "gpu,sms,skv_version,B,L,hq,hkv,head_dim,page_size,q_dtype,kv_dtype,v_dtype,policy,num_splits_max,ctas,combine,decode_us,"
                  "combine_us,total_us,total_min_us,total_max_us,kv_bytes,scale_bytes,tbps,read_ceiling_tbps,copy_ceiling_tbps,"
                  "frac_of_read_ceiling,tokens_per_s,combine_share,o_rel_err,o_max_abs,lse_max_abs,graph_us,eager_us,"
-                 "graph_bits\n");
+                 "graph_bits,span_us\n");
   }
   int rc = 0;
   for (int pi = 0; pi < o->npoints && rc == 0; pi++) {
@@ -218,12 +225,19 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
         rc = 1;
         break;
       }
-      /* Each split plan runs twice: merged by the combine kernel, and fused into decode. */
-      const int modes = pl.num_combine > 0 && o->combine_modes == SKV_BENCH_COMBINE_BOTH ? 2 : 1;
-      for (int mode = 0; mode < modes && rc == 0; mode++) {
-        const bool fused = pl.num_combine > 0 && (o->combine_modes == SKV_BENCH_COMBINE_FUSED || mode == 1);
+      /* A split plan runs merged by the combine kernel, fused into decode, and (--pdl) with the combine
+       * launched as decode's programmatic dependent, as --combine and --pdl ask. */
+      enum { M_KERNEL, M_FUSED, M_PDL };
+      int mlist[3], modes = 0;
+      if (pl.num_combine == 0 || o->combine_modes != SKV_BENCH_COMBINE_FUSED) mlist[modes++] = M_KERNEL;
+      if (pl.num_combine > 0 && o->combine_modes != SKV_BENCH_COMBINE_KERNEL) mlist[modes++] = M_FUSED;
+      if (pl.num_combine > 0 && o->pdl) mlist[modes++] = M_PDL;
+      for (int mi = 0; mi < modes && rc == 0; mi++) {
+        const int mode = mlist[mi];
+        const bool fused = mode == M_FUSED;
         gp.dev.fused_combine = fused;
-        const char *combine = pl.num_combine == 0 ? "-" : (fused ? "fused" : "kernel");
+        gp.dev.pdl = mode == M_PDL;
+        const char *combine = pl.num_combine == 0 ? "-" : (fused ? "fused" : mode == M_PDL ? "pdl" : "kernel");
         /* Check before timing: first and last request against the double reference, all outputs written. */
         skv_numerics num = {0, 0, 0, 0, 0};
         skv_timing t;
@@ -253,17 +267,18 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
           double smean;
           skv_plan_split_stats(&pl, &smin, &smax, &smean);
           const double tbps = (double)(g.kv_read.kv + g.kv_read.scales) / (t.total_us * 1e-6) / 1e12;
-          if (!fused && tbps > best_kernel_tbps) {
+          if (mode == M_KERNEL && tbps > best_kernel_tbps) {
             best_kernel_tbps = tbps;
             best_combine = t.combine_us / t.total_us;
           }
           if (tbps > best_tbps) {
             best_tbps = tbps;
-            snprintf(best_name, sizeof best_name, "%s%s", skv_policy_name(o->policies[k]), fused ? "+fused" : "");
+            snprintf(best_name, sizeof best_name, "%s%s", skv_policy_name(o->policies[k]),
+                     fused ? "+fused" : mode == M_PDL ? "+pdl" : "");
           }
-          fprintf(out, "%5d %7lld %-10s %6lld %6lld %-7s %9.2f %9.2f %9.2f %7.3f %6.3f ", B, (long long)L,
+          fprintf(out, "%5d %7lld %-10s %6lld %6lld %-7s %9.2f %9.2f %9.2f %9.2f %7.3f %6.3f ", B, (long long)L,
                   skv_policy_name(o->policies[k]), (long long)smax, (long long)pl.num_work, combine, t.decode_us,
-                  t.combine_us, t.total_us, tbps, tbps / ceil.read_tbps);
+                  t.combine_us, t.total_us, t.span_us, tbps, tbps / ceil.read_tbps);
           const double tokps = (double)B * (double)L / (t.total_us * 1e-6);
           fprintf(out, "%8.2f %7.1f%% %9.2e %9.2e\n", tokps / 1e9, 100.0 * t.combine_us / t.total_us, num.o_rel_l2,
                   num.lse_max_abs);
@@ -271,7 +286,7 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
            * eager run (host_o, host_lse: logical LSE), then a step replayed and eager. */
           bool gr_ok = false, graph_same = false, fits = false;
           double graph_us = NAN, eager_us = NAN;
-          if (o->graph && !fused && rc == 0) {
+          if (o->graph && mode == M_KERNEL && rc == 0) {
             if (!graph_row(&b, o->policies[k], &popts, &model, L, &g, &gp, &w, &pl, host_o, host_lse, o, &fits,
                            &graph_same, &graph_us, &eager_us, err, sizeof err)) {
               fprintf(stderr, "skv bench: B=%d L=%lld %s: graph: %s\n", B, (long long)L, skv_policy_name(o->policies[k]),
@@ -286,7 +301,8 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
               if (!graph_same) rc = 1;
             }
           }
-          if (o->timeline_dir && !timeline_row(o, &g, &gp, &pl, &rot, B, L, k, fused, out, err, sizeof err)) {
+          if (o->timeline_dir && !timeline_row(o, &g, &gp, &pl, &rot, B, L, k,
+                                                  fused ? "-fused" : mode == M_PDL ? "-pdl" : "", out, err, sizeof err)) {
             fprintf(stderr, "skv bench: B=%d L=%lld %s: CTA timeline: %s\n", B, (long long)L,
                     skv_policy_name(o->policies[k]), err);
             rc = 1;
@@ -305,8 +321,9 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
                     (long long)g.kv_read.kv, (long long)g.kv_read.scales, tbps, ceil.read_tbps, ceil.copy_tbps,
                     tbps / ceil.read_tbps, tokps, t.combine_us / t.total_us, num.o_rel_l2, num.o_max_abs,
                     num.lse_max_abs);
-            if (gr_ok) fprintf(csv, ",%.3f,%.3f,%s\n", graph_us, eager_us, graph_same ? "yes" : "no");
-            else fprintf(csv, ",,,\n");
+            if (gr_ok) fprintf(csv, ",%.3f,%.3f,%s", graph_us, eager_us, graph_same ? "yes" : "no");
+            else fprintf(csv, ",,,");
+            fprintf(csv, ",%.3f\n", t.span_us);
           }
         }
       }

@@ -15,10 +15,11 @@ static bool launch(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_rotat
   return skv_gpu_run(g, gp, 0, err, errlen);
 }
 
-static void summarize(const double *dec, const double *com, int n, skv_timing *t) {
+static void summarize(const double *dec, const double *com, const double *span, int n, skv_timing *t) {
   double *tot = malloc(sizeof(double) * (size_t)n);
   if (!tot) return;
   for (int i = 0; i < n; i++) tot[i] = dec[i] + com[i];
+  t->span_us = span ? skv_median(span, n) : skv_median(tot, n);
   t->decode_us = skv_median(dec, n);
   t->combine_us = skv_median(com, n);
   t->total_us = skv_median(tot, n);
@@ -32,7 +33,8 @@ static void summarize(const double *dec, const double *com, int n, skv_timing *t
 }
 
 static bool time_cupti(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_rotation *rot, int warmup, int repeat,
-                       uint64_t ext_base, skv_trace *trace, double *dec, double *com, char *err, size_t errlen) {
+                       uint64_t ext_base, skv_trace *trace, double *dec, double *com, double *span, char *err,
+                       size_t errlen) {
   for (int i = 0; i < warmup; i++)
     if (!launch(g, gp, rot, i, err, errlen)) return false;
   SKV_CUDA_TRY_B(cudaDeviceSynchronize());
@@ -54,6 +56,12 @@ static bool time_cupti(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_r
     return false;
   }
   for (int i = 0; i < repeat; i++) dec[i] = com[i] = 0;
+  uint64_t *first = calloc((size_t)repeat, sizeof *first), *last = calloc((size_t)repeat, sizeof *last);
+  if (!first || !last) {
+    free(first), free(last), free(recs), free(seen);
+    snprintf(err, errlen, "timing: out of memory");
+    return false;
+  }
   int64_t in_range = 0, tagged = 0;
   for (int64_t k = 0; k < n; k++) {
     tagged += recs[k].external_id != 0;
@@ -61,10 +69,14 @@ static bool time_cupti(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_r
     if (id < ext_base || id >= ext_base + (uint64_t)repeat) continue;
     in_range++;
     const double us = (double)(recs[k].end_ns - recs[k].start_ns) * 1e-3;
+    const uint64_t r = id - ext_base;
+    if (!first[r] || recs[k].start_ns < first[r]) first[r] = recs[k].start_ns;
+    if (recs[k].end_ns > last[r]) last[r] = recs[k].end_ns;
     if (trace && !skv_trace_add(trace, "kernel", strstr(recs[k].name, "decode_kernel") ? "decode" : "combine",
                                 recs[k].start_ns, recs[k].end_ns, recs[k].stream_id + 1)) {
       free(recs);
       free(seen);
+      free(first), free(last);
       snprintf(err, errlen, "trace: out of memory");
       return false;
     }
@@ -78,7 +90,9 @@ static bool time_cupti(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_r
   free(recs);
   bool all = true;
   for (int i = 0; i < repeat; i++) all = all && seen[i];
+  for (int i = 0; i < repeat; i++) span[i] = last[i] > first[i] ? (double)(last[i] - first[i]) * 1e-3 : 0;
   free(seen);
+  free(first), free(last);
   if (!all && gp->dev.num_work > 0) {
     snprintf(err, errlen,
              "timing: CUPTI returned no decode kernel record for some runs (%lld kernel records, %lld with an "
@@ -131,18 +145,20 @@ bool skv_gpu_time(skv_gpu_batch *g, const skv_gpu_plan *gp, const skv_gpu_rotati
                   bool use_cupti, uint64_t ext_base, skv_trace *trace, skv_timing *t, char *err, size_t errlen) {
   memset(t, 0, sizeof *t);
   err[0] = '\0';
-  double *dec = calloc((size_t)repeat, sizeof *dec), *com = calloc((size_t)repeat, sizeof *com);
-  bool ok = dec && com;
+  double *dec = calloc((size_t)repeat, sizeof *dec), *com = calloc((size_t)repeat, sizeof *com),
+         *span = calloc((size_t)repeat, sizeof *span);
+  bool ok = dec && com && span;
   if (!ok) snprintf(err, errlen, "timing: out of memory");
   if (ok)
-    ok = use_cupti ? time_cupti(g, gp, rot, warmup, repeat, ext_base, trace, dec, com, err, errlen)
+    ok = use_cupti ? time_cupti(g, gp, rot, warmup, repeat, ext_base, trace, dec, com, span, err, errlen)
                    : time_events(g, gp, rot, warmup, repeat, dec, com, err, errlen);
   if (ok) {
-    summarize(dec, com, repeat, t);
+    summarize(dec, com, use_cupti ? span : NULL, repeat, t);
     t->cupti = use_cupti;
   }
   if (rot) skv_gpu_rotation_use(g, rot, 0);
   free(dec);
   free(com);
+  free(span);
   return ok;
 }

@@ -17,6 +17,10 @@ typedef struct skv_timing {
   double decode_us, combine_us, total_us;
   double total_min_us, total_max_us;
   double total_q1_us, total_q3_us; /* the 25th and 75th percentiles (nearest rank) of the totals */
+  /* The median span of a run: its first kernel's start to its last kernel's end (CUPTI), so the gap
+   * between decode and combine counts and overlapping kernels (programmatic dependent launch) count
+   * once; with events, the events' span, which is total_us's. */
+  double span_us;
   int32_t runs;
   bool cupti;
 } skv_timing;

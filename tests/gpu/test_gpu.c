@@ -67,13 +67,15 @@ typedef struct result {
 
 /* Upload, poison, run, download: the decode kernel with the combine kernel or fused into decode,
  * or (v1) decode v1 with the combine kernel. */
-static result run_gpu_with(const skv_workload *w, const skv_plan *pl, const skv_layout *layout, bool fused, bool v1) {
+static result run_gpu_with(const skv_workload *w, const skv_plan *pl, const skv_layout *layout, bool fused, bool v1,
+                           bool pdl) {
   char err[512];
   skv_gpu_batch g;
   skv_gpu_plan gp;
   ck_assert_msg(skv_gpu_batch_upload(w, layout, &g, err, sizeof err), "%s", err);
   ck_assert_msg(skv_gpu_plan_upload(pl, w->page_indptr, &gp, err, sizeof err), "%s", err);
   gp.dev.fused_combine = fused;
+  gp.dev.pdl = pdl;
   ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
   if (v1) {
     ck_assert_msg(skv_decode_v1_launch(&g.prob, &gp.dev, 0, err, sizeof err) == 0, "%s", err);
@@ -90,14 +92,16 @@ static result run_gpu_with(const skv_workload *w, const skv_plan *pl, const skv_
 }
 
 static result run_gpu_mode(const skv_workload *w, const skv_plan *pl, const skv_layout *layout, bool fused) {
-  return run_gpu_with(w, pl, layout, fused, false);
+  return run_gpu_with(w, pl, layout, fused, false, false);
 }
 
 static result run_gpu(const skv_workload *w, const skv_plan *pl, const skv_layout *layout) {
-  return run_gpu_with(w, pl, layout, false, false);
+  return run_gpu_with(w, pl, layout, false, false, false);
 }
 
-static result run_gpu_v1(const skv_workload *w, const skv_plan *pl) { return run_gpu_with(w, pl, NULL, false, true); }
+static result run_gpu_v1(const skv_workload *w, const skv_plan *pl) {
+  return run_gpu_with(w, pl, NULL, false, true, false);
+}
 
 static void free_result(result *r) {
   free(r->o);
@@ -866,6 +870,57 @@ START_TEST(lse_layouts_on_the_gpu_match_the_simulator_bit_for_bit) {
 END_TEST
 
 /* ---- determinism ------------------------------------------------------------------------------ */
+
+/* Programmatic dependent launch (skv bench decode --pdl): the combine kernel launched as decode's
+ * programmatic dependent gives the plain launch's bits and writes every output, over a 16-bit and an
+ * 8-bit cache, for fa2's one-wave split plan and a many-wave one (fixed 256: 2,192 decode CTAs), so
+ * the combine's CTAs launch while decode CTAs still run and must wait for all of them. */
+START_TEST(pdl_combine_gives_the_plain_launchs_bits) {
+  struct cudaDeviceProp prop;
+  ck_assert(cudaGetDeviceProperties(&prop, 0) == cudaSuccess);
+  if (prop.major < 9) {
+    printf("  pdl: SKIPPED (compute capability %d.%d: programmatic dependent launch needs 9.0)\n", prop.major,
+           prop.minor);
+    return;
+  }
+  int64_t kv[4] = {70000, 0, 4100, 129};
+  const skv_dtype kvt[2] = {SKV_BF16, SKV_FP8_E4M3};
+  int checked = 0;
+  for (int d = 0; d < 2; d++) {
+    skv_batch b = make_batch(4, kv, 32, 8, 128, 16, kvt[d]);
+    skv_workload w = make_workload(&b, 31, true);
+    for (int pol = 0; pol < 2; pol++) {
+      skv_policy_opts o;
+      skv_policy_opts_default(&o);
+      o.split_size = 256;
+      skv_plan pl;
+      char err[512];
+      ck_assert_msg(skv_plan_build(&b, pol ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &o, skv_test_gpu(prop.multiProcessorCount),
+                                   &pl, err, sizeof err),
+                    "%s", err);
+      ck_assert(pl.num_combine > 0);
+      result plain = run_gpu_with(&w, &pl, NULL, false, false, false), dep = run_gpu_with(&w, &pl, NULL, false, false, true);
+      const int64_t hq = b.num_q_heads, n = b.num_requests, dd = b.head_dim;
+      ck_assert_msg(memcmp(plain.o, dep.o, (size_t)(n * hq * dd) * 2) == 0, "%s %s: O bits differ with PDL",
+                    skv_dtype_name(kvt[d]), pol ? "fixed" : "fa2");
+      ck_assert_msg(memcmp(plain.lse, dep.lse, (size_t)(n * hq) * sizeof(float)) == 0, "LSE bits differ with PDL");
+      const errors e = compare(&w, &dep);
+      ck_assert_int_eq(e.unwritten, 0);
+      ck_assert_msg(e.rel_l2 < 1e-2, "rel err %.3g", e.rel_l2);
+      printf("  pdl: %s %s, %lld decode CTAs, %lld combine items: the plain launch's bits, rel err %.2e\n",
+             skv_dtype_name(kvt[d]), pol ? "fixed 256" : "fa2", (long long)pl.num_work, (long long)pl.num_combine,
+             e.rel_l2);
+      free_result(&plain);
+      free_result(&dep);
+      skv_plan_free(&pl);
+      checked++;
+    }
+    skv_workload_free(&w);
+    skv_batch_free(&b);
+  }
+  ck_assert_int_eq(checked, 4);
+}
+END_TEST
 
 /* CTA timelines (bench --timeline): every CTA of a launch records start <= first tile <= loop end <=
  * end on a real SM (an empty range records no first tile), and recording changes no output bit. */
@@ -1672,6 +1727,7 @@ int main(void) {
   suite_add_tcase(s, cas);
   TCase *det = tcase_create("determinism");
   tcase_add_test(det, same_plan_twice_gives_the_same_bits);
+  tcase_add_test(det, pdl_combine_gives_the_plain_launchs_bits);
   tcase_add_test(det, fixed_policy_is_batch_invariant_bitwise);
   tcase_add_test(det, fa2_batch_dependence_is_predicted_and_shown);
   tcase_add_test(det, multi_query_bits_repeat_alone_and_prefill_vs_decode);
