@@ -7,7 +7,7 @@ after `warmup`, each call reading a replica of its inputs that was not read for 
 
 A call's kernels are found by correlation: each call runs inside a profiler range ("skv_call_<i>"); the CUDA
 runtime or driver launches made inside the range carry correlation ids, and the kernels with those ids are the
-call's. Kernels launched through any API (PyTorch ops, tvm-ffi modules, Triton) are traced by CUPTI alike."""
+call's. All timed calls are enqueued before the one synchronization, as the lab's are. Kernels launched through any API (PyTorch ops, tvm-ffi modules, Triton) are traced by CUPTI alike."""
 import json
 import math
 import os
@@ -71,10 +71,13 @@ def time_calls(calls, warmup, repeat, use_cupti):
         return Timing(totals, "events", [])
     acts = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
     with torch.profiler.profile(activities=acts) as prof:
+        # every call enqueued before any is waited for, as the lab's own timed runs
+        # (harness/gpu/gpu_timing.c): a call's span then holds the GPU's gaps between its kernels, not
+        # the host's time between two calls
         for i in range(repeat):
             with torch.profiler.record_function(f"skv_call_{i}"):
                 calls[(warmup + i) % n]()
-            torch.cuda.synchronize()
+        torch.cuda.synchronize()
     fd, path = tempfile.mkstemp(suffix=".json")
     os.close(fd)
     try:
