@@ -97,17 +97,8 @@ class FlashInferDecode:
         w = fi.BatchDecodeWithPagedKVCacheWrapper(ws, "NHD", use_tensor_cores=self.tc)
         w.plan(p.kv_indptr, p.kv_indices, p.last_page_len, p.hq, p.hkv, p.d, p.page, q_data_type=p.q_dtype,
                kv_data_type=p.kv_dtype, sm_scale=p.sm_scale)
-        kw = _fp8_kwargs(p)
-
-        def call(i, lse=False):
-            return w.run(p.q[i], (p.k[i], p.v[i]), return_lse=lse, enable_pdl=False, **kw)
-
-        def outputs():
-            o, lse = call(0, True)
-            return o.float() * p.v_scale, lse.float() * LN2
-
-        return [lambda i=i: call(i) for i in range(p.replicas)], outputs, plan_info(w, p), \
-            f"BatchDecodeWithPagedKVCacheWrapper use_tensor_cores={self.tc}, NHD, no PDL"
+        return _wrapper_calls(w, p) + (plan_info(w, p),
+                                       f"BatchDecodeWithPagedKVCacheWrapper use_tensor_cores={self.tc}, NHD, no PDL")
 
 
 class FlashInferPrefill:
@@ -127,17 +118,8 @@ class FlashInferPrefill:
         w = fi.BatchPrefillWithPagedKVCacheWrapper(ws, "NHD", backend=self.backend)
         w.plan(p.qo_indptr, p.kv_indptr, p.kv_indices, p.last_page_len, p.hq, p.hkv, p.d, p.page, causal=True,
                q_data_type=p.q_dtype, kv_data_type=p.kv_dtype, sm_scale=p.sm_scale)
-        kw = _fp8_kwargs(p)
-
-        def call(i, lse=False):
-            return w.run(p.q[i], (p.k[i], p.v[i]), return_lse=lse, enable_pdl=False, **kw)
-
-        def outputs():
-            o, lse = call(0, True)
-            return o.float() * p.v_scale, lse.float() * LN2
-
-        return [lambda i=i: call(i) for i in range(p.replicas)], outputs, plan_info(w, p), \
-            f"BatchPrefillWithPagedKVCacheWrapper backend={self.backend}, causal, NHD, no PDL"
+        return _wrapper_calls(w, p) + (plan_info(w, p),
+                                       f"BatchPrefillWithPagedKVCacheWrapper backend={self.backend}, causal, NHD, no PDL")
 
 
 class FlashInferCascade:
@@ -194,6 +176,21 @@ class FlashInferCascade:
         plans = {"levels": len(qo), "level_plans": [plan_info(x, p) for x in w._batch_prefill_wrappers]}
         return [lambda i=i: call(i) for i in range(p.replicas)], outputs, plans, \
             f"MultiLevelCascadeAttentionWrapper, {len(qo)} levels, FA2 backend, NHD, no PDL"
+
+
+def _wrapper_calls(w, p):
+    """A planned FlashInfer decode or prefill wrapper's calls, one per replica (PDL off, the fp8 K scale passed),
+    and its outputs for the check: O times the V scale (see _fp8_kwargs) and the LSE in natural log."""
+    kw = _fp8_kwargs(p)
+
+    def call(i, lse=False):
+        return w.run(p.q[i], (p.k[i], p.v[i]), return_lse=lse, enable_pdl=False, **kw)
+
+    def outputs():
+        o, lse = call(0, True)
+        return o.float() * p.v_scale, lse.float() * LN2
+
+    return ([lambda i=i: call(i) for i in range(p.replicas)], outputs)
 
 
 def _fp8_kwargs(p):

@@ -14,6 +14,7 @@
 #include "out/peers.h"
 #include "out/plots.h"
 #include "out/summary.h"
+#include "out/text_file.h"
 #include "skv_cmd.h"
 #include "tmpdir.h"
 #include "suites.h"
@@ -317,15 +318,12 @@ START_TEST(the_error_plot_leaves_out_unchecked_and_zero_rows_and_says_so) {
   char err[1024];
   ck_assert_msg(skv_plots_make(dir, plots, 1, true, 4.0, err, sizeof err), "%s", err);
   snprintf(p, sizeof p, "%s/plots/error.gp", dir);
-  FILE *f = fopen(p, "r");
-  ck_assert(f != NULL);
-  static char gp[1 << 16];
-  const size_t n = fread(gp, 1, sizeof gp - 1, f);
-  gp[n] = '\0';
-  fclose(f);
+  char *gp = skv_read_text_file(p, NULL);
+  ck_assert(gp != NULL);
   ck_assert_msg(strstr(gp, "2 rows drawn; 1 without a reference check and 1 with error 0 not drawn"), "%s", gp);
   ck_assert_msg(strstr(gp, "$E << EOD\n1 0.002 1e-06\n2 0.003 2e-06\nEOD"), "%s", gp);
   ck_assert_msg(strstr(gp, "\"a\" 1, \"d\" 2"), "%s", gp); /* the drawn rows' names as the x tics */
+  free(gp);
   snprintf(p, sizeof p, "%s/plots/error.log", dir);
   ck_assert_msg(access(p, F_OK) != 0, "an empty gnuplot log was left behind");
   snprintf(p, sizeof p, "%s/plots/error.png", dir);
@@ -402,14 +400,11 @@ START_TEST(peers_csv_is_optional_must_match_results_csv_and_gets_a_plot) {
   skv_test_write_file(p, table(1, 0.5));
   ck_assert_msg(skv_plots_make(dir, NULL, 0, true, 4.0, err, sizeof err), "%s", err);
   snprintf(p, sizeof p, "%s/plots/peers.gp", dir);
-  FILE *f = fopen(p, "r");
-  ck_assert(f != NULL);
-  static char gp[1 << 16];
-  const size_t n = fread(gp, 1, sizeof gp - 1, f);
-  gp[n] = '\0';
-  fclose(f);
+  char *gp = skv_read_text_file(p, NULL);
+  ck_assert(gp != NULL);
   /* x, lab best, fi, sd: fi's failed row at B=8 is not drawn (NaN) */
   ck_assert_msg(strstr(gp, "$P << EOD\n1 8 16 4\n2 41 nan nan\nEOD"), "%s", gp);
+  free(gp);
   snprintf(p, sizeof p, "%s/plots/peers.png", dir);
   ck_assert(access(p, F_OK) == 0);
   skv_csv_free(&t);
