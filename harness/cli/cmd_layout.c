@@ -7,6 +7,8 @@
 #include "runner/run.h"
 #include "cli/commands.h"
 #include "out/json.h"
+#include "cli/layout_dcp.h"
+#include "dcp.h"
 #include "gpu/gpu_lse_demo.h"
 #include "lse_demo.h"
 #include "lse_layout.h"
@@ -32,16 +34,17 @@
 #define DEMO_MAX_WORK ((int64_t)1 << 31)
 
 typedef struct layout_flags {
-  bool json, demo, gpu;
-  int32_t batch, hkv, groups, sms;
+  bool json, demo, gpu, dcp;
+  int32_t batch, hkv, groups, sms, world, interleave;
   int64_t seqlen, prefix;
-  bool seen_batch, seen_hkv, seen_groups, seen_sms, seen_seqlen, seen_prefix;
+  bool seen_batch, seen_hkv, seen_groups, seen_sms, seen_seqlen, seen_prefix, seen_world, seen_interleave;
 } layout_flags;
 
 static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
   fprintf(f, "usage: skv layout [--json] [--batch B] [--hkv K] [--groups G]\n"
              "       skv layout --demo [--gpu] [--json] [--batch B] [--hkv K] [--groups G] [--sms N] [--seqlen L]\n"
-             "                         [--prefix P]\n\n"
+             "                         [--prefix P]\n"
+             "       skv layout --dcp [--json] [--hkv K] [--groups G] [--world W] [--interleave I]\n\n"
              "Model of FlashAttention-2's softmax LSE layouts (vllm-project/flash-attention PR #87):\n"
              "for GQA swap x unpadded LSE x kernel path (standard / split-1 / combine) x host code\n"
              "(fa2-upstream, vllm-fork-before-fix, vllm-fork-after-fix), does the caller receive its\n"
@@ -52,7 +55,11 @@ static void usage(FILE *f, const skv_arg_spec *specs, size_t n) {
              "(the default's is 6.7e8, about 10 s). --demo --gpu also runs it end to end on the GPU:\n"
              "the lab's kernels write the suffix LSE through FA2's layout, each host path hands the\n"
              "raw buffer over as the model says it reads it, and the cascade merge kernel combines\n"
-             "the states; the GPU's errors are printed beside the simulator's prediction.\n\nflags:\n");
+             "the states; the GPU's errors are printed beside the simulator's prediction.\n"
+             "--dcp prints the decode-context-parallel hand-off: for each LSE layout the attention call\n"
+             "returns ([H,T] or [T,H]), the host's transpose or not, its base and the merge's, and the\n"
+             "merge's empty-shard guard, whether vLLM's cp_lse_ag_out_rs merges the ranks right\n"
+             "(executed in double on a DCP plan over W ranks against unsplit attention).\n\nflags:\n");
   skv_args_print_help(f, specs, n);
   fprintf(f, "\nexample: skv layout --batch 3 --hkv 2 --groups 4;  skv layout --demo --json\n");
 }
@@ -99,6 +106,14 @@ static bool check_flags(const layout_flags *lf, char *err, size_t errlen) {
       snprintf(err, errlen, "--%s: only with --demo", demo_only[i].name);
       return false;
     }
+  if (lf->dcp && (lf->demo || lf->seen_batch)) {
+    snprintf(err, errlen, "--dcp: not with %s (the hand-off table makes its own batches)", lf->demo ? "--demo" : "--batch");
+    return false;
+  }
+  if ((lf->seen_world || lf->seen_interleave) && !lf->dcp) {
+    snprintf(err, errlen, "--%s: only with --dcp", lf->seen_world ? "world" : "interleave");
+    return false;
+  }
   if (lf->gpu && lf->prefix == 0) {
     snprintf(err, errlen, "--gpu: the GPU cascade needs a shared prefix (--prefix > 0)");
     return false;
@@ -436,13 +451,17 @@ static int run_demo(const layout_flags *lf) {
 int skv_cmd_layout(int argc, char **argv) {
   skv_lse_demo_config dc;
   skv_lse_demo_config_default(&dc);
-  layout_flags lf = {.batch = TABLE_BATCH, .hkv = TABLE_HKV, .groups = TABLE_GROUPS, .sms = dc.num_sms,
+  layout_flags lf = {.world = 4, .interleave = 16, .batch = TABLE_BATCH, .hkv = TABLE_HKV, .groups = TABLE_GROUPS, .sms = dc.num_sms,
                      .seqlen = dc.suffix, .prefix = dc.prefix};
   const skv_arg_spec specs[] = {
       {"json", SKV_ARG_FLAG, &lf.json, NULL, "print JSON instead of a table", 0, 0, NULL},
       {"demo", SKV_ARG_FLAG, &lf.demo, NULL, "run vLLM's cascade attention through each host path (CPU)", 0, 0, NULL},
       {"gpu", SKV_ARG_FLAG, &lf.gpu, NULL, "demo: also run it end to end on the GPU (needs a CUDA build and device)", 0, 0,
        NULL},
+      {"dcp", SKV_ARG_FLAG, &lf.dcp, NULL, "the decode-context-parallel LSE hand-off table (CPU)", 0, 0, NULL},
+      {"world", SKV_ARG_INT, &lf.world, "W", "dcp: ranks (default 4)", 2, SKV_DCP_MAX_WORLD, &lf.seen_world},
+      {"interleave", SKV_ARG_INT, &lf.interleave, "I", "dcp: tokens per block dealt to a rank (default 16)", 1, 65536,
+       &lf.seen_interleave},
       {"batch", SKV_ARG_INT, &lf.batch, "B", "requests (table: default 3; demo: one batch of B instead of 8 and 24)",
        1, 4096, &lf.seen_batch},
       {"hkv", SKV_ARG_INT, &lf.hkv, "K", "KV heads (table: default 2; demo: 8)", 1, 256, &lf.seen_hkv},
@@ -472,5 +491,6 @@ int skv_cmd_layout(int argc, char **argv) {
     fprintf(stderr, "skv layout: %s\n", err);
     return SKV_EXIT_USAGE;
   }
+  if (lf.dcp) return skv_layout_dcp_run(lf.hkv, lf.groups, lf.world, lf.interleave, lf.json);
   return lf.demo ? run_demo(&lf) : run_table(&lf);
 }
