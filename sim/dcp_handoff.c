@@ -30,8 +30,9 @@ void skv_dcp_case_eval(const skv_dcp_case *c, int32_t W, int64_t T, int32_t H, i
   const double ln2 = 0.69314718055994530942, log2e = 1.44269504088896340736;
   double num = 0, den = 0;
   double *o = malloc(sizeof(double) * (size_t)d), *l = malloc(sizeof(double) * (size_t)W);
-  if (!o || !l) {
-    free(o), free(l);
+  double *ow = malloc(sizeof(double) * (size_t)W * (size_t)d);
+  if (!o || !l || !ow) {
+    free(o), free(l), free(ow);
     out->o_rel = NAN;
     return;
   }
@@ -45,20 +46,17 @@ void skv_dcp_case_eval(const skv_dcp_case *c, int32_t W, int64_t T, int32_t H, i
         const double returned = c->returned_base2 ? nat * log2e : nat;
         l[w] = c->merge_base2 ? returned * ln2 : returned; /* the merge's natural log of what it read */
       }
-      /* cp_lse_ag_out_rs in double: lse = logsumexp over ranks, scale_w = exp(lse_w - lse) (0 for a NaN scale
-       * with the guard), O = sum_w scale_w O_w */
-      double mx = -INFINITY;
-      for (int32_t w = 0; w < W; w++)
-        if (l[w] > mx) mx = l[w];
-      double s = 0;
-      for (int32_t w = 0; w < W; w++) s += exp(l[w] - mx); /* all -inf: exp(NaN) */
-      const double tot = mx + log(s);
-      memset(o, 0, sizeof(double) * (size_t)d);
+      /* cp_lse_ag_out_rs (skv_dcp_merge_states, whose scale of a (token, head) no shard holds is 0 — the
+       * guard); without the guard that row's scale exp(-inf - -inf) is NaN */
+      bool all_empty = true;
       for (int32_t w = 0; w < W; w++) {
-        double f = exp(l[w] - tot);
-        if (isnan(f) && c->guard_empty) f = 0;
-        for (int32_t i = 0; i < d; i++) o[i] += f * rank_o[(((size_t)w * (size_t)T + (size_t)t) * H + h) * d + i];
+        all_empty = all_empty && isinf(l[w]) && l[w] < 0;
+        for (int32_t i = 0; i < d; i++) ow[(size_t)w * d + i] = rank_o[(((size_t)w * (size_t)T + (size_t)t) * H + h) * d + i];
       }
+      double merged_lse;
+      skv_dcp_merge_states(SKV_DCP_MERGE_AG_RS, W, d, ow, l, o, &merged_lse);
+      if (all_empty && !c->guard_empty)
+        for (int32_t i = 0; i < d; i++) o[i] = NAN;
       const double *ref = ref_o + ((size_t)t * H + h) * d;
       for (int32_t i = 0; i < d; i++) {
         if (isnan(o[i])) {
@@ -69,7 +67,7 @@ void skv_dcp_case_eval(const skv_dcp_case *c, int32_t W, int64_t T, int32_t H, i
         den += ref[i] * ref[i];
       }
     }
-  free(o), free(l);
+  free(o), free(l), free(ow);
   out->o_rel = den > 0 ? sqrt(num / den) : sqrt(num);
   out->correct = out->nan_outputs == 0 && out->o_rel < 1e-12;
 }

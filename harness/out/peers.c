@@ -75,7 +75,7 @@ static void set_field(skv_csv_table *t, int64_t r, const char *col, const char *
 
 bool skv_peers_pair_tables(const skv_csv_table *t, const skv_csv_table *p, const char *peer, skv_csv_table *lab,
                            skv_csv_table *prow, char *err, size_t errlen) {
-  const int32_t ppol = skv_csv_col(p, "policy"), pchk = skv_csv_col(p, "checks"), tchk = skv_csv_col(t, "checks");
+  const int32_t ppol = skv_csv_col(p, "policy"), pchk = skv_csv_col(p, "checks");
   if (ppol < 0) {
     snprintf(err, errlen, "peers.csv has no column 'policy'");
     return false;
@@ -94,18 +94,10 @@ bool skv_peers_pair_tables(const skv_csv_table *t, const skv_csv_table *p, const
     if (pchk >= 0 && strcmp(skv_csv_get(p, q, pchk), "pass") != 0) continue; /* a failed check is no time */
     char *k = skv_summary_point_key(p, q);
     ok = k != NULL;
-    int64_t best = -1;
     double lab_us = NAN;
     bool cascade = false;
-    for (int64_t r = 0; ok && r < t->nrows; r++) {
-      bool cas;
-      const double v = skv_summary_lab_time(t, r, &cas);
-      if (isnan(v) || (tchk >= 0 && strcmp(skv_csv_get(t, r, tchk), "fail") == 0)) continue;
-      char *kr = skv_summary_point_key(t, r);
-      ok = kr != NULL;
-      if (ok && strcmp(kr, k) == 0 && (best < 0 || v < lab_us)) best = r, lab_us = v, cascade = cas;
-      free(kr);
-    }
+    const int64_t best = ok ? skv_summary_lab_best(t, k, &lab_us, &cascade) : -1;
+    if (best == -2) ok = false;
     free(k);
     if (!ok || best < 0) continue;
     char label[1024];

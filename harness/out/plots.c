@@ -961,7 +961,7 @@ bool skv_gnuplot_available(void) {
 /* The peers' plot (peers.csv): per shape group a peer timed, the time of the lab's best checked row
  * (skv_summary_lab_time: its cascade where faster) and of every peer (a failed check not drawn), on a log axis, the groups in results.csv's order. */
 static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p) {
-  const int32_t tchk = skv_csv_col(t, "checks"), ppol = skv_csv_col(p, "policy"),
+  const int32_t ppol = skv_csv_col(p, "policy"),
                 ptot = skv_csv_col(p, "total_us"), pchk = skv_csv_col(p, "checks");
   keys peers = {0}, groups = {0};
   bool ok = true;
@@ -995,14 +995,11 @@ static bool script_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *p
   preamble(f, "peers", "Lab (best checked policy) and peers, kernel time per configuration (peers.csv)");
   fprintf(f, "$P << EOD\n");
   for (int32_t g = 0; g < groups.n; g++) {
-    double lab = NAN;
-    for (int64_t r = 0; r < t->nrows; r++) {
-      char *k = skv_summary_point_key(t, r);
-      const bool in = k && strcmp(k, groups.v[g]) == 0;
-      free(k);
-      bool cas;
-      const double v = skv_summary_lab_time(t, r, &cas);
-      if (in && !isnan(v) && !(tchk >= 0 && strcmp(skv_csv_get(t, r, tchk), "fail") == 0) && !(v >= lab)) lab = v;
+    double lab;
+    bool cas;
+    if (skv_summary_lab_best(t, groups.v[g], &lab, &cas) == -2) {
+      keys_free(&peers), keys_free(&groups), free(first);
+      return false;
     }
     fprintf(f, "%d %.6g", g + 1, lab);
     for (int32_t i = 0; i < peers.n; i++) {

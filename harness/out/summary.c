@@ -297,13 +297,29 @@ double skv_summary_lab_time(const skv_csv_table *t, int64_t r, bool *cascade) {
   return *cascade ? cas : fd;
 }
 
+int64_t skv_summary_lab_best(const skv_csv_table *t, const char *key, double *us, bool *cascade) {
+  const int32_t chk = skv_csv_col(t, "checks");
+  int64_t best = -1;
+  *us = NAN, *cascade = false;
+  for (int64_t r = 0; r < t->nrows; r++) {
+    bool cas;
+    const double v = skv_summary_lab_time(t, r, &cas);
+    if (isnan(v) || (chk >= 0 && strcmp(skv_csv_get(t, r, chk), "fail") == 0) || (best >= 0 && !(v < *us))) continue;
+    char *k = skv_summary_point_key(t, r);
+    if (!k) return -2;
+    if (strcmp(k, key) == 0) best = r, *us = v, *cascade = cas;
+    free(k);
+  }
+  return best;
+}
+
 /* The peers' section: per shape group that a peer timed, the lab's best row (its policy, time —
  * its cascade's where that was faster — and fraction of the read ceiling) beside each peer's time and lab ÷ peer (under 1: the lab is faster).
  * A peer row whose check failed shows its time marked, never a ratio. */
 enum { MAX_PEERS = 16 };
 
 static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *p, char *err, size_t errlen) {
-  const int32_t tpol = skv_csv_col(t, "policy"), ttot = skv_csv_col(t, "total_us"), tchk = skv_csv_col(t, "checks"),
+  const int32_t tpol = skv_csv_col(t, "policy"), ttot = skv_csv_col(t, "total_us"),
                 tfrac = skv_csv_col(t, "frac_of_read_ceiling"), tcomb = skv_csv_col(t, "combine");
   const int32_t ppol = skv_csv_col(p, "policy"), ptot = skv_csv_col(p, "total_us"), pchk = skv_csv_col(p, "checks");
   if (tpol < 0 || ttot < 0 || ppol < 0 || ptot < 0) {
@@ -366,21 +382,10 @@ static bool peers_section(emit *e, const skv_csv_table *t, const skv_csv_table *
     }
     seen[nseen++] = k;
     /* the lab's best checked row of this group (its cascade too, where the row ran one) */
-    int64_t best = -1;
-    double lab = NAN;
-    bool best_cascade = false;
-    for (int64_t r = r0; r < t->nrows; r++) {
-      bool cas;
-      const double v = skv_summary_lab_time(t, r, &cas);
-      if (isnan(v) || (tchk >= 0 && strcmp(skv_csv_get(t, r, tchk), "fail") == 0)) continue;
-      char *kr = skv_summary_point_key(t, r);
-      if (!kr) {
-        ok = false;
-        break;
-      }
-      if (strcmp(kr, k) == 0 && (best < 0 || v < lab)) best = r, lab = v, best_cascade = cas;
-      free(kr);
-    }
+    double lab;
+    bool best_cascade;
+    const int64_t best = skv_summary_lab_best(t, k, &lab, &best_cascade);
+    if (best == -2) ok = false;
     bool any = false;
     for (int64_t r = 0; r < p->nrows && !any; r++) any = strcmp(pkeys[r], k) == 0;
     if (!ok) break;

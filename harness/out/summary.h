@@ -43,6 +43,10 @@ void skv_summary_point_label(const skv_csv_table *t, int64_t r, const bool *vari
 /* A measured row's time as the lab's best way to run it: total_us, or cascade_us where the row ran
  * a cascade (shared prefixes) and it was faster (*cascade set). NAN when neither was measured. */
 double skv_summary_lab_time(const skv_csv_table *t, int64_t r, bool *cascade);
+/* The lab's best checked row of the point whose key (skv_summary_point_key) is key: the least
+ * skv_summary_lab_time among its rows whose check did not fail, with that time and whether it is the
+ * cascade's; -1 when the point has none, -2 when out of memory. */
+int64_t skv_summary_lab_best(const skv_csv_table *t, const char *key, double *us, bool *cascade);
 /* The peers' section (peers.csv, out/peers.h): per shape group a peer timed, the lab's best checked
  * row of t beside each peer's time and lab ÷ peer; as Markdown or as HTML elements. */
 bool skv_summary_write_peers(FILE *f, const skv_csv_table *t, const skv_csv_table *peers, char *err, size_t errlen);
