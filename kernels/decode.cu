@@ -55,6 +55,12 @@ extern "C" bool skv_decode_supported(const skv_decode_problem *p, char *err, siz
              p->lse_layout.rank);
     return false;
   }
+  /* The kernels store 4 output elements (8 bytes) and read and write 4 partial floats (16 bytes) at a
+   * time: cudaMalloc'd buffers are aligned far beyond that, an offset into one may not be. */
+  if ((reinterpret_cast<uintptr_t>(p->d_o) & 7) != 0) {
+    snprintf(err, errlen, "decode kernel: the output buffer must be 8-byte aligned");
+    return false;
+  }
   if (p->total_q < p->num_requests || (p->mask != SKV_MASK_CAUSAL && p->mask != SKV_MASK_NONE)) {
     snprintf(err, errlen, "decode kernel: %lld query tokens for %d requests, or mask %d", (long long)p->total_q,
              p->num_requests, (int)p->mask);
@@ -83,6 +89,10 @@ extern "C" int skv_decode_launch(const skv_decode_problem *p, const skv_plan_dev
       (!pd->d_work_item || !pd->d_arrivals || skv::merge_smem_bytes(pd->max_chunks, R) > loop)) {
     snprintf(err, errlen, "decode kernel: fused combine needs work-item and arrival arrays and at most %zu chunks "
              "per tile (got %d); use the combine kernel", loop / (sizeof(float) * (size_t)R) - 1, pd->max_chunks);
+    return (int)cudaErrorInvalidValue;
+  }
+  if ((reinterpret_cast<uintptr_t>(pd->d_partial_o) & 15) != 0) {
+    snprintf(err, errlen, "decode kernel: the partial-output scratch must be 16-byte aligned");
     return (int)cudaErrorInvalidValue;
   }
   if (pd->num_work == 0) return 0;

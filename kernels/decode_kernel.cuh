@@ -138,6 +138,10 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   // (The pointer is re-read from the kernel parameters at each use rather than kept in registers.)
   if (pd.d_cta_times && tid == 0) pd.d_cta_times[blockIdx.x].start_ns = global_ns();
   const skv_work w = pd.d_work[blockIdx.x];
+  // The fused combine's arrival counter (thread 0 counts): loaded now, not behind the epilogue, and
+  // parked in shared memory before the loop (not a register through it).
+  __shared__ int fused_item;
+  const int item0 = pd.fused_combine && tid == 0 ? pd.d_work_item[blockIdx.x] : 0;
   const int G = p.num_q_heads / p.num_kv_heads;
   const int rows = (w.q_end - w.q_begin) * G;  // the tile's packed rows (<= 16 RW)
   // Tokens are counted from the chunk's start in 32 bits (a chunk is shorter than 2^31 tokens): the
@@ -316,6 +320,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     __syncthreads();
     if (tid == 0) pd.d_cta_times[blockIdx.x].first_tile_ns = global_ns();
   }
+  if (tid == 0) fused_item = item0;  // landed long ago: the first tiles' copies were issued after it
   for (int i = 0; i < ntiles; ++i) {
     cp_async_wait<C::kStages - 2>();
     __syncthreads();  // tile i landed for all threads; every warp is done with tile i - 1
@@ -339,58 +344,81 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
 
   // Each warp publishes (m, l, acc) of its 16 rows.
   float *merge = reinterpret_cast<float *>(pipe);
-  wt.publish(merge + warp * 16 * D, merge + kWarps * 16 * D + warp * 32, lane);
+  float *ml = merge + kWarps * 16 * D;  // warp k: m of its rows at ml[32 k + g], l at ml[32 k + 16 + g]
+  wt.publish(merge + warp * 16 * D, ml + warp * 32, lane);
   __syncthreads();
 
-  // Merge the warps of each row (warps rw, rw + RW, ...: token order) in order, apply the V scale
-  // once, and write.
-  const float *ml = merge + kWarps * 16 * D;
+  // Merge the warps of each row (warps rw, rw + RW, ...: token order), in two steps so that nothing
+  // is computed per element that depends on the row alone (H200, cc73ba2: a per-element version of
+  // this took 2.3-3.3 us of every CTA, its timelines' end minus loop end):
+  //  1. one thread per row: the merged max M and sum l = sum_k l_k f_k (f_k = exp2(m_k - M)), the
+  //     row's lse, and each warp's weight f_k / l, written over that warp's m (each (warp, row) slot
+  //     is read by this row's thread alone);
+  //  2. four consecutive columns of one row per thread: o = sum_k w_k acc_k, in warp order, the V
+  //     scale applied once, one 8-byte (output) or 16-byte (partial) store.
+  // The weights are merge.cuh's (f_k / l, as the combine's), so the result stays a fixed function of
+  // the chunk's data and the tile's rows.
   const bool final_out = w.num_chunks == 1;
-  for (int idx = tid; idx < rows * D; idx += kThreads) {
-    const int x = idx / D, c = idx % D, g = x % 16, wr = x / 16;  // row x: row g of warps wr + k RW
+  if (tid < rows) {
+    const int x = tid, g = x % 16, wr = x / 16;
     float mmax = -INFINITY;
 #pragma unroll
     for (int k = wr; k < kWarps; k += RW) mmax = fmaxf(mmax, ml[k * 32 + g]);
-    float o = 0.f, sum = 0.f;
+    float sum = 0.f;
     if (mmax != -INFINITY) {
-      float num = 0.f;
 #pragma unroll
-      for (int k = wr; k < kWarps; k += RW) {
-        const float f = merge_factor<Log2Units>(ml[k * 32 + g], mmax);
-        sum += ml[k * 32 + 16 + g] * f;
-        num += merge[(k * 16 + g) * D + c] * f;
-      }
-      o = num / sum;
-      if constexpr (KV::kVTensorScale) o *= p.v_scale;
-      if constexpr (KV::kVChannelScale) o *= p.d_v_channel_scale[static_cast<int64_t>(w.kv_head) * D + c];
+      for (int k = wr; k < kWarps; k += RW) sum += ml[k * 32 + 16 + g] * merge_factor<Log2Units>(ml[k * 32 + g], mmax);
     }
+#pragma unroll
+    for (int k = wr; k < kWarps; k += RW)
+      ml[k * 32 + g] = mmax == -INFINITY ? 0.f : merge_factor<Log2Units>(ml[k * 32 + g], mmax) / sum;
     const float lse = merged_lse<Log2Units>(mmax, sum);
-    if (final_out) {
-      store_output(p.o_dtype, p.d_o, q_row(x) + c, o);
-      if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, tok0 + x / G, w.kv_head, x % G)] = lse;
-    } else {
-      pd.d_partial_o[(w.partial + x) * D + c] = o;
-      if (c == 0) pd.d_partial_lse[w.partial + x] = lse;
+    if (final_out) p.d_lse[skv_layout_offset3(&p.lse_layout, tok0 + x / G, w.kv_head, x % G)] = lse;
+    else pd.d_partial_lse[w.partial + x] = lse;
+  }
+  __syncthreads();
+  for (int idx = tid; idx < rows * (D / 4); idx += kThreads) {
+    const int x = idx / (D / 4), c = (idx % (D / 4)) * 4, g = x % 16, wr = x / 16;  // row x: row g of warps wr + k RW
+    float4 o = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int k = wr; k < kWarps; k += RW) {
+      const float wk = ml[k * 32 + g];
+      const float4 a = *reinterpret_cast<const float4 *>(merge + (k * 16 + g) * D + c);
+      o.x += wk * a.x, o.y += wk * a.y, o.z += wk * a.z, o.w += wk * a.w;
     }
+    if constexpr (KV::kVTensorScale) o.x *= p.v_scale, o.y *= p.v_scale, o.z *= p.v_scale, o.w *= p.v_scale;
+    if constexpr (KV::kVChannelScale) {
+      const float *vc = p.d_v_channel_scale + static_cast<int64_t>(w.kv_head) * D + c;
+      o.x *= vc[0], o.y *= vc[1], o.z *= vc[2], o.w *= vc[3];
+    }
+    if (final_out) store_output4(p.o_dtype, p.d_o, q_row(x) + c, o);
+    else *reinterpret_cast<float4 *>(pd.d_partial_o + (w.partial + x) * D + c) = o;
   }
 
-  // Fused combine: publish the partial (fence), count arrivals; the CTA that arrives last for its
-  // (request, KV head, tile) merges all chunks (merge.cuh: ascending order, so the result does not depend
-  // on which CTA merges) and re-arms the counter for the next launch.
+  // Fused combine: count this CTA's arrival; the CTA that arrives last for its (request, KV head,
+  // tile) merges all chunks (merge.cuh: ascending order, so the result does not depend on which CTA
+  // merges) and re-arms the counter for the next launch. Publication is CUTLASS's semaphore pattern
+  // (include/cutlass/barrier.h, GenericBarrier's arrive_inc / wait_eq): a CTA barrier orders every
+  // thread's partial stores before thread 0's gpu-scope acq_rel fence and its relaxed atomic; the last
+  // arrival's fence after the atomic orders every chunk's partials before its barrier and the merge's
+  // loads (PTX ISA, memory consistency model: release and acquire patterns). One fence per CTA
+  // instead of one sequentially consistent fence per thread.
   if (pd.fused_combine && !final_out) {
     __shared__ int last;
-    __threadfence();
     __syncthreads();
-    const int item = pd.d_work_item[blockIdx.x];
-    if (tid == 0) last = atomicAdd(&pd.d_arrivals[item], 1) == w.num_chunks - 1;
+    if (tid == 0) {
+      asm volatile("fence.acq_rel.gpu;" ::: "memory");
+      const int arrived = atomicAdd(&pd.d_arrivals[fused_item], 1);
+      asm volatile("fence.acq_rel.gpu;" ::: "memory");
+      last = arrived == w.num_chunks - 1;
+    }
     __syncthreads();
     if (last) {
-      __threadfence();
       const MergeTile mt = {w.kv_head, w.num_chunks, w.q_begin, w.q_end,
                             w.partial - static_cast<int64_t>(w.chunk) * rows, w.q_start, 0, rows};
       if (p.o_dtype == SKV_FP16) merge_item<__half>(p, pd, mt, merge);
       else merge_item<__nv_bfloat16>(p, pd, mt, merge);
-      if (tid == 0) pd.d_arrivals[item] = 0;
+      if (tid == 0) pd.d_arrivals[fused_item] = 0;
     }
   }
   if (pd.d_cta_times) {

@@ -119,10 +119,7 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
     const int x = mt.row0 + g;         // the tile's row x: query token tok, q head kv_head G + x % G
     const int64_t tok = tok0 + x / G;
     T *o = static_cast<T *>(p.d_o) + (tok * p.num_q_heads + static_cast<int64_t>(kv_head) * G + x % G) * D + c;
-    o[0] = to_output<T>(acc.x);
-    o[1] = to_output<T>(acc.y);
-    o[2] = to_output<T>(acc.z);
-    o[3] = to_output<T>(acc.w);
+    store4(o, acc);
     if (c == 0) p.d_lse[skv_layout_offset3(&p.lse_layout, tok, kv_head, x % G)] = final_lse[g];
   }
 }
