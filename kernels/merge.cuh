@@ -3,7 +3,7 @@
 //
 // For chunks k = 0..n-1 of (request r, KV head h, query tile [qb, qe)) and each of the tile's R =
 // (qe - qb) G packed rows x (query token qb + x / G, q head h G + x % G), with m = max_k lse_k:
-//   lse = m + log(sum_k exp(lse_k - m)),  o = sum_k exp(lse_k - m) o_k / sum_k exp(lse_k - m)
+//   lse = m + log(sum_k exp(lse_k - m)),  o = sum_k w_k o_k,  w_k = exp(lse_k - m) (1 / sum_j exp(lse_j - m))
 // (sim/merge.h's pairwise merge folded over all chunks at once; chunks with lse = -inf weigh 0: a
 // row that saw none of a chunk's keys; all -inf gives lse = -inf and o = 0). Every sum runs in an
 // order fixed by n alone (o: k = 0, 1, ..., n-1; the softmax sums: a warp butterfly), whatever the
@@ -73,7 +73,10 @@ __device__ void merge_item(const skv_decode_problem &p, const skv_plan_device &p
     float sum = 0.f;
     for (int k = lane; k < n; k += 32) sum += merge_factor<NatUnits>(wts[k * R + g], m);
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    for (int k = lane; k < n; k += 32) wts[k * R + g] = merge_factor<NatUnits>(wts[k * R + g], m) / sum;
+    // One division (by sum >= 1: the max chunk's own term is 1), then products: a weight of 0 or a
+    // subnormal one as a quotient would take the division's slow path.
+    const float inv = 1.f / sum;
+    for (int k = lane; k < n; k += 32) wts[k * R + g] = merge_factor<NatUnits>(wts[k * R + g], m) * inv;
     if (lane == 0) final_lse[g] = merged_lse<NatUnits>(m, sum);
   }
   __syncthreads();
