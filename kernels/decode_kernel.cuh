@@ -114,9 +114,21 @@ __device__ __forceinline__ uint64_t global_ns() {
   return t;
 }
 
+// The fused combine's merge, out of line, so the code of every CTA that merges nothing ends before
+// it: inlined (twice, one per output type) it sat between the epilogue and the kernel's exit, which
+// then lay ~40 KB further on, cold in the instruction cache (H200 ncu PC sampling at e383613 and
+// d79872d). The kernel's parameters are __grid_constant__, so the references passed here point at
+// them where they are, with no copy to the stack.
+__device__ __noinline__ void fused_merge(const skv_decode_problem &p, const skv_plan_device &pd, const MergeTile &mt,
+                                         float *wts) {
+  if (p.o_dtype == SKV_FP16) merge_item<__half>(p, pd, mt, wts);
+  else merge_item<__nv_bfloat16>(p, pd, mt, wts);
+}
+
 template <typename T, int D, int V, bool SW, int RW>
 __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
-    decode_kernel(const skv_decode_problem p, const skv_plan_device pd, const int page_shift) {
+    decode_kernel(const __grid_constant__ skv_decode_problem p, const __grid_constant__ skv_plan_device pd,
+                  const int page_shift) {
   using C = Cfg<D, V, SW, RW>;
   static_assert(!SW || RW == 1, "the column form holds one warp's 8 rows");
   static_assert(!SW || (C::k8 && KvTraits<V>::kVBytes == 1), "the swapped form reads 8-bit K and V");
@@ -375,7 +387,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     // epilogue).
     const float inv = mmax == -INFINITY ? 0.f : 1.f / sum;
 #pragma unroll
-    for (int k = wr; k < kWarps; k += RW) ml[k * 32 + g] = merge_factor<Log2Units>(ml[k * 32 + g], mmax) * inv;
+    for (int k = wr; k < kWarps; k += RW)  // an empty row (M = -inf): every weight 0, not exp2(-inf + inf) = NaN
+      ml[k * 32 + g] = mmax == -INFINITY ? 0.f : merge_factor<Log2Units>(ml[k * 32 + g], mmax) * inv;
     const float lse = merged_lse<Log2Units>(mmax, sum);
     if (final_out) p.d_lse[skv_layout_offset3(&p.lse_layout, tok0 + x / G, w.kv_head, x % G)] = lse;
     else pd.d_partial_lse[w.partial + x] = lse;
@@ -419,8 +432,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
       }
     }
   };
-  // CTAs that merge nothing return here and below, before the merge's code: placed after it, their
-  // exit sat ~40 KB of code further on, cold in the instruction cache (H200 ncu PC sampling at e383613).
+  // CTAs that merge nothing return here and below (fused_merge: their exit is not behind its code).
   if (!pd.fused_combine || final_out) {
     stamp_end();
     return;
@@ -440,8 +452,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   }
   const MergeTile mt = {w.kv_head, w.num_chunks, w.q_begin, w.q_end,
                         w.partial - static_cast<int64_t>(w.chunk) * rows, w.q_start, 0, rows};
-  if (p.o_dtype == SKV_FP16) merge_item<__half>(p, pd, mt, merge);
-  else merge_item<__nv_bfloat16>(p, pd, mt, merge);
+  fused_merge(p, pd, mt, merge);
   if (tid == 0) pd.d_arrivals[fused_item] = 0;
   stamp_end();
 }
