@@ -119,8 +119,8 @@ __device__ __forceinline__ uint64_t global_ns() {
 // then lay ~40 KB further on, cold in the instruction cache (H200 ncu PC sampling at e383613 and
 // d79872d). The kernel's parameters are __grid_constant__, so the references passed here point at
 // them where they are, with no copy to the stack.
-__device__ __noinline__ void fused_merge(const skv_decode_problem &p, const skv_plan_device &pd, const MergeTile &mt,
-                                         float *wts) {
+static __device__ __noinline__ void fused_merge(const skv_decode_problem &p, const skv_plan_device &pd, const MergeTile &mt,
+                                                float *wts) {
   if (p.o_dtype == SKV_FP16) merge_item<__half>(p, pd, mt, wts);
   else merge_item<__nv_bfloat16>(p, pd, mt, wts);
 }
