@@ -114,21 +114,9 @@ __device__ __forceinline__ uint64_t global_ns() {
   return t;
 }
 
-// The fused combine's merge, out of line, so the code of every CTA that merges nothing ends before
-// it: inlined (twice, one per output type) it sat between the epilogue and the kernel's exit, which
-// then lay ~40 KB further on, cold in the instruction cache (H200 ncu PC sampling at e383613 and
-// d79872d). The kernel's parameters are __grid_constant__, so the references passed here point at
-// them where they are, with no copy to the stack.
-static __device__ __noinline__ void fused_merge(const skv_decode_problem &p, const skv_plan_device &pd, const MergeTile &mt,
-                                                float *wts) {
-  if (p.o_dtype == SKV_FP16) merge_item<__half>(p, pd, mt, wts);
-  else merge_item<__nv_bfloat16>(p, pd, mt, wts);
-}
-
 template <typename T, int D, int V, bool SW, int RW>
 __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
-    decode_kernel(const __grid_constant__ skv_decode_problem p, const __grid_constant__ skv_plan_device pd,
-                  const int page_shift) {
+    decode_kernel(const skv_decode_problem p, const skv_plan_device pd, const int page_shift) {
   using C = Cfg<D, V, SW, RW>;
   static_assert(!SW || RW == 1, "the column form holds one warp's 8 rows");
   static_assert(!SW || (C::k8 && KvTraits<V>::kVBytes == 1), "the swapped form reads 8-bit K and V");
@@ -432,7 +420,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
       }
     }
   };
-  // CTAs that merge nothing return here and below (fused_merge: their exit is not behind its code).
+  // CTAs that merge nothing return here and below.
   if (!pd.fused_combine || final_out) {
     stamp_end();
     return;
@@ -452,7 +440,11 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   }
   const MergeTile mt = {w.kv_head, w.num_chunks, w.q_begin, w.q_end,
                         w.partial - static_cast<int64_t>(w.chunk) * rows, w.q_start, 0, rows};
-  fused_merge(p, pd, mt, merge);
+  // Inlined: out of line (a __noinline__ function over __grid_constant__ parameters) it moved the
+  // non-merging CTAs' exit next to their epilogue but made the fused path 0.7-1.1 us slower at 1x4096
+  // and 8x4096 (H200, 57bfde8 vs d79872d).
+  if (p.o_dtype == SKV_FP16) merge_item<__half>(p, pd, mt, merge);
+  else merge_item<__nv_bfloat16>(p, pd, mt, merge);
   if (tid == 0) pd.d_arrivals[fused_item] = 0;
   stamp_end();
 }
