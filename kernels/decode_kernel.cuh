@@ -400,14 +400,6 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     else *reinterpret_cast<float4 *>(pd.d_partial_o + (w.partial + x) * D + c) = o;
   }
 
-  // Fused combine: count this CTA's arrival; the CTA that arrives last for its (request, KV head,
-  // tile) merges all chunks (merge.cuh: ascending order, so the result does not depend on which CTA
-  // merges) and re-arms the counter for the next launch. Publication is CUTLASS's semaphore pattern
-  // (include/cutlass/barrier.h, GenericBarrier's arrive_inc / wait_eq): a CTA barrier orders every
-  // thread's partial stores before thread 0's gpu-scope acq_rel fence and its relaxed atomic; the last
-  // arrival's fence after the atomic orders every chunk's partials before its barrier and the merge's
-  // loads (PTX ISA, memory consistency model: release and acquire patterns). One fence per CTA
-  // instead of one sequentially consistent fence per thread.
   // The CTA's end, for the timeline (optional): every thread's writes are issued.
   auto stamp_end = [&]() {
     if (pd.d_cta_times) {
@@ -420,6 +412,14 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
       }
     }
   };
+  // Fused combine: count this CTA's arrival; the CTA that arrives last for its (request, KV head,
+  // tile) merges all chunks (merge.cuh: ascending order, so the result does not depend on which CTA
+  // merges) and re-arms the counter for the next launch. Publication is CUTLASS's semaphore pattern
+  // (include/cutlass/barrier.h, GenericBarrier's arrive_inc / wait_eq): a CTA barrier orders every
+  // thread's partial stores before thread 0's gpu-scope acq_rel fence and its relaxed atomic; the last
+  // arrival's fence after the atomic orders every chunk's partials before its barrier and the merge's
+  // loads (PTX ISA, memory consistency model: release and acquire patterns). One fence per CTA
+  // instead of one sequentially consistent fence per thread.
   // CTAs that merge nothing return here and below.
   if (!pd.fused_combine || final_out) {
     stamp_end();
