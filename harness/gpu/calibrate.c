@@ -407,7 +407,7 @@ static bool calibrate(const skv_calibrate_opts *o, skv_calibration *out, FILE *l
   snprintf(g->arch, sizeof g->arch, "%s", c.info.cc_major >= 9 ? "sm_90" : "sm_80");
   g->sms = c.info.sm_count;
   skv_ceilings ceilings;
-  if (!skv_gpu_measure_ceilings(o->ceiling_bytes, 10, &ceilings, err, errlen)) return false;
+  if (!skv_gpu_measure_ceilings(o->ceiling_bytes, 10, o->use_cupti, &ceilings, err, errlen)) return false;
   g->read_tbps = ceilings.read_tbps;
   out->copy_tbps = ceilings.copy_tbps;
   if (log)

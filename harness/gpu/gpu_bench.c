@@ -135,15 +135,16 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
     model_source = "calibrated on the spot";
   }
   skv_ceilings ceil;
-  if (!skv_gpu_measure_ceilings(o->ceiling_bytes, 10, &ceil, err, sizeof err)) {
+  if (!skv_gpu_measure_ceilings(o->ceiling_bytes, 10, o->use_cupti, &ceil, err, sizeof err)) {
     fprintf(stderr, "skv bench: ceilings: %s\n", err);
     return 1;
   }
   fprintf(out, "# skv bench decode — %s, %d SMs, L2 %lld MB, driver %d, runtime %d, skv %s\n", info.name,
           info.sm_count, (long long)(info.l2_bytes >> 20), info.driver_version, info.runtime_version, o->version);
   fprintf(out, "# ceilings (%.1f GiB buffers): read-only stream %.3f TB/s (the best reader: %s), device copy %.3f TB/s "
-               "(read+write)\n# readers (TB/s):",
-          (double)o->ceiling_bytes / (1 << 30), ceil.read_tbps, skv_read_stream_name(ceil.read_variant), ceil.copy_tbps);
+               "(read+write)\n# readers (TB/s, %s):",
+          (double)o->ceiling_bytes / (1 << 30), ceil.read_tbps, skv_read_stream_name(ceil.read_variant), ceil.copy_tbps,
+          ceil.read_cupti ? "CUPTI kernel durations" : "CUDA events around each launch");
   for (int v = 0; v < SKV_READ_STREAM_VARIANTS; v++)
     if (ceil.reader_tbps[v] > 0) fprintf(out, "%s %s %.3f", v ? ";" : "", skv_read_stream_name(v), ceil.reader_tbps[v]);
   fprintf(out, "\n");

@@ -38,7 +38,7 @@ bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t
   if (bytes > s->info.mem_bytes / 8) bytes = s->info.mem_bytes / 8 / 16 * 16;
   s->ceiling_bytes = bytes;
   skv_ceilings c;
-  if (!skv_gpu_measure_ceilings(s->ceiling_bytes, 10, &c, err, errlen)) return false;
+  if (!skv_gpu_measure_ceilings(s->ceiling_bytes, 10, s->use_cupti, &c, err, errlen)) return false;
   s->read_tbps = c.read_tbps, s->copy_tbps = c.copy_tbps;
   _Static_assert(SKV_READ_STREAM_VARIANTS <= SKV_SESSION_MAX_READERS, "the session records every reader");
   for (int v = 0; v < SKV_READ_STREAM_VARIANTS; v++) {
@@ -53,7 +53,7 @@ bool skv_gpu_session_begin(bool use_cupti, skv_gpu_session *s, char *err, size_t
 
 bool skv_gpu_session_remeasure(const skv_gpu_session *s, double *read_tbps, double *copy_tbps, char *err, size_t errlen) {
   skv_ceilings c;
-  if (!skv_gpu_measure_ceilings(s->ceiling_bytes, 10, &c, err, errlen)) return false;
+  if (!skv_gpu_measure_ceilings(s->ceiling_bytes, 10, s->use_cupti, &c, err, errlen)) return false;
   *read_tbps = c.read_tbps;
   *copy_tbps = c.copy_tbps;
   return true;
