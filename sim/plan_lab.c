@@ -23,7 +23,27 @@
  * on the H100 (fp8, 96 x 8192: 768 CTAs on 528 slots, a last wave of 240):
  * 0.873-0.878 of the read ceiling unsplit, 0.936-0.947 with that wave's
  * requests in halves (k = 2; two calls), 0.908 in thirds
- * (results/bench_decode/20261122-1430-65f0053-fill-last-wave).
+ * (results/bench_decode/20261122-1430-65f0053-fill-last-wave). That is option taper = 0.
+ *
+ * The default (taper = d >= 1) cuts the whole tail instead: in a plan of more CTAs than slots, each
+ * request r, in work-list order (the order CTAs start in), gets chunks of about R_r / (d S) tokens,
+ * R_r the token-heads of requests r.. (the work not yet started when r's CTAs start) and S the
+ * slots: never longer than the model's chunk, never under 512 tokens (8 tiles: a CTA's fixed part,
+ * 3-5 us of prologue and epilogue on the H200 timelines, stays a small part of its time), equal
+ * within the request. In integers: k_r = ceil(L_r d S / R_r) chunks of ceil(L_r / k_r) tokens
+ * rounded up to the tile. For a batch of equal lengths that is k = ceil(d S / (H m)) with m the
+ * requests left: the requests still to start, cut that way, give every slot at least d CTAs more.
+ * So the CTAs that start last are short and the SMs run out of work together. This is the
+ * "factoring" rule of loop scheduling (Hummel, Schonberg and Flynn, CACM 35(8), 1992: each batch
+ * of P chunks takes half the work left; guided self-scheduling, d = 1, takes all of it,
+ * Polychronopoulos and Kuck, IEEE TC 36(12), 1987) applied to the hardware's CTA queue: the block
+ * scheduler starts CTAs in order as slots free up, which is already the dynamic distribution a
+ * persistent grid with an atomic work counter gives (FlashAttention-3's dynamic tile scheduler,
+ * hopper/tile_scheduler.hpp); what it lacks is short work at the end. Why: on the H200 the SMs
+ * stream at different rates (29.5-34.8 GB/s at fp8 128 x 8192, cc73ba2 CTA timelines,
+ * results/bench_decode/20261129-1055-cc73ba2-timelines), so with whole 8192-token requests the
+ * first SM runs dry 39 us (fp8) and 50 us (int8) before the last, and the drain reads at ~0.95
+ * TB/s. The model does not price the taper (it predicts the uniform plan as fast or faster).
  *
  * Query length > 1: the plan's default tiles (plan.h: the fewest rows, 16, 32 or 64, that hold the
  * longest query times the group, so that a speculative verify step reads each K/V byte once); the
@@ -85,6 +105,42 @@ static int64_t fill_last_wave(const skv_batch *b, const skv_gpu *gpu, int64_t ch
   return *requests > 0 ? shorter : chunk;
 }
 
+#define TAPER_MIN_TOKENS 512
+
+/* The taper (option taper = d >= 1, above): chunk_tokens of each request of a plan over one wave.
+ * Returns the shortest chunk and the requests cut shorter than `chunk` in *requests. */
+static int64_t taper_tail(const skv_batch *b, const skv_gpu *gpu, int64_t chunk, int32_t d, int64_t *chunk_tokens,
+                          int32_t *requests) {
+  *requests = 0;
+  const int64_t slots = skv_gpu_slots(gpu, b);
+  int64_t total = 0, left = 0; /* CTAs; token-heads of the requests not yet passed */
+  for (int32_t r = 0; r < b->num_requests; r++) {
+    total += request_ctas(b, r, chunk);
+    left += b->kvlen[r] * b->num_kv_heads;
+  }
+  if (slots <= 0 || total <= slots) return chunk;
+  int64_t shortest = chunk;
+  for (int32_t r = 0; r < b->num_requests; r++) {
+    const int64_t L = b->kvlen[r];
+    if (L > 0) { /* then left >= L H > 0 */
+      const int64_t at_least = skv_ceil_div(L, chunk);                      /* never longer than chunk */
+      const int64_t at_most = L / TAPER_MIN_TOKENS > 1 ? L / TAPER_MIN_TOKENS : 1; /* never under 512 */
+      int64_t k = skv_ceil_div(L * d * slots, left);
+      if (k > at_most) k = at_most;
+      if (k < at_least) k = at_least;
+      int64_t c = skv_ceil_div(skv_ceil_div(L, k), LAB_TILE) * LAB_TILE;
+      if (c > chunk) c = chunk;
+      chunk_tokens[r] = c;
+      if (c < chunk && c < L) {
+        (*requests)++;
+        if (c < shortest) shortest = c;
+      }
+    }
+    left -= L * b->num_kv_heads;
+  }
+  return shortest;
+}
+
 bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, const skv_gpu *gpu, skv_split_choice *c, char *err,
                     size_t errlen) {
   if (!skv_gpu_check(gpu, err, errlen)) return false;
@@ -136,12 +192,20 @@ bool skv_policy_lab(const skv_batch *b, const skv_policy_opts *o, const skv_gpu 
   }
   for (int32_t r = 0; r < b->num_requests; r++) c->chunk_tokens[r] = best_chunk;
   int32_t tail_requests = 0;
-  const int64_t tail_chunk = max_q == 1 ? fill_last_wave(b, gpu, best_chunk, c->chunk_tokens, &tail_requests) : best_chunk;
+  int64_t tail_chunk = best_chunk;
+  if (max_q == 1)
+    tail_chunk = o->taper > 0 ? taper_tail(b, gpu, best_chunk, o->taper, c->chunk_tokens, &tail_requests)
+                              : fill_last_wave(b, gpu, best_chunk, c->chunk_tokens, &tail_requests);
   int n = snprintf(c->why, sizeof c->why, "cost model (%s, %d SMs, %d CTAs/SM): chunks of %lld tokens, "
                    "predicted %.1f us uniform (best of %lld candidates)",
                    gpu->name, gpu->sms, skv_gpu_ctas_per_sm(gpu, b), (long long)best_chunk, best_us, (long long)tried);
-  if (tail_requests > 0 && n > 0 && (size_t)n < sizeof c->why)
-    snprintf(c->why + n, sizeof c->why - (size_t)n, "; last wave filled: %d request%s in chunks of %lld tokens",
-             tail_requests, tail_requests == 1 ? "" : "s", (long long)tail_chunk);
+  if (tail_requests > 0 && n > 0 && (size_t)n < sizeof c->why) {
+    if (o->taper > 0)
+      snprintf(c->why + n, sizeof c->why - (size_t)n, "; tail tapered (taper %d): %d request%s in shorter chunks, down to %lld tokens",
+               o->taper, tail_requests, tail_requests == 1 ? "" : "s", (long long)tail_chunk);
+    else
+      snprintf(c->why + n, sizeof c->why - (size_t)n, "; last wave filled: %d request%s in chunks of %lld tokens",
+               tail_requests, tail_requests == 1 ? "" : "s", (long long)tail_chunk);
+  }
   return true;
 }

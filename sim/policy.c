@@ -21,6 +21,7 @@ void skv_policy_opts_default(skv_policy_opts *o) {
   o->split_size = 2048;
   o->max_splits = 32;
   o->blocks_per_sm = 2;
+  o->taper = SKV_LAB_TAPER_DEFAULT;
 }
 
 const char *skv_policy_name(skv_policy p) { return (p >= 0 && p < SKV_POLICY_COUNT) ? policy_names[p] : "?"; }

@@ -42,6 +42,10 @@ typedef struct skv_policy_opts {
                                 all policies: CTAs per SM used to count waves */
   int32_t tile_rows;         /* all policies: packed query rows per CTA, 16, 32 or 64, in place of the
                                 policy's choice (0, default: the policy's) */
+  int32_t taper;             /* lab, decode: how the requests that start last are cut (plan_lab.c): 0 =
+                                only a part-filled last wave's requests, in shorter chunks; d >= 1 = each
+                                request of a plan over one wave in chunks of the work left over d x the
+                                GPU's slots, never under 512 tokens (default SKV_LAB_TAPER_DEFAULT) */
 } skv_policy_opts;
 
 /* What a policy decides: a chunk length per request. A request of KV length L
@@ -59,6 +63,10 @@ typedef struct skv_split_choice {
 /* Packed-row tiles the kernels run (kernels/decode_kernel.cuh: 4 warps as 1, 2 or 4 groups of 16 rows). */
 #define SKV_TILE_ROWS_MIN 16
 #define SKV_TILE_ROWS_MAX 64
+
+/* lab's taper option (plan_lab.c): its default and largest divisor. */
+#define SKV_LAB_TAPER_DEFAULT 1
+#define SKV_LAB_TAPER_MAX 8
 
 void skv_policy_opts_default(skv_policy_opts *o);
 const char *skv_policy_name(skv_policy p);

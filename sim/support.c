@@ -113,6 +113,7 @@ static const skv_option_spec options[SKV_OPT_COUNT] = {
     [SKV_OPT_BATCH_INVARIANT] = {"batch_invariant", true, 0, 1, PBIT(SKV_POLICY_VLLM)},
     [SKV_OPT_BLOCKS_PER_SM] = {"blocks_per_sm", false, 1, 64, ALL_POLICIES},
     [SKV_OPT_TILE_ROWS] = {"tile_rows", false, 0, SKV_TILE_ROWS_MAX, ALL_POLICIES},
+    [SKV_OPT_TAPER] = {"taper", false, 0, SKV_LAB_TAPER_MAX, PBIT(SKV_POLICY_LAB)},
 };
 
 const skv_option_spec *skv_option_get(skv_option o) { return &options[o]; }

@@ -83,6 +83,7 @@ typedef enum skv_option {
   SKV_OPT_BATCH_INVARIANT,
   SKV_OPT_BLOCKS_PER_SM,
   SKV_OPT_TILE_ROWS,
+  SKV_OPT_TAPER,
   SKV_OPT_COUNT
 } skv_option;
 

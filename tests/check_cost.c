@@ -185,7 +185,7 @@ START_TEST(lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model) {
 END_TEST
 
 START_TEST(lab_fills_a_part_filled_last_wave) {
-  /* fp8, 96 x 8192, 132 SMs: the model keeps whole requests (768 CTAs); the slots are 132 x 4 =
+  /* taper 0. fp8, 96 x 8192, 132 SMs: the model keeps whole requests (768 CTAs); the slots are 132 x 4 =
    * 528, so the last wave holds 240 CTAs (<= 264, half of them): k = ceil(528 / 480) = 2, and
    * requests 66..95 (their CTAs start at 66 x 8 = 528) get 4096-token chunks: 66 x 8 + 30 x 16 =
    * 1008 CTAs. */
@@ -193,6 +193,7 @@ START_TEST(lab_fills_a_part_filled_last_wave) {
   b.kv_dtype = b.v_dtype = SKV_FP8_E4M3;
   skv_policy_opts o;
   skv_policy_opts_default(&o);
+  o.taper = 0;
   skv_plan pl;
   char err[256];
   ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
@@ -213,6 +214,70 @@ START_TEST(lab_fills_a_part_filled_last_wave) {
 }
 END_TEST
 
+/* The taper (plan_lab.c), worked out by hand. fp8, 96 x 8192, hkv 8, 132 SMs x 4 = 528 slots: the
+ * model's chunk is the whole request (768 CTAs > 528, so the rule applies). Request r starts with
+ * m = 96 - r requests left, R = m x 8 x 8192 token-heads: k = ceil(8192 d 528 / R) = ceil(66 d / m),
+ * at most 8192 / 512 = 16, chunks of ceil(8192 / k) rounded up to 64 tokens.
+ *   d = 1: m >= 66 (r <= 30): whole; m 33..65 (r 31..63): k 2, 4096; m 22..32 (r 64..74): k 3,
+ *          2731 -> 2752; m 17..21: k 4, 2048; m 14..16: k 5, 1639 -> 1664; m 12, 13: k 6 -> 1408;
+ *          m 11: k 6; m 10: k 7, 1171 -> 1216; m 9: k 8, 1024; m 8: k 9, 911 -> 960; m 7: k 10,
+ *          820 -> 832; m 6: k 11, 745 -> 768; m 5: k 14, 586 -> 640; m <= 4: k 17 -> 16, 512.
+ *   d = 2: k = ceil(132 / m): m = 96 (r = 0): k 2, so every request is cut; m 1: 512. */
+START_TEST(lab_tapers_the_tail_of_a_plan_over_one_wave) {
+  static const struct {
+    int32_t m;
+    int64_t chunk;
+  } d1[] = {{96, 8192}, {66, 8192}, {65, 4096}, {33, 4096}, {32, 2752}, {22, 2752}, {21, 2048}, {17, 2048},
+            {16, 1664}, {14, 1664}, {13, 1408}, {11, 1408}, {10, 1216}, {9, 1024}, {8, 960}, {7, 832},
+            {6, 768}, {5, 640}, {4, 512}, {1, 512}};
+  skv_batch b = decode(96, 8192);
+  b.kv_dtype = b.v_dtype = SKV_FP8_E4M3;
+  skv_policy_opts o;
+  skv_policy_opts_default(&o);
+  ck_assert_int_eq(o.taper, 1); /* the default */
+  skv_plan pl;
+  char err[256];
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
+  for (size_t i = 0; i < sizeof d1 / sizeof d1[0]; i++) {
+    const int32_t r = 96 - d1[i].m;
+    const skv_chunk *c = &pl.chunks[pl.chunk_offset[r]];
+    ck_assert_msg(c->begin == 0 && c->end == d1[i].chunk, "d 1, request %d: first chunk [%lld, %lld), expected [0, %lld)", r,
+                  (long long)c->begin, (long long)c->end, (long long)d1[i].chunk);
+  }
+  /* every request covered, its chunks in order, the last one clipped */
+  for (int32_t r = 0; r < 96; r++) {
+    int64_t at = 0;
+    for (int64_t k = pl.chunk_offset[r]; k < pl.chunk_offset[r + 1]; k++) {
+      ck_assert_int_eq(pl.chunks[k].begin, at);
+      at = pl.chunks[k].end;
+    }
+    ck_assert_int_eq(at, 8192);
+  }
+  ck_assert(strstr(pl.why, "tail tapered (taper 1): 65 requests in shorter chunks, down to 512 tokens"));
+  skv_plan_free(&pl);
+  o.taper = 2;
+  ck_assert_msg(skv_plan_build(&b, SKV_POLICY_LAB, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
+  ck_assert_int_eq(pl.chunks[pl.chunk_offset[0]].end, 4096);  /* ceil(132 / 96) = 2 */
+  ck_assert_int_eq(pl.chunks[pl.chunk_offset[95]].end, 512);
+  ck_assert(strstr(pl.why, "tail tapered (taper 2): 96 requests"));
+  skv_plan_free(&pl);
+  /* One wave or less (bf16 8 x 4096: 256 CTAs on 264 slots): the model's plan, untouched. */
+  skv_batch small = decode(8, 4096);
+  skv_plan base;
+  o.taper = 0;
+  ck_assert_msg(skv_plan_build(&small, SKV_POLICY_LAB, &o, skv_test_gpu(132), &base, err, sizeof err), "%s", err);
+  o.taper = 1;
+  ck_assert_msg(skv_plan_build(&small, SKV_POLICY_LAB, &o, skv_test_gpu(132), &pl, err, sizeof err), "%s", err);
+  ck_assert_int_le(pl.num_work, 264);
+  ck_assert_int_eq(pl.num_chunks, base.num_chunks);
+  for (int64_t k = 0; k < pl.num_chunks; k++) ck_assert_int_eq(pl.chunks[k].end, base.chunks[k].end);
+  ck_assert(!strstr(pl.why, "tapered"));
+  skv_plan_free(&pl);
+  skv_plan_free(&base);
+  skv_batch_free(&small);
+  skv_batch_free(&b);
+}
+END_TEST
 
 /* Issue 12: the int8-K + 16-bit-V rows reported two thirds of their bytes (V counted at K's
  * width). Bytes per cache variant, worked out by hand from the layouts (quant.h): 2 requests of
@@ -528,6 +593,7 @@ Suite *skv_suite_cost(void) {
   tcase_add_test(tc, the_fixed_cost_grows_with_the_first_waves_ctas_per_sm);
   tcase_add_test(tc, lab_policy_is_no_slower_than_any_fixed_chunk_by_its_own_model);
   tcase_add_test(tc, lab_fills_a_part_filled_last_wave);
+  tcase_add_test(tc, lab_tapers_the_tail_of_a_plan_over_one_wave);
   tcase_add_test(tc, the_grouped_schedule_is_the_cta_by_cta_schedule);
   tcase_add_test(tc, predicting_from_chunks_equals_predicting_the_plan);
   tcase_add_test(tc, lab_chooses_what_trying_every_candidate_chooses);

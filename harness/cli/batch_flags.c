@@ -16,6 +16,7 @@ static const char *const option_flags[SKV_OPT_COUNT] = {
     [SKV_OPT_BATCH_INVARIANT] = "batch-invariant",
     [SKV_OPT_BLOCKS_PER_SM] = "blocks-per-sm",
     [SKV_OPT_TILE_ROWS] = "tile-rows",
+    [SKV_OPT_TAPER] = "taper",
 };
 
 void skv_batch_flags_default(skv_batch_flags *f) {
@@ -76,6 +77,9 @@ size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *s) {
       option_spec(f, SKV_OPT_BATCH_INVARIANT, &f->opts.batch_invariant, NULL, "vllm: batch-invariant mode (1 split)"),
       option_spec(f, SKV_OPT_TILE_ROWS, &f->opts.tile_rows, "R",
                   "packed query rows per CTA, 16, 32 or 64 (0 = the policy's choice; decode: 16)"),
+      option_spec(f, SKV_OPT_TAPER, &f->opts.taper, "D",
+                  "lab: cut the requests that start last: 0 = only a part-filled last wave's, D = in chunks of the "
+                  "work left over D x the slots (default 1)"),
   };
   memcpy(s, specs, sizeof specs);
   return SKV_BATCH_FLAG_COUNT;

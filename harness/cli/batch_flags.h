@@ -33,7 +33,7 @@ typedef struct skv_batch_flags {
 void skv_batch_flags_default(skv_batch_flags *f);
 /* Write the flag specs into specs (room for SKV_BATCH_FLAG_COUNT) and return
  * how many. */
-#define SKV_BATCH_FLAG_COUNT 23
+#define SKV_BATCH_FLAG_COUNT 24
 size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *specs);
 /* Turn parsed flags into a batch and policy under the rules of sim/support.h (a configuration a
  * suite would refuse is refused; one only the GPU kernels refuse is planned); errors name the

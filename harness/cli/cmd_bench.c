@@ -161,7 +161,7 @@ int skv_cmd_bench(int argc, char **argv) {
   if (argc > 0 && strcmp(argv[0], "sim") == 0) return bench_sim(argc - 1, argv + 1);
   const char *grid = NULL, *policies = "fa2,fa3,flashinfer,vllm,fixed,none,lab", *dtype = "bf16", *csv = NULL;
   const char *kv_dtype = NULL, *v_dtype = NULL, *scales = "per_tensor";
-  int32_t hq = 32, hkv = 8, d = 128, ps = 16, repeat = 50, warmup = 5;
+  int32_t hq = 32, hkv = 8, d = 128, ps = 16, repeat = 50, warmup = 5, taper = SKV_LAB_TAPER_DEFAULT;
   int64_t ceiling_mib = 2048;
   bool no_cupti = false, graph = false, pdl = false;
   const char *combine = "both";
@@ -197,6 +197,9 @@ int skv_cmd_bench(int argc, char **argv) {
        "replayed and eager (CUDA events)", 0, 0, NULL},
       {"gpus", SKV_ARG_STRING, &gpus_path, "FILE",
        "GPU models file: the device's model plans lab (default experiments/gpus.yaml)", 0, 0, NULL},
+      {"taper", SKV_ARG_INT, &taper, "D",
+       "lab's taper option: 0 = cut only a part-filled last wave's requests, D >= 1 = the tail in chunks of the "
+       "work left over D x the slots (default 1; skv plan --help)", 0, SKV_LAB_TAPER_MAX, NULL},
       {"timeline", SKV_ARG_STRING, &timeline, "DIR",
        "CTA timelines: after timing each row, one more run recording when every decode CTA "
        "started, streamed, ended and on which SM (CSV per row in DIR, a summary line)",
@@ -273,6 +276,7 @@ int skv_cmd_bench(int argc, char **argv) {
     }
   }
   o.policies = pols;
+  o.taper = taper;
   o.npolicies = np;
   o.hq = hq, o.hkv = hkv, o.head_dim = d, o.page_size = ps;
   o.repeat = repeat, o.warmup = warmup;

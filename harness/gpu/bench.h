@@ -40,6 +40,7 @@ typedef struct skv_bench_opts {
                                 programmatic dependent (compute capability 9.0+) */
   bool graph;                /* also capture each row (combine kernel) in a CUDA graph at its policy's bound
                                 (sim/graph_bound.h, KV up to max(131072, L)) and time a step replayed and eager */
+  int32_t taper;             /* lab's taper option for its rows (policy.h; plan_lab.c) */
 } skv_bench_opts;
 
 /* Run the benchmark; the table goes to out. 0 on success, 1 on a GPU or

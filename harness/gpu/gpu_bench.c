@@ -148,7 +148,7 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
   for (int v = 0; v < SKV_READ_STREAM_VARIANTS; v++)
     if (ceil.reader_tbps[v] > 0) fprintf(out, "%s %s %.3f", v ? ";" : "", skv_read_stream_name(v), ceil.reader_tbps[v]);
   fprintf(out, "\n");
-  fprintf(out, "# GPU model %s (%s): lab plans with it\n", model.name, model_source);
+  fprintf(out, "# GPU model %s (%s): lab plans with it, taper %d\n", model.name, model_source, o->taper);
   fprintf(out, "# q %s, KV %s%s%s%s, hq %d, hkv %d, d %d, page %d; median of %d runs after %d warm-ups; KV rotated past "
                "4x L2\n",
           skv_dtype_name(o->dtype), skv_dtype_name(o->kv_dtype), o->v_dtype != SKV_DTYPE_COUNT ? " (V " : "",
@@ -220,6 +220,7 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
       skv_gpu_plan gp;
       skv_policy_opts popts;
       skv_policy_opts_default(&popts);
+      popts.taper = o->taper;
       if (!skv_plan_build(&b, o->policies[k], &popts, &model, &pl, err, sizeof err) ||
           !skv_gpu_plan_upload(&pl, w.page_indptr, &gp, err, sizeof err)) {
         fprintf(stderr, "skv bench: plan %s: %s\n", skv_policy_name(o->policies[k]), err);

@@ -51,6 +51,7 @@ void skv_plan_write_json(skv_json *j, const skv_plan *p, const skv_batch *b, boo
   skv_json_kv_bool(j, "batch_invariant", p->opts.batch_invariant);
   skv_json_kv_int(j, "blocks_per_sm", p->opts.blocks_per_sm);
   skv_json_kv_int(j, "tile_rows", p->opts.tile_rows);
+  skv_json_kv_int(j, "taper", p->opts.taper);
   skv_json_object_end(j);
   skv_json_kv_string(j, "mask", p->mask == SKV_MASK_NONE ? "none" : "causal");
   skv_json_kv_int(j, "tile_rows", p->tile_rows);

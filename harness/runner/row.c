@@ -32,6 +32,7 @@ static void policy_options(const skv_config *c, char *buf, size_t len) {
   if (o->cuda_graph) opt_add(buf, len, "cuda_graph", 0, false);
   if (o->batch_invariant) opt_add(buf, len, "batch_invariant", 0, false);
   if (o->blocks_per_sm != d.blocks_per_sm) opt_add(buf, len, "blocks_per_sm=%lld", o->blocks_per_sm, true);
+  if (o->taper != d.taper) opt_add(buf, len, "taper=%lld", o->taper, true);
 }
 
 static void seqlen_text(const skv_config *c, char *buf, size_t len) {

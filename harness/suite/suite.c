@@ -106,6 +106,7 @@ static const char *const option_labels[SKV_OPT_COUNT] = {
     [SKV_OPT_SPLIT_SIZE] = "ss",         [SKV_OPT_NUM_SPLITS] = "ns",      [SKV_OPT_MAX_SPLITS] = "ms",
     [SKV_OPT_FIXED_SPLIT_PAGES] = "fsp", [SKV_OPT_DISABLE_SPLIT_KV] = "nosplit", [SKV_OPT_CUDA_GRAPH] = "graph",
     [SKV_OPT_BATCH_INVARIANT] = "bi",    [SKV_OPT_BLOCKS_PER_SM] = "bps",   [SKV_OPT_TILE_ROWS] = "tr",
+    [SKV_OPT_TAPER] = "taper",
 };
 
 /* ==== Seqlen distributions ==== */
@@ -458,6 +459,7 @@ static void set_option(skv_policy_opts *o, skv_option k, int64_t v) {
   case SKV_OPT_BATCH_INVARIANT: o->batch_invariant = v != 0; break;
   case SKV_OPT_BLOCKS_PER_SM: o->blocks_per_sm = (int32_t)v; break;
   case SKV_OPT_TILE_ROWS: o->tile_rows = (int32_t)v; break;
+  case SKV_OPT_TAPER: o->taper = (int32_t)v; break;
   case SKV_OPT_COUNT: break;
   }
 }
