@@ -106,6 +106,10 @@ __device__ __forceinline__ void cp_async_4(uint32_t smem_addr, const void *gmem,
   const int src_bytes = valid ? 4 : 0;
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr), "l"(gmem), "r"(src_bytes));
 }
+__device__ __forceinline__ void cp_async_8(uint32_t smem_addr, const void *gmem, bool valid) {
+  const int src_bytes = valid ? 8 : 0;
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(smem_addr), "l"(gmem), "r"(src_bytes));
+}
 
 // The GPU's nanosecond clock (%globaltimer: one clock for all SMs), for CTA timelines.
 __device__ __forceinline__ uint64_t global_ns() {
@@ -114,7 +118,7 @@ __device__ __forceinline__ uint64_t global_ns() {
   return t;
 }
 
-template <typename T, int D, int V, bool SW, int RW>
+template <typename T, int D, int V, bool SW, int RW, bool P>
 __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     decode_kernel(const skv_decode_problem p, const skv_plan_device pd, const int page_shift) {
   using C = Cfg<D, V, SW, RW>;
@@ -126,7 +130,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   unsigned char *qtile = smem + C::kLoopBytes;
 
   // A replayed graph's grid is its captured bound: the CTAs past the loaded plan's work exit.
-  if (pd.d_counts && static_cast<int64_t>(blockIdx.x) >= pd.d_counts[0]) return;
+  const int64_t count = pd.d_counts ? pd.d_counts[0] : pd.num_work;
+  if (static_cast<int64_t>(blockIdx.x) >= count) return;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   // Programmatic dependent launch (pd.pdl): the dependent combine grid may launch once every CTA of
   // this grid has started (or exited) — so it takes no SM slot a pending decode CTA needs — and it
@@ -134,14 +139,33 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   if (pd.pdl) asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  __shared__ int fused_item, last;
+  // Persistent grid (P, set by pd.persistent; skv_kernels.h; decode tiles, RW = 1): the item after this one, claimed when this one
+  // starts, its work record (with its page-table row and combine item) copied in during this one's
+  // first tile and the page ids of its first kStages tiles during its kStages-th: when it starts, its
+  // first copies wait on the KV bytes alone, not on the chain work record -> page id -> KV bytes that
+  // a fresh CTA's prologue waits on (3 dependent loads, 6-7 us p50 under full load on the H200 at 128 x
+  // 8192, cc73ba2 and 0ab8e8d timelines). The claim is the atomic counter of a dynamic tile scheduler
+  // (FlashAttention-3, hopper/tile_scheduler.hpp, DynamicPersistentTileScheduler; the first item of a
+  // CTA is its own index, so the first wave claims nothing).
+  static_assert(!P || RW == 1, "the persistent grid runs decode tiles");
+  static_assert(sizeof(skv_work) == 64, "the work record is copied as four 16-byte chunks");
+  constexpr int kPrefetchIds = C::kStages * kTileTokens + 1;  // page ids of the first kStages tiles (page size >= 1)
+  __shared__ __align__(16) skv_work next_w;
+  __shared__ __align__(8) int64_t next_pages;
+  __shared__ int next_fused, next_item;
+  __shared__ int32_t next_ids[kPrefetchIds];
+  int next_pref = 0;  // what the item run last prefetched for next_item: 0 nothing, 1 its record, 2 and its page ids
+
+  // One work item; pref: what the item before it on this CTA prefetched for it (0 under one CTA per item).
+  auto run = [&](const int item, const int pref) {
   // CTA timeline (optional): thread 0 stores each reading at once, so none stays live in a register.
   // (The pointer is re-read from the kernel parameters at each use rather than kept in registers.)
-  if (pd.d_cta_times && tid == 0) pd.d_cta_times[blockIdx.x].start_ns = global_ns();
-  const skv_work w = pd.d_work[blockIdx.x];
+  if (pd.d_cta_times && tid == 0) pd.d_cta_times[item].start_ns = global_ns();
+  const skv_work w = pref ? next_w : pd.d_work[item];
   // The fused combine's arrival counter (thread 0 counts): loaded now, not behind the epilogue, and
   // parked in shared memory before the loop (not a register through it).
-  __shared__ int fused_item;
-  const int item0 = pd.fused_combine && tid == 0 ? pd.d_work_item[blockIdx.x] : 0;
+  const int item0 = pd.fused_combine && tid == 0 ? (pref ? next_fused : pd.d_work_item[item]) : 0;
   const int G = p.num_q_heads / p.num_kv_heads;
   const int rows = (w.q_end - w.q_begin) * G;  // the tile's packed rows (<= 16 RW)
   // Tokens are counted from the chunk's start in 32 bits (a chunk is shorter than 2^31 tokens): the
@@ -160,7 +184,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   const int n = key_of(rows - 1, n_all);
   const int ntiles = (n + kTileTokens - 1) / kTileTokens;
   const int page_mask = (1 << page_shift) - 1;
-  const int32_t *pages = p.d_page_table + pd.d_work_pages[blockIdx.x] + (w.kv_begin >> page_shift);
+  const int32_t *pages = p.d_page_table + (pref ? next_pages : pd.d_work_pages[item]) + (w.kv_begin >> page_shift);
   const int off0 = static_cast<int>(w.kv_begin & page_mask);
   const int rows_per_page = p.num_kv_heads << page_shift;
   const unsigned char *kbase = static_cast<const unsigned char *>(p.d_k);
@@ -180,17 +204,22 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     int32_t k[C::kKPasses], v[kSameRows ? 1 : C::kVPasses], s;
   };
   auto tok_of = [&](int tile, int row) -> int { return tile * kTileTokens + row; };
-  auto page_of = [&](int t) -> int32_t { return pages[(off0 + (t < n ? t : 0)) >> page_shift]; };
-  auto load_pages = [&](int tile, Ids &ids) {
+  // The page id of chunk token t; in the first kStages tiles (pro), from the prefetched copy when there is one.
+  auto page_of = [&](int t, bool pro) -> int32_t {
+    const int j = (off0 + (t < n ? t : 0)) >> page_shift;
+    if constexpr (P) return pro && pref == 2 ? next_ids[j] : pages[j];
+    return pages[j];
+  };
+  auto load_pages = [&](int tile, Ids &ids, bool pro) {
 #pragma unroll
     for (int pass = 0; pass < C::kKPasses; ++pass)
-      ids.k[pass] = page_of(tok_of(tile, tid / C::kKChunks + pass * C::kKRowsPerPass));
+      ids.k[pass] = page_of(tok_of(tile, tid / C::kKChunks + pass * C::kKRowsPerPass), pro);
     if constexpr (!kSameRows) {
 #pragma unroll
       for (int pass = 0; pass < C::kVPasses; ++pass)
-        ids.v[pass] = page_of(tok_of(tile, tid / C::kVChunks + pass * C::kVRowsPerPass));
+        ids.v[pass] = page_of(tok_of(tile, tid / C::kVChunks + pass * C::kVRowsPerPass), pro);
     }
-    if constexpr (C::kScaleBytes > 0) ids.s = page_of(tok_of(tile, tid & (kTileTokens - 1)));
+    if constexpr (C::kScaleBytes > 0) ids.s = page_of(tok_of(tile, tid & (kTileTokens - 1)), pro);
   };
   auto issue_tile = [&](int tile, int stage, const Ids &ids) {
     unsigned char *ks = pipe + stage * C::kStageBytes;
@@ -232,8 +261,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   Ids pro[C::kStages - 1], pg;
 #pragma unroll
   for (int s = 0; s < C::kStages - 1; ++s)
-    if (s < ntiles) load_pages(s, pro[s]);
-  if (C::kStages - 1 < ntiles) load_pages(C::kStages - 1, pg);
+    if (s < ntiles) load_pages(s, pro[s], true);
+  if (C::kStages - 1 < ntiles) load_pages(C::kStages - 1, pg, true);
 
   // Q tile: rows x < rows hold the packed rows (as T; row x is q head kv_head G + x % G of query
   // token q_start + q_begin + x / G), rows past them zero. q of the MMA type arrives by cp.async as
@@ -262,6 +291,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     if (s < ntiles) issue_tile(s, s, pro[s]);
     cp_async_commit();
   }
+  // Persistent grid: claim the next item now (read after the barrier below).
+  if (P && tid == 0) next_item = static_cast<int>(gridDim.x) + atomicAdd(&pd.d_queue[0], 1);
   if constexpr (std::is_same<T, __half>::value) {
     if (p.q_dtype == SKV_BF16) {
       const __nv_bfloat16 *q = static_cast<const __nv_bfloat16 *>(p.d_q);
@@ -318,15 +349,41 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     // Timeline only: the first iteration's wait, done here, so the loop carries no timing code.
     cp_async_wait<C::kStages - 2>();
     __syncthreads();
-    if (tid == 0) pd.d_cta_times[blockIdx.x].first_tile_ns = global_ns();
+    if (tid == 0) pd.d_cta_times[item].first_tile_ns = global_ns();
   }
+  // Persistent grid: the next item's work record (its copies join tile kStages - 1's group, so it has
+  // landed when iteration kStages - 1 starts), then the page ids of its first kStages tiles (read
+  // from that record; landed by the wait after the loop).
+  auto prefetch_record = [&]() {
+    const int nx = next_item;
+    const bool valid = nx < count;
+    const int64_t at = valid ? nx : 0;
+    if (tid < 4)
+      cp_async_16(smem_u32(reinterpret_cast<unsigned char *>(&next_w) + 16 * tid),
+                  reinterpret_cast<const unsigned char *>(pd.d_work + at) + 16 * tid, valid);
+    else if (tid == 4) cp_async_8(smem_u32(&next_pages), pd.d_work_pages + at, valid);
+    else if (tid == 5 && pd.fused_combine) cp_async_4(smem_u32(&next_fused), pd.d_work_item + at, valid);
+  };
+  auto prefetch_ids = [&]() {
+    const int64_t len = next_w.kv_end - next_w.kv_begin;  // 0 when there is no next item (zero-filled)
+    if (len <= 0) return;
+    const int off = static_cast<int>(next_w.kv_begin & page_mask);
+    const int span = len < C::kStages * kTileTokens ? static_cast<int>(len) : C::kStages * kTileTokens;
+    const int npg = ((off + span - 1) >> page_shift) + 1;  // <= kPrefetchIds
+    const int32_t *src = p.d_page_table + next_pages + (next_w.kv_begin >> page_shift);
+    for (int j = tid; j < npg; j += kThreads) cp_async_4(smem_u32(next_ids + j), src + j, true);
+  };
   if (tid == 0) fused_item = item0;  // landed long ago: the first tiles' copies were issued after it
   for (int i = 0; i < ntiles; ++i) {
     cp_async_wait<C::kStages - 2>();
     __syncthreads();  // tile i landed for all threads; every warp is done with tile i - 1
     if (i + C::kStages - 1 < ntiles) issue_tile(i + C::kStages - 1, (i + C::kStages - 1) % C::kStages, pg);
+    if constexpr (P) {
+      if (i == 0) prefetch_record();
+      else if (i == C::kStages - 1) prefetch_ids();
+    }
     cp_async_commit();
-    if (i + C::kStages < ntiles) load_pages(i + C::kStages, pg);  // consumed next iteration
+    if (i + C::kStages < ntiles) load_pages(i + C::kStages, pg, false);  // consumed next iteration
 
     const unsigned char *ks = pipe + (i % C::kStages) * C::kStageBytes, *vs = ks + C::kKTileBytes;
     const float *sc = reinterpret_cast<const float *>(vs + C::kVTileBytes);  // this stage's per-token scales
@@ -338,9 +395,11 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
       wt.tile(ks, vs, sc, r0, lim, scale, lane);
     }
   }
-  if (pd.d_cta_times && tid == 0) pd.d_cta_times[blockIdx.x].loop_end_ns = global_ns();
+  if (pd.d_cta_times && tid == 0) pd.d_cta_times[item].loop_end_ns = global_ns();
   cp_async_wait<0>();
-  __syncthreads();  // pipeline buffers free: reuse them for the merge
+  __syncthreads();  // pipeline buffers free: reuse them for the merge (and the prefetches have landed)
+  // What the next item finds prefetched: its record if this item ran a tile, its page ids if kStages.
+  if constexpr (P) next_pref = next_item < count ? (ntiles >= C::kStages ? 2 : (ntiles >= 1 ? 1 : 0)) : 0;
 
   // Each warp publishes (m, l, acc) of its 16 rows.
   float *merge = reinterpret_cast<float *>(pipe);
@@ -407,8 +466,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
       if (tid == 0) {
         uint32_t sm;
         asm volatile("mov.u32 %0, %smid;" : "=r"(sm));
-        pd.d_cta_times[blockIdx.x].end_ns = global_ns();
-        pd.d_cta_times[blockIdx.x].sm = sm;
+        pd.d_cta_times[item].end_ns = global_ns();
+        pd.d_cta_times[item].sm = sm;
       }
     }
   };
@@ -425,7 +484,6 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     stamp_end();
     return;
   }
-  __shared__ int last;
   __syncthreads();
   if (tid == 0) {
     asm volatile("fence.acq_rel.gpu;" ::: "memory");
@@ -447,6 +505,29 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   else merge_item<__nv_bfloat16>(p, pd, mt, merge);
   if (tid == 0) pd.d_arrivals[fused_item] = 0;
   stamp_end();
+  };  // run
+
+  if constexpr (!P) {
+    run(static_cast<int>(blockIdx.x), 0);
+  } else {
+    for (int item = static_cast<int>(blockIdx.x), pref = 0;;) {
+      run(item, pref);
+      __syncthreads();  // every thread is done with the item's shared memory; next_item is visible
+      item = next_item;
+      pref = next_pref;
+      if (item >= count) break;
+    }
+    // Re-arm the queue for the next launch: the last CTA out (its fences order every CTA's claims before
+    // its reset, as the fused combine's arrivals).
+    if (tid == 0) {
+      asm volatile("fence.acq_rel.gpu;" ::: "memory");
+      if (atomicAdd(&pd.d_queue[1], 1) == static_cast<int>(gridDim.x) - 1) {
+        asm volatile("fence.acq_rel.gpu;" ::: "memory");
+        atomicExch(&pd.d_queue[0], 0);
+        atomicExch(&pd.d_queue[1], 0);
+      }
+    }
+  }
 }
 
 // The dynamic shared memory a kernel may take above 48 KB is an attribute of the kernel on one
@@ -469,18 +550,49 @@ int allow_smem(Kernel kernel, int smem, bool (&done)[kMaxDevices], char *err, si
 }
 
 // Launch one instantiation on stream s; with `occupancy`, only report its resident CTAs per SM instead.
-template <typename T, int D, int V, bool SW, int RW>
+template <typename T, int D, int V, bool SW, int RW, bool P = false>
 int launch_decode_rw(const skv_decode_problem *p, const skv_plan_device *pd, int page_shift, cudaStream_t s,
                      char *err, size_t errlen, int *occupancy) {
+  if constexpr (RW == 1 && !P) {
+    if (pd && pd->persistent) return launch_decode_rw<T, D, V, SW, 1, true>(p, pd, page_shift, s, err, errlen, occupancy);
+  } else if constexpr (!P) {
+    if (pd && pd->persistent) {
+      snprintf(err, errlen, "decode: the persistent grid runs tiles of at most 16 packed rows (this plan's hold %d)",
+               pd->max_tile_rows);
+      return (int)cudaErrorInvalidValue;
+    }
+  }
   constexpr int smem = Cfg<D, V, SW, RW>::kSmem;
   static bool smem_set[kMaxDevices];
-  if (const int e = allow_smem(decode_kernel<T, D, V, SW, RW>, smem, smem_set, err, errlen)) return e;
+  if (const int e = allow_smem(decode_kernel<T, D, V, SW, RW, P>, smem, smem_set, err, errlen)) return e;
   if (occupancy) {
     SKV_CUDA_TRY(
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, decode_kernel<T, D, V, SW, RW>, kThreads, smem));
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, decode_kernel<T, D, V, SW, RW, P>, kThreads, smem));
     return 0;
   }
-  decode_kernel<T, D, V, SW, RW><<<static_cast<unsigned>(pd->num_work), kThreads, smem, s>>>(*p, *pd, page_shift);
+  // One CTA per work item, or (persistent) as many as fit the GPU at once, fewer if there are fewer items.
+  int64_t grid = pd->num_work;
+  if constexpr (P) {
+    static int slots[kMaxDevices];  // resident CTAs on the whole device, per device
+    int dev = 0;
+    SKV_CUDA_TRY(cudaGetDevice(&dev));  // allow_smem above checked dev < kMaxDevices
+    if (slots[dev] == 0) {
+      int per_sm = 0, sms = 0;
+      SKV_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, decode_kernel<T, D, V, SW, RW, P>, kThreads, smem));
+      SKV_CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+      if (per_sm < 1 || sms < 1) {
+        snprintf(err, errlen, "decode: no CTA of this kernel fits an SM (%d per SM, %d SMs)", per_sm, sms);
+        return (int)cudaErrorInvalidConfiguration;
+      }
+      slots[dev] = per_sm * sms;
+    }
+    if (!pd->d_queue) {
+      snprintf(err, errlen, "decode: the persistent grid needs its work queue (skv_plan_device.d_queue)");
+      return (int)cudaErrorInvalidValue;
+    }
+    if (grid > slots[dev]) grid = slots[dev];
+  }
+  decode_kernel<T, D, V, SW, RW, P><<<static_cast<unsigned>(grid), kThreads, smem, s>>>(*p, *pd, page_shift);
   SKV_CUDA_LAUNCH("decode_kernel");
   return 0;
 }

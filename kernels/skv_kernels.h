@@ -89,8 +89,17 @@ typedef struct skv_plan_device {
    * items} of the plan loaded now; num_work and num_combine are then the captured grid's bounds, and
    * a CTA past the loaded count exits at once. */
   const int64_t *d_counts;
-  /* Optional [num_work] CTA timelines (NULL: none recorded; a few clock reads per CTA either way). */
+  /* Optional [num_work] CTA timelines (NULL: none recorded; a few clock reads per CTA either way).
+   * Under the persistent grid, one record per work item (its start is the item's). */
   skv_cta_times *d_cta_times;
+  /* Persistent grid (decode_kernel.cuh): min(work items, resident CTAs) CTAs, each running work
+   * items until none is left: its first is its own index, every next one claimed from the queue
+   * d_queue[0] (an atomic counter) when it starts the one before, and that item's work record and the
+   * page ids of its first tiles copied into shared memory while the current one streams. d_queue
+   * ([2]: claims, CTAs done) must start at 0; the last CTA to finish re-arms it. Same bits as one
+   * CTA per item. */
+  bool persistent;
+  int32_t *d_queue;
 } skv_plan_device;
 
 /* Whether the kernels support p: the rules of sim/support.h (head dim, group, page size, dtypes),

@@ -163,7 +163,7 @@ int skv_cmd_bench(int argc, char **argv) {
   const char *kv_dtype = NULL, *v_dtype = NULL, *scales = "per_tensor";
   int32_t hq = 32, hkv = 8, d = 128, ps = 16, repeat = 50, warmup = 5, taper = SKV_LAB_TAPER_DEFAULT;
   int64_t ceiling_mib = 2048;
-  bool no_cupti = false, graph = false, pdl = false;
+  bool no_cupti = false, graph = false, pdl = false, persistent = false;
   const char *combine = "both";
   const char *timeline = NULL, *gpus_path = NULL;
   skv_arg_spec specs[] = {
@@ -192,6 +192,10 @@ int skv_cmd_bench(int argc, char **argv) {
       {"pdl", SKV_ARG_FLAG, &pdl, NULL,
        "also time each split plan with the combine kernel launched as decode's programmatic dependent (its "
        "launch and prologue overlap decode's tail; compute capability 9.0+)", 0, 0, NULL},
+      {"persistent", SKV_ARG_FLAG, &persistent, NULL,
+       "run decode on the persistent grid: as many CTAs as fit the GPU, each taking work items from a queue, "
+       "the next item's work record and first page ids fetched while the current one streams (decode "
+       "tiles of at most 16 rows)", 0, 0, NULL},
       {"graph", SKV_ARG_FLAG, &graph, NULL,
        "also capture each row in a CUDA graph at its policy's bound: replayed bits against eager, a step's time "
        "replayed and eager (CUDA events)", 0, 0, NULL},
@@ -276,7 +280,13 @@ int skv_cmd_bench(int argc, char **argv) {
     }
   }
   o.policies = pols;
+  if (persistent && graph) {
+    fprintf(stderr, "skv bench: --persistent with --graph: the graph captures one CTA per work item; time them in separate runs\n");
+    free(pts);
+    return SKV_EXIT_USAGE;
+  }
   o.taper = taper;
+  o.persistent = persistent;
   o.npolicies = np;
   o.hq = hq, o.hkv = hkv, o.head_dim = d, o.page_size = ps;
   o.repeat = repeat, o.warmup = warmup;

@@ -41,6 +41,7 @@ typedef struct skv_bench_opts {
   bool graph;                /* also capture each row (combine kernel) in a CUDA graph at its policy's bound
                                 (sim/graph_bound.h, KV up to max(131072, L)) and time a step replayed and eager */
   int32_t taper;             /* lab's taper option for its rows (policy.h; plan_lab.c) */
+  bool persistent;           /* every decode launch on the persistent grid (skv_kernels.h) */
 } skv_bench_opts;
 
 /* Run the benchmark; the table goes to out. 0 on success, 1 on a GPU or

@@ -148,7 +148,8 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
   for (int v = 0; v < SKV_READ_STREAM_VARIANTS; v++)
     if (ceil.reader_tbps[v] > 0) fprintf(out, "%s %s %.3f", v ? ";" : "", skv_read_stream_name(v), ceil.reader_tbps[v]);
   fprintf(out, "\n");
-  fprintf(out, "# GPU model %s (%s): lab plans with it, taper %d\n", model.name, model_source, o->taper);
+  fprintf(out, "# GPU model %s (%s): lab plans with it, taper %d; decode grid: %s\n", model.name, model_source, o->taper,
+          o->persistent ? "persistent (min(work items, resident CTAs) CTAs taking items from a queue)" : "one CTA per work item");
   fprintf(out, "# q %s, KV %s%s%s%s, hq %d, hkv %d, d %d, page %d; median of %d runs after %d warm-ups; KV rotated past "
                "4x L2\n",
           skv_dtype_name(o->dtype), skv_dtype_name(o->kv_dtype), o->v_dtype != SKV_DTYPE_COUNT ? " (V " : "",
@@ -239,6 +240,7 @@ int skv_bench_decode_run(const skv_bench_opts *o, FILE *out) {
         const bool fused = mode == M_FUSED;
         gp.dev.fused_combine = fused;
         gp.dev.pdl = mode == M_PDL;
+        gp.dev.persistent = o->persistent;
         const char *combine = pl.num_combine == 0 ? "-" : (fused ? "fused" : mode == M_PDL ? "pdl" : "kernel");
         /* Check before timing: first and last request against the double reference, all outputs written. */
         skv_numerics num = {0, 0, 0, 0, 0};

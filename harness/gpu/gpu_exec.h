@@ -42,7 +42,8 @@ typedef struct skv_gpu_plan {
 } skv_gpu_plan;
 
 /* page_indptr: the workload's [num_requests + 1] page offsets (host). The
- * fused-combine arrays are always made; set gp->dev.fused_combine to use them. */
+ * fused-combine arrays and the persistent grid's queue are always made; set gp->dev.fused_combine
+ * or gp->dev.persistent to use them. */
 bool skv_gpu_plan_upload(const skv_plan *p, const int64_t *page_indptr, skv_gpu_plan *gp, char *err, size_t errlen);
 void skv_gpu_plan_free(skv_gpu_plan *gp);
 

@@ -933,6 +933,89 @@ START_TEST(pdl_combine_gives_the_plain_launchs_bits) {
 }
 END_TEST
 
+/* The persistent grid (skv bench decode --persistent): min(work items, resident CTAs) CTAs taking
+ * items from a queue, each prefetching its next item's record and first page ids, gives one CTA per
+ * item's bits and writes every output — over a 16-bit, an fp8 and an int8 cache, with the combine
+ * kernel and fused, for fa2's one-wave plan, fixed 256 (about 2,200 items: many per CTA, with
+ * chunks shorter than the prefetched tiles, one empty request) and page sizes 16 and 1 (the
+ * prefetched ids of 1-token pages). Each configuration is launched three times, the outputs poisoned
+ * before each: the queue must be re-armed by every launch for the next to run every item. */
+static result run_gpu_persistent(const skv_workload *w, const skv_plan *pl, bool fused, int launches) {
+  char err[512];
+  skv_gpu_batch g;
+  skv_gpu_plan gp;
+  ck_assert_msg(skv_gpu_batch_upload(w, NULL, &g, err, sizeof err), "%s", err);
+  ck_assert_msg(skv_gpu_plan_upload(pl, w->page_indptr, &gp, err, sizeof err), "%s", err);
+  gp.dev.fused_combine = fused;
+  gp.dev.persistent = true;
+  for (int i = 0; i < launches; i++) {
+    ck_assert_msg(skv_gpu_poison(&g, err, sizeof err), "%s", err);
+    ck_assert_msg(skv_gpu_run(&g, &gp, 0, err, sizeof err), "%s", err);
+  }
+  result r = {malloc((size_t)g.o_elems * 2), malloc((size_t)g.lse_elems * sizeof(float))};
+  ck_assert(r.o && r.lse);
+  ck_assert_msg(skv_gpu_download(&g, r.o, r.lse, err, sizeof err), "%s", err);
+  skv_gpu_plan_free(&gp);
+  skv_gpu_batch_free(&g);
+  return r;
+}
+
+START_TEST(persistent_grid_gives_one_cta_per_items_bits) {
+  struct cudaDeviceProp prop;
+  ck_assert(cudaGetDeviceProperties(&prop, 0) == cudaSuccess);
+  int64_t kv[4] = {70000, 0, 4100, 129};
+  const skv_dtype kvt[3] = {SKV_BF16, SKV_FP8_E4M3, SKV_INT8};
+  const int32_t pages[2] = {16, 1};
+  int checked = 0;
+  for (int d = 0; d < 3; d++)
+    for (int pi = 0; pi < 2; pi++) {
+      skv_batch b = make_batch(4, kv, 32, 8, 128, pages[pi], kvt[d]);
+      skv_workload_opts wo;
+      skv_workload_opts_default(&wo);
+      wo.seed = 37;
+      wo.q_dtype = SKV_BF16;
+      skv_workload w;
+      char werr[512];
+      ck_assert_msg(skv_workload_make(&b, &wo, &w, werr, sizeof werr), "%s", werr);
+      for (int pol = 0; pol < 2; pol++) {
+        skv_policy_opts o;
+        skv_policy_opts_default(&o);
+        o.split_size = 256;
+        skv_plan pl;
+        char err[512];
+        ck_assert_msg(skv_plan_build(&b, pol ? SKV_POLICY_FIXED : SKV_POLICY_FA2, &o,
+                                     skv_test_gpu(prop.multiProcessorCount), &pl, err, sizeof err),
+                      "%s", err);
+        for (int fused = 0; fused < 2; fused++) {
+          result plain = run_gpu_with(&w, &pl, NULL, fused, false, false), per = run_gpu_persistent(&w, &pl, fused, 3);
+          const int64_t hq = b.num_q_heads, n = b.num_requests, dd = b.head_dim;
+          ck_assert_msg(memcmp(plain.o, per.o, (size_t)(n * hq * dd) * 2) == 0, "%s page %d %s%s: O bits differ on the persistent grid",
+                        skv_dtype_name(kvt[d]), pages[pi], pol ? "fixed" : "fa2", fused ? " fused" : "");
+          ck_assert_msg(memcmp(plain.lse, per.lse, (size_t)(n * hq) * sizeof(float)) == 0,
+                        "LSE bits differ on the persistent grid");
+          int64_t unwritten = 0;
+          for (int64_t i = 0; i < n * hq * dd; i++) unwritten += isnan(o_value(SKV_BF16, per.o, i));
+          for (int64_t i = 0; i < n * hq; i++) unwritten += isnan(per.lse[i]);
+          ck_assert_int_eq(unwritten, 0);
+          const errors e = kvt[d] == SKV_BF16 ? compare(&w, &per) : (errors){0, 0, 0, 0};
+          ck_assert_msg(e.rel_l2 < 1e-2, "rel err %.3g", e.rel_l2);
+          free_result(&plain);
+          free_result(&per);
+          checked++;
+        }
+        printf("  persistent: %s page %d %s, %lld work items: one CTA per item's bits (kernel and fused combine), "
+               "all written, 3 launches%s\n",
+               skv_dtype_name(kvt[d]), pages[pi], pol ? "fixed 256" : "fa2", (long long)pl.num_work,
+               kvt[d] == SKV_BF16 ? ", rel err vs the reference below 1e-2" : "");
+        skv_plan_free(&pl);
+      }
+      skv_workload_free(&w);
+      skv_batch_free(&b);
+    }
+  ck_assert_int_eq(checked, 24);
+}
+END_TEST
+
 /* CTA timelines (bench --timeline): every CTA of a launch records start <= first tile <= loop end <=
  * end on a real SM (an empty range records no first tile), and recording changes no output bit. */
 START_TEST(cta_timelines_are_complete_and_leave_outputs_unchanged) {
@@ -1739,6 +1822,7 @@ int main(void) {
   TCase *det = tcase_create("determinism");
   tcase_add_test(det, same_plan_twice_gives_the_same_bits);
   tcase_add_test(det, pdl_combine_gives_the_plain_launchs_bits);
+  tcase_add_test(det, persistent_grid_gives_one_cta_per_items_bits);
   tcase_add_test(det, fixed_policy_is_batch_invariant_bitwise);
   tcase_add_test(det, fa2_batch_dependence_is_predicted_and_shown);
   tcase_add_test(det, multi_query_bits_repeat_alone_and_prefill_vs_decode);
