@@ -140,14 +140,14 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
 #endif
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   __shared__ int fused_item, last;
-  // Persistent grid (P, set by pd.persistent; skv_kernels.h; decode tiles, RW = 1): the item after this one, claimed when this one
-  // starts, its work record (with its page-table row and combine item) copied in during this one's
-  // first tile and the page ids of its first kStages tiles during its kStages-th: when it starts, its
-  // first copies wait on the KV bytes alone, not on the chain work record -> page id -> KV bytes that
-  // a fresh CTA's prologue waits on (3 dependent loads, 6-7 us p50 under full load on the H200 at 128 x
-  // 8192, cc73ba2 and 0ab8e8d timelines). The claim is the atomic counter of a dynamic tile scheduler
-  // (FlashAttention-3, hopper/tile_scheduler.hpp, DynamicPersistentTileScheduler; the first item of a
-  // CTA is its own index, so the first wave claims nothing).
+  // Persistent grid (P, set by pd.persistent; skv_kernels.h; decode tiles, RW = 1): each CTA runs items
+  // until the queue is empty; the next one is claimed near the end of the current one and its work
+  // record (with its page-table row and combine item) and the page ids of its first kStages tiles are
+  // copied into shared memory before the current one ends (the schedule is at the loop), so that when
+  // it starts its first copies wait on the KV bytes alone, not on the chain work record -> page id ->
+  // KV bytes of a fresh CTA's prologue. The claim is the atomic counter of a dynamic tile scheduler
+  // (FlashAttention-3, hopper/tile_scheduler.hpp, DynamicPersistentTileScheduler; a CTA's first item
+  // is its own index, so the first wave claims nothing).
   static_assert(!P || RW == 1, "the persistent grid runs decode tiles");
   static_assert(sizeof(skv_work) == 64, "the work record is copied as four 16-byte chunks");
   constexpr int kPrefetchIds = C::kStages * kTileTokens + 1;  // page ids of the first kStages tiles (page size >= 1)
@@ -156,6 +156,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   __shared__ int next_fused, next_item;
   __shared__ int32_t next_ids[kPrefetchIds];
   int next_pref = 0;  // what the item run last prefetched for next_item: 0 nothing, 1 its record, 2 and its page ids
+                      // (copies of a claim past the last item are zero-filled and never read)
 
   // One work item; pref: what the item before it on this CTA prefetched for it (0 under one CTA per item).
   auto run = [&](const int item, const int pref) {
@@ -291,8 +292,6 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     if (s < ntiles) issue_tile(s, s, pro[s]);
     cp_async_commit();
   }
-  // Persistent grid: claim the next item now (read after the barrier below).
-  if (P && tid == 0) next_item = static_cast<int>(gridDim.x) + atomicAdd(&pd.d_queue[0], 1);
   if constexpr (std::is_same<T, __half>::value) {
     if (p.q_dtype == SKV_BF16) {
       const __nv_bfloat16 *q = static_cast<const __nv_bfloat16 *>(p.d_q);
@@ -351,9 +350,22 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     __syncthreads();
     if (tid == 0) pd.d_cta_times[item].first_tile_ns = global_ns();
   }
-  // Persistent grid: the next item's work record (its copies join tile kStages - 1's group, so it has
-  // landed when iteration kStages - 1 starts), then the page ids of its first kStages tiles (read
-  // from that record; landed by the wait after the loop).
+  // Persistent grid: the next item is claimed kStages + 3 tiles before this one's end (iteration c0),
+  // so that items go to the CTAs that free up first, as the hardware's block scheduler would hand
+  // them out (a claim when the item starts reserved it a whole item ahead: H200 f8ecbf3, fp8 128 x
+  // 8192, the drain grew from 43 to 62 us); thread 0 holds the claim in a register for one tile (its
+  // latency hidden) and publishes it at c0 + 1; its work record is copied at c0 + 2 (the copies join
+  // that iteration's group, so they have landed kStages - 1 iterations later) and the page ids of its
+  // first kStages tiles, read from that record, at c0 + kStages + 1 (landed by the wait after the
+  // loop). A short item runs what fits, and claims after its loop what it did not.
+  // A claim is the queue's count before it: item grid + claim. The CTAs that run (min(grid, count)
+  // of them) claim until a claim fails, so a launch makes exactly count claims (count - grid that
+  // succeed, one failing per CTA): the claim that sees count - 1 is the launch's last in the
+  // counter's own order, and re-arms the queue for the next launch (no fence needed: one address).
+  auto publish = [&](int c) {
+    next_item = static_cast<int>(gridDim.x) + c;
+    if (c == count - 1) atomicExch(&pd.d_queue[0], 0);
+  };
   auto prefetch_record = [&]() {
     const int nx = next_item;
     const bool valid = nx < count;
@@ -374,13 +386,22 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
     for (int j = tid; j < npg; j += kThreads) cp_async_4(smem_u32(next_ids + j), src + j, true);
   };
   if (tid == 0) fused_item = item0;  // landed long ago: the first tiles' copies were issued after it
+  const int c0 = ntiles > C::kStages + 3 ? ntiles - (C::kStages + 3) : 0;
+  int claim = 0;  // thread 0's
   for (int i = 0; i < ntiles; ++i) {
     cp_async_wait<C::kStages - 2>();
     __syncthreads();  // tile i landed for all threads; every warp is done with tile i - 1
     if (i + C::kStages - 1 < ntiles) issue_tile(i + C::kStages - 1, (i + C::kStages - 1) % C::kStages, pg);
     if constexpr (P) {
-      if (i == 0) prefetch_record();
-      else if (i == C::kStages - 1) prefetch_ids();
+      if (i == c0) {
+        if (tid == 0) claim = atomicAdd(&pd.d_queue[0], 1);
+      } else if (i == c0 + 1) {
+        if (tid == 0) publish(claim);
+      } else if (i == c0 + 2) {
+        prefetch_record();
+      } else if (i == c0 + C::kStages + 1) {
+        prefetch_ids();
+      }
     }
     cp_async_commit();
     if (i + C::kStages < ntiles) load_pages(i + C::kStages, pg, false);  // consumed next iteration
@@ -398,8 +419,11 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
   if (pd.d_cta_times && tid == 0) pd.d_cta_times[item].loop_end_ns = global_ns();
   cp_async_wait<0>();
   __syncthreads();  // pipeline buffers free: reuse them for the merge (and the prefetches have landed)
-  // What the next item finds prefetched: its record if this item ran a tile, its page ids if kStages.
-  if constexpr (P) next_pref = next_item < count ? (ntiles >= C::kStages ? 2 : (ntiles >= 1 ? 1 : 0)) : 0;
+  // The claim a short item did not make or publish in its loop; what the next item finds prefetched.
+  if constexpr (P) {
+    if (tid == 0 && c0 + 1 >= ntiles) publish(c0 < ntiles ? claim : atomicAdd(&pd.d_queue[0], 1));
+    next_pref = c0 + C::kStages + 1 < ntiles ? 2 : (c0 + 2 < ntiles ? 1 : 0);
+  }
 
   // Each warp publishes (m, l, acc) of its 16 rows.
   float *merge = reinterpret_cast<float *>(pipe);
@@ -514,18 +538,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<D, V, SW, RW>::kMinCtas))
       run(item, pref);
       __syncthreads();  // every thread is done with the item's shared memory; next_item is visible
       item = next_item;
-      pref = next_pref;
       if (item >= count) break;
-    }
-    // Re-arm the queue for the next launch: the last CTA out (its fences order every CTA's claims before
-    // its reset, as the fused combine's arrivals).
-    if (tid == 0) {
-      asm volatile("fence.acq_rel.gpu;" ::: "memory");
-      if (atomicAdd(&pd.d_queue[1], 1) == static_cast<int>(gridDim.x) - 1) {
-        asm volatile("fence.acq_rel.gpu;" ::: "memory");
-        atomicExch(&pd.d_queue[0], 0);
-        atomicExch(&pd.d_queue[1], 0);
-      }
+      pref = next_pref;
     }
   }
 }

@@ -94,10 +94,9 @@ typedef struct skv_plan_device {
   skv_cta_times *d_cta_times;
   /* Persistent grid (decode_kernel.cuh): min(work items, resident CTAs) CTAs, each running work
    * items until none is left: its first is its own index, every next one claimed from the queue
-   * d_queue[0] (an atomic counter) when it starts the one before, and that item's work record and the
-   * page ids of its first tiles copied into shared memory while the current one streams. d_queue
-   * ([2]: claims, CTAs done) must start at 0; the last CTA to finish re-arms it. Same bits as one
-   * CTA per item. */
+   * d_queue[0] (an atomic counter) a few tiles before the one before it ends, and that item's work
+   * record and the page ids of its first tiles copied into shared memory meanwhile. d_queue ([1])
+   * must start at 0; the launch's last claim re-arms it. Same bits as one CTA per item. */
   bool persistent;
   int32_t *d_queue;
 } skv_plan_device;

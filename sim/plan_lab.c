@@ -25,7 +25,7 @@
  * requests in halves (k = 2; two calls), 0.908 in thirds
  * (results/bench_decode/20261122-1430-65f0053-fill-last-wave). That is option taper = 0.
  *
- * The default (taper = d >= 1) cuts the whole tail instead: in a plan of more CTAs than slots, each
+ * Option taper = d >= 1 cuts the whole tail instead: in a plan of more CTAs than slots, each
  * request r, in work-list order (the order CTAs start in), gets chunks of about R_r / (d S) tokens,
  * R_r the token-heads of requests r.. (the work not yet started when r's CTAs start) and S the
  * slots: never longer than the model's chunk, never under 512 tokens (8 tiles: a CTA's fixed part,

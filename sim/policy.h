@@ -65,7 +65,7 @@ typedef struct skv_split_choice {
 #define SKV_TILE_ROWS_MAX 64
 
 /* lab's taper option (plan_lab.c): its default and largest divisor. */
-#define SKV_LAB_TAPER_DEFAULT 1
+#define SKV_LAB_TAPER_DEFAULT 0
 #define SKV_LAB_TAPER_MAX 8
 
 void skv_policy_opts_default(skv_policy_opts *o);

@@ -79,7 +79,7 @@ size_t skv_batch_flags_specs(skv_batch_flags *f, skv_arg_spec *s) {
                   "packed query rows per CTA, 16, 32 or 64 (0 = the policy's choice; decode: 16)"),
       option_spec(f, SKV_OPT_TAPER, &f->opts.taper, "D",
                   "lab: cut the requests that start last: 0 = only a part-filled last wave's, D = in chunks of the "
-                  "work left over D x the slots (default 1)"),
+                  "work left over D x the slots (default 0)"),
   };
   memcpy(s, specs, sizeof specs);
   return SKV_BATCH_FLAG_COUNT;

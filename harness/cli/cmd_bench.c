@@ -203,7 +203,7 @@ int skv_cmd_bench(int argc, char **argv) {
        "GPU models file: the device's model plans lab (default experiments/gpus.yaml)", 0, 0, NULL},
       {"taper", SKV_ARG_INT, &taper, "D",
        "lab's taper option: 0 = cut only a part-filled last wave's requests, D >= 1 = the tail in chunks of the "
-       "work left over D x the slots (default 1; skv plan --help)", 0, SKV_LAB_TAPER_MAX, NULL},
+       "work left over D x the slots (default 0; skv plan --help)", 0, SKV_LAB_TAPER_MAX, NULL},
       {"timeline", SKV_ARG_STRING, &timeline, "DIR",
        "CTA timelines: after timing each row, one more run recording when every decode CTA "
        "started, streamed, ended and on which SM (CSV per row in DIR, a summary line)",

@@ -205,10 +205,10 @@ bool skv_gpu_plan_upload(const skv_plan *p, const int64_t *page_indptr, skv_gpu_
             alloc_copy((void **)&gp->dev.d_partial_lse, NULL, (size_t)p->scratch_lse_bytes, err, errlen) &&
             alloc_copy((void **)&gp->dev.d_work_item, item, (size_t)p->num_work * sizeof(int32_t), err, errlen) &&
             alloc_copy((void **)&gp->dev.d_arrivals, NULL, (size_t)p->num_combine * sizeof(int32_t), err, errlen) &&
-            alloc_copy((void **)&gp->dev.d_queue, NULL, 2 * sizeof(int32_t), err, errlen);
+            alloc_copy((void **)&gp->dev.d_queue, NULL, sizeof(int32_t), err, errlen);
   if (ok) {
     cudaError_t e = cudaMemset(gp->dev.d_arrivals, 0, (size_t)(p->num_combine > 0 ? p->num_combine : 1) * sizeof(int32_t));
-    if (e == cudaSuccess) e = cudaMemset(gp->dev.d_queue, 0, 2 * sizeof(int32_t));
+    if (e == cudaSuccess) e = cudaMemset(gp->dev.d_queue, 0, sizeof(int32_t));
     if (e != cudaSuccess) {
       snprintf(err, errlen, "%s:%d: cudaMemset: %s", __FILE__, __LINE__, cudaGetErrorString(e));
       ok = false;
