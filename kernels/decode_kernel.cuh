@@ -42,6 +42,10 @@
 //   - a per-tensor V scale, or int8's per-channel V scale, multiplies the output once at the end.
 // The scale of token t is fetched by a 4-byte cp.async into the stage with the tile.
 //
+// Grid: one CTA per work item, or (pd.persistent, decode tiles) min(items, resident CTAs) CTAs that
+// take items from a queue, prefetching the next one's work record and first page ids (below, at the
+// shared declarations); the same bits either way.
+//
 // Timeline (optional, pd.d_cta_times): thread 0 stores %globaltimer at the CTA's start, once its
 // first tile has landed, after its last tile and at its end, and the SM id (harness/cta_timeline.h).
 #pragma once

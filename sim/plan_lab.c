@@ -44,6 +44,10 @@
  * results/bench_decode/20261129-1055-cc73ba2-timelines), so with whole 8192-token requests the
  * first SM runs dry 39 us (fp8) and 50 us (int8) before the last, and the drain reads at ~0.95
  * TB/s. The model does not price the taper (it predicts the uniform plan as fast or faster).
+ * Measured (H200, 0ab8e8d, results/bench_decode/20261129-1510-0ab8e8d-taper): the drain shrinks
+ * (fp8 / int8 128 x 8192: 37.6 / 49.8 -> 8.4 / 9.8 us) but the rate before it falls (4.41 / 4.33 ->
+ * 4.23 / 4.12 TB/s): every extra CTA waits 6-7 us under full load for its first tile while its slot
+ * streams nothing. Totals level at 128 x 8192, 2-7% slower at 128 x 2048: hence 0 by default.
  *
  * Query length > 1: the plan's default tiles (plan.h: the fewest rows, 16, 32 or 64, that hold the
  * longest query times the group, so that a speculative verify step reads each K/V byte once); the
