@@ -109,10 +109,11 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "occupancy: %s\n", err);
     return 2;
   }
-  // "Compiling entry function '_ZN3skv13decode_kernelI<T>Li<D>ELi<V>ELb<SW>ELi<RW>EE...' for '<target>'",
-  // then "Used <R> registers, ... <S> bytes smem". The tables are the decode launches': one row warp
-  // (RW = 1); the query-tile instantiations (RW = 2, 4) are not modelled.
-  const std::regex entry("Compiling entry function '_ZN3skv13decode_kernelI(13__nv_bfloat16|6__half)Li([0-9]+)ELi([0-9]+)ELb([01])ELi1EE[^']*' for '(sm_[0-9a-z]+)'");
+  // "Compiling entry function '_ZN3skv13decode_kernelI<T>Li<D>ELi<V>ELb<SW>ELi<RW>ELb<P>EE...' for
+  // '<target>'", then "Used <R> registers, ... <S> bytes smem". The tables are the decode launches':
+  // one row warp (RW = 1), one CTA per work item (P = 0); the query-tile instantiations (RW = 2, 4)
+  // are not modelled, and the persistent ones (P = 1) size their grid from the occupancy API at launch.
+  const std::regex entry("Compiling entry function '_ZN3skv13decode_kernelI(13__nv_bfloat16|6__half)Li([0-9]+)ELi([0-9]+)ELb([01])ELi1ELb0EE[^']*' for '(sm_[0-9a-z]+)'");
   const std::regex used("Used ([0-9]+) registers.* ([0-9]+) bytes smem");
   std::map<std::string, std::vector<Inst>> by_target;
   for (int i = 2; i < argc; i++) {
