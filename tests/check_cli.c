@@ -235,7 +235,7 @@ static void readme_section(const char *readme, const char *cmd, char *buf, size_
 /* Every flag a command's --help lists is in README's section for that command, and every flag
  * that section names is one --help lists. */
 START_TEST(every_help_agrees_with_readme) {
-  static char readme[1 << 17], section[1 << 15];
+  static char readme[1 << 18], section[1 << 15];
   FILE *f = fopen("../README.md", "r");
   ck_assert(f != NULL);
   const size_t n = fread(readme, 1, sizeof readme - 1, f);
